@@ -1,0 +1,558 @@
+"""The gauntlet config (`gauntlet.toml`): loading, defaults and validation of the whole contract.
+
+Every problem is collected with its key path and reported at once (ConfigError), so an
+operator fixes a config in one pass. Relative paths are resolved against `workdir` here,
+once, so no later phase has to know where the config lived.
+"""
+
+from __future__ import annotations
+
+import glob as globlib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._reader import TableReader
+from .errors import ConfigError, Problem
+
+PHASES = ("smokes", "scrum", "parity", "verdict")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+UNSET: Any = object()  # a parity case with no `json` key (None is a valid JSON body: null)
+
+
+@dataclass(frozen=True)
+class Smoke:
+    name: str
+    layer: str
+    argv: tuple[str, ...] | None
+    shell: str | None
+    timeout: float
+    cwd: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The argv actually executed: the shell is used only when asked for."""
+        return ("/bin/sh", "-c", self.shell) if self.shell is not None else self.argv or ()
+
+
+@dataclass(frozen=True)
+class SmokesConfig:
+    stop_on_fail: bool = True
+    parallel: int = 1
+    timeout: float = 120.0
+    grace: float = 5.0
+    smokes: tuple[Smoke, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    name: str
+    lineage: str
+    kind: str
+    model: str | None = None
+    run: tuple[str, ...] | None = None
+    file: str | None = None
+    timeout: float = 300.0
+
+
+@dataclass(frozen=True)
+class Bundle:
+    name: str
+    diff: Path | None = None
+    git_range: str | None = None
+    git_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScrumConfig:
+    gateway: str | None = None
+    api_key_env: str | None = None
+    warn_kb: int = 60
+    max_kb: int = 100
+    min_tokens_out: int = 100
+    line_tolerance: int = 3
+    concurrency: int = 6
+    retries: int = 3
+    timeout: float = 300.0
+    prompt_file: Path | None = None
+    reviewers: tuple[Reviewer, ...] = ()
+    bundles: tuple[Bundle, ...] = ()
+
+
+@dataclass(frozen=True)
+class ParityCase:
+    name: str
+    method: str = "GET"
+    path: str = "/"
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = UNSET
+    body: str | None = None
+    expect_status: int | None = None
+
+
+@dataclass(frozen=True)
+class ParityConfig:
+    reference: str | None = None
+    targets: Mapping[str, str] = field(default_factory=dict)
+    concurrency: int = 8
+    timeout: float = 5.0
+    noise_check: bool = False
+    compare_headers: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    cases: tuple[ParityCase, ...] = ()
+
+
+@dataclass(frozen=True)
+class VerdictConfig:
+    known_gaps: Path | None = None
+    tracker: Path | None = None
+
+
+@dataclass(frozen=True)
+class StackService:
+    name: str
+    bin: str | None = None
+    run: tuple[str, ...] | None = None
+    args: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    port: int | None = None
+    health: str | None = None
+    health_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    output: Path | None = None
+    up: bool = False
+    services: tuple[StackService, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    name: str
+    workdir: Path
+    out_dir: Path
+    smokes: SmokesConfig = SmokesConfig()
+    scrum: ScrumConfig = ScrumConfig()
+    parity: ParityConfig = ParityConfig()
+    verdict: VerdictConfig = VerdictConfig()
+    stack: StackConfig = StackConfig()
+
+    def phases_present(self) -> tuple[str, ...]:
+        """Phases this config has something to do for, in run order."""
+        have = {
+            "smokes": bool(self.smokes.smokes),
+            "scrum": bool(self.scrum.bundles),
+            "parity": bool(self.parity.cases),
+            "verdict": True,
+        }
+        return tuple(p for p in PHASES if have[p])
+
+
+_TOP = ("gauntlet", "smokes", "smoke", "scrum", "parity", "verdict", "stack")
+_GAUNTLET = ("name", "workdir", "out_dir")
+_SMOKES = ("stop_on_fail", "parallel", "timeout", "grace", "glob", "layer")
+_SMOKE = ("name", "layer", "run", "shell", "timeout", "env", "needs", "cwd")
+_SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line_tolerance",
+          "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle")
+_REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout")
+_BUNDLE = ("name", "diff", "git")
+_PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "compare_headers",
+           "ignore", "cases_file", "case")
+_CASE = ("name", "method", "path", "query", "headers", "json", "body", "expect_status")
+_VERDICT = ("known_gaps", "tracker")
+_STACK = ("output", "up", "service")
+_SERVICE = ("name", "bin", "run", "args", "env", "port", "health", "health_timeout")
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve a config; raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    source = Path(path)
+    raw = _read_toml(source)
+    problems: list[Problem] = []
+    top = TableReader(raw, "", problems, _TOP)
+    g = top.table("gauntlet", _GAUNTLET)
+    base = source.resolve().parent
+    workdir = _resolve(base, g.string("workdir", ".") or ".")
+    if not workdir.is_dir():
+        g.problem("workdir", f"no such directory: {workdir}")
+    config = Config(
+        path=source.resolve(),
+        name=g.string("name", source.stem) or source.stem,
+        workdir=workdir,
+        out_dir=_resolve(workdir, g.string("out_dir", "reports/gauntlet") or "reports/gauntlet"),
+        smokes=_smokes(top, workdir),
+        scrum=_scrum(top, workdir, env),
+        parity=_parity(top, workdir),
+        verdict=_verdict(top, workdir),
+        stack=_stack(top, workdir),
+    )
+    if problems:
+        raise ConfigError(str(source), problems)
+    return config
+
+
+def preflight(config: Config) -> list[Problem]:
+    """Problems with the world rather than the file: scripts and inputs that are missing.
+
+    Kept apart from load_config so a run still starts (a missing script is that smoke's
+    failure, reported as a result) while `gauntlet check` reports them up front.
+    """
+    problems: list[Problem] = []
+    for i, smoke in enumerate(config.smokes.smokes):
+        if smoke.argv and ("/" in smoke.argv[0]):
+            script = _resolve(smoke.cwd, smoke.argv[0])
+            if not script.exists():
+                problems.append(Problem(f"smoke[{i}].run", f"no such file: {script}"))
+            elif not os.access(script, os.X_OK):
+                problems.append(Problem(f"smoke[{i}].run", f"not executable: {script} (chmod +x)"))
+        if not smoke.cwd.is_dir():
+            problems.append(Problem(f"smoke[{i}].cwd", f"no such directory: {smoke.cwd}"))
+    for i, bundle in enumerate(config.scrum.bundles):
+        if bundle.diff is not None and not bundle.diff.is_file():
+            problems.append(Problem(f"scrum.bundle[{i}].diff", f"no such file: {bundle.diff}"))
+    if config.scrum.prompt_file is not None and not config.scrum.prompt_file.is_file():
+        problems.append(Problem("scrum.prompt_file", f"no such file: {config.scrum.prompt_file}"))
+    if config.scrum.bundles and config.scrum.api_key_env and any(
+        r.kind == "openai" for r in config.scrum.reviewers
+    ) and not os.environ.get(config.scrum.api_key_env):
+        problems.append(Problem("scrum.api_key_env",
+                                f"environment variable {config.scrum.api_key_env} is not set"))
+    if config.verdict.known_gaps is not None and not config.verdict.known_gaps.is_file():
+        problems.append(Problem("verdict.known_gaps", f"no such file: {config.verdict.known_gaps}"))
+    return problems
+
+
+def _read_toml(source: Path) -> dict[str, Any]:
+    try:
+        text = source.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(source), [Problem(str(source), "no such file")]) from None
+    except IsADirectoryError:
+        raise ConfigError(str(source), [Problem(str(source), "is a directory, not a config file")]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(source), [Problem(str(source), f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(source), [Problem(str(source), f"invalid TOML: {exc}")]) from None
+
+
+def _resolve(base: Path, value: str | os.PathLike[str]) -> Path:
+    path = Path(value).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base / path))
+
+
+def _check_name(r: TableReader, name: str | None) -> None:
+    if name and not NAME_RE.match(name):
+        r.problem("name", f"{name!r} must be letters, digits, '_', '.' or '-' (it names files)")
+
+
+def _duplicates(readers: list[TableReader], names: list[str | None], what: str) -> None:
+    seen: dict[str, str] = {}
+    for r, name in zip(readers, names):
+        if name is None:
+            continue
+        if name in seen:
+            r.problem("name", f"duplicate {what} name {name!r} (first at {seen[name]})")
+        else:
+            seen[name] = r.path
+
+
+def _smokes(top: TableReader, workdir: Path) -> SmokesConfig:
+    s = top.table("smokes", _SMOKES)
+    timeout = s.duration("timeout", 120.0)
+    default_layer = s.string("layer", "smokes") or "smokes"
+    smokes: list[Smoke] = []
+    readers = top.tables("smoke", _SMOKE)
+    for r in readers:
+        smokes.append(_smoke(r, workdir, timeout, default_layer))
+    pattern = s.string("glob")
+    if pattern:
+        matches = sorted(globlib.glob(str(_resolve(workdir, pattern))))
+        if not matches:
+            s.problem("glob", f"matches no file under {workdir}")
+        for match in matches:
+            name = Path(match).stem.removesuffix("_smoke")
+            smokes.append(Smoke(name=name, layer=default_layer, argv=(match,), shell=None,
+                                timeout=timeout, cwd=workdir))
+    names = [sm.name for sm in smokes]
+    _duplicates(readers + [s] * (len(smokes) - len(readers)), names, "smoke")
+    _check_needs(readers, smokes)
+    parallel = s.integer("parallel", 1, minimum=1) or 1
+    return SmokesConfig(
+        stop_on_fail=s.boolean("stop_on_fail", True),
+        parallel=parallel,
+        timeout=timeout,
+        grace=s.duration("grace", 5.0),
+        smokes=tuple(smokes),
+    )
+
+
+def _smoke(r: TableReader, workdir: Path, default_timeout: float, default_layer: str) -> Smoke:
+    name = r.string("name", required=True)
+    _check_name(r, name)
+    argv = r.argv("run")
+    shell = r.string("shell")
+    if argv is None and shell is None and not r.has("run"):
+        r.problem(None, "needs `run` (a command) or `shell` (a /bin/sh -c string)")
+    if r.has("run") and r.has("shell"):
+        r.problem("shell", "give either `run` or `shell`, not both")
+    cwd_value = r.string("cwd")
+    return Smoke(
+        name=name or f"<{r.path}>",
+        layer=r.string("layer", default_layer) or default_layer,
+        argv=argv,
+        shell=shell,
+        timeout=r.duration("timeout", default_timeout),
+        cwd=_resolve(workdir, cwd_value) if cwd_value else workdir,
+        env=r.string_map("env"),
+        needs=r.string_list("needs"),
+    )
+
+
+def _check_needs(readers: list[TableReader], smokes: list[Smoke]) -> None:
+    known = {s.name for s in smokes}
+    graph = {s.name: s.needs for s in smokes}
+    for r, smoke in zip(readers, smokes):
+        for need in smoke.needs:
+            if need not in known:
+                r.problem("needs", f"names an unknown smoke {need!r}")
+            elif need == smoke.name:
+                r.problem("needs", "a smoke cannot need itself")
+    cycle = _find_cycle(graph)
+    if cycle:
+        where = next((r for r, s in zip(readers, smokes) if s.name == cycle[0]), None)
+        message = "dependency cycle: " + " -> ".join(cycle)
+        if where is not None:
+            where.problem("needs", message)
+
+
+def _find_cycle(graph: Mapping[str, tuple[str, ...]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt == node or nxt not in graph:
+                continue
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConfig:
+    s = top.table("scrum", _SCRUM)
+    timeout = s.duration("timeout", 300.0)
+    reviewers: list[Reviewer] = []
+    r_readers = s.tables("reviewer", _REVIEWER)
+    for r in r_readers:
+        name = r.string("name", required=True)
+        _check_name(r, name)
+        kind = r.string("kind", "openai", choices=("openai", "command", "replay")) or "openai"
+        reviewer = Reviewer(
+            name=name or f"<{r.path}>",
+            lineage=r.string("lineage", required=True) or "",
+            kind=kind,
+            model=r.string("model"),
+            run=r.argv("run"),
+            file=r.string("file"),
+            timeout=r.duration("timeout", timeout),
+        )
+        needed = {"openai": "model", "command": "run", "replay": "file"}[kind]
+        if not r.has(needed):
+            r.problem(needed, f"is required for a reviewer of kind {kind!r}")
+        reviewers.append(reviewer)
+    _duplicates(r_readers, [r.name for r in reviewers], "reviewer")
+    bundles: list[Bundle] = []
+    b_readers = s.tables("bundle", _BUNDLE)
+    for b in b_readers:
+        name = b.string("name", required=True)
+        _check_name(b, name)
+        diff = b.string("diff")
+        git = b.table("git", ("range", "paths")) if b.has("git") else None
+        if (diff is None) == (git is None):
+            b.problem(None, "needs exactly one of `diff` (a file) or `git = { range, paths }`")
+        bundles.append(Bundle(
+            name=name or f"<{b.path}>",
+            diff=_resolve(workdir, diff) if diff else None,
+            git_range=git.string("range", required=True) if git else None,
+            git_paths=git.string_list("paths") if git else (),
+        ))
+    _duplicates(b_readers, [b.name for b in bundles], "bundle")
+    gateway = env.get("LH_GATEWAY") or s.string("gateway")
+    if bundles and any(r.kind == "openai" for r in reviewers) and not gateway:
+        s.problem("gateway", "is required for openai reviewers (or set LH_GATEWAY)")
+    if gateway and not gateway.startswith(("http://", "https://")):
+        s.problem("gateway", f"expected an http(s) URL, got {gateway!r}")
+    warn_kb = s.integer("warn_kb", 60, minimum=1) or 60
+    max_kb = s.integer("max_kb", 100, minimum=1) or 100
+    if warn_kb > max_kb:
+        s.problem("warn_kb", f"({warn_kb}) is above max_kb ({max_kb})")
+    if bundles and not reviewers:
+        s.problem("reviewer", "bundles are listed but no [[scrum.reviewer]] is")
+    prompt = s.string("prompt_file")
+    return ScrumConfig(
+        gateway=gateway.rstrip("/") if gateway else None,
+        api_key_env=s.string("api_key_env"),
+        warn_kb=warn_kb,
+        max_kb=max_kb,
+        min_tokens_out=s.integer("min_tokens_out", 100, minimum=0) or 0,
+        line_tolerance=s.integer("line_tolerance", 3, minimum=0) or 0,
+        concurrency=s.integer("concurrency", 6, minimum=1) or 6,
+        retries=s.integer("retries", 3, minimum=0) or 0,
+        timeout=timeout,
+        prompt_file=_resolve(workdir, prompt) if prompt else None,
+        reviewers=tuple(reviewers),
+        bundles=tuple(bundles),
+    )
+
+
+def _parity(top: TableReader, workdir: Path) -> ParityConfig:
+    p = top.table("parity", _PARITY)
+    t = p.table("targets", None)
+    targets: dict[str, str] = {}
+    for name, url in t.raw.items():
+        if isinstance(url, str) and url.startswith(("http://", "https://")):
+            targets[name] = url.rstrip("/")
+        else:
+            t.problem(name, f"expected an http(s) URL, got {url!r}")
+    case_readers = p.tables("case", _CASE)
+    cases_file = p.string("cases_file")
+    if cases_file:
+        case_readers += _cases_from_file(p, _resolve(workdir, cases_file))
+    cases = [_case(c) for c in case_readers]
+    _duplicates(case_readers, [c.name for c in cases], "case")
+    reference = p.string("reference")
+    if cases:
+        if not targets:
+            p.problem("targets", "cases are listed but no target is")
+        elif reference is None:
+            p.problem("reference", f"is required: one of {', '.join(targets)}")
+        elif reference not in targets:
+            p.problem("reference", f"names no target {reference!r} (targets: {', '.join(targets)})")
+        elif len(targets) < 2:
+            p.problem("targets", "parity needs the reference and at least one candidate")
+    ignore = p.string_list("ignore")
+    for i, path in enumerate(ignore):
+        if not path.startswith("$"):
+            p.problems.append(Problem(f"parity.ignore[{i}]", f"a JSON path starts with '$', got {path!r}"))
+    return ParityConfig(
+        reference=reference,
+        targets=targets,
+        concurrency=p.integer("concurrency", 8, minimum=1) or 8,
+        timeout=p.duration("timeout", 5.0),
+        noise_check=p.boolean("noise_check", False),
+        compare_headers=tuple(h.lower() for h in p.string_list("compare_headers")),
+        ignore=ignore,
+        cases=tuple(cases),
+    )
+
+
+def _cases_from_file(p: TableReader, path: Path) -> list[TableReader]:
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        p.problem("cases_file", f"no such file: {path}")
+        return []
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        p.problem("cases_file", f"{path}: invalid TOML: {exc}")
+        return []
+    return TableReader(raw, f"{path.name}: ", p.problems, ("case",)).tables("case", _CASE)
+
+
+def _case(c: TableReader) -> ParityCase:
+    name = c.string("name", required=True)
+    _check_name(c, name)
+    if c.has("json") and c.has("body"):
+        c.problem("body", "give either `json` or `body`, not both")
+    method = (c.string("method", "GET") or "GET").upper()
+    if method not in _METHODS:
+        c.problem("method", f"expected one of {', '.join(_METHODS)}, got {method!r}")
+    path = c.string("path", "/") or "/"
+    if not path.startswith("/"):
+        c.problem("path", f"must start with '/', got {path!r}")
+    return ParityCase(
+        name=name or f"<{c.path}>",
+        method=method,
+        path=path,
+        query=c.string_map("query"),
+        headers=c.string_map("headers"),
+        json=c.raw.get("json", UNSET),
+        body=c.string("body"),
+        expect_status=c.integer("expect_status", None, minimum=100, maximum=599),
+    )
+
+
+def _verdict(top: TableReader, workdir: Path) -> VerdictConfig:
+    v = top.table("verdict", _VERDICT)
+    gaps = v.string("known_gaps")
+    tracker = v.string("tracker")
+    return VerdictConfig(
+        known_gaps=_resolve(workdir, gaps) if gaps else None,
+        tracker=_resolve(workdir, tracker) if tracker else None,
+    )
+
+
+def _stack(top: TableReader, workdir: Path) -> StackConfig:
+    st = top.table("stack", _STACK)
+    services: list[StackService] = []
+    readers = st.tables("service", _SERVICE)
+    for r in readers:
+        name = r.string("name", required=True)
+        _check_name(r, name)
+        if r.has("bin") == r.has("run"):
+            r.problem(None, "needs exactly one of `bin` (a program) or `run` (a command)")
+        health = r.string("health")
+        if health and not health.startswith(("/", "http://", "https://")):
+            r.problem("health", f"expected a path like '/health' or a URL, got {health!r}")
+        if health and health.startswith("/") and not r.has("port"):
+            r.problem("port", "is required when `health` is a path")
+        services.append(StackService(
+            name=name or f"<{r.path}>",
+            bin=r.string("bin"),
+            run=r.argv("run"),
+            args=r.string_list("args"),
+            env=r.string_map("env"),
+            port=r.integer("port", None, minimum=1, maximum=65535),
+            health=health,
+            health_timeout=r.duration("health_timeout", 30.0),
+        ))
+    _duplicates(readers, [s.name for s in services], "service")
+    ports: dict[int, str] = {}
+    for r, svc in zip(readers, services):
+        if svc.port is not None:
+            if svc.port in ports:
+                r.problem("port", f"{svc.port} is also the port of {ports[svc.port]!r}")
+            ports.setdefault(svc.port, svc.name)
+    output = st.string("output")
+    return StackConfig(
+        output=_resolve(workdir, output) if output else None,
+        up=st.boolean("up", False),
+        services=tuple(services),
+    )

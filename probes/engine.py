@@ -1,0 +1,150 @@
+"""The engine: runs the asked-for phases in order over one run directory and one event bus.
+
+Every consumer (the headless printer, the TUI, the artifact writers, the verdict) listens
+to the same bus. An interrupt cancels the phase in flight, whose children are stopped by
+their runners; the verdict and summaries are still written, marked incomplete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .config import PHASES, Config
+from .events import (
+    ArtifactWritten,
+    EventBus,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+    VerdictChanged,
+)
+from .rundir import RunDir
+from .smoke_report import junit_xml, summary_text
+from .smokes import run_smokes
+from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_dir: Path
+    verdict: Verdict
+    exit_code: int
+    interrupted: bool
+
+
+def select_phases(config: Config, only: Sequence[str] = (), skip: Sequence[str] = ()) -> tuple[str, ...]:
+    """The phases to run: what the config has, narrowed by --only / --skip; verdict always."""
+    chosen = [p for p in config.phases_present() if p != "verdict"]
+    if only:
+        chosen = [p for p in chosen if p in only]
+    chosen = [p for p in chosen if p not in skip]
+    return (*chosen, "verdict")
+
+
+class Engine:
+    def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
+                 out_dir: Path | None = None, strict: bool = False) -> None:
+        unknown = [p for p in phases if p not in PHASES]
+        if unknown:
+            raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
+        self.config = config
+        self.phases = tuple(phases)
+        self.bus = bus or EventBus()
+        self.strict = strict
+        self.run_dir = RunDir(out_dir or config.out_dir)
+        self.tracker = VerdictTracker()
+        self.bus.subscribe(self.run_dir.record)
+        self.bus.subscribe(self.tracker.apply)
+        self._phase_task: asyncio.Task[str] | None = None
+        self._interrupted = False
+        self._last_verdict: Verdict | None = None
+
+    def interrupt(self) -> None:
+        """Stop the run: the phase in flight is cancelled, its children stopped."""
+        self._interrupted = True
+        if self._phase_task is not None:
+            self._phase_task.cancel()
+
+    async def run(self) -> RunOutcome:
+        started = time.monotonic()
+        self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
+                                 str(self.run_dir.path), self.phases,
+                                 datetime.now(UTC).isoformat(timespec="seconds")))
+        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes}
+        try:
+            for phase in self.phases:
+                if phase == "verdict":
+                    continue
+                if self._interrupted:
+                    break
+                await self._run_phase(phase, runners[phase])
+        finally:
+            verdict = self._finish(time.monotonic() - started)
+        code = EXIT_INTERRUPTED if self._interrupted else verdict.exit_code(strict=self.strict)
+        self.bus.emit(RunFinished(verdict.verdict, verdict.complete,
+                                  round(time.monotonic() - started, 3), code, self._interrupted))
+        self.run_dir.close()
+        return RunOutcome(self.run_dir.path, verdict, code, self._interrupted)
+
+    async def _run_phase(self, phase: str, runner: Callable[[], Awaitable[str]]) -> None:
+        self.bus.emit(PhaseStarted(phase))
+        self._phase_task = asyncio.ensure_future(runner())
+        try:
+            summary = await self._phase_task
+        except asyncio.CancelledError:
+            if not self._interrupted:
+                raise
+            self.bus.emit(PhaseFinished(phase, False, "", "interrupted"))
+            return
+        finally:
+            self._phase_task = None
+        self.bus.emit(PhaseFinished(phase, True, summary))
+        self._publish_verdict()
+
+    def _publish_verdict(self, *, final: bool = False) -> Verdict:
+        verdict = self.tracker.current(final=final)
+        if verdict != self._last_verdict:
+            self._last_verdict = verdict
+            self.bus.emit(VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete))
+        return verdict
+
+    async def _smokes(self) -> str:
+        try:
+            await run_smokes(self.config.smokes, self.run_dir.path / "smokes", self.bus)
+        finally:
+            self._write_smoke_reports()
+        return self.tracker.smokes.headline()
+
+    def _write_smoke_reports(self) -> None:
+        board = self.tracker.smokes
+        title = f"gauntlet smokes — {self.config.name} — run {self.run_dir.run_id}"
+        self._write("smokes/summary.txt", summary_text(board, title), "smoke summary")
+        self._write("smokes/junit.xml", junit_xml(board, self.config.name), "smoke JUnit report")
+
+    def _write(self, relative: str, data: str | bytes, what: str) -> None:
+        try:
+            self.run_dir.write(relative, data)
+        except OSError as exc:
+            self.bus.emit(Notice("verdict", "error", f"could not write {relative}: {exc}"))
+            return
+        self.bus.emit(ArtifactWritten(relative, what))
+
+    def _finish(self, duration: float) -> Verdict:
+        """Write the verdict whatever happened; a run that did not finish says so."""
+        self.bus.emit(PhaseStarted("verdict"))
+        verdict = self._publish_verdict(final=True)
+        self._write("verdict.json", verdict_json(self.tracker, verdict, interrupted=self._interrupted,
+                                                 duration=duration), "verdict (JSON)")
+        self._write("verdict.md", verdict_markdown(self.tracker, verdict, interrupted=self._interrupted),
+                    "verdict (Markdown)")
+        self.bus.emit(PhaseFinished("verdict", True, verdict.verdict))
+        return verdict

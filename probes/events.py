@@ -1,0 +1,209 @@
+"""The one vocabulary the engine, the TUI, the headless printer, `watch` and the writers share.
+
+Events are frozen dataclasses of plain values (str, numbers, bools, tuples, dicts) so they
+serialise to one JSON line each and come back equal; `events.jsonl` is the record that
+`gauntlet watch` follows and replays. The time stamp lives on the line, not on the event.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import types
+import typing
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every engine event; subclasses register themselves by class name."""
+
+    kind: ClassVar[str] = "Event"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.kind = cls.__name__
+        EVENT_TYPES[cls.__name__] = cls
+
+
+# ---- run and phases ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    name: str
+    config: str
+    run_dir: str
+    phases: tuple[str, ...]
+    started_at: str  # ISO 8601, UTC
+
+
+@dataclass(frozen=True)
+class PhaseStarted(Event):
+    phase: str
+
+
+@dataclass(frozen=True)
+class PhaseFinished(Event):
+    phase: str
+    complete: bool
+    summary: str
+    reason: str = ""  # why a phase could not run to completion
+
+
+@dataclass(frozen=True)
+class Notice(Event):
+    """Something the operator should read that is not a result (a warning, a fallback)."""
+
+    phase: str
+    level: str  # info | warn | error
+    message: str
+
+
+@dataclass(frozen=True)
+class VerdictChanged(Event):
+    verdict: str
+    reasons: tuple[str, ...]
+    complete: bool
+
+
+@dataclass(frozen=True)
+class ArtifactWritten(Event):
+    path: str  # relative to the run directory
+    what: str
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    verdict: str
+    complete: bool
+    duration: float
+    exit_code: int
+    interrupted: bool = False
+
+
+# ---- phase 1: smokes ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SmokesPlanned(Event):
+    smokes: tuple[tuple[str, str], ...]  # (name, layer) in run order
+    parallel: int
+
+
+@dataclass(frozen=True)
+class SmokeStarted(Event):
+    name: str
+    layer: str
+    command: str
+
+
+@dataclass(frozen=True)
+class SmokeOutput(Event):
+    """New output of a running smoke, as display-safe text.
+
+    Throttled: when a smoke prints faster than anyone can read, only the newest text is
+    carried and `dropped` says how many bytes were left to the log file.
+    """
+
+    name: str
+    text: str
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class SmokeFinished(Event):
+    name: str
+    layer: str
+    status: str  # pass | fail | timeout | skipped | interrupted
+    duration: float
+    exit_code: int | None
+    reason: str
+    tail: str  # the last lines of output, display-safe
+    log_bytes: int = 0
+
+
+# ---- serialisation ------------------------------------------------------------------------
+
+def to_json(event: Event, t: float) -> str:
+    """One JSON line: `{"t": seconds since the run started, "type": ..., fields...}`."""
+    payload: dict[str, Any] = {"t": round(t, 4), "type": event.kind}
+    for f in fields(event):
+        payload[f.name] = getattr(event, f.name)
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _coerce(value: Any, hint: Any) -> Any:
+    """JSON gives lists where the event holds tuples; rebuild them from the type hints."""
+    origin = typing.get_origin(hint)
+    if origin is tuple and isinstance(value, list):
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(v, args[0]) for v in value)
+        return tuple(_coerce(v, a) for v, a in zip(value, args))
+    if origin is dict and isinstance(value, dict):
+        _, vt = typing.get_args(hint)
+        return {k: _coerce(v, vt) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(hint):
+            if arg is not type(None):
+                return _coerce(value, arg)
+    return value
+
+
+def from_json(line: str) -> tuple[float, Event]:
+    """Parse one events.jsonl line; raises ValueError naming what is wrong."""
+    try:
+        payload = json.loads(line)
+        cls = EVENT_TYPES[payload.pop("type")]
+        t = float(payload.pop("t"))
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not an event line ({exc.__class__.__name__}: {exc})") from None
+    hints = _HINTS.get(cls) or _HINTS.setdefault(cls, typing.get_type_hints(cls))
+    try:
+        return t, cls(**{k: _coerce(v, hints[k]) for k, v in payload.items() if k in hints})
+    except TypeError as exc:
+        raise ValueError(f"bad {cls.__name__} event: {exc}") from None
+
+
+def read_events(path: str) -> Iterator[tuple[float, Event]]:
+    """Every complete event in an events.jsonl file (a torn last line is left for later)."""
+    with open(path, encoding="utf-8") as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                return
+            try:
+                yield from_json(line)
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from None
+
+
+Subscriber = Callable[[float, Event], None]
+
+
+class EventBus:
+    """Fan-out of engine events to consumers, in emission order, on the engine's thread.
+
+    Subscribers must be quick (they run inline); the TUI hands events to its own loop.
+    """
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._t0 = time.monotonic()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def emit(self, event: Event) -> None:
+        t = self.elapsed()
+        for subscriber in self._subscribers:
+            subscriber(t, event)

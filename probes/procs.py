@@ -1,0 +1,161 @@
+"""Child processes in their own process group, stopped as a group so no grandchild survives.
+
+Shared by smokes, command reviewers and `stack up`: each child is a session leader, so
+one signal to its group reaches everything it forked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+READ_CHUNK = 1 << 18
+PIPE_SIZE = 1 << 20
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+
+
+@dataclass
+class Child:
+    """A started child and the future that completes when its output pipe reaches EOF.
+
+    The pipe is ours, not asyncio's: asyncio's `wait()` would also wait for every holder
+    of the pipe (a grandchild left in the background), hiding the moment the child exits.
+    """
+
+    proc: asyncio.subprocess.Process
+    drained: asyncio.Future[None]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+
+async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
+                env: Mapping[str, str] | None = None,
+                stdin: int | None = asyncio.subprocess.DEVNULL) -> Child:
+    """Start argv in a new session (its own process group), stdout and stderr on one pipe.
+
+    The output arrives interleaved as the child wrote it, either as bytes (`ToMemory`) or
+    appended to a log file (`ToFile`). Raises OSError
+    subclasses (FileNotFoundError, PermissionError) when it cannot start.
+    """
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    read_fd, write_fd = os.pipe()
+    try:
+        fcntl.fcntl(read_fd, F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass  # a smaller pipe only costs context switches
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd, stderr=write_fd,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(read_fd)
+        raise
+    finally:
+        os.close(write_fd)
+    return Child(proc, _read_until_eof(read_fd, output))
+
+
+@dataclass(frozen=True)
+class ToMemory:
+    """Hand each chunk of output to a callback, on the event loop."""
+
+    on_data: Callable[[bytes], None]
+
+
+@dataclass(frozen=True)
+class ToFile:
+    """Append output to an open file descriptor; `on_written(total)` on the event loop,
+    at most every `every` seconds and once at the end."""
+
+    fd: int
+    on_written: Callable[[int], None]
+    every: float = 0.1
+
+
+Output = ToMemory | ToFile
+
+
+def _read_until_eof(fd: int, output: Output) -> asyncio.Future[None]:
+    """Pump the pipe on a thread of its own: blocking reads keep up with a flood that
+    event-loop wake-ups per chunk would not (measured in bench/smoke_flood.py)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def settle(exc: BaseException | None) -> None:
+        if done.done():
+            return
+        if exc is None:
+            done.set_result(None)
+        else:
+            done.set_exception(exc)
+
+    def pump() -> None:
+        total, last = 0, 0.0
+        error: BaseException | None = None
+        try:
+            while data := os.read(fd, READ_CHUNK):
+                if isinstance(output, ToMemory):
+                    loop.call_soon_threadsafe(output.on_data, data)
+                    continue
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(output.fd, view):]
+                total += len(data)
+                now = time.monotonic()
+                if now - last >= output.every:
+                    last = now
+                    loop.call_soon_threadsafe(output.on_written, total)
+        except OSError as exc:
+            error = exc
+        finally:
+            os.close(fd)
+        try:
+            if isinstance(output, ToFile):
+                loop.call_soon_threadsafe(output.on_written, total)
+            loop.call_soon_threadsafe(settle, error)
+        except RuntimeError:
+            pass  # the loop is gone: nobody is waiting any more
+
+    threading.Thread(target=pump, name=f"pump-{fd}", daemon=True).start()
+    return done
+
+
+def signal_group(pgid: int, sig: int) -> bool:
+    """Send sig to the group; False when nothing is left in it."""
+    try:
+        os.killpg(pgid, sig)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a member changed uid: nothing we may do about it
+        return False
+
+
+async def stop_group(child: Child, grace: float) -> None:
+    """SIGTERM the group, wait up to `grace`, then SIGKILL whatever is left.
+
+    The output pipe reaches EOF when every holder of it is gone, which is how a
+    grandchild's exit is observed without polling.
+    """
+    proc, pgid = child.proc, child.pid
+    if not signal_group(pgid, signal.SIGTERM):
+        if proc.returncode is None:
+            await proc.wait()
+        return
+    exited = asyncio.ensure_future(proc.wait())
+    _, pending = await asyncio.wait([exited, child.drained], timeout=grace)
+    if pending:
+        signal_group(pgid, signal.SIGKILL)
+    await exited

@@ -1,0 +1,64 @@
+"""The run directory: `<out_dir>/<run-id>/`, every file written atomically (temp + rename).
+
+`events.jsonl` is the exception by design: it is appended and flushed per event so that
+`gauntlet watch` can follow a run while it happens.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from .events import Event, to_json
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable by time, unique across runs started in the same second."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Replace `path` in one step: a reader sees the old file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class RunDir:
+    """One run's folder and its event log."""
+
+    def __init__(self, out_dir: Path, run_id: str | None = None) -> None:
+        self.run_id = run_id or new_run_id()
+        self.path = out_dir / self.run_id
+        self.path.mkdir(parents=True, exist_ok=False)
+        self._events: IO[str] | None = open(self.path / "events.jsonl", "a", encoding="utf-8")
+
+    def record(self, t: float, event: Event) -> None:
+        """EventBus subscriber: append the event as one line and flush it."""
+        if self._events is not None:
+            self._events.write(to_json(event, t) + "\n")
+            self._events.flush()
+
+    def write(self, relative: str, data: bytes | str) -> Path:
+        target = self.path / relative
+        write_atomic(target, data)
+        return target
+
+    def close(self) -> None:
+        if self._events is not None:
+            self._events.close()
+            self._events = None

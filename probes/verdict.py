@@ -1,0 +1,133 @@
+"""Phase 4's verdict, computed from the event stream so it can be shown live.
+
+The rules are DESIGN.md's: BLOCK on any failed smoke, parity status mismatch, uncovered
+body divergence, convergent BLOCK finding, or a phase asked for that could not run
+(reported as *incomplete*, never as a pass); SHIP_WITH_KNOWN_GAP when only covered
+divergences remain; SHIP otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .events import Event, PhaseFinished, PhaseStarted, RunStarted
+from .smoke_report import SmokeBoard
+
+SHIP = "SHIP"
+SHIP_WITH_KNOWN_GAP = "SHIP_WITH_KNOWN_GAP"
+BLOCK = "BLOCK"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    verdict: str
+    reasons: tuple[str, ...]
+    complete: bool
+    known_gaps: tuple[str, ...] = ()
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        if self.verdict == BLOCK or (strict and self.verdict == SHIP_WITH_KNOWN_GAP):
+            return 1
+        return 0
+
+
+@dataclass
+class PhaseState:
+    state: str = "pending"  # pending | running | done | incomplete
+    summary: str = ""
+    reason: str = ""
+
+
+@dataclass
+class VerdictTracker:
+    """Holds what each phase reported; `current()` is the verdict as of now."""
+
+    phases: dict[str, PhaseState] = field(default_factory=dict)
+    smokes: SmokeBoard = field(default_factory=SmokeBoard)
+    run: RunStarted | None = None
+
+    def apply(self, t: float, event: Event) -> None:
+        self.smokes.apply(t, event)
+        if isinstance(event, RunStarted):
+            self.run = event
+            self.phases = {p: PhaseState() for p in event.phases}
+        elif isinstance(event, PhaseStarted):
+            self.phases.setdefault(event.phase, PhaseState()).state = "running"
+        elif isinstance(event, PhaseFinished):
+            st = self.phases.setdefault(event.phase, PhaseState())
+            st.state = "done" if event.complete else "incomplete"
+            st.summary, st.reason = event.summary, event.reason
+
+    def current(self, *, final: bool = False) -> Verdict:
+        """The verdict now; `final` treats phases that never finished as incomplete."""
+        reasons: list[str] = []
+        for row in self.smokes.failed():
+            reasons.append(f"smoke {row.name} ({row.layer}) {'timed out' if row.status == 'timeout' else 'failed'}"
+                           + (f": {row.reason}" if row.reason and row.status != "timeout" else ""))
+        complete = True
+        for name, st in self.phases.items():
+            if name == "verdict":
+                continue
+            if st.state == "incomplete" or (final and st.state != "done"):
+                complete = False
+                reasons.append(f"incomplete: {name} did not run to the end"
+                               + (f" ({st.reason})" if st.reason else ""))
+        if reasons:
+            return Verdict(BLOCK, tuple(reasons), complete)
+        return Verdict(SHIP, ("every phase that ran is clean",), complete)
+
+
+def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool,
+                 duration: float) -> str:
+    """verdict.json: the facts for machines (schema_version, verdict, reasons, complete, phases)."""
+    smokes = tracker.smokes
+    phases: dict[str, Any] = {}
+    for name, st in tracker.phases.items():
+        phases[name] = {"state": st.state, "summary": st.summary, "reason": st.reason}
+    if "smokes" in phases:
+        phases["smokes"].update({
+            "total": len(smokes.rows),
+            "passed": smokes.count("pass"),
+            "failed": smokes.count("fail"),
+            "timed_out": smokes.count("timeout"),
+            "skipped": smokes.count("skipped"),
+            "wall_seconds": round(smokes.wall, 3),
+            "headline": smokes.headline(),
+            "smokes": [{"name": r.name, "layer": r.layer, "status": r.status,
+                        "duration": round(r.duration, 3), "exit_code": r.exit_code, "reason": r.reason}
+                       for r in smokes.rows.values()],
+        })
+    payload = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": tracker.run.run_id if tracker.run else None,
+        "name": tracker.run.name if tracker.run else None,
+        "verdict": verdict.verdict,
+        "reasons": list(verdict.reasons),
+        "complete": verdict.complete,
+        "interrupted": interrupted,
+        "duration_seconds": round(duration, 3),
+        "known_gaps": list(verdict.known_gaps),
+        "phases": phases,
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool) -> str:
+    """verdict.md: reads like a release synthesis, one section per phase."""
+    name = tracker.run.name if tracker.run else "gauntlet"
+    run_id = tracker.run.run_id if tracker.run else "?"
+    lines = [f"# Gauntlet verdict: {name}", "", f"Run `{run_id}`"
+             + (" — **interrupted**" if interrupted else ""), ""]
+    if "smokes" in tracker.phases:
+        lines += ["## Phase 1: smoke chain", "", f"**{tracker.smokes.headline()}**", "",
+                  "| Layer | Smokes | Pass | Fail | Timeout | Skipped |", "|---|---:|---:|---:|---:|---:|"]
+        for layer, rows in tracker.smokes.layers().items():
+            counts = [sum(1 for r in rows if r.status == s) for s in ("pass", "fail", "timeout", "skipped")]
+            lines.append(f"| {layer} | {len(rows)} | " + " | ".join(map(str, counts)) + " |")
+        lines.append("")
+    lines += ["## Verdict", "", f"**{verdict.verdict}**" + ("" if verdict.complete else " (incomplete)"), ""]
+    lines += [f"- {reason}" for reason in verdict.reasons]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,104 @@
+"""The headless printer: plain, readable live progress for logs, CI and `--headless`.
+
+One line per result as it lands; on a terminal a spinner line shows what is running
+(rich Live), elsewhere nothing animates. Outside text is already display-safe in events,
+and is printed as rich Text so no markup in it is interpreted.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.text import Text
+
+from probes.events import (
+    Event,
+    Notice,
+    PhaseFinished,
+    PhaseStarted,
+    RunFinished,
+    RunStarted,
+    SmokeFinished,
+    SmokeStarted,
+    VerdictChanged,
+)
+from probes.smoke_report import STATUS_STYLE, STATUS_WORD, SmokeBoard
+
+VERDICT_STYLE = {"SHIP": "bold green", "SHIP_WITH_KNOWN_GAP": "bold yellow", "BLOCK": "bold red"}
+
+
+class HeadlessPrinter:
+    """An EventBus subscriber that prints progress to a rich Console."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        self.smokes = SmokeBoard()
+        self._running: dict[str, float] = {}
+        self._live: Live | None = None
+        self._reasons: tuple[str, ...] = ()
+        if self.console.is_terminal and not self.console.is_dumb_terminal:
+            self._live = Live(console=self.console, refresh_per_second=8, transient=True,
+                              get_renderable=self._spinners)
+            self._live.start()
+
+    def _spinners(self) -> RenderableType:
+        now = time.monotonic()
+        return Group(*(Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="cyan"))
+                       for name, since in self._running.items()))
+
+    def print(self, *renderables: Any) -> None:
+        self.console.print(*renderables, highlight=False)
+
+    def apply(self, t: float, event: Event) -> None:
+        self.smokes.apply(t, event)
+        if isinstance(event, RunStarted):
+            self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "bold cyan"),
+                                     f"  run {event.run_id}  → {event.run_dir}"))
+        elif isinstance(event, PhaseStarted) and event.phase != "verdict":
+            self.print(Text(f"── {event.phase} ", style="bold"))
+        elif isinstance(event, SmokeStarted):
+            self._running[event.name] = time.monotonic()
+        elif isinstance(event, SmokeFinished):
+            self._running.pop(event.name, None)
+            self._smoke_line(event)
+        elif isinstance(event, PhaseFinished) and event.phase == "smokes":
+            self.print()
+            self.print(self.smokes)
+        elif isinstance(event, PhaseFinished) and not event.complete:
+            self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="magenta"))
+        elif isinstance(event, Notice):
+            style = {"warn": "yellow", "error": "bold red"}.get(event.level, "dim")
+            self.print(Text(f"{event.phase}: {event.message}", style=style))
+        elif isinstance(event, VerdictChanged):
+            self._reasons = event.reasons
+        elif isinstance(event, RunFinished):
+            self._stop_live()
+            self._verdict_line(event)
+
+    def _smoke_line(self, e: SmokeFinished) -> None:
+        line = Text.assemble((f"{STATUS_WORD[e.status]:<8}", STATUS_STYLE[e.status]),
+                             f"{e.name:<22} {e.layer:<24} {e.duration:6.1f}s  ", (e.reason, "dim"))
+        self.print(line)
+        if e.status in ("fail", "timeout") and e.tail:
+            for tail_line in e.tail.splitlines()[-10:]:
+                self.print(Text(f"    │ {tail_line}", style="dim"))
+
+    def _verdict_line(self, e: RunFinished) -> None:
+        self.print()
+        self.print(Text.assemble(("verdict: ", "bold"), (e.verdict, VERDICT_STYLE.get(e.verdict, "bold")),
+                                 ("" if e.complete else "  (incomplete)", "magenta"),
+                                 f"  in {e.duration:.1f}s"))
+        for reason in self._reasons:
+            self.print(Text(f"  - {reason}"))
+
+    def _stop_live(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def close(self) -> None:
+        self._stop_live()
