@@ -25,6 +25,7 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
+from .parity import CaseResult, answer_files, results_json, run_parity
 from .rundir import RunDir
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
@@ -52,7 +53,8 @@ def select_phases(config: Config, only: Sequence[str] = (), skip: Sequence[str] 
 
 class Engine:
     def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
-                 out_dir: Path | None = None, strict: bool = False) -> None:
+                 out_dir: Path | None = None, strict: bool = False,
+                 parity_only: Sequence[str] = ()) -> None:
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
@@ -60,6 +62,7 @@ class Engine:
         self.phases = tuple(phases)
         self.bus = bus or EventBus()
         self.strict = strict
+        self.parity_only = tuple(parity_only)
         self.run_dir = RunDir(out_dir or config.out_dir)
         self.tracker = VerdictTracker()
         self.bus.subscribe(self.run_dir.record)
@@ -79,7 +82,7 @@ class Engine:
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
                                  datetime.now(UTC).isoformat(timespec="seconds")))
-        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes}
+        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes, "parity": self._parity}
         try:
             for phase in self.phases:
                 if phase == "verdict":
@@ -130,13 +133,34 @@ class Engine:
         self._write("smokes/summary.txt", summary_text(board, title), "smoke summary")
         self._write("smokes/junit.xml", junit_xml(board, self.config.name), "smoke JUnit report")
 
-    def _write(self, relative: str, data: str | bytes, what: str) -> None:
+    async def _parity(self) -> str:
+        results: list[CaseResult] = []
+
+        def keep(result: CaseResult) -> None:
+            results.append(result)
+            for relative, data in answer_files(result):
+                self._write(relative, data, None)
+
+        try:
+            await run_parity(self.config.parity, self.bus, keep, self.parity_only)
+        finally:
+            order = {c.name: i for i, c in enumerate(self.config.parity.cases)}
+            results.sort(key=lambda r: order[r.case.name])
+            self._write("parity/results.json", results_json(results, self.config.parity), "parity results")
+            self._write("parity/report.md", self.tracker.parity.report_markdown(self.config.name),
+                        "parity report")
+        return self.tracker.parity.headline()
+
+    def _write(self, relative: str, data: str | bytes, what: str | None) -> None:
+        """Write one artifact; a failure is reported and the run goes on. `what` names the
+        artifacts worth listing to the operator (raw bodies are not, one by one)."""
         try:
             self.run_dir.write(relative, data)
         except OSError as exc:
             self.bus.emit(Notice("verdict", "error", f"could not write {relative}: {exc}"))
             return
-        self.bus.emit(ArtifactWritten(relative, what))
+        if what is not None:
+            self.bus.emit(ArtifactWritten(relative, what))
 
     def _finish(self, duration: float) -> Verdict:
         """Write the verdict whatever happened; a run that did not finish says so."""

@@ -126,6 +126,38 @@ class SmokeFinished(Event):
     log_bytes: int = 0
 
 
+# ---- phase 3: parity -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParityPlanned(Event):
+    cases: tuple[str, ...]
+    targets: tuple[str, ...]
+    reference: str
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class ParityCaseFinished(Event):
+    """One case probed on every target: statuses, errors and the differences found.
+
+    `diffs` rows are display-safe dicts (target, kind, path, ref, cand, noise, ignored);
+    `more_diffs` says how many were left to parity/results.json.
+    """
+
+    case: str
+    reference: str
+    statuses: dict[str, int | None]
+    errors: dict[str, str]
+    kinds: dict[str, str | None]  # per candidate: the case's summary kind, None = match
+    fingerprints: dict[str, str | None]
+    status_match: bool
+    body_match: bool
+    diffs: tuple[dict[str, Any], ...] = ()
+    more_diffs: int = 0
+    noise: tuple[str, ...] = ()
+    expect_failures: tuple[str, ...] = ()
+
+
 # ---- serialisation ------------------------------------------------------------------------
 
 def to_json(event: Event, t: float) -> str:

@@ -22,16 +22,21 @@ def new_run_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Replace `path` in one step: a reader sees the old file or the new one, never a part."""
+def write_atomic(path: Path, data: bytes | str, *, durable: bool = False) -> None:
+    """Replace `path` in one step: a reader sees the old file or the new one, never a part.
+
+    `durable` also fsyncs before the rename, for files that must survive a crash of the
+    machine (the persistent-stack TOML); run artifacts skip it, a probe writes thousands.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .events import Event, PhaseFinished, PhaseStarted, RunStarted
+from .parity_report import ParityBoard
 from .smoke_report import SmokeBoard
 
 SHIP = "SHIP"
@@ -47,10 +48,12 @@ class VerdictTracker:
 
     phases: dict[str, PhaseState] = field(default_factory=dict)
     smokes: SmokeBoard = field(default_factory=SmokeBoard)
+    parity: ParityBoard = field(default_factory=ParityBoard)
     run: RunStarted | None = None
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
+        self.parity.apply(t, event)
         if isinstance(event, RunStarted):
             self.run = event
             self.phases = {p: PhaseState() for p in event.phases}
@@ -67,6 +70,7 @@ class VerdictTracker:
         for row in self.smokes.failed():
             reasons.append(f"smoke {row.name} ({row.layer}) {'timed out' if row.status == 'timeout' else 'failed'}"
                            + (f": {row.reason}" if row.reason and row.status != "timeout" else ""))
+        reasons += self._parity_reasons()
         complete = True
         for name, st in self.phases.items():
             if name == "verdict":
@@ -78,6 +82,20 @@ class VerdictTracker:
         if reasons:
             return Verdict(BLOCK, tuple(reasons), complete)
         return Verdict(SHIP, ("every phase that ran is clean",), complete)
+
+    def _parity_reasons(self) -> list[str]:
+        reasons = []
+        for r in self.parity.errored():
+            detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
+            reasons.append(f"parity case {r.case} could not be compared ({detail})")
+        for r in self.parity.status_mismatches():
+            statuses = ", ".join(f"{t} {s}" for t, s in r.statuses.items())
+            extra = f"; {'; '.join(r.expect_failures)}" if r.expect_failures else ""
+            reasons.append(f"parity case {r.case}: status codes differ ({statuses}{extra})")
+        for r in self.parity.body_divergent():
+            kinds = ", ".join(f"{t} {k}" for t, k in r.kinds.items() if k)
+            reasons.append(f"parity case {r.case}: body divergence not covered by a known gap ({kinds})")
+        return reasons
 
 
 def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool,
@@ -99,6 +117,21 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "smokes": [{"name": r.name, "layer": r.layer, "status": r.status,
                         "duration": round(r.duration, 3), "exit_code": r.exit_code, "reason": r.reason}
                        for r in smokes.rows.values()],
+        })
+    if "parity" in phases:
+        board = tracker.parity
+        phases["parity"].update({
+            "reference": board.reference,
+            "targets": list(board.targets),
+            "cases_total": len(board.done()),
+            "status_match": sum(1 for r in board.done() if r.status_match),
+            "body_divergent": len(board.body_divergent()),
+            "errors": len(board.errored()),
+            "headline": board.headline(),
+            "cases": [{"case": r.case, "statuses": r.statuses, "errors": r.errors,
+                       "status_match": r.status_match, "body_match": r.body_match,
+                       "kinds": r.kinds, "fingerprints": r.fingerprints}
+                      for r in board.done()],
         })
     payload = {
         "schema_version": SCHEMA_VERSION,
@@ -127,6 +160,16 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
         for layer, rows in tracker.smokes.layers().items():
             counts = [sum(1 for r in rows if r.status == s) for s in ("pass", "fail", "timeout", "skipped")]
             lines.append(f"| {layer} | {len(rows)} | " + " | ".join(map(str, counts)) + " |")
+        lines.append("")
+    if "parity" in tracker.phases:
+        board = tracker.parity
+        lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "",
+                  "| Case | " + " | ".join(f"{t} status" for t in board.targets) + " | Status match | Body match |",
+                  "|---|" + "---:|" * len(board.targets) + ":---:|:---:|"]
+        for r in board.done():
+            statuses = " | ".join(str(r.statuses.get(t, "")) for t in board.targets)
+            lines.append(f"| {r.case} | {statuses} | {'✓' if r.status_match else '✗'} | "
+                         f"{'✓' if r.body_match else '✗'} |")
         lines.append("")
     lines += ["## Verdict", "", f"**{verdict.verdict}**" + ("" if verdict.complete else " (incomplete)"), ""]
     lines += [f"- {reason}" for reason in verdict.reasons]

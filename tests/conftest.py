@@ -63,3 +63,63 @@ def _no_gateway_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("LH_GATEWAY", raising=False)
     monkeypatch.delenv("SCRUM_FORCE_OVERSIZE", raising=False)
     os.environ.setdefault("TZ", "UTC")
+
+
+class LoopThread:
+    """An asyncio loop on a thread of its own, for real servers the code under test calls."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.servers: list = []
+
+    def run(self, coro, timeout: float = 30):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def serve(self, handler) -> str:
+        """Start a raw asyncio server (`handler(reader, writer)`) on 127.0.0.1:0; its URL."""
+        import asyncio
+
+        server = self.run(asyncio.start_server(handler, "127.0.0.1", 0))
+        self.servers.append(server)
+        host, port = server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def serve_http(self, handler) -> str:
+        """Start probes.twins.serve_http with `handler(method, path, headers, body)`."""
+        from probes.twins import serve_http, server_url
+
+        server = self.run(serve_http(handler))
+        self.servers.append(server)
+        return server_url(server)
+
+    def close(self) -> None:
+        async def shutdown():
+            for server in self.servers:
+                server.close()
+
+        self.run(shutdown())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def servers():
+    loops = LoopThread()
+    yield loops
+    loops.close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound and released): connecting to it is refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -36,8 +36,12 @@ def sample_configs_dir() -> Path:
     return packaged if packaged.is_dir() else Path(probes.__file__).parent.parent / "sample_configs"
 
 
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
 def _err(message: str) -> None:
-    Console(stderr=True, highlight=False).print(Text(message, style="bold red"))
+    _stderr().print(Text(message, style="bold red"))
 
 
 def _config_arg(parser: argparse.ArgumentParser) -> None:
@@ -74,8 +78,21 @@ def build_parser() -> argparse.ArgumentParser:
     _config_arg(smokes)
     _run_options(smokes)
 
+    parity = sub.add_parser("parity", help="run the cross-runtime parity probe only")
+    _config_arg(parity)
+    _run_options(parity)
+    parity.add_argument("--case", action="append", default=[], metavar="NAME",
+                        help="probe only this case (repeatable) and show its differences")
+
     check = sub.add_parser("check", help="validate a config and list every problem")
     _config_arg(check)
+
+    twins = sub.add_parser("twins", help="serve the demo's twin reference services on loopback")
+    twins.add_argument("--rust-port", type=int, default=3100)
+    twins.add_argument("--go-port", type=int, default=4110)
+    twins.add_argument("--only", choices=("rust", "go"), help="serve one wire shape only")
+    twins.add_argument("--latency-ms", type=float, default=0.0,
+                       help="answer each request after this long (models a service's own I/O)")
     return parser
 
 
@@ -86,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _err(f"{exc.source}: {len(exc.problems)} problem(s)")
         for problem in exc.problems:
-            Console(stderr=True, highlight=False).print(Text(f"  {problem}"))
+            _stderr().print(Text(f"  {problem}"))
         code = EXIT_USAGE
     except GauntletError as exc:
         _err(f"gauntlet: {exc}")
@@ -99,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "check":
         return _check(Path(args.config))
+    if args.command == "twins":
+        return asyncio.run(_twins(args))
     if args.command == "demo":
         config = load_config(sample_configs_dir() / DEMO_CONFIG)
         out = args.out or Path.cwd() / "gauntlet-runs"
@@ -106,6 +125,12 @@ def _dispatch(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.command == "smokes":
         return _run(config, select_phases(config, only=["smokes"]), args, args.out)
+    if args.command == "parity":
+        unknown = [c for c in args.case if c not in {case.name for case in config.parity.cases}]
+        if unknown:
+            names = ", ".join(c.name for c in config.parity.cases)
+            raise GauntletError(f"{args.config}: no parity case {', '.join(map(repr, unknown))} (cases: {names})")
+        return _run(config, select_phases(config, only=["parity"]), args, args.out, parity_only=args.case)
     return _run(config, select_phases(config, args.only, args.skip), args, args.out)
 
 
@@ -114,16 +139,17 @@ def _check(path: Path) -> int:
     problems = preflight(config)
     if problems:
         raise ConfigError(str(path), problems)
-    Console(highlight=False).print(Text.assemble(
+    Console(highlight=False, soft_wrap=True).print(Text.assemble(
         ("ok ", "bold green"), f"{path}: {len(config.smokes.smokes)} smokes, "
         f"{len(config.scrum.bundles)} bundles x {len(config.scrum.reviewers)} reviewers, "
         f"{len(config.parity.cases)} parity cases, {len(config.stack.services)} stack services"))
     return 0
 
 
-def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: Path | None) -> int:
-    engine = Engine(config, phases, out_dir=out, strict=args.strict)
-    printer = HeadlessPrinter()
+def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: Path | None,
+         parity_only: Sequence[str] = ()) -> int:
+    engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only)
+    printer = HeadlessPrinter(show_diffs=bool(parity_only))
     engine.bus.subscribe(printer.apply)
     try:
         outcome = asyncio.run(_drive(engine))
@@ -143,6 +169,32 @@ async def _drive(engine: Engine) -> RunOutcome:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+async def _twins(args: argparse.Namespace) -> int:
+    """Serve until interrupted; one line says when every server is ready."""
+    from probes.twins import GO, RUST, serve_http, server_url, twin_handler
+
+    ports = {RUST: args.rust_port, GO: args.go_port}
+    shapes = [args.only] if args.only else [RUST, GO]
+    servers = {}
+    try:
+        for shape in shapes:
+            servers[shape] = await serve_http(twin_handler(shape, args.latency_ms / 1000), "127.0.0.1", ports[shape])
+    except OSError as exc:
+        for server in servers.values():
+            server.close()
+        raise GauntletError(f"cannot serve the twins: {exc.strerror or exc}") from None
+    print("twins ready: " + " · ".join(f"{s} {server_url(srv)}" for s, srv in servers.items()), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    for server in servers.values():
+        server.close()
+        await server.wait_closed()
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -7,6 +7,7 @@ and is printed as rich Text so no markup in it is interpreted.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from rich.text import Text
 from probes.events import (
     Event,
     Notice,
+    ParityCaseFinished,
     PhaseFinished,
     PhaseStarted,
     RunFinished,
@@ -26,17 +28,28 @@ from probes.events import (
     SmokeStarted,
     VerdictChanged,
 )
+from probes.parity_report import ParityBoard
 from probes.smoke_report import STATUS_STYLE, STATUS_WORD, SmokeBoard
 
 VERDICT_STYLE = {"SHIP": "bold green", "SHIP_WITH_KNOWN_GAP": "bold yellow", "BLOCK": "bold red"}
 
 
+def _console() -> Console:
+    """A terminal gets its own width; a log or pipe gets lines wide enough not to wrap."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=120)
+    return console
+
+
 class HeadlessPrinter:
     """An EventBus subscriber that prints progress to a rich Console."""
 
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
+    def __init__(self, console: Console | None = None, *, show_diffs: bool = False) -> None:
+        self.console = console or _console()
+        self.show_diffs = show_diffs
         self.smokes = SmokeBoard()
+        self.parity = ParityBoard()
         self._running: dict[str, float] = {}
         self._live: Live | None = None
         self._reasons: tuple[str, ...] = ()
@@ -51,10 +64,11 @@ class HeadlessPrinter:
                        for name, since in self._running.items()))
 
     def print(self, *renderables: Any) -> None:
-        self.console.print(*renderables, highlight=False)
+        self.console.print(*renderables, highlight=False, soft_wrap=all(isinstance(r, Text) for r in renderables))
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
+        self.parity.apply(t, event)
         if isinstance(event, RunStarted):
             self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "bold cyan"),
                                      f"  run {event.run_id}  → {event.run_dir}"))
@@ -65,9 +79,14 @@ class HeadlessPrinter:
         elif isinstance(event, SmokeFinished):
             self._running.pop(event.name, None)
             self._smoke_line(event)
+        elif isinstance(event, ParityCaseFinished):
+            self._parity_line(event)
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
             self.print()
             self.print(self.smokes)
+        elif isinstance(event, PhaseFinished) and event.phase == "parity":
+            self.print()
+            self.print(self.parity)
         elif isinstance(event, PhaseFinished) and not event.complete:
             self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="magenta"))
         elif isinstance(event, Notice):
@@ -86,6 +105,20 @@ class HeadlessPrinter:
         if e.status in ("fail", "timeout") and e.tail:
             for tail_line in e.tail.splitlines()[-10:]:
                 self.print(Text(f"    │ {tail_line}", style="dim"))
+
+    def _parity_line(self, e: ParityCaseFinished) -> None:
+        ok = e.status_match and e.body_match
+        statuses = "  ".join(f"{t} {s if s is not None else 'error'}" for t, s in e.statuses.items())
+        kinds = ", ".join(sorted({k for k in e.kinds.values() if k})) or ("error" if e.errors else "match")
+        self.print(Text.assemble((f"{'MATCH' if ok else 'DIVERGE':<8}", "green" if ok else "bold yellow"),
+                                 f"{e.case:<32} {statuses}  ", (kinds, "dim")))
+        for target, error in e.errors.items():
+            self.print(Text(f"    │ {target}: {error}", style="red"))
+        if self.show_diffs:
+            for d in e.diffs:
+                flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
+                self.print(Text(f"    │ {d['target']:<8} {d['kind'] + flag:<16} {d['path']:<28} "
+                                f"{d['ref']}  →  {d['cand']}"))
 
     def _verdict_line(self, e: RunFinished) -> None:
         self.print()

@@ -1,0 +1,135 @@
+"""The parity phase's state as the event stream tells it, and the reports made from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from .events import Event, ParityCaseFinished, ParityPlanned
+
+TICK, CROSS = "✓", "✗"
+
+
+@dataclass
+class ParityBoard:
+    """Every case's latest result, in config order; feed it events with `apply`."""
+
+    cases: list[str] = field(default_factory=list)
+    targets: tuple[str, ...] = ()
+    reference: str = ""
+    results: dict[str, ParityCaseFinished] = field(default_factory=dict)
+
+    def apply(self, t: float, event: Event) -> None:
+        if isinstance(event, ParityPlanned):
+            self.cases, self.targets, self.reference = list(event.cases), event.targets, event.reference
+            self.results = {}
+        elif isinstance(event, ParityCaseFinished):
+            if event.case not in self.cases:
+                self.cases.append(event.case)
+            self.results[event.case] = event
+
+    @property
+    def candidates(self) -> list[str]:
+        return [t for t in self.targets if t != self.reference]
+
+    def done(self) -> list[ParityCaseFinished]:
+        return [self.results[c] for c in self.cases if c in self.results]
+
+    def errored(self) -> list[ParityCaseFinished]:
+        return [r for r in self.done() if r.errors]
+
+    def status_mismatches(self) -> list[ParityCaseFinished]:
+        return [r for r in self.done() if not r.errors and not r.status_match]
+
+    def body_divergent(self) -> list[ParityCaseFinished]:
+        return [r for r in self.done() if not r.errors and not r.body_match]
+
+    def headline(self) -> str:
+        """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any)."""
+        done = self.done()
+        n = len(done)
+        statuses = sum(1 for r in done if r.status_match)
+        divergent = self.body_divergent()
+        only_shape = all(kind == "shape" for r in divergent for kind in r.kinds.values() if kind)
+        noun = "body shapes diverge" if only_shape else "bodies diverge"
+        text = f"{statuses}/{n} status codes match · {len(divergent)}/{n} {noun}"
+        if self.errored():
+            text += f" · {len(self.errored())}/{n} could not be compared"
+        return text
+
+    def case_table(self) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        table.add_column("Case")
+        for target in self.targets:
+            table.add_column(f"{target} status", justify="right")
+        for head in ("Status match", "Body match", "Kind"):
+            table.add_column(head, justify="center" if "match" in head else "left")
+        for case in self.cases:
+            r = self.results.get(case)
+            if r is None:
+                table.add_row(case, *["…"] * len(self.targets), "", "", Text("pending", style="dim"))
+                continue
+            statuses = [Text(str(r.statuses.get(t)) if r.statuses.get(t) is not None else "error",
+                             style="" if r.statuses.get(t) is not None else "bold red") for t in self.targets]
+            table.add_row(case, *statuses, _mark(r.status_match), _mark(r.body_match), Text(_kind(r)))
+        return table
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.case_table()
+        yield Text("")
+        yield Text(self.headline(), style="bold")
+
+    def report_markdown(self, title: str) -> str:
+        """parity/report.md: the seed's table, the headline, then each divergence."""
+        head = "| Case | " + " | ".join(f"{t} status" for t in self.targets) + " | Status match | Body match |"
+        lines = [f"# Parity: {title}", "", f"Reference: `{self.reference}`; candidates: "
+                 + ", ".join(f"`{c}`" for c in self.candidates), "", head,
+                 "|---|" + "---:|" * len(self.targets) + ":---:|:---:|"]
+        for r in self.done():
+            statuses = " | ".join(str(r.statuses.get(t)) if r.statuses.get(t) is not None else "error"
+                                  for t in self.targets)
+            lines.append(f"| {_md(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
+                         f"{TICK if r.body_match else CROSS} |")
+        lines += ["", f"**{self.headline()}**", ""]
+        for r in self.done():
+            if r.status_match and r.body_match:
+                continue
+            lines += [f"## {r.case}", ""]
+            for target, error in r.errors.items():
+                lines.append(f"- **{target}**: {_md(error)}")
+            for failure in r.expect_failures:
+                lines.append(f"- {_md(failure)}")
+            for t, fp in r.fingerprints.items():
+                if fp:
+                    lines.append(f"- `{t}` {r.kinds.get(t)} divergence, fingerprint `{fp}`")
+            if r.diffs:
+                lines += ["", "| Target | Kind | Path | " + f"{r.reference} | candidate |", "|---|---|---|---|---|"]
+                for d in r.diffs:
+                    flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
+                    lines.append(f"| {d['target']} | {d['kind']}{flag} | `{_md(d['path'])}` | "
+                                 f"`{_md(d['ref'])}` | `{_md(d['cand'])}` |")
+                if r.more_diffs:
+                    lines.append(f"\n…and {r.more_diffs} more in results.json")
+            lines.append("")
+        return "\n".join(lines) + "\n"
+
+
+def _mark(ok: bool) -> Text:
+    return Text(TICK, style="green") if ok else Text(CROSS, style="bold red")
+
+
+def _kind(r: ParityCaseFinished) -> str:
+    if r.errors:
+        return "error"
+    kinds = {k for k in r.kinds.values() if k}
+    if r.expect_failures:
+        kinds.add("status")
+    return ", ".join(sorted(kinds)) or "match"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")

@@ -1,0 +1,313 @@
+"""The parity probe against real loopback servers: every kind of difference, every fault."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from probes.config import load_config
+from probes.engine import Engine, select_phases
+from probes.events import EventBus, ParityCaseFinished
+
+from .conftest import REPO, free_port
+
+
+def json_answer(payload, status=200, headers=None, raw: bytes | None = None):
+    body = raw if raw is not None else json.dumps(payload).encode()
+
+    async def handle(method, path, req_headers, req_body):
+        return status, {"Content-Type": "application/json", **(headers or {})}, body
+
+    return handle
+
+
+def probe(write_config, ref_url: str, cand_url: str, cases: str, parity_extra: str = "",
+          timeout: str = "2s", **engine_kw):
+    path = write_config(f"""
+        [parity]
+        reference = "rust"
+        timeout = "{timeout}"
+        {parity_extra}
+        [parity.targets]
+        rust = "{ref_url}"
+        go = "{cand_url}"
+    """ + cases)
+    config = load_config(path, env={})
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run())
+    results = {e.case: e for e in seen if isinstance(e, ParityCaseFinished)}
+    return outcome, results
+
+
+ONE_CASE = '\n[[parity.case]]\nname = "c"\nmethod = "POST"\npath = "/v1/validate"\njson = { a = 1 }\n'
+
+
+@pytest.mark.parametrize("ref,cand,expected", [
+    ({"a": 1}, {"a": 2}, {("$.a", "value")}),
+    ({"a": 1}, {"a": "1"}, {("$.a", "type")}),
+    ({"Schema": {"field": "f"}}, {"Kind": "schema", "Field": "f"},
+     {("$.Schema", "shape"), ("$.Kind", "shape"), ("$.Field", "shape")}),
+    ({"a": {"b": 1}}, {"a": [1]}, {("$.a", "shape")}),
+    ({"list": [1, 2, 3]}, {"list": [1, 2, 4]}, {("$.list[2]", "value")}),
+], ids=["value", "type", "shape-envelope", "shape-nesting", "value-in-array"])
+def test_body_differences_have_path_and_kind(servers, write_config, ref, cand, expected):
+    outcome, results = probe(write_config, servers.serve_http(json_answer(ref)),
+                             servers.serve_http(json_answer(cand)), ONE_CASE)
+    result = results["c"]
+    assert {(d["path"], d["kind"]) for d in result.diffs} == expected
+    assert result.status_match and not result.body_match
+    assert outcome.verdict.verdict == "BLOCK"
+
+
+def test_whitespace_and_key_order_do_not_count(servers, write_config):
+    ref = servers.serve_http(json_answer(None, raw=b'{"ok":true,"n":[1,2]}'))
+    cand = servers.serve_http(json_answer(None, raw=b'{ "n" : [1, 2],\n  "ok": true }'))
+    outcome, results = probe(write_config, ref, cand, ONE_CASE)
+    assert results["c"].body_match and results["c"].diffs == ()
+    assert outcome.verdict.verdict == "SHIP"
+
+
+def test_status_and_header_differences(servers, write_config):
+    ref = servers.serve_http(json_answer({"a": 1}, 200, {"X-Mode": "a"}))
+    cand = servers.serve_http(json_answer({"a": 1}, 500, {"X-Mode": "b"}))
+    _, results = probe(write_config, ref, cand, ONE_CASE, 'compare_headers = ["x-mode"]')
+    result = results["c"]
+    assert {(d["path"], d["kind"]) for d in result.diffs} == {("status", "status"), ("header x-mode", "header")}
+    assert result.statuses == {"rust": 200, "go": 500}
+    assert not result.status_match and result.body_match
+    assert result.kinds == {"go": "status"}
+
+
+def test_text_bodies_get_a_line_diff(servers, write_config):
+    async def text(body):
+        async def handle(*_):
+            return 200, {"Content-Type": "text/plain"}, body
+        return handle
+
+    ref = servers.serve_http(servers.run(text(b"one\ntwo\nthree\n")))
+    cand = servers.serve_http(servers.run(text(b"one\nTWO\nthree\n")))
+    _, results = probe(write_config, ref, cand, ONE_CASE)
+    assert [(d["path"], d["ref"], d["cand"]) for d in results["c"].diffs] == [("line 2", "two", "TWO")]
+
+
+def test_expect_status_is_checked_on_every_target(servers, write_config):
+    url = servers.serve_http(json_answer({"a": 1}, 200))
+    case = ONE_CASE + "expect_status = 422\n"
+    outcome, results = probe(write_config, url, url, case)
+    assert not results["c"].status_match
+    assert any("expected 422" in r for r in outcome.verdict.reasons)
+
+
+def test_ignore_rules_and_noise_check(servers, write_config):
+    counter = iter(range(1000))
+
+    async def noisy(method, path, headers, body):
+        n = next(counter)
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            {"request_id": f"r{n}", "at": n, "value": 1}).encode()
+
+    async def other(method, path, headers, body):
+        return 200, {"Content-Type": "application/json"}, json.dumps(
+            {"request_id": "x", "at": 999, "value": 2}).encode()
+
+    _, results = probe(write_config, servers.serve_http(noisy), servers.serve_http(other), ONE_CASE,
+                       'noise_check = true\nignore = ["$.request_id"]')
+    result = results["c"]
+    flags = {d["path"]: (d["noise"], d["ignored"]) for d in result.diffs}
+    assert flags["$.request_id"][1] is True
+    assert flags["$.at"] == (True, False)
+    assert flags["$.value"] == (False, False)
+    assert "$.at" in result.noise
+    assert result.kinds == {"go": "value"}
+
+
+def _reset_mid_body(reader, writer):
+    async def go():
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
+        await writer.drain()
+        writer.transport.abort()
+    return go()
+
+
+def _never_answers(reader, writer):
+    async def go():
+        await reader.read()  # until the client gives up and closes
+        writer.close()
+    return go()
+
+
+def _gzip_answer(payload: bytes, corrupt: bool = False):
+    async def handle(*_):
+        data = gzip.compress(payload)
+        if corrupt:
+            data = data[:10] + b"garbage" + data[10:]
+        return 200, {"Content-Type": "application/json", "Content-Encoding": "gzip"}, data
+    return handle
+
+
+FAULTS = {
+    "connection refused": (lambda s: f"http://127.0.0.1:{free_port()}", "cannot connect"),
+    "reset mid-body": (lambda s: s.serve(_reset_mid_body), "connection broken mid-answer"),
+    "timeout": (lambda s: s.serve(_never_answers), "timed out after 0.3s"),
+    "non-JSON under JSON": (lambda s: s.serve_http(json_answer(None, raw=b"<html>oops</html>")),
+                            "not JSON under application/json"),
+    "empty body": (lambda s: s.serve_http(json_answer(None, raw=b"")), "empty body under application/json"),
+    "invalid UTF-8": (lambda s: s.serve_http(json_answer(None, raw=b'{"a": "\xff\xfe"}')),
+                      "invalid UTF-8 under application/json at byte 7"),
+    "corrupt gzip": (lambda s: s.serve_http(_gzip_answer(b'{"a": 1}', corrupt=True)), "cannot decode the body"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_faults_are_the_targets_error_not_a_crash(servers, write_config, fault):
+    make, message = FAULTS[fault]
+    ref = servers.serve_http(json_answer({"a": 1}))
+    outcome, results = probe(write_config, ref, make(servers), ONE_CASE, timeout="300ms")
+    result = results["c"]
+    assert set(result.errors) == {"go"}
+    assert message in result.errors["go"], result.errors
+    assert not result.status_match and not result.body_match
+    assert outcome.verdict.verdict == "BLOCK"
+    assert any("could not be compared" in r for r in outcome.verdict.reasons)
+    meta = json.loads((outcome.run_dir / "parity" / "c" / "go.meta.json").read_text())
+    assert message in meta["error"]
+
+
+def test_gzip_body_equals_the_plain_one(servers, write_config):
+    ref = servers.serve_http(json_answer({"a": [1, 2, 3]}))
+    cand = servers.serve_http(_gzip_answer(json.dumps({"a": [1, 2, 3]}).encode()))
+    _, results = probe(write_config, ref, cand, ONE_CASE)
+    assert results["c"].body_match and not results["c"].errors
+
+
+def test_twenty_megabyte_bodies(servers, write_config):
+    big = {"rows": [{"i": i, "name": f"row-{i}", "pad": "x" * 150} for i in range(110_000)]}
+    raw = json.dumps(big).encode()
+    assert len(raw) > 20_000_000
+    changed = json.loads(raw)
+    changed["rows"][77_777]["name"] = "changed"
+    outcome, results = probe(write_config, servers.serve_http(json_answer(None, raw=raw)),
+                             servers.serve_http(json_answer(changed)), ONE_CASE, timeout="20s")
+    assert [(d["path"], d["kind"]) for d in results["c"].diffs] == [("$.rows[77777].name", "value")]
+    assert (outcome.run_dir / "parity" / "c" / "rust.body").stat().st_size == len(raw)
+
+
+def test_a_target_that_dies_mid_run(servers, write_config):
+    state = {"served": 0}
+    holder = {}
+
+    async def dying(method, path, headers, body):
+        state["served"] += 1
+        if state["served"] == 1:
+            holder["server"].close()  # stop listening: later cases find nobody there
+        return 200, {"Content-Type": "application/json", "Connection": "close"}, b'{"a": 1}'
+
+    from probes.twins import serve_http, server_url
+
+    server = servers.run(serve_http(dying))
+    holder["server"] = server
+    cand = server_url(server)
+    ref = servers.serve_http(json_answer({"a": 1}))
+    cases = "".join(f'\n[[parity.case]]\nname = "c{i}"\npath = "/x"\n' for i in range(3))
+    _, results = probe(write_config, ref, cand, cases, "concurrency = 1")
+    errored = [name for name, r in results.items() if r.errors]
+    clean = [name for name, r in results.items() if not r.errors]
+    assert len(clean) == 1 and len(errored) == 2
+    assert all("cannot connect" in results[n].errors["go"] for n in errored)
+
+
+def test_artifacts_report_and_results(servers, write_config):
+    ref = servers.serve_http(json_answer({"Schema": {"field": "f"}}, 422))
+    cand = servers.serve_http(json_answer({"Kind": "schema", "Field": "f"}, 422))
+    outcome, _ = probe(write_config, ref, cand, ONE_CASE)
+    parity = outcome.run_dir / "parity"
+    report = (parity / "report.md").read_text()
+    assert "| Case | rust status | go status | Status match | Body match |" in report
+    assert "| c | 422 | 422 | ✓ | ✗ |" in report
+    assert "1/1 status codes match · 1/1 body shapes diverge" in report
+    results = json.loads((parity / "results.json").read_text())
+    case = results["cases"][0]
+    assert case["fingerprints"]["go"].startswith("sha256:")
+    assert {d["path"] for d in case["differences"]} == {"$.Schema", "$.Kind", "$.Field"}
+    assert json.loads((parity / "c" / "rust.body").read_bytes()) == {"Schema": {"field": "f"}}
+    assert json.loads((parity / "c" / "go.meta.json").read_text())["status"] == 422
+
+
+def test_response_bodies_never_reach_the_terminal_raw(servers, write_config):
+    ref = servers.serve_http(json_answer({"a": "\x1b]0;owned\x07"}))
+    cand = servers.serve_http(json_answer({"a": "\x1b[2J"}))
+    _, results = probe(write_config, ref, cand, ONE_CASE)
+    shown = json.dumps(results["c"].diffs, ensure_ascii=False)
+    assert "\x1b" not in shown and "\x07" not in shown
+
+
+@pytest.fixture
+def twins():
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "twins", "--rust-port", "0", "--go-port", "0"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    urls = dict(re.findall(r"(rust|go) (http://\S+)", line))
+    assert set(urls) == {"rust", "go"}, line
+    yield urls
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_demo_parity_against_the_twins_reports_the_seed_headline(twins, tmp_path):
+    sample = REPO / "sample_configs"
+    config = tmp_path / "parity.toml"
+    config.write_text(f"""
+[gauntlet]
+name = "twins"
+out_dir = "out"
+[parity]
+reference = "rust"
+compare_headers = ["content-type"]
+cases_file = "{sample / 'parity' / 'validator_cases.toml'}"
+[parity.targets]
+rust = "{twins['rust']}"
+go = "{twins['go']}"
+""")
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert "6/6 status codes match · 5/6 body shapes diverge" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 1  # no known gaps given: the divergences block
+    run_dir = next((tmp_path / "out").iterdir())
+    body = json.loads((run_dir / "parity" / "playbook_missing_fingerprint" / "go.body").read_bytes())
+    assert body == {"Kind": "schema", "Field": "fingerprint",
+                    "Reason": "missing — required for Phase 25 validity window"}
+    rust = json.loads((run_dir / "parity" / "playbook_missing_fingerprint" / "rust.body").read_bytes())
+    assert rust == {"Schema": {"field": "fingerprint", "reason": "missing — required for Phase 25 validity window"}}
+
+
+def test_parity_case_flag_probes_one_case_and_lists_its_differences(twins, tmp_path):
+    config = tmp_path / "parity.toml"
+    config.write_text(f"""
+[gauntlet]
+name = "twins"
+out_dir = "out"
+[parity]
+reference = "rust"
+cases_file = "{REPO / 'sample_configs' / 'parity' / 'validator_cases.toml'}"
+[parity.targets]
+rust = "{twins['rust']}"
+go = "{twins['go']}"
+""")
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless",
+                           "--case", "playbook_missing_fingerprint"], cwd=REPO, capture_output=True, text=True)
+    assert "0/1 status codes match" not in proc.stdout
+    assert "1/1 status codes match · 1/1 body shapes diverge" in proc.stdout
+    assert "$.Schema" in proc.stdout and "$.Kind" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", "--case", "nope"],
+                         cwd=REPO, capture_output=True, text=True)
+    assert bad.returncode == 2 and "no parity case 'nope'" in bad.stderr
