@@ -139,7 +139,10 @@ class Engine:
         def keep(result: CaseResult) -> None:
             results.append(result)
             for relative, data in answer_files(result):
-                self._write(relative, data, None)
+                try:
+                    self.run_dir.write(relative, data)
+                except OSError as exc:
+                    self.bus.emit(Notice("parity", "error", f"could not write {relative}: {exc}"))
 
         try:
             await run_parity(self.config.parity, self.bus, keep, self.parity_only)
@@ -151,16 +154,14 @@ class Engine:
                         "parity report")
         return self.tracker.parity.headline()
 
-    def _write(self, relative: str, data: str | bytes, what: str | None) -> None:
-        """Write one artifact; a failure is reported and the run goes on. `what` names the
-        artifacts worth listing to the operator (raw bodies are not, one by one)."""
+    def _write(self, relative: str, data: str | bytes, what: str) -> None:
+        """Write one artifact; a failure is reported and the run goes on."""
         try:
             self.run_dir.write(relative, data)
         except OSError as exc:
             self.bus.emit(Notice("verdict", "error", f"could not write {relative}: {exc}"))
             return
-        if what is not None:
-            self.bus.emit(ArtifactWritten(relative, what))
+        self.bus.emit(ArtifactWritten(relative, what))
 
     def _finish(self, duration: float) -> Verdict:
         """Write the verdict whatever happened; a run that did not finish says so."""

@@ -296,7 +296,7 @@ def answer_files(result: CaseResult) -> Iterator[tuple[str, bytes | str]]:
                 "status": answer.status, "headers": answer.headers,
                 "elapsed_ms": round(answer.elapsed * 1000, 2), "error": answer.error,
                 "body_bytes": len(answer.body)}
-        yield f"{base}.meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n"
+        yield f"{base}.meta.json", json.dumps(meta, ensure_ascii=False) + "\n"
 
 
 def results_json(results: Sequence[CaseResult], config: ParityConfig) -> str:
@@ -311,6 +311,9 @@ def results_json(results: Sequence[CaseResult], config: ParityConfig) -> str:
             "body_match": event.body_match, "noise": list(r.noise),
             "expect_failures": list(r.expect_failures), "differences": diff_rows(r),
         })
-    return json.dumps({"reference": config.reference, "targets": dict(config.targets),
-                       "ignore": list(config.ignore), "noise_check": config.noise_check,
-                       "cases": cases}, indent=2, ensure_ascii=False) + "\n"
+    # One case per line: readable, greppable, and the C encoder (indent= is pure Python).
+    head = json.dumps({"reference": config.reference, "targets": dict(config.targets),
+                       "ignore": list(config.ignore), "noise_check": config.noise_check},
+                      ensure_ascii=False)[:-1]
+    body = ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases)
+    return f'{head}, "cases": [\n{body}\n]}}\n'

@@ -1,0 +1,108 @@
+"""1,000 parity cases against the twins at concurrency = 16, in one run:
+
+- the probe (gauntlet's engine, results and raw bodies written) vs a sequential
+  one-request-at-a-time httpx client over the same requests: target >= 8x faster;
+- the probe vs a bare httpx gather of the same requests at the same concurrency:
+  target <= 1.3x.
+
+The twins run in their own process and answer after 20 ms, modelling a service that does
+I/O of its own (a store lookup); without it a CPU-bound Python server would be what is
+measured, not the probe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import subprocess
+import sys
+import time
+
+import httpx
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+from probes.config import load_config  # noqa: E402
+from probes.engine import Engine, select_phases  # noqa: E402
+
+from _util import GAUNTLET, REPO, check, cleanup, scratch  # noqa: E402
+
+CASES, CONCURRENCY, LATENCY_MS = 1000, 16, 20
+PAYLOADS = [
+    {"kind": "playbook", "fingerprint": "pb_0123456789abcdef", "endorsed": ["ops"]},
+    {"kind": "playbook", "endorsed": ["ops"]},
+    {"kind": "playbook", "fingerprint": "fp_0123456789abcdef", "endorsed": ["ops"]},
+    {"kind": "fill", "playbook": "pb_ffffffffffffffff", "qty": 3},
+]
+
+
+def main() -> None:
+    work = scratch("probe")
+    twins = subprocess.Popen([*GAUNTLET, "twins", "--rust-port", "0", "--go-port", "0",
+                              "--latency-ms", str(LATENCY_MS)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        urls = dict(re.findall(r"(rust|go) (http://\S+)", twins.stdout.readline()))
+        check(set(urls) == {"rust", "go"}, "the twins did not start")
+        cases = "".join(
+            f'[[parity.case]]\nname = "c{i:04d}"\nmethod = "POST"\npath = "/v1/validate"\njson = {_toml_inline(PAYLOADS[i % len(PAYLOADS)])}\n'
+            for i in range(CASES))
+        config_path = work / "gauntlet.toml"
+        config_path.write_text(f'[gauntlet]\nname = "probe bench"\nout_dir = "out"\n'
+                               f'[parity]\nreference = "rust"\nconcurrency = {CONCURRENCY}\n'
+                               f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n{cases}')
+        config = load_config(config_path, env={})
+        requests = [(url, PAYLOADS[i % len(PAYLOADS)]) for i in range(CASES) for url in urls.values()]
+
+        asyncio.run(bare_gather(requests[:64]))  # warm both servers' accept paths
+        start = time.perf_counter()
+        outcome = asyncio.run(Engine(config, select_phases(config)).run())
+        probe_wall = time.perf_counter() - start
+        check(outcome.verdict.verdict == "BLOCK", "the twins should diverge")
+        results = json.loads((outcome.run_dir / "parity" / "results.json").read_text())
+        check(len(results["cases"]) == CASES, "not every case was probed")
+
+        start = time.perf_counter()
+        asyncio.run(bare_gather(requests))
+        gather_wall = time.perf_counter() - start
+
+        start = time.perf_counter()
+        with httpx.Client(trust_env=False) as client:
+            for url, payload in requests:
+                client.post(url + "/v1/validate", json=payload)
+        sequential_wall = time.perf_counter() - start
+
+        speedup = sequential_wall / probe_wall
+        over_gather = probe_wall / gather_wall
+        print(f"{CASES} cases x 2 targets, twins answering after {LATENCY_MS} ms: probe {probe_wall:.2f}s, "
+              f"sequential client {sequential_wall:.2f}s, bare httpx gather {gather_wall:.2f}s")
+        print(f"speedup_over_sequential={speedup:.1f}x probe_over_bare_gather={over_gather:.2f}")
+        check(speedup >= 8, f"only {speedup:.1f}x faster than sequential")
+        check(over_gather <= 1.3, f"{over_gather:.2f}x a bare gather")
+    finally:
+        twins.terminate()
+        twins.wait(10)
+        cleanup(work)
+
+
+async def bare_gather(requests) -> None:
+    gate = asyncio.Semaphore(CONCURRENCY)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(limits=limits, trust_env=False) as client:
+        async def one(url, payload):
+            async with gate:
+                response = await client.post(url + "/v1/validate", json=payload)
+                return response.content
+
+        await asyncio.gather(*(one(u, p) for u, p in requests))
+
+
+def _toml_inline(value) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_inline(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
