@@ -27,6 +27,7 @@ from .events import (
 )
 from .parity import CaseResult, answer_files, results_json, run_parity
 from .rundir import RunDir
+from .scrum import ScrumRun
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
 from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
@@ -54,7 +55,7 @@ def select_phases(config: Config, only: Sequence[str] = (), skip: Sequence[str] 
 class Engine:
     def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
                  out_dir: Path | None = None, strict: bool = False,
-                 parity_only: Sequence[str] = ()) -> None:
+                 parity_only: Sequence[str] = (), force_oversize: bool = False) -> None:
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
@@ -63,6 +64,7 @@ class Engine:
         self.bus = bus or EventBus()
         self.strict = strict
         self.parity_only = tuple(parity_only)
+        self.force_oversize = force_oversize
         self.run_dir = RunDir(out_dir or config.out_dir)
         self.tracker = VerdictTracker()
         self.bus.subscribe(self.run_dir.record)
@@ -82,7 +84,8 @@ class Engine:
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
                                  datetime.now(UTC).isoformat(timespec="seconds")))
-        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes, "parity": self._parity}
+        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes, "scrum": self._scrum,
+                                                                "parity": self._parity}
         try:
             for phase in self.phases:
                 if phase == "verdict":
@@ -133,16 +136,24 @@ class Engine:
         self._write("smokes/summary.txt", summary_text(board, title), "smoke summary")
         self._write("smokes/junit.xml", junit_xml(board, self.config.name), "smoke JUnit report")
 
+    async def _scrum(self) -> str:
+        scrum = ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
+                         self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None))
+        try:
+            await scrum.run()
+        finally:
+            board = self.tracker.scrum
+            self._write("scrum/summary.md", board.summary_markdown(self.config.name), "scrum summary")
+            self._write("scrum/findings.sarif", board.sarif(), "scrum findings (SARIF)")
+        return board.headline()
+
     async def _parity(self) -> str:
         results: list[CaseResult] = []
 
         def keep(result: CaseResult) -> None:
             results.append(result)
             for relative, data in answer_files(result):
-                try:
-                    self.run_dir.write(relative, data)
-                except OSError as exc:
-                    self.bus.emit(Notice("parity", "error", f"could not write {relative}: {exc}"))
+                self._write(relative, data, None)
 
         try:
             await run_parity(self.config.parity, self.bus, keep, self.parity_only)
@@ -154,14 +165,16 @@ class Engine:
                         "parity report")
         return self.tracker.parity.headline()
 
-    def _write(self, relative: str, data: str | bytes, what: str) -> None:
-        """Write one artifact; a failure is reported and the run goes on."""
+    def _write(self, relative: str, data: str | bytes, what: str | None) -> None:
+        """Write one artifact; a failure is reported and the run goes on. `what` names the
+        artifacts worth listing to the operator (not each raw review or body)."""
         try:
             self.run_dir.write(relative, data)
         except OSError as exc:
             self.bus.emit(Notice("verdict", "error", f"could not write {relative}: {exc}"))
             return
-        self.bus.emit(ArtifactWritten(relative, what))
+        if what is not None:
+            self.bus.emit(ArtifactWritten(relative, what))
 
     def _finish(self, duration: float) -> Verdict:
         """Write the verdict whatever happened; a run that did not finish says so."""

@@ -22,11 +22,11 @@ EVENT_TYPES: dict[str, type[Event]] = {}
 class Event:
     """Base of every engine event; subclasses register themselves by class name."""
 
-    kind: ClassVar[str] = "Event"
+    event_type: ClassVar[str] = "Event"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.kind = cls.__name__
+        cls.event_type = cls.__name__
         EVENT_TYPES[cls.__name__] = cls
 
 
@@ -126,6 +126,59 @@ class SmokeFinished(Event):
     log_bytes: int = 0
 
 
+# ---- phase 2: scrum --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScrumPlanned(Event):
+    bundles: tuple[tuple[str, float, float, str, str], ...]  # (name, KB, KB sent, guard, reason)
+    reviewers: tuple[tuple[str, str, str], ...]  # (name, lineage, kind)
+
+
+@dataclass(frozen=True)
+class ReviewStarted(Event):
+    bundle: str
+    reviewer: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class ReviewChunk(Event):
+    """Review text as it streams in (display-safe)."""
+
+    bundle: str
+    reviewer: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ReviewFinished(Event):
+    bundle: str
+    reviewer: str
+    lineage: str
+    status: str  # ok | partial | error
+    tokens_out: int
+    tokens_estimated: bool
+    findings: int
+    error: str = ""
+    retries: int = 0
+
+
+@dataclass(frozen=True)
+class BundleTallied(Event):
+    """One bundle's tally; rows are display-safe dicts (see tally.Tally.to_json)."""
+
+    bundle: str
+    kb: float
+    convergent: int
+    distinct: int
+    line: str
+    notes: tuple[str, ...]
+    reviewers: tuple[dict[str, Any], ...]
+    locations: tuple[dict[str, Any], ...]
+    unanchored: tuple[dict[str, Any], ...]
+    convergent_blocks: int = 0
+
+
 # ---- phase 3: parity -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -162,7 +215,7 @@ class ParityCaseFinished(Event):
 
 def to_json(event: Event, t: float) -> str:
     """One JSON line: `{"t": seconds since the run started, "type": ..., fields...}`."""
-    payload: dict[str, Any] = {"t": round(t, 4), "type": event.kind}
+    payload: dict[str, Any] = {"t": round(t, 4), "type": event.event_type}
     for f in fields(event):
         payload[f.name] = getattr(event, f.name)
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))

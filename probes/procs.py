@@ -10,6 +10,7 @@ import asyncio
 import fcntl
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,14 +40,20 @@ class Child:
 
 async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
                 env: Mapping[str, str] | None = None,
-                stdin: int | None = asyncio.subprocess.DEVNULL) -> Child:
-    """Start argv in a new session (its own process group), stdout and stderr on one pipe.
+                stdin: int | None = asyncio.subprocess.DEVNULL,
+                stderr: int | None = None) -> Child:
+    """Start argv in a new session (its own process group), stdout and stderr on one pipe
+    (or stderr to the given descriptor).
 
     The output arrives interleaved as the child wrote it, either as bytes (`ToMemory`) or
     appended to a log file (`ToFile`). Raises OSError
     subclasses (FileNotFoundError, PermissionError) when it cannot start.
     """
     full_env = dict(os.environ)
+    # Children find the same gauntlet and python as the parent (a venv not on PATH).
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in full_env.get("PATH", "").split(os.pathsep):
+        full_env["PATH"] = bindir + os.pathsep + full_env.get("PATH", "")
     if env:
         full_env.update(env)
     read_fd, write_fd = os.pipe()
@@ -56,7 +63,8 @@ async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
         pass  # a smaller pipe only costs context switches
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd, stderr=write_fd,
+            *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd,
+            stderr=write_fd if stderr is None else stderr,
             start_new_session=True,
         )
     except BaseException:

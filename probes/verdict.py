@@ -14,6 +14,7 @@ from typing import Any
 
 from .events import Event, PhaseFinished, PhaseStarted, RunStarted
 from .parity_report import ParityBoard
+from .scrum_report import ScrumBoard
 from .smoke_report import SmokeBoard
 
 SHIP = "SHIP"
@@ -49,11 +50,13 @@ class VerdictTracker:
     phases: dict[str, PhaseState] = field(default_factory=dict)
     smokes: SmokeBoard = field(default_factory=SmokeBoard)
     parity: ParityBoard = field(default_factory=ParityBoard)
+    scrum: ScrumBoard = field(default_factory=ScrumBoard)
     run: RunStarted | None = None
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
         self.parity.apply(t, event)
+        self.scrum.apply(t, event)
         if isinstance(event, RunStarted):
             self.run = event
             self.phases = {p: PhaseState() for p in event.phases}
@@ -70,6 +73,7 @@ class VerdictTracker:
         for row in self.smokes.failed():
             reasons.append(f"smoke {row.name} ({row.layer}) {'timed out' if row.status == 'timeout' else 'failed'}"
                            + (f": {row.reason}" if row.reason and row.status != "timeout" else ""))
+        reasons += self._scrum_reasons()
         reasons += self._parity_reasons()
         complete = True
         for name, st in self.phases.items():
@@ -79,9 +83,19 @@ class VerdictTracker:
                 complete = False
                 reasons.append(f"incomplete: {name} did not run to the end"
                                + (f" ({st.reason})" if st.reason else ""))
+        if any(r.startswith("incomplete:") for r in reasons):
+            complete = False
         if reasons:
             return Verdict(BLOCK, tuple(reasons), complete)
         return Verdict(SHIP, ("every phase that ran is clean",), complete)
+
+    def _scrum_reasons(self) -> list[str]:
+        reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
+        reasons += [f"incomplete: scrum bundle {b.name}: every reviewer failed" for b in self.scrum.unreviewed()]
+        for bundle, loc in self.scrum.convergent_blocks():
+            reasons.append(f"convergent BLOCK in {bundle} at {loc['where']} ({' + '.join(loc['lineages'])}): "
+                           f"{loc['what']}")
+        return reasons
 
     def _parity_reasons(self) -> list[str]:
         reasons = []
@@ -117,6 +131,18 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "smokes": [{"name": r.name, "layer": r.layer, "status": r.status,
                         "duration": round(r.duration, 3), "exit_code": r.exit_code, "reason": r.reason}
                        for r in smokes.rows.values()],
+        })
+    if "scrum" in phases:
+        sboard = tracker.scrum
+        phases["scrum"].update({
+            "headline": sboard.headline(),
+            "bundles": [{"bundle": b.name, "kb": b.kb, "guard": b.guard, "reason": b.reason,
+                         "convergent": b.tally.convergent if b.tally else None,
+                         "distinct": b.tally.distinct if b.tally else None,
+                         "convergent_blocks": b.tally.convergent_blocks if b.tally else None,
+                         "notes": list(b.tally.notes) if b.tally else [],
+                         "reviewers": list(b.tally.reviewers) if b.tally else []}
+                        for b in sboard.bundles.values()],
         })
     if "parity" in phases:
         board = tracker.parity
@@ -161,6 +187,8 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
             counts = [sum(1 for r in rows if r.status == s) for s in ("pass", "fail", "timeout", "skipped")]
             lines.append(f"| {layer} | {len(rows)} | " + " | ".join(map(str, counts)) + " |")
         lines.append("")
+    if "scrum" in tracker.phases:
+        lines += ["## Phase 2: per-component scrum", "", *tracker.scrum.tables_markdown()]
     if "parity" in tracker.phases:
         board = tracker.parity
         lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "",

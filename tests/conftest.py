@@ -100,13 +100,20 @@ class LoopThread:
         return server_url(server)
 
     def close(self) -> None:
+        import asyncio
+
         async def shutdown():
             for server in self.servers:
                 server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
         self.run(shutdown())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @pytest.fixture

@@ -54,6 +54,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="print plain progress instead of opening the TUI")
     parser.add_argument("--out", type=Path, help="write the run directory under this folder")
     parser.add_argument("--strict", action="store_true", help="known gaps fail the run (exit 1)")
+    parser.add_argument("--force-oversize", action="store_true",
+                        help="send scrum bundles over max_kb anyway (also SCRUM_FORCE_OVERSIZE=1)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +79,30 @@ def build_parser() -> argparse.ArgumentParser:
     smokes = sub.add_parser("smokes", help="run the smoke chain only")
     _config_arg(smokes)
     _run_options(smokes)
+
+    scrum = sub.add_parser("scrum", help="run the per-component review scrum only")
+    _config_arg(scrum)
+    _run_options(scrum)
+
+    tally_cmd = sub.add_parser("tally", help="re-tally saved reviewer outputs offline")
+    tally_cmd.add_argument("reviews", nargs="+", type=Path, help="review files, or folders of *.md reviews")
+    tally_cmd.add_argument("--diff", type=Path, required=True, help="the bundle's diff")
+    tally_cmd.add_argument("--bundle", help="the bundle's name (default: the diff's file name)")
+    tally_cmd.add_argument("--lineage", action="append", default=[], metavar="REVIEWER=LINEAGE",
+                           help="the model family of a reviewer (default: guessed from its name)")
+    tally_cmd.add_argument("--line-tolerance", type=int, default=3)
+    tally_cmd.add_argument("--min-tokens-out", type=int, default=100)
+    tally_cmd.add_argument("--out", type=Path, help="write tally.json into this folder")
+
+    bundle = sub.add_parser("bundle", help="work with scrum bundles")
+    bundle_sub = bundle.add_subparsers(dest="bundle_command", metavar="ACTION")
+    bundle_sub.required = True
+    split_cmd = bundle_sub.add_parser("split", help="cut a large diff into component bundles under a size limit")
+    split_cmd.add_argument("diff", type=Path)
+    split_cmd.add_argument("--max-kb", type=float, default=60)
+    split_cmd.add_argument("--group", action="append", default=[], metavar="NAME=GLOB",
+                           help="put files matching GLOB in bundle NAME (repeatable; default: by top-level folder)")
+    split_cmd.add_argument("--out", type=Path, help="folder for the bundles (default: <diff>_bundles beside it)")
 
     parity = sub.add_parser("parity", help="run the cross-runtime parity probe only")
     _config_arg(parity)
@@ -118,13 +144,17 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check(Path(args.config))
     if args.command == "twins":
         return asyncio.run(_twins(args))
+    if args.command == "tally":
+        return _tally(args)
+    if args.command == "bundle":
+        return _bundle_split(args)
     if args.command == "demo":
         config = load_config(sample_configs_dir() / DEMO_CONFIG)
         out = args.out or Path.cwd() / "gauntlet-runs"
         return _run(config, select_phases(config), args, out)
     config = load_config(args.config)
-    if args.command == "smokes":
-        return _run(config, select_phases(config, only=["smokes"]), args, args.out)
+    if args.command in ("smokes", "scrum"):
+        return _run(config, select_phases(config, only=[args.command]), args, args.out)
     if args.command == "parity":
         unknown = [c for c in args.case if c not in {case.name for case in config.parity.cases}]
         if unknown:
@@ -148,7 +178,8 @@ def _check(path: Path) -> int:
 
 def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: Path | None,
          parity_only: Sequence[str] = ()) -> int:
-    engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only)
+    engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
+                    force_oversize=args.force_oversize)
     printer = HeadlessPrinter(show_diffs=bool(parity_only))
     engine.bus.subscribe(printer.apply)
     try:
@@ -169,6 +200,80 @@ async def _drive(engine: Engine) -> RunOutcome:
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+
+
+def _tally(args: argparse.Namespace) -> int:
+    """The scrum's tally over saved reviews: one per file, reviewer named by the file."""
+    import json
+
+    from probes.rundir import write_atomic
+    from probes.tally import estimate_tokens, guess_lineage, parse_review, tally
+
+    lineages = dict(_pair(spec, "--lineage") for spec in args.lineage)
+    files: list[Path] = []
+    for item in args.reviews:
+        if item.is_dir():
+            files += sorted(p for p in item.glob("*.md") if not p.name.startswith("."))
+        elif item.is_file():
+            files.append(item)
+        else:
+            raise GauntletError(f"{item}: no such file or folder")
+    if not files:
+        raise GauntletError("no review files given (folders are searched for *.md)")
+    try:
+        diff = args.diff.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise GauntletError(f"{args.diff}: {exc.strerror or exc}") from None
+    reviews = []
+    for path in files:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        review = parse_review(text, path.stem, lineages.get(path.stem) or guess_lineage(path.stem))
+        review.tokens_out, review.tokens_estimated = estimate_tokens(text), True
+        reviews.append(review)
+    bundle = args.bundle or args.diff.stem
+    result = tally(bundle, len(diff.encode()) / 1024, diff, reviews, tolerance=args.line_tolerance,
+                   min_tokens_out=args.min_tokens_out, source=str(args.diff))
+    from probes.scrum import bundle_event
+    from probes.scrum_report import ScrumBoard
+    from probes.events import ScrumPlanned
+
+    board = ScrumBoard()
+    board.apply(0, ScrumPlanned(((bundle, round(result.kb, 1), round(result.kb, 1), "ok", ""),),
+                                tuple((r.reviewer, r.lineage, "replay") for r in reviews)))
+    board.apply(0, bundle_event(result))
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(board.bundle_table())
+    console.print(Text(result.line(), style="bold"))
+    if args.out:
+        write_atomic(args.out / "tally.json", json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        console.print(f"wrote {args.out / 'tally.json'}")
+    return 0
+
+
+def _bundle_split(args: argparse.Namespace) -> int:
+    from probes.bundle_split import parse_group, split
+    from probes.rundir import write_atomic
+
+    try:
+        diff = args.diff.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise GauntletError(f"{args.diff}: {exc.strerror or exc}") from None
+    bundles, too_big = split(diff, args.max_kb, [parse_group(g) for g in args.group], str(args.diff))
+    out = args.out or args.diff.with_name(f"{args.diff.stem}_bundles")
+    console = Console(highlight=False, soft_wrap=True)
+    for b in bundles:
+        write_atomic(out / f"{b.name}.diff", b.text)
+        console.print(f"{b.name:<28} {b.size / 1024:7.1f} KB  {len(b.files):3d} files  → {out / (b.name + '.diff')}")
+    for f in too_big:
+        _err(f"{f.path} alone is {f.size / 1024:.1f} KB, over --max-kb {args.max_kb:g}: it is a bundle of its own")
+    return 1 if too_big else 0
+
+
+def _pair(spec: str, flag: str) -> tuple[str, str]:
+    key, sep, value = spec.partition("=")
+    if not sep or not key or not value:
+        raise GauntletError(f"{flag} {spec!r}: expected NAME=VALUE")
+    return key, value
 
 
 async def _twins(args: argparse.Namespace) -> int:

@@ -18,8 +18,10 @@ from rich.text import Text
 
 from probes.events import (
     Event,
+    BundleTallied,
     Notice,
     ParityCaseFinished,
+    ReviewFinished,
     PhaseFinished,
     PhaseStarted,
     RunFinished,
@@ -29,6 +31,7 @@ from probes.events import (
     VerdictChanged,
 )
 from probes.parity_report import ParityBoard
+from probes.scrum_report import ScrumBoard
 from probes.smoke_report import STATUS_STYLE, STATUS_WORD, SmokeBoard
 
 VERDICT_STYLE = {"SHIP": "bold green", "SHIP_WITH_KNOWN_GAP": "bold yellow", "BLOCK": "bold red"}
@@ -50,6 +53,7 @@ class HeadlessPrinter:
         self.show_diffs = show_diffs
         self.smokes = SmokeBoard()
         self.parity = ParityBoard()
+        self.scrum = ScrumBoard()
         self._running: dict[str, float] = {}
         self._live: Live | None = None
         self._reasons: tuple[str, ...] = ()
@@ -69,6 +73,7 @@ class HeadlessPrinter:
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
         self.parity.apply(t, event)
+        self.scrum.apply(t, event)
         if isinstance(event, RunStarted):
             self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "bold cyan"),
                                      f"  run {event.run_id}  → {event.run_dir}"))
@@ -79,6 +84,14 @@ class HeadlessPrinter:
         elif isinstance(event, SmokeFinished):
             self._running.pop(event.name, None)
             self._smoke_line(event)
+        elif isinstance(event, ReviewFinished):
+            tokens = f"{'~' if event.tokens_estimated else ''}{event.tokens_out} tokens out"
+            detail = event.error or f"{tokens}, {event.findings} findings"
+            style = {"ok": "green", "partial": "yellow"}.get(event.status, "bold red")
+            self.print(Text.assemble((f"{event.status.upper():<8}", style),
+                                     f"{event.bundle}/{event.reviewer} ({event.lineage})  ", (detail, "dim")))
+        elif isinstance(event, BundleTallied):
+            self.print(Text(event.line, style="bold"))
         elif isinstance(event, ParityCaseFinished):
             self._parity_line(event)
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
@@ -87,6 +100,9 @@ class HeadlessPrinter:
         elif isinstance(event, PhaseFinished) and event.phase == "parity":
             self.print()
             self.print(self.parity)
+        elif isinstance(event, PhaseFinished) and event.phase == "scrum":
+            self.print()
+            self.print(self.scrum)
         elif isinstance(event, PhaseFinished) and not event.complete:
             self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="magenta"))
         elif isinstance(event, Notice):

@@ -1,0 +1,425 @@
+"""Phase 2: the per-component scrum.
+
+Each bundle (a diff under the size limit) goes to every reviewer at once, up to
+`scrum.concurrency` reviews in flight. The lesson it encodes: a 165 KB diff made two of
+three reviewers give up, so the size guard warns above `warn_kb` and refuses above
+`max_kb` unless forced. Reviews stream into the event stream as they arrive; the tally
+(tally.py) runs per bundle when its last review lands. The API key is read from the
+environment at the moment of the request and scrubbed from anything that is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import email.utils
+import json
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import httpx
+
+from . import procs
+from .config import Bundle, Reviewer, ScrumConfig
+from .events import (
+    BundleTallied,
+    EventBus,
+    Notice,
+    ReviewChunk,
+    ReviewFinished,
+    ReviewStarted,
+    ScrumPlanned,
+)
+from .tally import Review, Tally, estimate_tokens, parse_review, tally
+from .textsafe import neutralise
+
+CHUNK_EVERY = 0.1  # seconds between ReviewChunk events for one review
+BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
+MAX_RETRY_AFTER = 60.0
+
+
+@dataclass(frozen=True)
+class BundleText:
+    name: str
+    diff: str
+    prompt: str
+    guard: str  # ok | warn | refused | error
+    reason: str = ""
+
+    @property
+    def kb(self) -> float:
+        return len(self.diff.encode()) / 1024
+
+    @property
+    def sent_kb(self) -> float:
+        return len(self.prompt.encode()) / 1024
+
+
+@dataclass
+class ReviewOutcome:
+    text: str = ""
+    parts: list[str] = field(default_factory=list)  # the text as it streams in
+    tokens_out: int = 0
+    tokens_estimated: bool = False
+    partial: bool = False
+    error: str | None = None
+    retries: int = 0
+
+
+def prompt_template(config: ScrumConfig) -> Template:
+    if config.prompt_file is not None:
+        return Template(config.prompt_file.read_text("utf-8"))
+    return Template(resources.files("probes").joinpath("prompt.md").read_text("utf-8"))
+
+
+async def load_bundle(bundle: Bundle, config: ScrumConfig, workdir: Path, template: Template,
+                      force_oversize: bool) -> BundleText:
+    """The bundle's diff and prompt, with the size guard applied to the bytes sent."""
+    try:
+        diff = await _diff_text(bundle, workdir)
+    except (OSError, RuntimeError) as exc:
+        return BundleText(bundle.name, "", "", "error", str(exc))
+    prompt = template.safe_substitute(bundle=bundle.name, diff=diff, kb=f"{len(diff.encode()) / 1024:.0f}")
+    sent_kb = len(prompt.encode()) / 1024
+    if sent_kb > config.max_kb:
+        if not force_oversize:
+            return BundleText(bundle.name, diff, prompt, "refused",
+                              f"{sent_kb:.0f} KB to send is over max_kb {config.max_kb}: split it "
+                              "(gauntlet bundle split) or force with --force-oversize / SCRUM_FORCE_OVERSIZE=1")
+        return BundleText(bundle.name, diff, prompt, "warn", f"{sent_kb:.0f} KB is over max_kb {config.max_kb} (forced)")
+    if sent_kb > config.warn_kb:
+        return BundleText(bundle.name, diff, prompt, "warn",
+                          f"{sent_kb:.0f} KB is over warn_kb {config.warn_kb}: reviewers may disengage")
+    return BundleText(bundle.name, diff, prompt, "ok")
+
+
+async def _diff_text(bundle: Bundle, workdir: Path) -> str:
+    if bundle.diff is not None:
+        try:
+            return bundle.diff.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            raise OSError(f"no such diff file: {bundle.diff}") from None
+    argv = ["git", "diff", "--no-color", "--no-ext-diff", bundle.git_range or "HEAD", "--", *bundle.git_paths]
+    proc = await asyncio.create_subprocess_exec(*argv, cwd=str(workdir), stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL)
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"`{' '.join(argv)}` in {workdir} failed: {neutralise(err.decode(errors='replace')).strip()}")
+    if not out.strip():
+        raise RuntimeError(f"`{' '.join(argv)}` in {workdir} gave an empty diff")
+    return out.decode("utf-8", errors="replace")
+
+
+class _Chunks:
+    """Throttles a review's stream into ReviewChunk events (display-safe, key redacted).
+
+    The last few characters are held back until more arrive, so a secret split across
+    two chunks is still whole when it is redacted.
+    """
+
+    def __init__(self, bus: EventBus, bundle: str, reviewer: str, redact: Callable[[str], str],
+                 hold: int) -> None:
+        self.bus, self.bundle, self.reviewer = bus, bundle, reviewer
+        self.redact, self.hold = redact, hold
+        self.pending: list[str] = []
+        self.last = 0.0
+
+    def add(self, text: str) -> None:
+        self.pending.append(text)
+        if time.monotonic() - self.last >= CHUNK_EVERY:
+            self.flush(final=False)
+
+    def flush(self, *, final: bool = True) -> None:
+        text = self.redact("".join(self.pending))
+        cut = len(text) if final or not self.hold else max(0, len(text) - self.hold)
+        self.pending = [text[cut:]] if cut < len(text) else []
+        if cut:
+            self.bus.emit(ReviewChunk(self.bundle, self.reviewer, neutralise(text[:cut])))
+            self.last = time.monotonic()
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> float:
+    value = response.headers.get("retry-after")
+    if value:
+        try:
+            return min(max(float(value), 0.0), MAX_RETRY_AFTER)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value) if value else None
+            if when is not None:
+                return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
+    return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+
+
+async def review_openai(client: httpx.AsyncClient, config: ScrumConfig, reviewer: Reviewer, prompt: str,
+                        on_text: Callable[[str], None], notice: Callable[[str], None],
+                        out: ReviewOutcome) -> ReviewOutcome:
+    """One streamed chat completion into `out`; 429 and 5xx retried (Retry-After honoured)
+    until the first byte of an answer, after which a broken stream keeps its text, marked
+    partial. `out` is the caller's, so a timeout from outside still has the text so far."""
+    url = f"{config.gateway}/chat/completions"
+    body = {"model": reviewer.model, "stream": True, "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": prompt}]}
+    headers = {"Accept": "text/event-stream"}
+    key = os.environ.get(config.api_key_env or "") if config.api_key_env else None
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    parts = out.parts
+    for attempt in range(config.retries + 1):
+        out.retries = attempt
+        try:
+            async with client.stream("POST", url, json=body, headers=headers) as response:
+                if response.status_code == 429 or response.status_code >= 500:
+                    detail = (await response.aread())[:200].decode(errors="replace")
+                    if attempt < config.retries:
+                        wait = _retry_after(response, attempt)
+                        notice(f"HTTP {response.status_code}, retry {attempt + 1}/{config.retries} in {wait:g}s")
+                        await asyncio.sleep(wait)
+                        continue
+                    out.error = f"HTTP {response.status_code} after {attempt + 1} attempts: {detail.strip()}"
+                    return out
+                if response.status_code >= 400:
+                    detail = (await response.aread())[:300].decode(errors="replace")
+                    out.error = f"HTTP {response.status_code}: {detail.strip()}"
+                    return out
+                malformed = await _read_stream(response, parts, out, on_text)
+                if malformed:
+                    notice(f"{malformed} malformed stream chunk(s) skipped")
+                break
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if attempt < config.retries:
+                wait = BACKOFF[min(attempt, len(BACKOFF) - 1)]
+                notice(f"cannot connect ({exc}), retry {attempt + 1}/{config.retries} in {wait:g}s")
+                await asyncio.sleep(wait)
+                continue
+            out.error = f"cannot connect to the gateway {config.gateway}: {exc}"
+            return out
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            if not parts and attempt < config.retries:
+                continue
+            out.partial = True
+            out.error = None if parts else f"the stream broke before any text: {exc}"
+            break
+    out.text = "".join(parts)
+    if not out.tokens_out:
+        out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+    return out
+
+
+async def _read_stream(response: httpx.Response, parts: list[str], out: ReviewOutcome,
+                       on_text: Callable[[str], None]) -> int:
+    """Server-sent events of an OpenAI-compatible stream; returns the malformed count."""
+    malformed = 0
+    async for line in response.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return malformed
+        try:
+            chunk = json.loads(data)
+            if "error" in chunk:
+                raise RuntimeError(str(chunk["error"]))
+            usage = chunk.get("usage") or {}
+            if usage.get("completion_tokens") is not None:
+                out.tokens_out = int(usage["completion_tokens"])
+            for choice in chunk.get("choices") or ():
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    parts.append(text)
+                    on_text(text)
+        except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
+            malformed += 1
+        except RuntimeError as exc:
+            out.error = f"the gateway reported an error mid-stream: {exc}"
+            out.partial = bool(parts)
+            return malformed
+    out.partial = True  # the stream ended without [DONE]
+    return malformed
+
+
+async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log: Path,
+                         on_text: Callable[[str], None], grace: float = 2.0) -> ReviewOutcome:
+    """A program that reads the prompt on stdin and writes the review on stdout."""
+    assert reviewer.run is not None
+    out = ReviewOutcome()
+    chunks: list[bytes] = []
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def on_data(data: bytes) -> None:
+        chunks.append(data)
+        text = decoder.decode(data)
+        if text:
+            on_text(text)
+
+    stderr_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(stderr_log, "wb") as err:
+        try:
+            child = await procs.spawn(reviewer.run, procs.ToMemory(on_data), cwd=cwd,
+                                      stdin=asyncio.subprocess.PIPE, stderr=err.fileno())
+        except OSError as exc:
+            out.error = f"cannot start {reviewer.run[0]}: {exc.strerror or exc}"
+            return out
+        assert child.proc.stdin is not None
+        try:
+            child.proc.stdin.write(prompt.encode())
+            await child.proc.stdin.drain()
+            child.proc.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the program stopped reading; what it wrote is still its review
+        try:
+            code = await asyncio.wait_for(child.proc.wait(), reviewer.timeout)
+            await asyncio.wait_for(asyncio.shield(child.drained), grace)
+        except TimeoutError:
+            await procs.stop_group(child, grace)
+            out.partial = True
+            code = None
+            out.error = None if chunks else f"no answer within {reviewer.timeout:g}s"
+        except asyncio.CancelledError:
+            await procs.stop_group(child, grace)
+            raise
+    out.text = b"".join(chunks).decode("utf-8", errors="replace")
+    if code not in (0, None):
+        if out.text.strip():
+            out.partial = True  # it wrote a review, then failed: keep the review, say so
+        else:
+            out.error = f"exited with code {code} and wrote nothing"
+    out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+    return out
+
+
+def review_replay(reviewer: Reviewer, bundle: str, workdir: Path) -> ReviewOutcome:
+    """A saved review: re-tally without calling anyone."""
+    assert reviewer.file is not None
+    path = Path(reviewer.file.replace("{bundle}", bundle))
+    path = path if path.is_absolute() else workdir / path
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return ReviewOutcome(error=f"cannot read the saved review {path}: {exc.strerror or exc}")
+    return ReviewOutcome(text=text, tokens_out=estimate_tokens(text), tokens_estimated=True)
+
+
+@dataclass
+class ScrumRun:
+    """Runs the scrum for one config; keeps what landed, so an interrupted run still has it."""
+
+    config: ScrumConfig
+    workdir: Path
+    bus: EventBus
+    out_dir: Path  # the run directory's scrum/ folder
+    force_oversize: bool = False
+    write: Callable[[str, str], None] | None = None  # (relative to out_dir, text)
+    tallies: dict[str, Tally] = field(default_factory=dict)
+    bundles: dict[str, BundleText] = field(default_factory=dict)
+
+    def _key(self) -> str | None:
+        return os.environ.get(self.config.api_key_env) if self.config.api_key_env else None
+
+    def _redact(self, text: str) -> str:
+        key = self._key()
+        return text.replace(key, "***") if key else text
+
+    async def run(self) -> list[Tally]:
+        template = prompt_template(self.config)
+        force = self.force_oversize or os.environ.get("SCRUM_FORCE_OVERSIZE") == "1"
+        loaded = await asyncio.gather(*(load_bundle(b, self.config, self.workdir, template, force)
+                                        for b in self.config.bundles))
+        self.bundles = {b.name: b for b in loaded}
+        self.bus.emit(ScrumPlanned(
+            tuple((b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
+            tuple((r.name, r.lineage, r.kind) for r in self.config.reviewers)))
+        for b in loaded:
+            if b.guard in ("refused", "error"):
+                self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
+            elif b.guard == "warn":
+                self.bus.emit(Notice("scrum", "warn", f"bundle {b.name}: {b.reason}"))
+        gate = asyncio.Semaphore(self.config.concurrency)
+        timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=None)
+        async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
+            await asyncio.gather(*(self._bundle(client, gate, b) for b in loaded if b.guard in ("ok", "warn")))
+        return [self.tallies[b.name] for b in loaded if b.name in self.tallies]
+
+    async def _bundle(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, bundle: BundleText) -> None:
+        reviews = await asyncio.gather(*(self._review(client, gate, bundle, r) for r in self.config.reviewers))
+        result = tally(bundle.name, bundle.kb, bundle.diff, reviews, tolerance=self.config.line_tolerance,
+                       min_tokens_out=self.config.min_tokens_out, source=f"bundle {bundle.name}")
+        self.tallies[bundle.name] = result
+        if self.write is not None:
+            self.write(f"{bundle.name}/tally.json", json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        self.bus.emit(bundle_event(result))
+
+    async def _review(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, bundle: BundleText,
+                      reviewer: Reviewer) -> Review:
+        async with gate:
+            self.bus.emit(ReviewStarted(bundle.name, reviewer.name, reviewer.kind))
+            chunks = _Chunks(self.bus, bundle.name, reviewer.name, self._redact, len(self._key() or ""))
+
+            def notice(message: str) -> None:
+                self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self._redact(message)}"))
+
+            outcome = await self._call(client, bundle, reviewer, chunks.add, notice)
+            chunks.flush()
+        outcome.text = self._redact(outcome.text)
+        if outcome.error:
+            outcome.error = neutralise(self._redact(outcome.error))
+        if self.write is not None and (outcome.text or outcome.error is None):
+            self.write(f"{bundle.name}/{reviewer.name}.md", outcome.text)
+        review = parse_review(outcome.text, reviewer.name, reviewer.lineage)
+        review.tokens_out, review.tokens_estimated = outcome.tokens_out, outcome.tokens_estimated
+        review.partial, review.error = outcome.partial, outcome.error
+        status = "error" if outcome.error and not outcome.text else "partial" if outcome.partial else "ok"
+        self.bus.emit(ReviewFinished(bundle.name, reviewer.name, reviewer.lineage, status, outcome.tokens_out,
+                                     outcome.tokens_estimated, len(review.findings), outcome.error or "",
+                                     outcome.retries))
+        return review
+
+    def _call(self, client: httpx.AsyncClient, bundle: BundleText, reviewer: Reviewer,
+              on_text: Callable[[str], None], notice: Callable[[str], None]) -> Awaitable[ReviewOutcome]:
+        if reviewer.kind == "openai":
+            out = ReviewOutcome()
+            return _bounded(review_openai(client, self.config, reviewer, bundle.prompt, on_text, notice, out),
+                            reviewer.timeout, out)
+        if reviewer.kind == "command":
+            return review_command(reviewer, bundle.prompt, self.workdir,
+                                  self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text)
+        return _ready(review_replay(reviewer, bundle.name, self.workdir))
+
+
+async def _ready(outcome: ReviewOutcome) -> ReviewOutcome:
+    return outcome
+
+
+async def _bounded(call: Awaitable[ReviewOutcome], timeout: float, out: ReviewOutcome) -> ReviewOutcome:
+    """A reviewer that never answers becomes an error after its timeout; one that answered
+    in part keeps that part, marked partial."""
+    try:
+        return await asyncio.wait_for(call, timeout)
+    except TimeoutError:
+        out.text = "".join(out.parts)
+        if out.text:
+            out.partial = True
+            out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+        else:
+            out.error = f"no answer within {timeout:g}s"
+        return out
+
+
+def bundle_event(result: Tally) -> BundleTallied:
+    data = result.to_json()
+    return BundleTallied(
+        bundle=result.bundle, kb=data["kb"], convergent=data["convergent"], distinct=data["distinct"],
+        line=data["line"], notes=tuple(data["notes"]),
+        reviewers=tuple(data["reviewers"]),
+        locations=tuple({k: loc[k] for k in ("where", "path", "start", "end", "lineages", "reviewers",
+                                             "convergent", "severity", "what")}
+                        for loc in data["locations"]),
+        unanchored=tuple({k: u[k] for k in ("reviewer", "lineage", "where", "severity", "why", "what")}
+                         for u in data["unanchored"]),
+        convergent_blocks=len(result.convergent_blocks()),
+    )
