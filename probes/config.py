@@ -19,7 +19,7 @@ from typing import Any
 from ._reader import TableReader
 from .errors import ConfigError, Problem
 
-PHASES = ("smokes", "scrum", "parity", "verdict")
+PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 UNSET: Any = object()  # a parity case with no `json` key (None is a valid JSON body: null)
 
@@ -149,6 +149,7 @@ class Config:
     def phases_present(self) -> tuple[str, ...]:
         """Phases this config has something to do for, in run order."""
         have = {
+            "stack": self.stack.up and bool(self.stack.services),
             "smokes": bool(self.smokes.smokes),
             "scrum": bool(self.scrum.bundles),
             "parity": bool(self.parity.cases),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+
+import tomli_w
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +27,11 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
+from .gaps import load_gaps
 from .parity import CaseResult, answer_files, results_json, run_parity
+from .errors import GauntletError
 from .rundir import RunDir
+from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .scrum import ScrumRun
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
@@ -45,11 +50,12 @@ class RunOutcome:
 
 def select_phases(config: Config, only: Sequence[str] = (), skip: Sequence[str] = ()) -> tuple[str, ...]:
     """The phases to run: what the config has, narrowed by --only / --skip; verdict always."""
-    chosen = [p for p in config.phases_present() if p != "verdict"]
+    chosen = [p for p in config.phases_present() if p not in ("verdict", "stack")]
     if only:
         chosen = [p for p in chosen if p in only]
     chosen = [p for p in chosen if p not in skip]
-    return (*chosen, "verdict")
+    stack = ("stack",) if "stack" in config.phases_present() and chosen else ()
+    return (*stack, *chosen, "verdict")
 
 
 class Engine:
@@ -65,13 +71,16 @@ class Engine:
         self.strict = strict
         self.parity_only = tuple(parity_only)
         self.force_oversize = force_oversize
+        gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
         self.run_dir = RunDir(out_dir or config.out_dir)
-        self.tracker = VerdictTracker()
+        self.tracker = VerdictTracker(gaps=gaps)
         self.bus.subscribe(self.run_dir.record)
         self.bus.subscribe(self.tracker.apply)
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
         self._last_verdict: Verdict | None = None
+        self._services: list[RunningService] = []
+        self._stack_failed = False
 
     def interrupt(self) -> None:
         """Stop the run: the phase in flight is cancelled, its children stopped."""
@@ -84,17 +93,18 @@ class Engine:
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
                                  datetime.now(UTC).isoformat(timespec="seconds")))
-        runners: dict[str, Callable[[], Awaitable[str]]] = {"smokes": self._smokes, "scrum": self._scrum,
-                                                                "parity": self._parity}
+        runners: dict[str, Callable[[], Awaitable[str]]] = {"stack": self._stack_up, "smokes": self._smokes,
+                                                                "scrum": self._scrum, "parity": self._parity}
         try:
             for phase in self.phases:
                 if phase == "verdict":
                     continue
-                if self._interrupted:
+                if self._interrupted or (phase != "stack" and self._stack_failed):
                     break
                 await self._run_phase(phase, runners[phase])
         finally:
             verdict = self._finish(time.monotonic() - started)
+            await asyncio.shield(self._stack_down())
         code = EXIT_INTERRUPTED if self._interrupted else verdict.exit_code(strict=self.strict)
         self.bus.emit(RunFinished(verdict.verdict, verdict.complete,
                                   round(time.monotonic() - started, 3), code, self._interrupted))
@@ -111,6 +121,13 @@ class Engine:
                 raise
             self.bus.emit(PhaseFinished(phase, False, "", "interrupted"))
             return
+        except (GauntletError, OSError) as exc:
+            # A phase that cannot run is a result (incomplete), not a crash.
+            self._stack_failed |= phase == "stack"
+            self.bus.emit(Notice(phase, "error", str(exc)))
+            self.bus.emit(PhaseFinished(phase, False, "", str(exc)))
+            self._publish_verdict()
+            return
         finally:
             self._phase_task = None
         self.bus.emit(PhaseFinished(phase, True, summary))
@@ -122,6 +139,34 @@ class Engine:
             self._last_verdict = verdict
             self.bus.emit(VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete))
         return verdict
+
+    async def _stack_up(self) -> str:
+        def ready(name: str, took: float) -> None:
+            self.bus.emit(Notice("stack", "info", f"{name} is healthy ({took:.1f}s)"))
+
+        document = stack_document(self.config.stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
+        self._services = await bring_up(document, self.run_dir.path / "stack-logs", ready)
+        return f"{len(self._services)} services up"
+
+    async def _stack_down(self) -> None:
+        if self._services:
+            await stop_all(self._services)
+            self.bus.emit(Notice("stack", "info", f"stopped {len(self._services)} services"))
+            self._services = []
+
+    def _write_stack(self) -> None:
+        """stack.toml in the run directory, merged into [stack] output when one is named."""
+        stack = self.config.stack
+        if not stack.services:
+            return
+        document = stack_document(stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
+        self._write("stack.toml", tomli_w.dumps(document), "persistent-stack TOML")
+        if stack.output is not None:
+            try:
+                write_merged(stack.output, document)
+                self.bus.emit(ArtifactWritten(str(stack.output), "persistent stack (merged)"))
+            except (GauntletError, OSError) as exc:
+                self.bus.emit(Notice("verdict", "error", f"could not merge into {stack.output}: {exc}"))
 
     async def _smokes(self) -> str:
         try:
@@ -180,6 +225,7 @@ class Engine:
         """Write the verdict whatever happened; a run that did not finish says so."""
         self.bus.emit(PhaseStarted("verdict"))
         verdict = self._publish_verdict(final=True)
+        self._write_stack()
         self._write("verdict.json", verdict_json(self.tracker, verdict, interrupted=self._interrupted,
                                                  duration=duration), "verdict (JSON)")
         self._write("verdict.md", verdict_markdown(self.tracker, verdict, interrupted=self._interrupted),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from .events import Event, PhaseFinished, PhaseStarted, RunStarted
+from .events import Event, ParityCaseFinished, PhaseFinished, PhaseStarted, RunStarted
+from .gaps import KnownGap
 from .parity_report import ParityBoard
 from .scrum_report import ScrumBoard
 from .smoke_report import SmokeBoard
@@ -52,6 +54,8 @@ class VerdictTracker:
     parity: ParityBoard = field(default_factory=ParityBoard)
     scrum: ScrumBoard = field(default_factory=ScrumBoard)
     run: RunStarted | None = None
+    gaps: list[KnownGap] = field(default_factory=list)
+    today: date = field(default_factory=date.today)
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
@@ -74,19 +78,22 @@ class VerdictTracker:
             reasons.append(f"smoke {row.name} ({row.layer}) {'timed out' if row.status == 'timeout' else 'failed'}"
                            + (f": {row.reason}" if row.reason and row.status != "timeout" else ""))
         reasons += self._scrum_reasons()
-        reasons += self._parity_reasons()
+        parity_reasons, covered = self._parity_reasons()
+        reasons += parity_reasons
         complete = True
         for name, st in self.phases.items():
             if name == "verdict":
                 continue
             if st.state == "incomplete" or (final and st.state != "done"):
                 complete = False
-                reasons.append(f"incomplete: {name} did not run to the end"
-                               + (f" ({st.reason})" if st.reason else ""))
+                why = "did not run to the end" if st.state != "pending" else "did not run"
+                reasons.append(f"incomplete: {name} {why}" + (f" ({st.reason})" if st.reason else ""))
         if any(r.startswith("incomplete:") for r in reasons):
             complete = False
         if reasons:
-            return Verdict(BLOCK, tuple(reasons), complete)
+            return Verdict(BLOCK, tuple(reasons), complete, tuple(covered))
+        if covered:
+            return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered))
         return Verdict(SHIP, ("every phase that ran is clean",), complete)
 
     def _scrum_reasons(self) -> list[str]:
@@ -97,8 +104,18 @@ class VerdictTracker:
                            f"{loc['what']}")
         return reasons
 
-    def _parity_reasons(self) -> list[str]:
-        reasons = []
+    def gap_for(self, r: ParityCaseFinished, target: str) -> tuple[KnownGap | None, KnownGap | None]:
+        """(the gap covering this divergence, an expired gap that would have)."""
+        kind, fingerprint = r.kinds.get(target), r.fingerprints.get(target)
+        covering = next((g for g in self.gaps if g.covers(r.case, kind, fingerprint, self.today)), None)
+        expired = next((g for g in self.gaps if g.expired(self.today)
+                        and g.covers(r.case, kind, fingerprint, g.expires or self.today)), None)
+        return covering, expired
+
+    def _parity_reasons(self) -> tuple[list[str], list[str]]:
+        """(reasons that block, known gaps that cover what is left)."""
+        reasons: list[str] = []
+        covered: list[str] = []
         for r in self.parity.errored():
             detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
             reasons.append(f"parity case {r.case} could not be compared ({detail})")
@@ -107,9 +124,21 @@ class VerdictTracker:
             extra = f"; {'; '.join(r.expect_failures)}" if r.expect_failures else ""
             reasons.append(f"parity case {r.case}: status codes differ ({statuses}{extra})")
         for r in self.parity.body_divergent():
-            kinds = ", ".join(f"{t} {k}" for t, k in r.kinds.items() if k)
-            reasons.append(f"parity case {r.case}: body divergence not covered by a known gap ({kinds})")
-        return reasons
+            for target, kind in r.kinds.items():
+                if not kind:
+                    continue
+                gap, expired = self.gap_for(r, target)
+                if gap is not None:
+                    covered.append(f"parity case {r.case}: {target} {kind} divergence covered by known gap "
+                                   f"{gap.id} (owner {gap.owner}" + (f", expires {gap.expires}" if gap.expires else "")
+                                   + ")")
+                elif expired is not None:
+                    reasons.append(f"parity case {r.case}: {target} {kind} divergence; known gap {expired.id} "
+                                   f"expired on {expired.expires}")
+                else:
+                    reasons.append(f"parity case {r.case}: {target} {kind} divergence not covered by a known gap "
+                                   f"(fingerprint {r.fingerprints.get(target)})")
+        return reasons, covered
 
 
 def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool,
@@ -198,6 +227,15 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
             statuses = " | ".join(str(r.statuses.get(t, "")) for t in board.targets)
             lines.append(f"| {r.case} | {statuses} | {'✓' if r.status_match else '✗'} | "
                          f"{'✓' if r.body_match else '✗'} |")
+        lines.append("")
+    used = [g for g in tracker.gaps if any(f"known gap {g.id} " in c for c in verdict.known_gaps)]
+    if used:
+        lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "
+                  "before a cutover.", ""]
+        for i, g in enumerate(used, 1):
+            expiry = f", expires {g.expires}" if g.expires else ""
+            lines.append(f"{i}. **{g.id}** — `{g.case}` {g.kind}: {g.note} (owner {g.owner}, opened {g.opened}{expiry}); "
+                         "documented, not regressed.")
         lines.append("")
     lines += ["## Verdict", "", f"**{verdict.verdict}**" + ("" if verdict.complete else " (incomplete)"), ""]
     lines += [f"- {reason}" for reason in verdict.reasons]

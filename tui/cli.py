@@ -12,6 +12,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -104,6 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
                            help="put files matching GLOB in bundle NAME (repeatable; default: by top-level folder)")
     split_cmd.add_argument("--out", type=Path, help="folder for the bundles (default: <diff>_bundles beside it)")
 
+    gap = sub.add_parser("gap", help="known gaps: divergences documented and accepted for now")
+    gap_sub = gap.add_subparsers(dest="gap_command", metavar="ACTION")
+    gap_sub.required = True
+    gap_add = gap_sub.add_parser("add", help="record a parity case's divergence as a known gap")
+    gap_add.add_argument("run_dir", type=Path)
+    gap_add.add_argument("case")
+    gap_add.add_argument("--note", required=True, help="what diverges and the fix")
+    gap_add.add_argument("--owner", required=True)
+    gap_add.add_argument("--id", dest="gap_id", help="the gap's id (default: <case>-<kind>)")
+    gap_add.add_argument("--expires", type=_iso_date, help="YYYY-MM-DD: after it the gap covers nothing")
+    gap_add.add_argument("--gaps", type=Path, help="the known-gaps file (default: the run's [verdict] known_gaps)")
+    gap_add.add_argument("--tracker", type=Path, help="a Markdown decisions tracker (default: [verdict] tracker)")
+
+    stack = sub.add_parser("stack", help="the persistent-stack TOML: write, check, bring up")
+    stack_sub = stack.add_subparsers(dest="stack_command", metavar="ACTION")
+    stack_sub.required = True
+    stack_write = stack_sub.add_parser("write", help="merge the config's [stack] services into [stack] output")
+    _config_arg(stack_write)
+    stack_write.add_argument("--output", type=Path, help="the stack file (default: [stack] output)")
+    stack_check = stack_sub.add_parser("check", help="per service: can it start, is its port taken, does it answer")
+    stack_check.add_argument("file", type=Path)
+    stack_up = stack_sub.add_parser("up", help="start every service, wait for health, stop all on Ctrl-C")
+    stack_up.add_argument("file", type=Path)
+    stack_up.add_argument("--logs", type=Path, default=Path("stack-logs"), help="one log per service here")
+
     parity = sub.add_parser("parity", help="run the cross-runtime parity probe only")
     _config_arg(parity)
     _run_options(parity)
@@ -148,6 +174,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _tally(args)
     if args.command == "bundle":
         return _bundle_split(args)
+    if args.command == "gap":
+        return _gap_add(args)
+    if args.command == "stack":
+        return _stack(args)
     if args.command == "demo":
         config = load_config(sample_configs_dir() / DEMO_CONFIG)
         out = args.out or Path.cwd() / "gauntlet-runs"
@@ -267,6 +297,103 @@ def _bundle_split(args: argparse.Namespace) -> int:
     for f in too_big:
         _err(f"{f.path} alone is {f.size / 1024:.1f} KB, over --max-kb {args.max_kb:g}: it is a bundle of its own")
     return 1 if too_big else 0
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-06-01, got {text!r}") from None
+
+
+def _gap_add(args: argparse.Namespace) -> int:
+    from probes.gaps import gaps_path_of_run, record_gap
+
+    if not (args.run_dir / "events.jsonl").is_file():
+        raise GauntletError(f"{args.run_dir}: not a run directory (no events.jsonl)")
+    gaps_file, tracker = args.gaps, args.tracker
+    if gaps_file is None or tracker is None:
+        try:
+            configured_gaps, configured_tracker = gaps_path_of_run(args.run_dir)
+        except ValueError as exc:
+            raise GauntletError(str(exc)) from None
+        gaps_file = gaps_file or configured_gaps
+        tracker = tracker or configured_tracker
+    if gaps_file is None:
+        raise GauntletError("the run's config names no [verdict] known_gaps file: pass --gaps FILE")
+    gap = record_gap(args.run_dir, args.case, gaps_file, note=args.note, owner=args.owner, gap_id=args.gap_id,
+                     expires=args.expires, tracker=tracker)
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(Text.assemble(("recorded ", "bold green"), f"gap {gap.id}: {gap.case} {gap.kind} "
+                            f"{', '.join(gap.fingerprints)} → {gaps_file}"))
+    if tracker is not None:
+        out.print(f"added an _open_ row to {tracker}")
+    return 0
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from probes.stack import (
+        StackUpError,
+        bring_up,
+        check_services,
+        read_stack,
+        stack_document,
+        stop_all,
+        write_merged,
+    )
+
+    out = Console(highlight=False, soft_wrap=True)
+    if args.stack_command == "write":
+        config = load_config(args.config)
+        target = args.output or config.stack.output
+        if target is None:
+            raise GauntletError(f"{args.config}: [stack] output is not set: pass --output FILE")
+        if not config.stack.services:
+            raise GauntletError(f"{args.config}: no [[stack.service]] to write")
+        merged = write_merged(target, stack_document(config.stack, config.workdir, f"gauntlet stack write {args.config}"))
+        out.print(f"wrote {target}: {len(merged.get('services', {}))} services "
+                  f"({', '.join(s.name for s in config.stack.services)} from this config)")
+        return 0
+    if not args.file.is_file():
+        raise GauntletError(f"{args.file}: no such stack file")
+    document = read_stack(args.file)
+    if args.stack_command == "check":
+        checks = asyncio.run(check_services(document))
+        for c in checks:
+            port = "" if c.port is None else f"port {c.port} {'taken' if c.port_taken else 'free'}"
+            out.print(Text.assemble((f"{'ok' if c.ok else 'FAIL':<5}", "green" if c.ok else "bold red"),
+                                    f"{c.name:<20} {c.program_note}; {port}; health {c.health_note}"))
+        return 0 if all(c.ok for c in checks) else 1
+
+    async def up() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        main_task = asyncio.current_task()
+        assert main_task is not None
+
+        def interrupt() -> None:
+            # While services come up, abort (bring_up stops what it started); after, stop.
+            stop.set() if services else main_task.cancel()
+
+        services: list = []
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, interrupt)
+        try:
+            services = await bring_up(document, args.logs,
+                                      lambda name, took: out.print(f"{name} healthy in {took:.1f}s"))
+        except StackUpError as exc:
+            _err(f"stack up: {exc}")
+            return 1
+        except asyncio.CancelledError:
+            _err("stack up: interrupted; every service started so far was stopped")
+            return 130
+        out.print(Text(f"stack up: {len(services)} services healthy; Ctrl-C stops them", style="bold green"))
+        await stop.wait()
+        await stop_all(services)
+        out.print(f"stopped {len(services)} services")
+        return 0
+
+    return asyncio.run(up())
 
 
 def _pair(spec: str, flag: str) -> tuple[str, str]:

@@ -1,0 +1,210 @@
+"""Known gaps: parity divergences that are documented and accepted for now.
+
+A gap covers a case's divergence only when the case matches (name or glob), the kind
+matches, and the divergence's fingerprint is the one recorded: the same case diverging
+in another place or another way is not hidden. An expired gap covers nothing.
+`record_gap` is the one way to add a gap, for `gauntlet gap add` and the TUI alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import fnmatch
+import json
+import os
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import tomli_w
+
+from ._reader import TableReader
+from .compare import KINDS
+from .errors import ConfigError, GauntletError, Problem
+from .rundir import write_atomic
+
+_GAP = ("id", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
+
+
+@dataclass(frozen=True)
+class KnownGap:
+    id: str
+    case: str
+    kind: str
+    fingerprints: tuple[str, ...]
+    note: str
+    owner: str
+    opened: date | None
+    expires: date | None = None
+
+    def expired(self, today: date) -> bool:
+        return self.expires is not None and today > self.expires
+
+    def covers(self, case: str, kind: str | None, fingerprint: str | None, today: date) -> bool:
+        return (not self.expired(today) and kind == self.kind and fingerprint in self.fingerprints
+                and (case == self.case or fnmatch.fnmatchcase(case, self.case)))
+
+
+def load_gaps(path: Path) -> list[KnownGap]:
+    """Read and validate a known-gaps file; every problem at once, with its key path."""
+    try:
+        raw = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), [Problem(str(path), "no such file")]) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [Problem(str(path), f"invalid TOML: {exc}")]) from None
+    problems: list[Problem] = []
+    gaps = []
+    seen: dict[str, str] = {}
+    for r in TableReader(raw, "", problems, ("gap",)).tables("gap", _GAP):
+        gap_id = r.string("id", required=True) or ""
+        if gap_id in seen:
+            r.problem("id", f"duplicate gap id {gap_id!r} (first at {seen[gap_id]})")
+        seen.setdefault(gap_id, r.path)
+        fingerprint = r.raw.get("fingerprint")
+        fingerprints = (fingerprint,) if isinstance(fingerprint, str) else r.string_list("fingerprint")
+        if not fingerprints:
+            r.problem("fingerprint", "is required: the divergence's fingerprint (gauntlet gap add fills it in)")
+        for fp in fingerprints:
+            if not fp.startswith("sha256:") or len(fp) < 15:
+                r.problem("fingerprint", f"expected 'sha256:' and hex digits, got {fp!r}")
+        gaps.append(KnownGap(
+            id=gap_id,
+            case=r.string("case", required=True) or "",
+            kind=r.string("kind", required=True, choices=KINDS) or "",
+            fingerprints=fingerprints,
+            note=r.string("note", "") or "",
+            owner=r.string("owner", required=True) or "",
+            opened=_date(r, "opened"),
+            expires=_date(r, "expires"),
+        ))
+    if problems:
+        raise ConfigError(str(path), problems)
+    return gaps
+
+
+def _date(r: TableReader, key: str) -> date | None:
+    value = r.raw.get(key)
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    r.problem(key, f"expected a date like 2026-05-02, got {value!r}")
+    return None
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """An exclusive lock beside `path`, so read-modify-write by two processes is serial."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def divergence(run_dir: Path, case: str) -> tuple[str, list[str]]:
+    """The recorded case's summary kind and its candidates' fingerprints, from a run."""
+    results = run_dir / "parity" / "results.json"
+    try:
+        data = json.loads(results.read_text("utf-8"))
+    except FileNotFoundError:
+        raise GauntletError(f"{run_dir}: no parity/results.json (did this run probe parity?)") from None
+    except json.JSONDecodeError as exc:
+        raise GauntletError(f"{results}: not valid JSON ({exc})") from None
+    entry = next((c for c in data.get("cases", []) if c.get("case") == case), None)
+    if entry is None:
+        names = ", ".join(c.get("case", "?") for c in data.get("cases", []))
+        raise GauntletError(f"{results}: no case {case!r} (cases: {names})")
+    fingerprints = [fp for fp in entry.get("fingerprints", {}).values() if fp]
+    kinds = [k for k in entry.get("kinds", {}).values() if k]
+    if not fingerprints or not kinds:
+        raise GauntletError(f"case {case!r} did not diverge in {run_dir.name}: there is no gap to record")
+    if "status" in kinds:
+        raise GauntletError(f"case {case!r} answers with different status codes: a status mismatch always "
+                            "blocks and cannot be a known gap")
+    return min(kinds, key=KINDS.index), sorted(set(fingerprints))
+
+
+def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: str,
+               gap_id: str | None = None, expires: date | None = None, tracker: Path | None = None,
+               today: date | None = None) -> KnownGap:
+    """Append the gap for `case`'s divergence in `run_dir` to `gaps_file` (others untouched),
+    and an `_open_` row to the decisions tracker when one is named."""
+    kind, fingerprints = divergence(run_dir, case)
+    today = today or date.today()
+    gap = KnownGap(gap_id or f"{case}-{kind}", case, kind, tuple(fingerprints), note, owner, today, expires)
+    entry: dict[str, object] = {"id": gap.id, "case": gap.case, "kind": gap.kind,
+                                "fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
+                                "note": note, "owner": owner, "opened": today}
+    if expires is not None:
+        entry["expires"] = expires
+    with locked(gaps_file):
+        existing = gaps_file.read_text("utf-8") if gaps_file.exists() else ""
+        if existing.strip():
+            if any(g.id == gap.id for g in load_gaps(gaps_file)):
+                raise GauntletError(f"{gaps_file}: a gap with id {gap.id!r} exists already (pass --id)")
+        block = tomli_w.dumps({"gap": [entry]})
+        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+        write_atomic(gaps_file, existing + separator + block, durable=True)
+    if tracker is not None:
+        append_tracker_row(tracker, gap)
+    return gap
+
+
+TRACKER_COLUMNS = ("Gap", "Case", "Kind", "Owner", "Opened", "Status", "Note")
+
+
+def append_tracker_row(tracker: Path, gap: KnownGap) -> None:
+    """Add the gap as an `_open_` row to the tracker's decisions table (the first table with
+    a Status column; a new table at the end when there is none), the rest untouched."""
+    values = {"gap": gap.id, "id": gap.id, "decision": gap.note, "case": gap.case, "kind": gap.kind,
+              "divergence": gap.kind, "owner": gap.owner, "opened": str(gap.opened or ""), "date": str(gap.opened or ""),
+              "status": "_open_", "note": gap.note, "notes": gap.note}
+    with locked(tracker):
+        lines = tracker.read_text("utf-8").split("\n") if tracker.exists() else []
+        start = _status_table(lines)
+        if start is None:
+            table = ["| " + " | ".join(TRACKER_COLUMNS) + " |", "|" + "---|" * len(TRACKER_COLUMNS),
+                     "| " + " | ".join(_cell(values[c.lower()]) for c in TRACKER_COLUMNS) + " |"]
+            while lines and not lines[-1].strip():
+                lines.pop()
+            lines += (["", *table, ""] if lines else [*table, ""])
+        else:
+            header = [c.strip().lower() for c in lines[start].strip().strip("|").split("|")]
+            end = start + 2
+            while end < len(lines) and lines[end].lstrip().startswith("|"):
+                end += 1
+            row = "| " + " | ".join(_cell(values.get(h, "")) for h in header) + " |"
+            lines.insert(end, row)
+        write_atomic(tracker, "\n".join(lines), durable=True)
+
+
+def _status_table(lines: Sequence[str]) -> int | None:
+    for i, line in enumerate(lines[:-1]):
+        if line.lstrip().startswith("|") and "status" in line.lower() and set(lines[i + 1].strip()) <= set("|-: "):
+            return i
+    return None
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def gaps_path_of_run(run_dir: Path) -> tuple[Path | None, Path | None]:
+    """The known-gaps file and tracker named by the config a run was made with."""
+    from .config import load_config
+    from .events import RunStarted, read_events
+
+    for _, event in read_events(str(run_dir / "events.jsonl")):
+        if isinstance(event, RunStarted):
+            if not os.path.exists(event.config):
+                return None, None
+            config = load_config(event.config)
+            return config.verdict.known_gaps, config.verdict.tracker
+    return None, None

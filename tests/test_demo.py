@@ -1,0 +1,167 @@
+"""`gauntlet demo` end to end, an interrupted run, and the demo from an installed wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import psutil
+import pytest
+
+from probes.stack import port_taken
+
+from .conftest import REPO, free_port, pid_alive
+
+SEED_PORTS = (3100, 4110, 3221)
+
+
+def assert_seed_figures(run_dir: Path) -> None:
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert verdict["schema_version"] == 1
+    assert verdict["verdict"] == "SHIP_WITH_KNOWN_GAP" and verdict["complete"] is True
+    smokes = verdict["phases"]["smokes"]
+    assert (smokes["passed"], smokes["total"]) == (21, 21)
+    assert smokes["headline"].startswith("21/21 PASS in ")
+    layers = {}
+    for s in smokes["smokes"]:
+        layers[s["layer"]] = layers.get(s["layer"], 0) + 1
+    assert layers == {"Substrate": 9, "Domain": 9, "Distillation/validators": 3}
+    bundles = verdict["phases"]["scrum"]["bundles"]
+    assert sum(b["convergent"] for b in bundles) == 0
+    assert {b["bundle"]: b["distinct"] for b in bundles} == {"c1_validatord": 11, "c2_vectord_substrate": 10,
+                                                            "c3_materializer": 6, "c4_replay": 10}
+    parity = verdict["phases"]["parity"]
+    assert (parity["status_match"], parity["body_divergent"], parity["cases_total"]) == (6, 5, 6)
+    assert parity["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
+    for artifact in ("events.jsonl", "smokes/summary.txt", "smokes/junit.xml", "scrum/summary.md",
+                     "scrum/findings.sarif", "scrum/c3_materializer/tally.json", "scrum/c3_materializer/opus.md",
+                     "parity/results.json", "parity/report.md", "parity/fill_phantom/go.body", "verdict.md",
+                     "stack.toml"):
+        assert (run_dir / artifact).is_file(), artifact
+    tally = json.loads((run_dir / "scrum" / "c3_materializer" / "tally.json").read_text())
+    opus = next(r for r in tally["reviewers"] if r["reviewer"] == "opus")
+    assert opus["retracted_blocks"] == 1 and opus["blocks"] == 0
+    synthesis = (run_dir / "verdict.md").read_text()
+    assert "## Cutover-blocking gaps" in synthesis and "validator-wire-format" in synthesis
+    assert "**SHIP_WITH_KNOWN_GAP**" in synthesis
+
+
+@pytest.fixture
+def seed_ports_free():
+    taken = [p for p in SEED_PORTS if port_taken(p)]
+    if taken:
+        pytest.fail(f"the demo's ports {taken} are in use by something else on this machine")
+    yield
+    assert not any(port_taken(p) for p in SEED_PORTS), "the demo left a twin running"
+
+
+def test_demo_headless_reproduces_the_seed(tmp_path, seed_ports_free):
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless", "--out", str(tmp_path / "runs")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    took = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert took < 30
+    run_dir = next((tmp_path / "runs").iterdir())
+    assert_seed_figures(run_dir)
+    assert "c1_validatord (46KB) → 0 convergent / 11 distinct" in proc.stdout
+    assert "verdict: SHIP_WITH_KNOWN_GAP" in proc.stdout
+
+
+def test_demo_writes_under_the_current_folder_by_default(tmp_path, seed_ports_free):
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert [p.name for p in tmp_path.iterdir()] == ["gauntlet-runs"]
+
+
+def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_path, servers, write_config):
+    arrived = threading.Event()
+
+    async def hang(reader, writer):
+        await reader.readuntil(b"\r\n\r\n")
+        arrived.set()
+        await reader.read()
+
+    hanging = servers.serve(hang)
+    twin_port = free_port()
+    config = write_config(f"""
+        [[smoke]]
+        name = "ok"
+        run = "true"
+        [parity]
+        reference = "rust"
+        timeout = "120s"
+        [parity.targets]
+        rust = "http://127.0.0.1:{twin_port}"
+        go = "{hanging}"
+        [[parity.case]]
+        name = "happy"
+        method = "POST"
+        path = "/v1/validate"
+        json = {{ kind = "playbook", fingerprint = "pb_0123456789abcdef", endorsed = ["ops"] }}
+        [stack]
+        up = true
+        [[stack.service]]
+        name = "twin"
+        run = ["gauntlet", "twins", "--only", "rust", "--rust-port", "{twin_port}"]
+        port = {twin_port}
+        health = "/health"
+    """)
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "run", str(config), "--headless"], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert arrived.wait(60), "the parity request never arrived"
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert children, "the stack service should be running"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    run_dir = next((tmp_path / "out").iterdir())
+    verdict = json.loads((run_dir / "verdict.json").read_text())
+    assert verdict["complete"] is False and verdict["interrupted"] is True and verdict["verdict"] == "BLOCK"
+    assert any("incomplete: parity" in r for r in verdict["reasons"])
+    assert (run_dir / "stack.toml").is_file()
+    assert (run_dir / "parity" / "results.json").is_file()
+    assert not any(pid_alive(c.pid) for c in children)
+    assert not port_taken(twin_port)
+    assert "Traceback" not in out
+
+
+def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, seed_ports_free):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                            str(REPO)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("gauntlet-*.whl"))
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        zf.extractall(site)
+    for needed in ("probes/_sample_configs/demo.toml", "probes/_sample_configs/demo/demo_smoke.py",
+                   "probes/_sample_configs/demo/known_gaps.toml", "probes/_sample_configs/parity/validator_cases.toml",
+                   "probes/prompt.md", "tui/cli.py"):
+        assert needed in names, needed
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *deps])}
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    proc = subprocess.run([sys.executable, "-s", "-c",
+                           "import sys; from tui.cli import main; sys.exit(main(['demo', '--headless']))"],
+                          cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    run_dir = next((work / "gauntlet-runs").iterdir())
+    assert_seed_figures(run_dir)
+    loaded_from = subprocess.run([sys.executable, "-s", "-c", "import probes; print(probes.__file__)"], cwd=work,
+                                 env=env, capture_output=True, text=True).stdout
+    assert loaded_from.startswith(str(site))

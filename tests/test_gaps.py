@@ -1,0 +1,109 @@
+"""Known gaps: loading, validation, and `gap add` writing entries and tracker rows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from probes.errors import ConfigError
+from probes.gaps import load_gaps, record_gap
+
+from .conftest import REPO
+
+EXAMPLE = REPO.parent / "shared" / "examples" / "known_gaps.toml"
+
+
+def fake_run(tmp_path: Path, cases: list[dict], config: Path | None = None) -> Path:
+    """A run directory as the engine leaves it: events.jsonl and parity/results.json."""
+    run = tmp_path / "run"
+    (run / "parity").mkdir(parents=True)
+    (run / "parity" / "results.json").write_text(json.dumps({"reference": "rust", "cases": cases}))
+    started = {"t": 0, "type": "RunStarted", "run_id": "r1", "name": "n", "config": str(config or tmp_path / "none"),
+               "run_dir": str(run), "phases": ["parity", "verdict"], "started_at": "2026-11-26T00:00:00+00:00"}
+    (run / "events.jsonl").write_text(json.dumps(started) + "\n")
+    return run
+
+
+CASE = {"case": "playbook_missing_fingerprint", "kinds": {"go": "shape"},
+        "fingerprints": {"go": "sha256:088ee675c7aac57c"}, "statuses": {"rust": 422, "go": 422}}
+
+
+def test_the_contract_example_is_read_apart_from_its_placeholder(tmp_path):
+    """The shared example's fingerprint is a placeholder ("sha256:…"): it must be named."""
+    with pytest.raises(ConfigError) as info:
+        load_gaps(EXAMPLE)
+    assert [str(p) for p in info.value.problems] == ["gap[0].fingerprint: expected 'sha256:' and hex digits, got 'sha256:…'"]
+
+
+def test_bad_gaps_are_reported_with_key_paths(tmp_path):
+    path = tmp_path / "gaps.toml"
+    path.write_text('[[gap]]\nid = "a"\ncase = "x"\nkind = "shapes"\nowner = "o"\nfingerprint = "sha256:0123456789abcdef"\n'
+                    'opened = "yesterday"\n[[gap]]\nid = "a"\ncase = "y"\nkind = "value"\n')
+    with pytest.raises(ConfigError) as info:
+        load_gaps(path)
+    problems = [str(p) for p in info.value.problems]
+    assert "gap[0].kind: expected one of status, shape, type, value, header, got 'shapes'" in problems
+    assert "gap[0].opened: expected a date like 2026-05-02, got 'yesterday'" in problems
+    assert any(p.startswith("gap[1].id: duplicate gap id 'a'") for p in problems)
+    assert any(p.startswith("gap[1].owner: is required") for p in problems)
+    assert any(p.startswith("gap[1].fingerprint: is required") for p in problems)
+
+
+def test_gap_add_appends_without_disturbing_the_others_and_adds_a_tracker_row(tmp_path):
+    gaps = tmp_path / "known_gaps.toml"
+    before = ('# Known gaps: keep this comment\n\n[[gap]]\nid = "older"\ncase = "x"\nkind = "value"\n'
+              'fingerprint = "sha256:0123456789abcdef"\nnote = "n"\nowner = "o"\nopened = 2026-04-01\n')
+    gaps.write_text(before)
+    tracker = tmp_path / "ARCHITECTURE_COMPARISON.md"
+    tracker_before = ("# Decisions\n\nIntro text.\n\n| Decision | Owner | Status |\n|---|---|---|\n"
+                      "| use serde | core | _done_ |\n\n## Later\n\nMore text.\n")
+    tracker.write_text(tracker_before)
+    run = fake_run(tmp_path, [CASE])
+    gap = record_gap(run, "playbook_missing_fingerprint", gaps, note="flat vs tagged | fix MarshalJSON",
+                     owner="validatord", gap_id="validator-wire-format", tracker=tracker, today=date(2026, 5, 2))
+    text = gaps.read_text()
+    assert text.startswith(before)
+    loaded = load_gaps(gaps)
+    assert [g.id for g in loaded] == ["older", "validator-wire-format"]
+    assert loaded[1].fingerprints == ("sha256:088ee675c7aac57c",) and loaded[1].kind == "shape"
+    assert loaded[1].opened == date(2026, 5, 2) and gap == loaded[1]
+    lines = tracker.read_text().split("\n")
+    assert lines[6] == "| use serde | core | _done_ |"
+    assert lines[7] == "| flat vs tagged \\| fix MarshalJSON | validatord | _open_ |"
+    assert "\n".join(lines[:7] + lines[8:]) == tracker_before  # the rest untouched, byte for byte
+
+
+def test_gap_add_refuses_what_is_not_a_gap(tmp_path):
+    from probes.errors import GauntletError
+
+    run = fake_run(tmp_path, [{"case": "same", "kinds": {"go": None}, "fingerprints": {"go": None}},
+                              {"case": "status", "kinds": {"go": "status"}, "fingerprints": {"go": "sha256:0123456789abcdef"}}])
+    with pytest.raises(GauntletError, match="did not diverge"):
+        record_gap(run, "same", tmp_path / "g.toml", note="n", owner="o")
+    with pytest.raises(GauntletError, match="cannot be a known gap"):
+        record_gap(run, "status", tmp_path / "g.toml", note="n", owner="o")
+    with pytest.raises(GauntletError, match="no case 'nope'"):
+        record_gap(run, "nope", tmp_path / "g.toml", note="n", owner="o")
+
+
+def test_gap_add_command_uses_the_runs_config(tmp_path, write_config):
+    config = write_config('[verdict]\nknown_gaps = "docs/known_gaps.toml"\ntracker = "docs/decisions.md"\n')
+    (tmp_path / "docs").mkdir()
+    run = fake_run(tmp_path, [CASE], config)
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), "playbook_missing_fingerprint",
+                           "--note", "wire format", "--owner", "validatord", "--expires", "2027-01-31"],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    gap = load_gaps(tmp_path / "docs" / "known_gaps.toml")[0]
+    assert gap.id == "playbook_missing_fingerprint-shape" and gap.expires == date(2027, 1, 31)
+    table = (tmp_path / "docs" / "decisions.md").read_text()
+    assert "| playbook_missing_fingerprint-shape | playbook_missing_fingerprint | shape | validatord |" in table
+    assert "_open_" in table
+    again = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), "playbook_missing_fingerprint",
+                            "--note", "x", "--owner", "y"], cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 2 and "exists already" in again.stderr and "Traceback" not in again.stderr

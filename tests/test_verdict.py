@@ -1,0 +1,177 @@
+"""The verdict rules, one test per reason, from the same events the engine emits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+from probes.events import (
+    BundleTallied,
+    ParityCaseFinished,
+    ParityPlanned,
+    PhaseFinished,
+    PhaseStarted,
+    ReviewFinished,
+    ReviewStarted,
+    RunStarted,
+    ScrumPlanned,
+    SmokeFinished,
+    SmokesPlanned,
+)
+from probes.gaps import KnownGap
+from probes.verdict import BLOCK, SHIP, SHIP_WITH_KNOWN_GAP, VerdictTracker
+
+TODAY = date(2026, 11, 26)
+
+
+def tracker(*events, phases=("smokes", "scrum", "parity", "verdict"), gaps=()) -> VerdictTracker:
+    t = VerdictTracker(gaps=list(gaps), today=TODAY)
+    t.apply(0, RunStarted("r", "n", "c.toml", "/tmp/r", phases, "2026-11-26T00:00:00+00:00"))
+    for e in events:
+        t.apply(1, e)
+    return t
+
+
+def done(*phases):
+    return [e for p in phases for e in (PhaseStarted(p), PhaseFinished(p, True, ""))]
+
+
+def smoke(name, status, reason=""):
+    return [SmokesPlanned(((name, "Substrate"),), 1),
+            SmokeFinished(name, "Substrate", status, 1.0, 1 if status == "fail" else None, reason, "", 0)]
+
+
+def case(name, *, statuses=(422, 422), kind=None, fingerprint=None, errors=None, expect=()):
+    return ParityCaseFinished(name, "rust", {"rust": statuses[0], "go": statuses[1]}, errors or {},
+                              {"go": kind}, {"go": fingerprint}, statuses[0] == statuses[1] and not errors and not expect,
+                              kind in (None, "status", "header") and not errors, (), 0, (), expect)
+
+
+def parity(*cases):
+    return [ParityPlanned(tuple(c.case for c in cases), ("rust", "go"), "rust", 8), *cases]
+
+
+GAP = KnownGap("wire", "playbook_*", "shape", ("sha256:aaaaaaaaaaaaaaaa",), "flat vs tagged", "validatord",
+               date(2026, 5, 2))
+
+
+def test_clean_run_ships():
+    v = tracker(*smoke("d1", "pass"), *parity(case("happy")), *done("smokes", "parity"),
+                phases=("smokes", "parity", "verdict")).current(final=True)
+    assert v.verdict == SHIP and v.complete and v.exit_code() == 0
+
+
+def test_failed_smoke_blocks():
+    v = tracker(*smoke("d1", "fail", "exit code 1"), *done("smokes"), phases=("smokes", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and v.reasons == ("smoke d1 (Substrate) failed: exit code 1",)
+    assert v.exit_code() == 1
+
+
+def test_timed_out_smoke_blocks():
+    v = tracker(*smoke("d1", "timeout", "timed out after 1s"), *done("smokes"),
+                phases=("smokes", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and v.reasons == ("smoke d1 (Substrate) timed out",)
+
+
+def test_status_mismatch_blocks_even_with_a_gap():
+    v = tracker(*parity(case("playbook_x", statuses=(422, 500), kind="status", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.verdict == BLOCK
+    assert v.reasons == ("parity case playbook_x: status codes differ (rust 422, go 500)",)
+
+
+def test_expect_status_failure_blocks():
+    v = tracker(*parity(case("c", statuses=(200, 200), expect=("rust answered 200, expected 422",))),
+                *done("parity"), phases=("parity", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and "expected 422" in v.reasons[0]
+
+
+def test_uncovered_body_divergence_blocks():
+    v = tracker(*parity(case("fill_phantom", kind="shape", fingerprint="sha256:bbbbbbbbbbbbbbbb")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.verdict == BLOCK
+    assert "fill_phantom: go shape divergence not covered by a known gap" in v.reasons[0]
+
+
+def test_covered_divergence_ships_with_known_gap_and_strict_fails():
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.verdict == SHIP_WITH_KNOWN_GAP
+    assert "covered by known gap wire" in v.reasons[0]
+    assert v.exit_code() == 0 and v.exit_code(strict=True) == 1
+
+
+def test_a_different_divergence_in_a_covered_case_is_not_covered():
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:cccccccccccccccc")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.verdict == BLOCK and "not covered" in v.reasons[0]
+
+
+def test_another_kind_in_a_covered_case_is_not_covered():
+    v = tracker(*parity(case("playbook_missing", kind="value", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.verdict == BLOCK
+
+
+def test_an_expired_gap_covers_nothing():
+    expired = KnownGap("wire", "playbook_*", "shape", ("sha256:aaaaaaaaaaaaaaaa",), "n", "o", date(2026, 5, 2),
+                       expires=date(2026, 6, 1))
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+                *done("parity"), phases=("parity", "verdict"), gaps=[expired]).current(final=True)
+    assert v.verdict == BLOCK
+    assert v.reasons == ("parity case playbook_missing: go shape divergence; known gap wire expired on 2026-06-01",)
+
+
+def test_parity_error_blocks():
+    v = tracker(*parity(case("c", statuses=(200, None), errors={"go": "cannot connect"})),
+                *done("parity"), phases=("parity", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and "could not be compared (go: cannot connect)" in v.reasons[0]
+
+
+def _tallied(bundle, *, convergent_block=False):
+    loc = {"where": "a.rs:3", "path": "a.rs", "start": 3, "end": 3, "lineages": ["anthropic", "moonshot"],
+           "reviewers": ["opus", "kimi"], "convergent": True, "severity": "BLOCK" if convergent_block else "WARN",
+           "what": "bad"}
+    return BundleTallied(bundle, 46, 1, 1, "", (), (), (loc,), (), int(convergent_block))
+
+
+def test_convergent_block_blocks_and_convergent_warn_does_not():
+    planned = ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("opus", "anthropic", "replay"),))
+    v = tracker(planned, _tallied("c1", convergent_block=True), *done("scrum"),
+                phases=("scrum", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and v.reasons[0].startswith("convergent BLOCK in c1 at a.rs:3 (anthropic + moonshot)")
+    v = tracker(planned, _tallied("c1"), *done("scrum"), phases=("scrum", "verdict")).current(final=True)
+    assert v.verdict == SHIP
+
+
+def test_all_reviewers_unreachable_is_incomplete():
+    planned = ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("opus", "anthropic", "openai"),))
+    v = tracker(planned, ReviewStarted("c1", "opus", "openai"),
+                ReviewFinished("c1", "opus", "anthropic", "error", 0, True, 0, "cannot connect"),
+                BundleTallied("c1", 46, 0, 0, "", (), (), (), ()), *done("scrum"),
+                phases=("scrum", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and not v.complete
+    assert v.reasons == ("incomplete: scrum bundle c1: every reviewer failed",)
+
+
+def test_refused_bundle_is_incomplete():
+    planned = ScrumPlanned((("big", 165.0, 166.0, "refused", "166 KB to send is over max_kb 100"),), ())
+    v = tracker(planned, *done("scrum"), phases=("scrum", "verdict")).current(final=True)
+    assert v.verdict == BLOCK and not v.complete
+    assert "incomplete: scrum bundle big was not reviewed (166 KB" in v.reasons[0]
+
+
+def test_interrupted_or_unfinished_phase_is_incomplete_never_a_pass():
+    t = tracker(*smoke("d1", "pass"), PhaseStarted("smokes"), PhaseFinished("smokes", True, ""),
+                PhaseStarted("parity"), PhaseFinished("parity", False, "", "interrupted"),
+                phases=("smokes", "parity", "verdict"))
+    v = t.current(final=True)
+    assert v.verdict == BLOCK and not v.complete
+    assert v.reasons == ("incomplete: parity did not run to the end (interrupted)",)
+    never = tracker(*smoke("d1", "pass"), *done("smokes"), phases=("smokes", "scrum", "verdict")).current(final=True)
+    assert never.verdict == BLOCK and never.reasons == ("incomplete: scrum did not run",)
+
+
+def test_the_live_verdict_does_not_call_pending_phases_incomplete():
+    v = tracker(*smoke("d1", "pass"), *done("smokes"), phases=("smokes", "parity", "verdict")).current()
+    assert v.verdict == SHIP
