@@ -15,7 +15,7 @@ from probes.gaps import load_gaps, record_gap
 
 from .conftest import REPO
 
-EXAMPLE = REPO.parent / "shared" / "examples" / "known_gaps.toml"
+EXAMPLE = REPO / "tests" / "fixtures" / "contract" / "known_gaps.toml"  # copy of shared/examples
 
 
 def fake_run(tmp_path: Path, cases: list[dict], config: Path | None = None) -> Path:
