@@ -132,6 +132,7 @@ class SmokeFinished(Event):
 class ScrumPlanned(Event):
     bundles: tuple[tuple[str, float, float, str, str], ...]  # (name, KB, KB sent, guard, reason)
     reviewers: tuple[tuple[str, str, str], ...]  # (name, lineage, kind)
+    min_tokens_out: int = 100  # below it a review is thin
 
 
 @dataclass(frozen=True)

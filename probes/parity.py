@@ -287,6 +287,19 @@ async def run_parity(config: ParityConfig, bus: EventBus,
     return [results[c.name] for c in cases if c.name in results]
 
 
+def _request_record(case: ParityCase, url: str) -> dict[str, Any]:
+    """What was sent, so the case can be reproduced (`c` in the diff viewer copies a curl)."""
+    headers = dict(case.headers)
+    body = None
+    if case.json is not UNSET:
+        headers.setdefault("Content-Type", "application/json")
+        body = json.dumps(case.json, ensure_ascii=False, separators=(",", ":"))
+    elif case.body is not None:
+        body = case.body
+    query = str(httpx.QueryParams(dict(case.query))) if case.query else ""
+    return {"method": case.method, "url": url + (f"?{query}" if query else ""), "headers": headers, "body": body}
+
+
 def answer_files(result: CaseResult) -> Iterator[tuple[str, bytes | str]]:
     """`parity/<case>/<target>.body` (raw, as received) and `.meta.json` (status, headers)."""
     for target, answer in result.answers.items():
@@ -295,7 +308,7 @@ def answer_files(result: CaseResult) -> Iterator[tuple[str, bytes | str]]:
         meta = {"target": target, "url": answer.url, "method": result.case.method,
                 "status": answer.status, "headers": answer.headers,
                 "elapsed_ms": round(answer.elapsed * 1000, 2), "error": answer.error,
-                "body_bytes": len(answer.body)}
+                "body_bytes": len(answer.body), "request": _request_record(result.case, answer.url)}
         yield f"{base}.meta.json", json.dumps(meta, ensure_ascii=False) + "\n"
 
 

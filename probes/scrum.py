@@ -333,7 +333,7 @@ class ScrumRun:
         self.bundles = {b.name: b for b in loaded}
         self.bus.emit(ScrumPlanned(
             tuple((b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
-            tuple((r.name, r.lineage, r.kind) for r in self.config.reviewers)))
+            tuple((r.name, r.lineage, r.kind) for r in self.config.reviewers), self.config.min_tokens_out))
         for b in loaded:
             if b.guard in ("refused", "error"):
                 self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
@@ -364,6 +364,8 @@ class ScrumRun:
                 self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self._redact(message)}"))
 
             outcome = await self._call(client, bundle, reviewer, chunks.add, notice)
+            if reviewer.kind == "replay":
+                chunks.add(outcome.text)  # a saved review arrives whole; show it like a stream
             chunks.flush()
         outcome.text = self._redact(outcome.text)
         if outcome.error:

@@ -32,10 +32,12 @@ class BundleState:
 class ScrumBoard:
     bundles: dict[str, BundleState] = field(default_factory=dict)
     reviewers: tuple[tuple[str, str, str], ...] = ()
+    min_tokens_out: int = 100
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ScrumPlanned):
             self.reviewers = event.reviewers
+            self.min_tokens_out = event.min_tokens_out
             self.bundles = {name: BundleState(name, kb, sent, guard, reason)
                             for name, kb, sent, guard, reason in event.bundles}
         elif isinstance(event, ReviewStarted) and event.bundle in self.bundles:

@@ -57,6 +57,13 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="known gaps fail the run (exit 1)")
     parser.add_argument("--force-oversize", action="store_true",
                         help="send scrum bundles over max_kb anyway (also SCRUM_FORCE_OVERSIZE=1)")
+    _theme_option(parser)
+
+
+def _theme_option(parser: argparse.ArgumentParser) -> None:
+    from themes import THEMES
+
+    parser.add_argument("--theme", choices=sorted(THEMES), help="the TUI's theme (remembered)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,6 +146,18 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a config and list every problem")
     _config_arg(check)
 
+    watch = sub.add_parser("watch", help="follow a run in progress (read-only), or replay a finished one")
+    watch.add_argument("run_dir", type=Path)
+    watch.add_argument("--no-follow", action="store_true", help="replay what is there and stop")
+    _theme_option(watch)
+
+    diff = sub.add_parser("diff", help="open a stored parity diff from an earlier run (no servers needed)")
+    diff.add_argument("run_dir", type=Path)
+    diff.add_argument("case")
+    diff.add_argument("--target", help="the candidate facing the reference (default: the first)")
+    diff.add_argument("--headless", action="store_true", help="print a side-by-side rendering instead")
+    _theme_option(diff)
+
     twins = sub.add_parser("twins", help="serve the demo's twin reference services on loopback")
     twins.add_argument("--rust-port", type=int, default=3100)
     twins.add_argument("--go-port", type=int, default=4110)
@@ -176,6 +195,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _bundle_split(args)
     if args.command == "gap":
         return _gap_add(args)
+    if args.command == "watch":
+        return _watch(args)
+    if args.command == "diff":
+        return _diff(args.run_dir, args.case, args)
     if args.command == "stack":
         return _stack(args)
     if args.command == "demo":
@@ -206,10 +229,28 @@ def _check(path: Path) -> int:
     return 0
 
 
+def _interactive(args: argparse.Namespace) -> bool:
+    return not getattr(args, "headless", False) and sys.stdout.isatty() and sys.stdin.isatty()
+
+
 def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: Path | None,
          parity_only: Sequence[str] = ()) -> int:
     engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
                     force_oversize=args.force_oversize)
+    if _interactive(args) and not parity_only:
+        from .app import GauntletApp
+        from .sources import LiveSource
+
+        app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=engine.tracker.gaps)
+        engine.tracker.gaps = app.model.tracker.gaps  # one list: a gap recorded on screen counts at the end
+        code = app.run()
+        if code is None:  # the app stopped without exit(): it failed; say so in the exit code
+            return app.return_code or app.exit_code or 1
+        return code
+    if _interactive(args) and parity_only:
+        outcome = asyncio.run(_drive(engine))  # probe first, quietly; then open straight into the diff
+        code = _diff(outcome.run_dir, parity_only[0], args)
+        return outcome.exit_code if code == 0 else code
     printer = HeadlessPrinter(show_diffs=bool(parity_only))
     engine.bus.subscribe(printer.apply)
     try:
@@ -236,7 +277,10 @@ def _tally(args: argparse.Namespace) -> int:
     """The scrum's tally over saved reviews: one per file, reviewer named by the file."""
     import json
 
+    from probes.events import ScrumPlanned
     from probes.rundir import write_atomic
+    from probes.scrum import bundle_event
+    from probes.scrum_report import ScrumBoard
     from probes.tally import estimate_tokens, guess_lineage, parse_review, tally
 
     lineages = dict(_pair(spec, "--lineage") for spec in args.lineage)
@@ -263,13 +307,9 @@ def _tally(args: argparse.Namespace) -> int:
     bundle = args.bundle or args.diff.stem
     result = tally(bundle, len(diff.encode()) / 1024, diff, reviews, tolerance=args.line_tolerance,
                    min_tokens_out=args.min_tokens_out, source=str(args.diff))
-    from probes.scrum import bundle_event
-    from probes.scrum_report import ScrumBoard
-    from probes.events import ScrumPlanned
-
     board = ScrumBoard()
     board.apply(0, ScrumPlanned(((bundle, round(result.kb, 1), round(result.kb, 1), "ok", ""),),
-                                tuple((r.reviewer, r.lineage, "replay") for r in reviews)))
+                                tuple((r.reviewer, r.lineage, "replay") for r in reviews), args.min_tokens_out))
     board.apply(0, bundle_event(result))
     console = Console(highlight=False, soft_wrap=True)
     console.print(board.bundle_table())
@@ -297,6 +337,32 @@ def _bundle_split(args: argparse.Namespace) -> int:
     for f in too_big:
         _err(f"{f.path} alone is {f.size / 1024:.1f} KB, over --max-kb {args.max_kb:g}: it is a bundle of its own")
     return 1 if too_big else 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from .app import GauntletApp
+    from .sources import FileSource
+
+    if not (args.run_dir / "events.jsonl").is_file():
+        raise GauntletError(f"{args.run_dir}: not a run directory (no events.jsonl)")
+    app = GauntletApp(FileSource(args.run_dir, follow=not args.no_follow), theme=args.theme, clock=False)
+    app.run()
+    return 0
+
+
+def _diff(run_dir: Path, case: str, args: argparse.Namespace) -> int:
+    from probes.sidebyside import load_case
+
+    view = load_case(run_dir, case, candidate=getattr(args, "target", None))
+    if not _interactive(args):
+        from .diff_print import print_case
+
+        print_case(view, Console(highlight=False))
+        return 0
+    from .screens.diff import DiffApp
+
+    DiffApp(run_dir, case, theme=getattr(args, "theme", None)).run()
+    return 0
 
 
 def _iso_date(text: str) -> date:

@@ -1,0 +1,307 @@
+"""One parity case's two answers, laid side by side: the model behind the diff viewer and
+`gauntlet diff --headless`, with no terminal UI in it.
+
+Bodies are pretty-printed (JSON with sorted keys, 2-space indent, one item a line) and
+aligned line by line, so equal lines sit side by side and an inserted or removed line
+leaves a gap on the other side. Bodies can be 20 MB: pretty-printing is orjson's, the
+alignment only runs difflib on the part between the first and last differing line, and
+JSON paths are found by searching the text, not by walking a tree in Python.
+"""
+
+from __future__ import annotations
+
+import bisect
+import difflib
+import json
+import re
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import InputError
+from .textsafe import neutralise
+
+GAP = -1
+
+
+@dataclass
+class Body:
+    """One side's text as lines, and where each line starts (to find a path's line)."""
+
+    text: str
+    lines: list[str]
+    starts: list[int] = field(default_factory=list)
+    is_json: bool = False
+
+    @classmethod
+    def of(cls, text: str, is_json: bool) -> Body:
+        text = neutralise(text)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        starts = [0]
+        for match in re.finditer("\n", text):
+            starts.append(match.end())
+        return cls(text, lines, starts, is_json)
+
+    def line_of_offset(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
+
+def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
+    """The body as the viewer shows it: JSON pretty-printed with sorted keys, text as is."""
+    if normalise and ("json" in content_type or raw[:1] in (b"{", b"[")):
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            value = None
+        else:
+            try:
+                text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+            except TypeError:  # integers beyond 64 bits: the standard library copes
+                text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+            return Body.of(text, True)
+    return Body.of(raw.decode("utf-8", errors="replace"), False)
+
+
+@dataclass
+class Alignment:
+    """Row r shows left line `left[r]` beside right line `right[r]` (GAP: nothing there)."""
+
+    left: array[int]
+    right: array[int]
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def row_of(self, side: str, line: int) -> int | None:
+        column = self.left if side == "left" else self.right
+        index = self._index(side)
+        return index.get(line)
+
+    def _index(self, side: str) -> dict[int, int]:
+        cache = self.__dict__.setdefault("_cache", {})
+        if side not in cache:
+            column = self.left if side == "left" else self.right
+            cache[side] = {line: row for row, line in enumerate(column) if line != GAP}
+        return cache[side]
+
+
+def align(a: list[str], b: list[str]) -> Alignment:
+    left, right = array("i"), array("i")
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    left.extend(range(head))
+    right.extend(range(head))
+    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
+    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=len(mid_a) + len(mid_b) > 20_000)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            left.extend(range(head + i1, head + i2))
+            right.extend(range(head + j1, head + j2))
+            continue
+        n, m = i2 - i1, j2 - j1
+        for k in range(max(n, m)):
+            left.append(head + i1 + k if k < n else GAP)
+            right.append(head + j1 + k if k < m else GAP)
+    left.extend(range(len(a) - tail, len(a)))
+    right.extend(range(len(b) - tail, len(b)))
+    return Alignment(left, right)
+
+
+_KEY_CHARS = re.compile(r'["\\]')
+
+
+def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
+    """(first line, last line) of a JSON path in a pretty-printed body; None if absent.
+
+    Works on the 2-space, one-item-a-line layout `pretty` makes: a key is found by its
+    quoted name at the expected indent inside its parent's span, an array item by counting
+    the lines that open an item at that indent.
+    """
+    if not body.is_json:
+        return None
+    text = body.text
+    start, end, depth = 0, len(text), 0  # the current value's span in the text
+    for key in path:
+        indent = "\n" + "  " * (depth + 1)
+        if isinstance(key, int):
+            pos = text.find("\n", start)  # the line after the opening bracket
+            item = -1
+            found = None
+            while 0 <= pos < end:
+                if text.startswith(indent, pos) and text[pos + len(indent)] not in " ]}":
+                    item += 1
+                    if item == key:
+                        found = pos + 1
+                        break
+                pos = text.find(indent, pos + 1)
+            if found is None:
+                return None
+            start = found
+        else:
+            needle = indent + json.dumps(key, ensure_ascii=False) + ":"
+            pos = text.find(needle, start, end)
+            if pos < 0:
+                return None
+            start = pos + 1
+        end = _value_end(text, start, depth + 1, end)
+        depth += 1
+    first = body.line_of_offset(start)
+    last = body.line_of_offset(max(start, end - 1))
+    return first, last
+
+
+def _value_end(text: str, start: int, depth: int, limit: int) -> int:
+    """Where the value that starts on the line at `start` ends (its last line's end)."""
+    line_end = text.find("\n", start)
+    line_end = limit if line_end < 0 or line_end > limit else line_end
+    line = text[start:line_end]
+    if not line.rstrip(",").endswith(("{", "[")):
+        return line_end
+    closing = "\n" + "  " * depth
+    pos = line_end
+    while True:
+        pos = text.find(closing, pos)
+        if pos < 0 or pos >= limit:
+            return limit
+        after = text[pos + len(closing): pos + len(closing) + 1]
+        if after in ("}", "]"):
+            end = text.find("\n", pos + 1)
+            return limit if end < 0 else end
+        pos += 1
+
+
+@dataclass
+class CaseView:
+    """Everything the viewer needs for one case and one candidate."""
+
+    case: str
+    reference: str
+    candidate: str
+    targets: list[str]
+    left: Body
+    right: Body
+    alignment: Alignment
+    differences: list[dict[str, Any]]  # rows of results.json, with "rows": the aligned rows it covers
+    meta: dict[str, dict[str, Any]]
+
+    @property
+    def statuses(self) -> tuple[Any, Any]:
+        return self.meta[self.reference].get("status"), self.meta[self.candidate].get("status")
+
+
+def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normalise: bool = True,
+              headers: bool = False) -> CaseView:
+    """Read a stored case from a run directory (no server needed) and lay it out."""
+    results_path = run_dir / "parity" / "results.json"
+    try:
+        results = json.loads(results_path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{run_dir}: no parity/results.json: not a run with a parity phase") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{results_path}: not valid JSON ({exc})") from None
+    entry = next((c for c in results.get("cases", []) if c.get("case") == case), None)
+    if entry is None:
+        names = ", ".join(c.get("case", "?") for c in results.get("cases", []))
+        raise InputError(f"{run_dir.name}: no parity case {case!r} (cases: {names})")
+    reference = results["reference"]
+    targets = list(results.get("targets") or [reference, *entry.get("statuses", {})])
+    candidates = [t for t in targets if t != reference]
+    candidate = candidate or (candidates[0] if candidates else reference)
+    if candidate not in candidates:
+        raise InputError(f"{case}: no candidate {candidate!r} (candidates: {', '.join(candidates)})")
+    meta = {t: _read_meta(run_dir, case, t) for t in (reference, candidate)}
+    if headers:
+        left = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[reference].get("headers", {}).items())), False)
+        right = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[candidate].get("headers", {}).items())), False)
+    else:
+        left = pretty(_read_body(run_dir, case, reference), _ctype(meta[reference]), normalise=normalise)
+        right = pretty(_read_body(run_dir, case, candidate), _ctype(meta[candidate]), normalise=normalise)
+    alignment = align(left.lines, right.lines)
+    differences = [dict(d) for d in entry.get("differences", []) if d.get("target") == candidate]
+    for d in differences:
+        d["rows"] = _rows_of(d, left, right, alignment) if not headers else _header_rows(d, left, right, alignment)
+    return CaseView(case, reference, candidate, targets, left, right, alignment, differences, meta)
+
+
+def _read_meta(run_dir: Path, case: str, target: str) -> dict[str, Any]:
+    path = run_dir / "parity" / case / f"{target}.meta.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing (was the run interrupted before this case?)") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+
+
+def _read_body(run_dir: Path, case: str, target: str) -> bytes:
+    path = run_dir / "parity" / case / f"{target}.body"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: missing") from None
+
+
+def _ctype(meta: dict[str, Any]) -> str:
+    return str(meta.get("headers", {}).get("content-type", "")).lower()
+
+
+_PATH_TOKEN = re.compile(r'\.([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def parse_path(rendered: str) -> list[Any] | None:
+    """`$.a[0]["odd key"]` back into keys; None for status, header and line paths."""
+    if not rendered.startswith("$"):
+        return None
+    keys: list[Any] = []
+    pos = 1
+    while pos < len(rendered):
+        match = _PATH_TOKEN.match(rendered, pos)
+        if not match:
+            return None
+        name, index, quoted = match.groups()
+        keys.append(name if name is not None else int(index) if index is not None else json.loads(quoted))
+        pos = match.end()
+    return keys
+
+
+def _rows_of(d: dict[str, Any], left: Body, right: Body, alignment: Alignment) -> list[int]:
+    path = parse_path(d.get("path", ""))
+    rows: list[int] = []
+    if path is not None:
+        for side, body in (("left", left), ("right", right)):
+            span = locate(body, path)
+            if span is None:
+                continue
+            for line in range(span[0], span[1] + 1):
+                row = alignment.row_of(side, line)
+                if row is not None:
+                    rows.append(row)
+    elif d.get("path", "").startswith("line "):
+        line = int(d["path"].split()[1]) - 1
+        row = alignment.row_of("left", line)
+        rows = [row] if row is not None else []
+    return sorted(set(rows))
+
+
+def _header_rows(d: dict[str, Any], left: Body, right: Body, alignment: Alignment) -> list[int]:
+    if not d.get("path", "").startswith("header "):
+        return []
+    name = d["path"].split(" ", 1)[1] + ":"
+    rows = []
+    for side, body in (("left", left), ("right", right)):
+        for i, line in enumerate(body.lines):
+            if line.lower().startswith(name):
+                row = alignment.row_of(side, i)
+                if row is not None:
+                    rows.append(row)
+    return sorted(set(rows))

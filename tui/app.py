@@ -1,0 +1,199 @@
+"""The live TUI: four panes an operator can watch in tmux.
+
+The app is one more consumer of the engine's events (or of a run's events.jsonl, for
+`gauntlet watch`). Events only update the RunModel; the view is redrawn from it ten
+times a second when something moved, so a smoke printing 50,000 lines a second costs the
+screen no more than one that prints nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Container
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Tab, Tabs
+
+from probes.gaps import KnownGap
+from themes import DEFAULT_THEME, THEMES
+
+from .keymap import APP_BINDINGS, PANES
+from .model import RunModel
+from .panes.parity import ParityPane
+from .panes.scrum import ScrumPane
+from .panes.smokes import SmokesPane
+from .panes.verdict import VerdictPane
+from .screens.confirm import ConfirmScreen
+from .screens.help import HelpScreen
+from .settings import load_settings, save_setting
+from .sources import FileSource, LiveSource
+from .widgets.run_header import RunHeader, header_text
+
+REFRESH_EVERY = 0.1
+WIDE_COLUMNS = 160
+
+
+class GauntletApp(App[int]):
+    CSS_PATH = "app.tcss"
+    BINDINGS = APP_BINDINGS
+    TITLE = "gauntlet"
+
+    def __init__(self, source: LiveSource | FileSource, *, theme: str | None = None,
+                 gaps: Iterable[KnownGap] = (), clock: bool = True) -> None:
+        super().__init__()
+        self.source = source
+        self.model = RunModel()
+        self.model.tracker.gaps = list(gaps)
+        self.active_pane = "smokes"
+        self.exit_code = 0
+        self._source_done = False
+        self._quitting = False
+        self._rendered = -1
+        self._started = time.monotonic()
+        self._clock = clock  # live runs show wall time; replays show the events' own time
+        self._theme_choice = theme
+        for t in THEMES.values():
+            self.register_theme(t)
+
+    # ---- layout -------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield RunHeader(id="header")
+        yield Tabs(*(Tab(f"{i} {name.capitalize()}", id=f"tab-{name}") for i, name in enumerate(PANES, 1)),
+                   id="pane-tabs")
+        with Container(id="panes"):
+            yield SmokesPane()
+            yield ScrumPane()
+            yield ParityPane()
+            yield VerdictPane()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
+        self.theme_changed_signal.subscribe(self, lambda theme: save_setting("theme", theme.name))
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(sig, self.action_interrupt)
+        self._layout(self.size.width)
+        self.action_show_pane("smokes")
+        self.set_interval(REFRESH_EVERY, self.refresh_view)
+        self.run_worker(self._drive(), name="source", exit_on_error=True)
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.screen.set_class(width >= WIDE_COLUMNS, "-wide")
+
+    @property
+    def wide(self) -> bool:
+        return self.screen.has_class("-wide")
+
+    # ---- the event source ---------------------------------------------------------------
+
+    async def _drive(self) -> None:
+        self.exit_code = await self.source.run(self.model.apply)
+        self._source_done = True
+        self.refresh_view()
+        if self._quitting:
+            self.exit(self.exit_code)
+
+    def refresh_view(self) -> None:
+        """Redraw from the model when it moved (and the clock, which always moves)."""
+        self.query_one(RunHeader).update(header_text(self.model, self.elapsed(), self.source.read_only))
+        if self.model.version == self._rendered:
+            return
+        self._rendered = self.model.version
+        for pane in (SmokesPane, ScrumPane, ParityPane, VerdictPane):
+            self.query_one(pane).refresh_from(self.model)
+
+    def elapsed(self) -> float:
+        if self.model.finished is not None:
+            return self.model.finished.duration
+        return time.monotonic() - self._started if self._clock and self.model.running else self.model.elapsed
+
+    # ---- actions ------------------------------------------------------------------------
+
+    def action_show_pane(self, name: str) -> None:
+        self.active_pane = name
+        for pane in PANES:
+            self.query_one(f"#{pane}").set_class(pane == name, "-active")
+        self.query_one(Tabs).active = f"tab-{name}"
+        target = self.query_one(f"#{name}")
+        focusable = target.query(DataTable)
+        (focusable.first() if focusable else target).focus()
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        name = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else None
+        if name in PANES and name != self.active_pane:
+            self.action_show_pane(name)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_request_quit(self) -> None:
+        if self._source_done or self.source.read_only:
+            self._quit()
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._quit()
+
+        self.push_screen(ConfirmScreen("Phases are still running. Stop them, write the verdict "
+                                       "(marked incomplete) and quit?"), answered)
+
+    def action_interrupt(self) -> None:
+        """Ctrl-C, SIGINT, SIGTERM, SIGHUP: stop the children, write the verdict, quit."""
+        self._quit()
+
+    def _quit(self) -> None:
+        self._quitting = True
+        if self._source_done:
+            self.exit(self.exit_code)
+        else:
+            self.source.interrupt()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "parity-table" and event.row_key.value:
+            self.open_case(str(event.row_key.value))
+
+    def open_case(self, case: str) -> None:
+        from .screens.diff import DiffScreen
+
+        run = self.model.run
+        if run is None or case not in self.model.tracker.parity.results:
+            self.notify(f"{case} has not been probed yet", severity="warning")
+            return
+        self.push_screen(DiffScreen(Path(run.run_dir), case, app_model=self.model))
+
+    def on_key(self, event) -> None:
+        if self.active_pane == "scrum" and event.key in ("left", "right") and not isinstance(self.screen, _Modal):
+            self.query_one(ScrumPane).cycle_reviewer(1 if event.key == "right" else -1)
+            self._rendered = -1
+            self.refresh_view()
+            event.stop()
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for i, name in enumerate(PANES, 1):
+            yield SystemCommand(f"Show {name}", f"Switch to the {name} pane (key {i})",
+                                lambda name=name: self.action_show_pane(name))
+        for theme in THEMES:
+            yield SystemCommand(f"Theme: {theme}", "Use this theme (remembered)",
+                                lambda theme=theme: setattr(self, "theme", theme))
+        yield SystemCommand("Interrupt the run", "Stop the children, write the verdict (incomplete), quit",
+                            self.action_interrupt)
+
+
+_Modal = (HelpScreen, ConfirmScreen)

@@ -1,0 +1,60 @@
+"""`gauntlet diff --headless` and `gauntlet parity --case --headless`: the side-by-side
+view as a rich rendering that fits the terminal, differing hunks with a little context."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from probes.sidebyside import GAP, CaseView
+
+CONTEXT = 3
+
+
+def hunks(view: CaseView, context: int = CONTEXT) -> list[tuple[int, int]]:
+    """Row ranges around every differing row, merged when they touch."""
+    a = view.alignment
+    marked = [r for r in range(len(a)) if a.left[r] == GAP or a.right[r] == GAP
+              or view.left.lines[a.left[r]] != view.right.lines[a.right[r]]]
+    spans: list[tuple[int, int]] = []
+    for r in marked:
+        lo, hi = max(0, r - context), min(len(a), r + context + 1)
+        if spans and lo <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+        else:
+            spans.append((lo, hi))
+    return spans
+
+
+def render(view: CaseView, width: int) -> RenderableType:
+    ref_status, cand_status = view.statuses
+    head = Text.assemble((f"{view.case}", "bold"), f"  {view.reference} {ref_status} vs {view.candidate} {cand_status}"
+                         f"  · {len(view.differences)} differences")
+    table = Table(box=box.SIMPLE, expand=True, show_edge=False, pad_edge=False)
+    table.add_column(f"{view.reference} (reference)", ratio=1, overflow="fold")
+    table.add_column("", width=1)
+    table.add_column(view.candidate, ratio=1, overflow="fold")
+    a = view.alignment
+    for n, (lo, hi) in enumerate(hunks(view)):
+        if n:
+            table.add_row(Text("…", style="dim"), "", Text("…", style="dim"))
+        for r in range(lo, hi):
+            left = view.left.lines[a.left[r]] if a.left[r] != GAP else ""
+            right = view.right.lines[a.right[r]] if a.right[r] != GAP else ""
+            same = a.left[r] != GAP and a.right[r] != GAP and left == right
+            style_l = "" if same else ("red" if a.left[r] != GAP else "")
+            style_r = "" if same else ("green" if a.right[r] != GAP else "")
+            table.add_row(Text(left, style=style_l), Text(" " if same else "│", style="yellow"),
+                          Text(right, style=style_r))
+    listing = Text()
+    for d in view.differences:
+        flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
+        listing.append(f"  {d['path']}  {d['kind']}{flag}  {d['ref']} → {d['cand']}\n")
+    return Group(head, table, listing)
+
+
+def print_case(view: CaseView, console: Console | None = None) -> None:
+    console = console or Console(highlight=False)
+    console.print(render(view, console.width))

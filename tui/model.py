@@ -1,0 +1,86 @@
+"""What the app shows, built from the event stream alone (live, followed or replayed).
+
+The boards of the engine (smokes, scrum, parity, verdict) plus what only a screen needs:
+each smoke's output tail, each review's text as it streams, notices and artifacts. Every
+event bumps `version`; the app redraws at its own pace when the version moved, so a
+flood of events never turns into a flood of repaints.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from probes.events import (
+    ArtifactWritten,
+    Event,
+    Notice,
+    ReviewChunk,
+    RunFinished,
+    RunStarted,
+    SmokeOutput,
+    VerdictChanged,
+)
+from probes.verdict import VerdictTracker
+
+TAIL_LINES = 400  # per smoke, for the output pane
+REVIEW_CHARS = 256 * 1024  # per review, for the streaming tab
+
+
+@dataclass
+class RunModel:
+    tracker: VerdictTracker = field(default_factory=VerdictTracker)
+    tails: dict[str, deque[str]] = field(default_factory=dict)
+    tail_count: dict[str, int] = field(default_factory=dict)  # lines ever added, per smoke
+    reviews: dict[tuple[str, str], str] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    artifacts: list[ArtifactWritten] = field(default_factory=list)
+    verdict: VerdictChanged | None = None
+    finished: RunFinished | None = None
+    elapsed: float = 0.0
+    version: int = 0
+
+    @property
+    def run(self) -> RunStarted | None:
+        return self.tracker.run
+
+    def apply(self, t: float, event: Event) -> None:
+        self.version += 1
+        self.elapsed = max(self.elapsed, t)
+        self.tracker.apply(t, event)
+        if isinstance(event, SmokeOutput):
+            tail = self.tails.setdefault(event.name, deque(maxlen=TAIL_LINES))
+            lines = event.text.rstrip("\n").split("\n")
+            if event.dropped:
+                lines.insert(0, f"… {event.dropped} bytes not shown here (all in the log file) …")
+            tail.extend(lines)
+            self.tail_count[event.name] = self.tail_count.get(event.name, 0) + len(lines)
+        elif isinstance(event, ReviewChunk):
+            key = (event.bundle, event.reviewer)
+            self.reviews[key] = (self.reviews.get(key, "") + event.text)[-REVIEW_CHARS:]
+        elif isinstance(event, Notice):
+            self.notices.append(event)
+        elif isinstance(event, ArtifactWritten):
+            self.artifacts.append(event)
+        elif isinstance(event, VerdictChanged):
+            self.verdict = event
+        elif isinstance(event, RunFinished):
+            self.finished = event
+
+    def refresh_verdict(self) -> None:
+        """Recompute the verdict here (after a known gap was recorded from the screen)."""
+        verdict = self.tracker.current(final=self.finished is not None)
+        self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
+        self.version += 1
+
+    def last_line(self, smoke: str) -> str:
+        tail = self.tails.get(smoke)
+        return tail[-1] if tail else ""
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None and self.finished is None
+
+    def phase_state(self, phase: str) -> str:
+        st = self.tracker.phases.get(phase)
+        return st.state if st else "off"

@@ -1,0 +1,166 @@
+"""Scrum: the bundles, and for the selected one each reviewer's text streaming live, the
+tally and a bar chart of tokens out, so a thin review is seen rather than read."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Static, TextArea
+
+from probes.scrum_report import BundleState
+from ..model import RunModel
+
+GUARD_STYLE = {"ok": "", "warn": "yellow", "refused": "bold red", "error": "bold red"}
+REVIEW_STYLE = {"ok": "green", "partial": "yellow", "error": "bold red"}
+
+
+def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width: int = 24) -> Table:
+    """Tokens out per reviewer as bars on one scale; thin ones in red."""
+    table = Table.grid(padding=(0, 1))
+    counts = {}
+    for name in reviewers:
+        r = bundle.reviews.get(name)
+        counts[name] = r.tokens_out if r is not None and r.status != "error" else 0
+    top = max([*counts.values(), min_tokens, 1])
+    for name, n in counts.items():
+        cells = round(n / top * width)
+        thin = n < min_tokens
+        bar = Text("█" * cells + "·" * (width - cells), style="red" if thin else "green")
+        table.add_row(Text(name, style="bold"), bar, Text(f"{n}" + (" thin" if thin else ""),
+                                                          style="red" if thin else ""))
+    return table
+
+
+class ScrumPane(Vertical):
+    DEFAULT_CSS = """
+    ScrumPane { height: 1fr; }
+    ScrumPane #bundle-table { height: auto; max-height: 8; }
+    ScrumPane #scrum-detail { height: 1fr; }
+    ScrumPane #review-side { width: 1fr; }
+    ScrumPane #review-text { height: 1fr; }
+    ScrumPane #review-tabs { height: 1; }
+    ScrumPane #tally-side { width: 1fr; }
+    ScrumPane #tally-table { height: 1fr; }
+    ScrumPane #token-bars { height: auto; padding: 0 1; }
+    ScrumPane #scrum-summary { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="scrum")
+        self.border_title = "Scrum"
+        self._bundles: list[str] = []
+        self._reviewers: list[str] = []
+        self.reviewer_index = 0
+        self._tally_for: tuple[str | None, int] = (None, -1)
+        self._text_for: tuple[str | None, str | None, int] = (None, None, -1)
+
+    def compose(self) -> ComposeResult:
+        yield DataTable(id="bundle-table", cursor_type="row")
+        with Horizontal(id="scrum-detail"):
+            with Vertical(id="review-side"):
+                yield Static(id="review-tabs")
+                yield TextArea(id="review-text", read_only=True, soft_wrap=True, show_line_numbers=False)
+            with Vertical(id="tally-side"):
+                yield DataTable(id="tally-table", cursor_type="row", zebra_stripes=True)
+                yield Static(id="token-bars")
+        yield Static(id="scrum-summary")
+
+    def on_mount(self) -> None:
+        self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "What")
+
+    def selected(self) -> str | None:
+        table = self.query_one("#bundle-table", DataTable)
+        if not self._bundles or table.cursor_row is None or table.cursor_row >= len(self._bundles):
+            return None
+        return self._bundles[table.cursor_row]
+
+    def cycle_reviewer(self, step: int) -> None:
+        if self._reviewers:
+            self.reviewer_index = (self.reviewer_index + step) % len(self._reviewers)
+
+    def refresh_from(self, model: RunModel) -> None:
+        board = model.tracker.scrum
+        reviewers = [name for name, _, _ in board.reviewers]
+        table = self.query_one("#bundle-table", DataTable)
+        if list(board.bundles) != self._bundles or reviewers != self._reviewers:
+            table.clear(columns=True)
+            table.add_columns("Bundle", "KB", *reviewers, "Conv.", "Distinct", "BLOCKs")
+            for b in board.bundles.values():
+                table.add_row(*self._cells(b, reviewers), key=b.name)
+            self._bundles, self._reviewers = list(board.bundles), reviewers
+        else:
+            for b in board.bundles.values():
+                for col, value in zip(table.columns, self._cells(b, reviewers)):
+                    table.update_cell(b.name, col, value, update_width=True)
+        self.query_one("#scrum-summary", Static).update(
+            Text(board.headline() if board.bundles else "no scrum yet", style="bold"))
+        self._show_bundle(model)
+
+    @staticmethod
+    def _cells(b: BundleState, reviewers: list[str]) -> tuple[Text | str, ...]:
+        cells: list[Text | str] = [b.name, Text(f"{b.kb:.0f}", style=GUARD_STYLE.get(b.guard, ""))]
+        for name in reviewers:
+            if name not in b.reviews:
+                cells.append(Text("refused" if b.guard in ("refused", "error") else "·", style="dim"))
+                continue
+            r = b.reviews[name]
+            if r is None:
+                cells.append(Text("streaming…", style="cyan"))
+            else:
+                est = "~" if r.tokens_estimated else ""
+                cells.append(Text(f"{est}{r.tokens_out}" if r.status != "error" else "error",
+                                  style=REVIEW_STYLE.get(r.status, "")))
+        t = b.tally
+        blocks = sum(row["blocks"] for row in t.reviewers) if t else 0
+        cells += [str(t.convergent) if t else "", str(t.distinct) if t else "",
+                  Text(str(blocks), style="bold red" if blocks else "") if t else ""]
+        return tuple(cells)
+
+    def _show_bundle(self, model: RunModel) -> None:
+        board = model.tracker.scrum
+        name = self.selected()
+        bundle = board.bundles.get(name or "")
+        reviewer = self._reviewers[self.reviewer_index % len(self._reviewers)] if self._reviewers else None
+        tabs = Text()
+        for i, r in enumerate(self._reviewers):
+            tabs.append(f" {r} ", style="reverse bold" if r == reviewer else "dim")
+        tabs.append("  ←/→ reviewer", style="dim")
+        self.query_one("#review-tabs", Static).update(tabs)
+        text = model.reviews.get((name or "", reviewer or ""), "")
+        key = (name, reviewer, len(text))
+        if key != self._text_for:
+            area = self.query_one("#review-text", TextArea)
+            area.load_text(text)
+            area.scroll_end(animate=False)
+            self._text_for = key
+        tally_version = (name, id(bundle.tally) if bundle and bundle.tally else 0)
+        if tally_version != self._tally_for:
+            self._fill_tally(bundle)
+            self._tally_for = tally_version
+        bars = self.query_one("#token-bars", Static)
+        if bundle is None:
+            bars.update("")
+            return
+        bars.update(token_bars(bundle, self._reviewers, board.min_tokens_out))
+
+    def _fill_tally(self, bundle: BundleState | None) -> None:
+        table = self.query_one("#tally-table", DataTable)
+        table.clear()
+        if bundle is None or bundle.tally is None:
+            return
+        for loc in bundle.tally.locations:
+            severity = Text(loc["severity"], style="bold red" if loc["severity"] == "BLOCK" else "")
+            lineages = Text(" + ".join(loc["lineages"]), style="bold green" if loc["convergent"] else "")
+            if loc["convergent"]:
+                lineages.append(" convergent", style="green")
+            table.add_row(loc["where"], lineages, severity, loc["what"])
+        for u in bundle.tally.unanchored:
+            table.add_row(Text(u["where"], style="dim strike"), Text(u["lineage"], style="dim"),
+                          Text(u["severity"], style="dim"), Text(f"unanchored: {u['why']}", style="dim"))
+        for row in bundle.tally.reviewers:
+            if row["retracted_blocks"]:
+                table.add_row(Text(row["reviewer"], style="yellow"), row["lineage"],
+                              Text("BLOCK (retracted)", style="yellow"), "retracted in the same response")
+

@@ -1,0 +1,62 @@
+"""Verdict: the live verdict with its reasons, what to read next, and every artifact's path."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from ..model import RunModel
+
+BADGE_STYLE = {"SHIP": "bold black on green", "SHIP_WITH_KNOWN_GAP": "bold black on yellow",
+               "BLOCK": "bold white on red"}
+
+
+def badge(verdict: str | None, complete: bool = True) -> Text:
+    if verdict is None:
+        return Text(" … ", style="reverse")
+    return Text(f" {verdict}{'' if complete else ' (incomplete)'} ", style=BADGE_STYLE.get(verdict, "reverse"))
+
+
+class VerdictPane(VerticalScroll):
+    DEFAULT_CSS = """
+    VerdictPane { height: 1fr; padding: 0 1; }
+    VerdictPane #verdict-body { height: auto; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="verdict")
+        self.border_title = "Verdict"
+
+    def compose(self):
+        yield Static(id="verdict-body")
+
+    def refresh_from(self, model: RunModel) -> None:
+        parts: list = []
+        v = model.verdict
+        title = Text("Verdict ", style="bold")
+        title.append_text(badge(v.verdict if v else None, v.complete if v else True))
+        if model.running:
+            title.append("  (live: phases still running)", style="dim")
+        parts.append(title)
+        if v is not None:
+            for reason in v.reasons:
+                parts.append(Text(f"  • {reason}", style="" if v.verdict != "BLOCK" else "red"))
+        for phase, st in model.tracker.phases.items():
+            if phase != "verdict" and st.summary:
+                parts.append(Text(f"  {phase}: {st.summary}", style="dim"))
+        warnings = [n for n in model.notices if n.level in ("warn", "error")]
+        if warnings:
+            parts.append(Text(""))
+            parts.append(Text("Notices", style="bold"))
+            for n in warnings[-12:]:
+                parts.append(Text(f"  {n.phase}: {n.message}", style="yellow" if n.level == "warn" else "red"))
+        if model.finished is not None and model.run is not None:
+            parts.append(Text(""))
+            parts.append(Text(f"Artifacts in {model.run.run_dir}", style="bold"))
+            for a in model.artifacts:
+                parts.append(Text(f"  {a.path}", style="cyan").append(f"  {a.what}", style="dim"))
+            parts.append(Text(f"\nexit code {model.finished.exit_code}"
+                              + ("  (interrupted)" if model.finished.interrupted else ""), style="dim"))
+        self.query_one("#verdict-body", Static).update(Group(*parts))

@@ -1,0 +1,356 @@
+"""The parity diff viewer: one case, reference on the left, candidate on the right.
+
+The bodies are drawn by a line-API widget that renders only the rows on screen, so a
+20 MB body opens and scrolls like a small one. Both sides are one widget: they scroll
+together by construction.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.screen import ModalScreen, Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from probes.errors import GauntletError
+from probes.sidebyside import GAP, CaseView, load_case
+
+from themes import DEFAULT_THEME, THEMES
+
+from ..model import RunModel
+from ..settings import load_settings
+
+KIND_STYLE = {
+    "status": Style(bgcolor="#5c1f1f"), "shape": Style(bgcolor="#4d3d10"), "type": Style(bgcolor="#3d2450"),
+    "value": Style(bgcolor="#17364d"), "header": Style(bgcolor="#3a2a3a"), "gap": Style(bgcolor="#262626"),
+    "changed": Style(bgcolor="#2b2b2b"),
+}
+KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "header": "H", "changed": "·"}
+TOKEN = re.compile(r'(?P<key>"(?:[^"\\]|\\.)*"(?=:))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
+                   r"|(?P<lit>\btrue\b|\bfalse\b|\bnull\b)")
+TOKEN_STYLE = {"key": Style(color="#7fb8e6", bold=True), "str": Style(color="#98c379"), "num": Style(color="#d19a66"),
+               "lit": Style(color="#c678dd")}
+NUMBER_STYLE = Style(color="#5c6370")
+DIM = Style(dim=True)
+
+
+def highlight(line: str, is_json: bool, base: Style) -> list[Segment]:
+    if not is_json:
+        return [Segment(line, base)]
+    out: list[Segment] = []
+    pos = 0
+    for match in TOKEN.finditer(line):
+        if match.start() > pos:
+            out.append(Segment(line[pos:match.start()], base))
+        out.append(Segment(match.group(), base + TOKEN_STYLE[match.lastgroup or "str"]))
+        pos = match.end()
+    if pos < len(line):
+        out.append(Segment(line[pos:], base))
+    return out
+
+
+def _fit(segments: list[Segment], width: int, base: Style) -> list[Segment]:
+    """Cut or pad to exactly `width` cells."""
+    strip = Strip(segments).crop(0, width)
+    pad = width - strip.cell_length
+    return [*strip, Segment(" " * pad, base)] if pad > 0 else list(strip)
+
+
+class SideBySide(ScrollView, can_focus=True):
+    """Both bodies, row by row; only visible rows are ever rendered."""
+
+    DEFAULT_CSS = "SideBySide { height: 1fr; }"
+    BINDINGS = [Binding("up", "scroll_up", show=False), Binding("down", "scroll_down", show=False),
+                Binding("pageup", "page_up", show=False), Binding("pagedown", "page_down", show=False),
+                Binding("home", "scroll_home", show=False), Binding("end", "scroll_end", show=False)]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.view: CaseView | None = None
+        self.row_kind: dict[int, tuple[str, bool]] = {}  # row -> (kind, dimmed)
+
+    def show(self, view: CaseView, row_kind: dict[int, tuple[str, bool]]) -> None:
+        self.view, self.row_kind = view, row_kind
+        self.virtual_size = Size(self.size.width, len(view.alignment))
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        view = self.view
+        row = self.scroll_offset.y + y
+        if view is None or row >= len(view.alignment):
+            return Strip.blank(width)
+        number_width = max(3, len(str(max(len(view.left.lines), len(view.right.lines)))))
+        half = max(1, (width - 3) // 2)
+        kind, dimmed = self.row_kind.get(row, ("", False))
+        left, right = view.alignment.left[row], view.alignment.right[row]
+        if not kind and (left == GAP or right == GAP or view.left.lines[left] != view.right.lines[right]):
+            kind = "changed"
+        segments: list[Segment] = []
+        for side, (line, body) in enumerate(((left, view.left), (right, view.right))):
+            base = KIND_STYLE["gap"] if line == GAP else KIND_STYLE.get(kind, Style())
+            if dimmed:
+                base = base + DIM
+            if line == GAP:
+                cell = [Segment(" " * (number_width + 1), NUMBER_STYLE + base)]
+            else:
+                cell = [Segment(f"{line + 1:>{number_width}} ", NUMBER_STYLE + base),
+                        *highlight(body.lines[line], body.is_json, base)]
+            segments += _fit(cell, half, base)
+            if side == 0:
+                segments.append(Segment(f" {KIND_MARK.get(kind, ' ')} ", Style(bold=True) + (DIM if dimmed else Style())))
+        return Strip(segments).crop(0, width)
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.virtual_size = Size(self.size.width, len(self.view.alignment))
+
+    def scroll_to_row(self, row: int) -> None:
+        self.scroll_to(y=max(0, row - self.size.height // 3), animate=False)
+
+
+class GapForm(ModalScreen[tuple[str, str] | None]):
+    """Note and owner for a new known gap."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    GapForm { align: center middle; }
+    GapForm > Vertical { width: 70; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+    GapForm Input { margin-bottom: 1; }
+    """
+
+    def __init__(self, case: str) -> None:
+        super().__init__()
+        self.case = case
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Record the divergence of [b]{self.case}[/b] as a known gap")
+            yield Input(placeholder="note: what diverges and the fix", id="gap-note")
+            yield Input(placeholder="owner", id="gap-owner")
+            yield Button("Record", id="gap-save", variant="primary")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "gap-note":
+            self.query_one("#gap-owner", Input).focus()
+        else:
+            self._save()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        note = self.query_one("#gap-note", Input).value.strip()
+        owner = self.query_one("#gap-owner", Input).value.strip()
+        if not note or not owner:
+            self.notify("a known gap needs a note and an owner", severity="error")
+            return
+        self.dismiss((note, owner))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class DiffApp(App[int]):
+    """`gauntlet diff` and `gauntlet parity --case`: the viewer on its own, no run needed."""
+
+    def __init__(self, run_dir: Path, case: str, *, theme: str | None = None) -> None:
+        super().__init__()
+        self.run_dir, self.case = run_dir, case
+        self._theme_choice = theme
+        for t in THEMES.values():
+            self.register_theme(t)
+
+    def on_mount(self) -> None:
+        self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
+        self.push_screen(DiffScreen(self.run_dir, self.case), lambda _: self.exit(0))
+
+
+class DiffScreen(Screen[None]):
+    """One case's divergence; decide here whether it is a bug or a known gap."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "Back"),
+        Binding("n", "jump(1)", "Next"),
+        Binding("p", "jump(-1)", "Prev"),
+        Binding("h", "toggle('headers')", "Headers"),
+        Binding("r", "toggle('raw')", "Raw"),
+        Binding("i", "toggle('hide_noise')", "Hide noise"),
+        Binding("t", "next_candidate", "Candidate"),
+        Binding("a", "add_gap", "Known gap"),
+        Binding("c", "copy_curl", "curl"),
+    ]
+    DEFAULT_CSS = """
+    DiffScreen #diff-title { height: 1; background: $panel; padding: 0 1; }
+    DiffScreen #diff-columns { height: 1; padding: 0 0; color: $text-muted; }
+    DiffScreen #diff-list { height: 8; border-top: solid $primary 50%; }
+    Screen.-wide DiffScreen #diff-list, DiffScreen.-wide #diff-list { height: 12; }
+    """
+
+    def __init__(self, run_dir: Path, case: str, *, app_model: RunModel | None = None,
+                 gaps_file: Path | None = None, tracker_file: Path | None = None) -> None:
+        super().__init__()
+        self.run_dir, self.case = run_dir, case
+        self.app_model = app_model
+        self.gaps_file, self.tracker_file = gaps_file, tracker_file
+        self.options = {"headers": False, "raw": False, "hide_noise": False}
+        self.candidate: str | None = None
+        self.view: CaseView | None = None
+        self.shown: list[dict[str, Any]] = []
+        self.position = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="diff-title")
+        yield Static(id="diff-columns")
+        yield SideBySide(id="diff-view")
+        yield OptionList(id="diff-list")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.query_one(SideBySide).focus()
+
+    def load(self) -> None:
+        try:
+            self.view = load_case(self.run_dir, self.case, candidate=self.candidate,
+                                  normalise=not self.options["raw"], headers=self.options["headers"])
+        except GauntletError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.candidate = self.view.candidate
+        view = self.view
+        hide = self.options["hide_noise"]
+        self.shown = [d for d in view.differences if not (hide and (d["noise"] or d["ignored"]))]
+        row_kind: dict[int, tuple[str, bool]] = {}
+        for d in view.differences:
+            if hide and (d["noise"] or d["ignored"]):
+                continue
+            for row in d["rows"]:
+                row_kind.setdefault(row, (d["kind"], d["noise"] or d["ignored"]))
+        self.query_one(SideBySide).show(view, row_kind)
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for i, d in enumerate(self.shown):
+            label = Text(f"{d['path']:<28} ", style="bold")
+            label.append(f"{d['kind']:<7}", style="yellow" if d["kind"] == "shape" else "")
+            flag = " noise" if d["noise"] else " ignored" if d["ignored"] else ""
+            label.append(f"{_short(d['ref'])} → {_short(d['cand'])}{flag}", style="dim" if flag else "")
+            options.add_option(Option(label, id=str(i)))
+        ref_status, cand_status = view.statuses
+        mode = " · ".join(k for k, v in self.options.items() if v) or "normalised"
+        title = Text.assemble((f" {self.case} ", "bold reverse"), f"  {view.reference} {ref_status}  vs  ",
+                              f"{view.candidate} {cand_status}  ", (f"{len(self.shown)} differences", "bold"),
+                              (f"  [{mode}]", "dim"))
+        self.query_one("#diff-title", Static).update(title)
+        half = max(1, (self.size.width - 3) // 2)
+        columns = Text(f"{view.reference} (reference)"[:half].ljust(half) + "   " + f"{view.candidate}"[:half], style="bold")
+        self.query_one("#diff-columns", Static).update(columns)
+        self.position = -1
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.load()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self.goto(int(event.option.id))
+
+    def goto(self, index: int) -> None:
+        if not self.shown:
+            return
+        self.position = index % len(self.shown)
+        rows = self.shown[self.position]["rows"]
+        if rows:
+            self.query_one(SideBySide).scroll_to_row(rows[0])
+
+    def action_jump(self, step: int) -> None:
+        if self.shown:
+            self.goto(self.position + step if self.position >= 0 else (0 if step > 0 else -1))
+            self.query_one(OptionList).highlighted = self.position
+
+    def action_toggle(self, option: str) -> None:
+        self.options[option] = not self.options[option]
+        self.load()
+
+    def action_next_candidate(self) -> None:
+        if self.view is None:
+            return
+        candidates = [t for t in self.view.targets if t != self.view.reference]
+        if len(candidates) < 2:
+            self.notify("only one candidate faces the reference here")
+            return
+        self.candidate = candidates[(candidates.index(self.view.candidate) + 1) % len(candidates)]
+        self.load()
+
+    def action_close(self) -> None:
+        self.dismiss()
+
+    def action_copy_curl(self) -> None:
+        if self.view is None:
+            return
+        command = curl_command(self.view.meta[self.view.reference])
+        self.app.copy_to_clipboard(command)
+        self.notify(command, title="copied (OSC 52)", timeout=8)
+
+    def action_add_gap(self) -> None:
+        if self.view is None or not any(d["kind"] != "status" for d in self.view.differences):
+            self.notify("this case has no body divergence to record", severity="warning")
+            return
+
+        def record(answer: tuple[str, str] | None) -> None:
+            if answer is not None:
+                self.record_gap(*answer)
+
+        self.app.push_screen(GapForm(self.case), record)
+
+    def record_gap(self, note: str, owner: str) -> None:
+        """The same function as `gauntlet gap add`; the verdict is recomputed at once."""
+        from probes.gaps import gaps_path_of_run, record_gap
+
+        gaps_file, tracker = self.gaps_file, self.tracker_file
+        if gaps_file is None:
+            gaps_file, configured_tracker = gaps_path_of_run(self.run_dir)
+            tracker = tracker or configured_tracker
+        if gaps_file is None:
+            self.notify("the run's config names no [verdict] known_gaps file", severity="error")
+            return
+        try:
+            gap = record_gap(self.run_dir, self.case, gaps_file, note=note, owner=owner, tracker=tracker,
+                             today=date.today())
+        except GauntletError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        if self.app_model is not None:
+            self.app_model.tracker.gaps.append(gap)
+            self.app_model.refresh_verdict()
+        self.notify(f"recorded known gap {gap.id} in {gaps_file}")
+
+
+def curl_command(meta: dict[str, Any]) -> str:
+    """A reproducible request for the case, as sent to the reference."""
+    request = meta.get("request") or {}
+    parts = ["curl", "-sS", "-X", request.get("method") or meta.get("method") or "GET",
+             request.get("url") or meta.get("url", "")]
+    for name, value in (request.get("headers") or {}).items():
+        parts += ["-H", f"{name}: {value}"]
+    if request.get("body") is not None:
+        parts += ["--data-binary", request["body"]]
+    return shlex.join(parts)
+
+
+def _short(value: str, limit: int = 28) -> str:
+    return value if len(value) <= limit else value[: limit - 1] + "…"

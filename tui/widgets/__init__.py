@@ -1,0 +1,1 @@
+"""Widgets shared across panes and screens."""

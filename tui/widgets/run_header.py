@@ -1,0 +1,40 @@
+"""The header: the gauntlet's name, run id, elapsed time, each phase's state, the verdict."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..model import RunModel
+from ..panes.verdict import badge
+
+PHASE_ICON = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✔", "green"),
+              "incomplete": ("■", "bold magenta"), "off": ("", "")}
+
+
+def header_text(model: RunModel, elapsed: float, read_only: bool) -> Text:
+    """Most important first, so a narrow terminal cuts only the least: the verdict badge
+    and the phases before the run id."""
+    run = model.run
+    text = Text(" gauntlet ", style="bold reverse")
+    v = model.verdict
+    text.append(" ")
+    text.append_text(badge(v.verdict if v else None, v.complete if v else True))
+    text.append(f" {elapsed:.1f}s", style="bold")
+    if read_only:
+        text.append(" watch", style="bold magenta")
+    for phase in (run.phases if run else ()):
+        if phase == "verdict":
+            continue
+        icon, style = PHASE_ICON.get(model.phase_state(phase), ("?", ""))
+        text.append(f" {icon}{phase}", style=style)
+    if run:
+        text.append(f"  {run.name}", style="bold")
+        text.append(f"  run {run.run_id}", style="dim")
+    return text
+
+
+class RunHeader(Static):
+    DEFAULT_CSS = """
+    RunHeader { height: 1; background: $panel; color: $text; }
+    """
