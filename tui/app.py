@@ -52,11 +52,13 @@ class GauntletApp(App[int]):
         self.active_pane = "smokes"
         self.exit_code = 0
         self._source_done = False
+        self.source_finished = asyncio.Event()  # set once the source has no more events
         self._quitting = False
         self._rendered = -1
         self._started = time.monotonic()
         self._clock = clock  # live runs show wall time; replays show the events' own time
         self._theme_choice = theme
+        self._main: Screen | None = None  # the panes' screen, set on mount
         for t in THEMES.values():
             self.register_theme(t)
 
@@ -74,6 +76,10 @@ class GauntletApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # Held, not queried: a query looks at the top screen, which may be help or a diff.
+        self._main = self.screen
+        self._header = self.query_one(RunHeader)
+        self._panes = [self.query_one(p) for p in (SmokesPane, ScrumPane, ParityPane, VerdictPane)]
         self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
         self.theme_changed_signal.subscribe(self, lambda theme: save_setting("theme", theme.name))
         loop = asyncio.get_running_loop()
@@ -90,14 +96,15 @@ class GauntletApp(App[int]):
             loop.remove_signal_handler(sig)
 
     def on_resize(self, event) -> None:
-        self._layout(event.size.width)
+        if self._main is not None:
+            self._layout(event.size.width)
 
     def _layout(self, width: int) -> None:
-        self.screen.set_class(width >= WIDE_COLUMNS, "-wide")
+        self._main.set_class(width >= WIDE_COLUMNS, "-wide")
 
     @property
     def wide(self) -> bool:
-        return self.screen.has_class("-wide")
+        return self._main.has_class("-wide")
 
     # ---- the event source ---------------------------------------------------------------
 
@@ -105,17 +112,20 @@ class GauntletApp(App[int]):
         self.exit_code = await self.source.run(self.model.apply)
         self._source_done = True
         self.refresh_view()
+        self.source_finished.set()
         if self._quitting:
             self.exit(self.exit_code)
 
     def refresh_view(self) -> None:
         """Redraw from the model when it moved (and the clock, which always moves)."""
-        self.query_one(RunHeader).update(header_text(self.model, self.elapsed(), self.source.read_only))
+        if not self._header.is_attached:
+            return  # shutting down
+        self._header.update(header_text(self.model, self.elapsed(), self.source.read_only))
         if self.model.version == self._rendered:
             return
         self._rendered = self.model.version
-        for pane in (SmokesPane, ScrumPane, ParityPane, VerdictPane):
-            self.query_one(pane).refresh_from(self.model)
+        for pane in self._panes:
+            pane.refresh_from(self.model)
 
     def elapsed(self) -> float:
         if self.model.finished is not None:
@@ -126,10 +136,12 @@ class GauntletApp(App[int]):
 
     def action_show_pane(self, name: str) -> None:
         self.active_pane = name
+        if self.screen is not self._main:
+            self.pop_screen()  # 1-4 from a pushed screen go back to the panes
         for pane in PANES:
-            self.query_one(f"#{pane}").set_class(pane == name, "-active")
-        self.query_one(Tabs).active = f"tab-{name}"
-        target = self.query_one(f"#{name}")
+            self._main.query_one(f"#{pane}").set_class(pane == name, "-active")
+        self._main.query_one(Tabs).active = f"tab-{name}"
+        target = self._main.query_one(f"#{name}")
         focusable = target.query(DataTable)
         (focusable.first() if focusable else target).focus()
 
@@ -178,8 +190,8 @@ class GauntletApp(App[int]):
         self.push_screen(DiffScreen(Path(run.run_dir), case, app_model=self.model))
 
     def on_key(self, event) -> None:
-        if self.active_pane == "scrum" and event.key in ("left", "right") and not isinstance(self.screen, _Modal):
-            self.query_one(ScrumPane).cycle_reviewer(1 if event.key == "right" else -1)
+        if self.active_pane == "scrum" and event.key in ("left", "right") and self.screen is self._main:
+            self._panes[1].cycle_reviewer(1 if event.key == "right" else -1)
             self._rendered = -1
             self.refresh_view()
             event.stop()
@@ -195,5 +207,3 @@ class GauntletApp(App[int]):
         yield SystemCommand("Interrupt the run", "Stop the children, write the verdict (incomplete), quit",
                             self.action_interrupt)
 
-
-_Modal = (HelpScreen, ConfirmScreen)

@@ -21,6 +21,7 @@ from probes.events import (
     SmokeOutput,
     VerdictChanged,
 )
+from probes.textsafe import neutralise
 from probes.verdict import VerdictTracker
 
 TAIL_LINES = 400  # per smoke, for the output pane
@@ -50,14 +51,15 @@ class RunModel:
         self.tracker.apply(t, event)
         if isinstance(event, SmokeOutput):
             tail = self.tails.setdefault(event.name, deque(maxlen=TAIL_LINES))
-            lines = event.text.rstrip("\n").split("\n")
+            # The engine already made it safe; a followed file may come from anywhere.
+            lines = neutralise(event.text).rstrip("\n").split("\n")
             if event.dropped:
                 lines.insert(0, f"… {event.dropped} bytes not shown here (all in the log file) …")
             tail.extend(lines)
             self.tail_count[event.name] = self.tail_count.get(event.name, 0) + len(lines)
         elif isinstance(event, ReviewChunk):
             key = (event.bundle, event.reviewer)
-            self.reviews[key] = (self.reviews.get(key, "") + event.text)[-REVIEW_CHARS:]
+            self.reviews[key] = (self.reviews.get(key, "") + neutralise(event.text))[-REVIEW_CHARS:]
         elif isinstance(event, Notice):
             self.notices.append(event)
         elif isinstance(event, ArtifactWritten):

@@ -1,0 +1,191 @@
+"""The parity diff viewer: alignment, jumping, every toggle, recording a gap, curl."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import pytest
+
+from probes.config import load_config
+from probes.engine import Engine, select_phases
+from probes.gaps import load_gaps
+from probes.sidebyside import GAP, load_case, locate, pretty
+from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
+
+from .conftest import REPO
+from .test_parity import json_answer
+from .tui_helpers import demo_run_copy
+
+
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+async def probe_run(servers, write_config, answers: dict[str, object], extra: str = "", gaps: bool = False):
+    """A real parity run against loopback servers answering `answers` (target -> body)."""
+    targets = "\n".join(f'{name} = "{servers.serve_http(handler if callable(handler) else json_answer(handler))}"'
+                        for name, handler in answers.items())
+    gaps_line = '[verdict]\nknown_gaps = "known_gaps.toml"\n' if gaps else ""
+    path = write_config(f"""
+        {gaps_line}
+        [parity]
+        reference = "{next(iter(answers))}"
+        compare_headers = ["content-type"]
+        {extra}
+        [parity.targets]
+        {targets}
+        [[parity.case]]
+        name = "c"
+        method = "POST"
+        path = "/v1/validate"
+        json = {{ kind = "playbook" }}
+    """)
+    if gaps:
+        (path.parent / "known_gaps.toml").write_text("# gaps\n")
+    config = load_config(path, env={})
+    return (await Engine(config, select_phases(config)).run()).run_dir
+
+
+def test_an_added_key_leaves_a_gap_on_the_other_side(servers, write_config):
+    run = asyncio.run(probe_run(servers, write_config, {"rust": {"a": 1, "b": 2}, "go": {"a": 1, "b": 2, "c": 3}}))
+    view = load_case(run, "c")
+    rows = [(view.left.lines[l] if l != GAP else None, view.right.lines[r] if r != GAP else None)
+            for l, r in zip(view.alignment.left, view.alignment.right)]
+    assert rows == [("{", "{"), ('  "a": 1,', '  "a": 1,'), ('  "b": 2', '  "b": 2,'), (None, '  "c": 3'), ("}", "}")]
+    assert view.differences[0]["path"] == "$.c" and view.differences[0]["rows"] == [3]
+
+
+def test_locate_finds_paths_in_the_pretty_text():
+    body = pretty(json.dumps({"rows": [{"i": 0}, {"i": 1, "x": {"deep": [5, 6]}}], "z": True}).encode(), "application/json")
+    assert body.lines[locate(body, ["z"])[0]] == '  "z": true'
+    first, last = locate(body, ["rows", 1])
+    assert body.lines[first] == "    {" and body.lines[last] == "    }"
+    assert body.lines[locate(body, ["rows", 1, "x", "deep", 1])[0]].strip() == "6"
+    assert locate(body, ["absent"]) is None
+
+
+async def test_jump_to_a_difference_scrolls_both_bodies_to_it(servers, write_config):
+    big_ref = {"rows": [{"i": i, "v": "same"} for i in range(300)]}
+    big_cand = json.loads(json.dumps(big_ref))
+    big_cand["rows"][250]["v"] = "changed"
+    big_cand["rows"][10]["v"] = "early"
+    run = await probe_run(servers, write_config, {"rust": big_ref, "go": big_cand})
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        assert [d["path"] for d in screen.shown] == ["$.rows[10].v", "$.rows[250].v"]
+        view = screen.query_one(SideBySide)
+        await pilot.press("n", "n")
+        await pilot.pause()
+        target_row = screen.shown[1]["rows"][0]
+        assert view.scroll_offset.y <= target_row < view.scroll_offset.y + view.size.height
+        assert screen.query_one("OptionList").highlighted == 1
+        await pilot.press("p")
+        await pilot.pause()
+        assert view.scroll_offset.y <= screen.shown[0]["rows"][0] < view.scroll_offset.y + view.size.height
+        line = view.render_line(screen.shown[0]["rows"][0] - view.scroll_offset.y).text
+        assert '"early"' in line and '"same"' in line
+
+
+async def test_toggles_headers_raw_noise_and_candidate(servers, write_config):
+    counter = iter(range(100))
+
+    async def noisy(method, path, headers, body):
+        return 200, {"Content-Type": "application/json", "X-Trace": "r"}, \
+            json.dumps({"at": next(counter), "v": 1, "kind": "x"}).encode()
+
+    async def plain(v):
+        async def handle(*_):
+            return 200, {"Content-Type": "application/json; charset=utf-8"}, json.dumps({"v": v, "at": 999, "kind": "x"}).encode()
+        return handle
+
+    run = await probe_run(servers, write_config, {"rust": noisy, "go": servers.run(plain(2)), "py": servers.run(plain(3))},
+                    extra="noise_check = true")
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert screen.view.candidate == "go"
+        assert {d["path"] for d in screen.shown} == {"$.at", "$.v", "header content-type"}
+        await pilot.press("i")
+        assert {d["path"] for d in screen.shown} == {"$.v", "header content-type"}
+        await pilot.press("h")
+        assert "content-type: application/json" in screen.view.left.lines
+        assert "content-type: application/json; charset=utf-8" in screen.view.right.lines
+        await pilot.press("h", "r")
+        assert screen.view.left.lines == [run.joinpath("parity/c/rust.body").read_text()]  # as received
+        await pilot.press("r", "t")
+        assert screen.view.candidate == "py"
+        assert any(d["cand"] == "3" for d in screen.shown)
+        await pilot.press("t")
+        assert screen.view.candidate == "go"
+
+
+async def test_recording_a_known_gap_writes_a_valid_entry(servers, write_config):
+    run = await probe_run(servers, write_config, {"rust": {"Schema": {"field": "f"}}, "go": {"Kind": "schema", "Field": "f"}},
+                    gaps=True)
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        assert isinstance(app.screen, GapForm)
+        await pilot.click("#gap-note")
+        await pilot.press(*"flat vs tagged", "enter", *"validatord", "enter")
+        await pilot.pause()
+    gaps = load_gaps(run.parent.parent / "known_gaps.toml")
+    assert [(g.case, g.kind, g.note, g.owner) for g in gaps] == [("c", "shape", "flat vs tagged", "validatord")]
+    results = json.loads((run / "parity" / "results.json").read_text())
+    assert gaps[0].fingerprints == (results["cases"][0]["fingerprints"]["go"],)
+
+
+async def test_recording_a_gap_from_the_app_updates_the_verdict_at_once(tmp_path):
+    from tui.app import GauntletApp
+    from tui.sources import FileSource
+
+    run = demo_run_copy(tmp_path, keep_paths=True)
+    gaps = tmp_path / "gaps.toml"
+    app = GauntletApp(FileSource(run, follow=False), clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        app.model.tracker.gaps.clear()  # as if the run had no known gaps
+        app.model.refresh_verdict()
+        assert app.model.verdict.verdict == "BLOCK" and len(app.model.verdict.reasons) == 5
+        await pilot.press("3", "down", "enter")
+        await pilot.pause()
+        screen = app.screen
+        screen.gaps_file = gaps
+        screen.record_gap("wire format", "validatord")
+        await pilot.pause()
+        reasons = app.model.verdict.reasons
+        assert len(reasons) == 4 and not any("playbook_missing_fingerprint" in r for r in reasons)
+        assert load_gaps(gaps)[0].case == "playbook_missing_fingerprint"
+
+
+async def test_c_copies_a_reproducible_curl(servers, write_config):
+    run = await probe_run(servers, write_config, {"rust": {"a": 1}, "go": {"a": 2}})
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("c")
+        copied = app.clipboard
+    assert copied.startswith("curl -sS -X POST http://127.0.0.1:")
+    assert "/v1/validate" in copied and "'Content-Type: application/json'" in copied
+    assert "--data-binary '{\"kind\":\"playbook\"}'" in copied
+
+
+def test_diff_command_headless_prints_side_by_side(tmp_path):
+    run = demo_run_copy(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "playbook_missing_fingerprint",
+                           "--headless"], cwd=REPO, capture_output=True, text=True, env={"COLUMNS": "100", "PATH": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert '"Schema": {' in proc.stdout and '"Kind": "schema",' in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 100
+    missing = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "nope", "--headless"], cwd=REPO,
+                             capture_output=True, text=True)
+    assert missing.returncode == 2 and "no parity case 'nope'" in missing.stderr

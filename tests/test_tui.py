@@ -1,0 +1,203 @@
+"""The TUI with Textual's Pilot: navigation, live updates, quitting, safe text, themes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from textual.widgets import DataTable, Log
+
+from probes.config import load_config
+from probes.engine import Engine, select_phases
+from probes.events import (
+    PhaseStarted,
+    RunStarted,
+    SmokeFinished,
+    SmokeOutput,
+    SmokesPlanned,
+    SmokeStarted,
+)
+from tui.app import GauntletApp
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.help import HelpScreen
+from tui.sources import FileSource, LiveSource
+
+from .tui_helpers import ScriptedSource, demo_run_copy, settle
+
+
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+async def test_number_keys_switch_panes_at_80_columns(tmp_path):
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        assert not app.wide
+        for key, pane in (("2", "scrum"), ("3", "parity"), ("4", "verdict"), ("1", "smokes")):
+            await pilot.press(key)
+            assert app.active_pane == pane
+            assert app.query_one(f"#{pane}").display
+            others = [p for p in ("smokes", "scrum", "parity", "verdict") if p != pane]
+            assert not any(app.query_one(f"#{p}").display for p in others)
+
+
+async def test_all_four_panes_at_160_columns(tmp_path):
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        assert app.wide
+        assert all(app.query_one(f"#{p}").display for p in ("smokes", "scrum", "parity", "verdict"))
+        assert app.query_one("#smokes").region.width < 120
+
+
+async def test_panes_follow_a_scripted_event_stream():
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source.push(0, RunStarted("r1", "scripted", "c.toml", "/runs/r1", ("smokes", "verdict"), "2026-05-02T09:00:00"))
+        source.push(0.1, PhaseStarted("smokes"))
+        source.push(0.1, SmokesPlanned((("d1", "Substrate"), ("d2", "Substrate")), 1))
+        source.push(0.2, SmokeStarted("d1", "Substrate", "./d1"))
+        source.push(0.3, SmokeOutput("d1", "checking health\n"))
+        await pilot.pause()
+        await settle(app, pilot)
+        table = app.query_one("#smoke-table", DataTable)
+        assert table.row_count == 2
+        assert str(table.get_cell_at((0, 1))) == "▶"
+        assert "checking health" in str(table.get_cell_at((0, 4)))
+        source.push(0.9, SmokeFinished("d1", "Substrate", "fail", 0.7, 1, "exit code 1", "boom", 10))
+        await pilot.pause()
+        await settle(app, pilot)
+        assert str(table.get_cell_at((0, 1))) == "✘"
+        assert str(table.get_cell_at((0, 2))) == "0.7s"
+        assert "exit code 1" in str(table.get_cell_at((0, 4)))
+        assert "0/2 PASS, 1 FAIL" in str(app.query_one("#smoke-summary").render())
+        source.close()
+
+
+async def test_escape_sequences_in_output_never_reach_the_terminal():
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        source.push(0, SmokesPlanned((("evil", "L"),), 1))
+        source.push(0, SmokeStarted("evil", "L", "x"))
+        # the engine neutralises output; the app must show even a raw sequence as text
+        source.push(0, SmokeOutput("evil", "title \x1b]0;owned\x07 clear \x1b[2J done\n"))
+        await pilot.pause()
+        await settle(app, pilot)
+        screen = app.export_screenshot()
+        assert "\x1b]0;owned" not in screen and "\x1b[2J" not in screen
+        lines = app.query_one("#smoke-output", Log).lines
+        assert any("done" in line for line in lines)
+        source.close()
+
+
+async def test_help_and_quit_confirmation_while_running():
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert not isinstance(app.screen, ConfirmScreen) and not source.interrupted
+        await pilot.press("q")
+        await pilot.press("y")
+        await pilot.pause()
+        assert source.interrupted
+
+
+async def test_quitting_a_live_run_writes_the_verdict_and_stops_children(tmp_path, write_config, script):
+    from .conftest import pid_alive
+
+    pidfile = tmp_path / "child.pid"
+    script("slow.sh", f"#!/bin/sh\nsleep 300 &\necho $! > {pidfile}\necho started\nwait\n")
+    config = load_config(write_config('[[smoke]]\nname = "slow"\nrun = "./scripts/slow.sh"\n'), env={})
+    engine = Engine(config, select_phases(config))
+    app = GauntletApp(LiveSource(engine))
+    async with app.run_test(size=(100, 30)) as pilot:
+        while "slow" not in app.model.tails:  # the smoke said it started: its child exists
+            await pilot.pause(0.05)
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+    verdict = json.loads((engine.run_dir.path / "verdict.json").read_text())
+    assert verdict["complete"] is False and verdict["interrupted"] is True
+    assert app.exit_code == 130
+    assert not pid_alive(int(pidfile.read_text()))
+
+
+async def test_scrum_pane_streams_the_selected_reviewer_and_cycles(tmp_path):
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("2")
+        await settle(app, pilot)
+        text = app.query_one("#review-text").text
+        assert text.startswith("# Review of c1_validatord") and "WHERE:" in text
+        await pilot.press("right")
+        await settle(app, pilot)
+        assert app.query_one("#review-text").text == app.model.reviews[("c1_validatord", "kimi")]
+        tally = app.query_one("#tally-table", DataTable)
+        assert tally.row_count == 11 + 1  # 11 distinct locations and qwen's unanchored one
+
+
+async def test_enter_on_a_parity_case_opens_its_diff(tmp_path):
+    from tui.screens.diff import DiffScreen
+
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path, keep_paths=True), follow=False), clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("3")
+        await settle(app, pilot)
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen) and app.screen.case == "playbook_missing_fingerprint"
+        await pilot.press("escape")
+        assert not isinstance(app.screen, DiffScreen)
+
+
+async def test_theme_from_the_command_line_is_remembered(tmp_path):
+    from tui.settings import load_settings
+
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), theme="gauntlet-light", clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.theme == "gauntlet-light"
+        app.theme = "gauntlet-high-contrast"
+        await pilot.pause()
+    assert load_settings()["theme"] == "gauntlet-high-contrast"
+    again = GauntletApp(FileSource(demo_run_copy(tmp_path / "b"), follow=False), clock=False)
+    async with again.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert again.theme == "gauntlet-high-contrast"
+
+
+async def test_watch_follows_a_run_being_written(tmp_path):
+    source_dir = demo_run_copy(tmp_path)
+    lines = (source_dir / "events.jsonl").read_text().splitlines(keepends=True)
+    live = tmp_path / "live"
+    live.mkdir()
+    events = live / "events.jsonl"
+    events.write_text("".join(lines[:20]))
+    app = GauntletApp(FileSource(live, follow=True), clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        while app.model.version < 20:
+            await pilot.pause(0.05)
+        assert app.model.running and app.model.finished is None
+        with events.open("a") as fh:
+            fh.write("".join(lines[20:]))
+        await asyncio.wait_for(app.source_finished.wait(), 10)
+        await settle(app, pilot)
+        assert app.model.finished is not None and app.model.verdict.verdict == "SHIP_WITH_KNOWN_GAP"

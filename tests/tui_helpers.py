@@ -1,0 +1,54 @@
+"""Helpers for the TUI tests: a replayed run directory and a source fed by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from probes.events import Event
+
+from .conftest import REPO
+
+DEMO_RUN = REPO / "tests" / "fixtures" / "replays" / "demo_run"
+
+
+def demo_run_copy(tmp_path: Path, *, keep_paths: bool = False) -> Path:
+    """The recorded demo run; with keep_paths its events name this copy as the run dir."""
+    target = tmp_path / "20260502-090000-demo"
+    shutil.copytree(DEMO_RUN, target)
+    if keep_paths:
+        events = target / "events.jsonl"
+        events.write_text(events.read_text().replace("/runs/20260502-090000-demo", str(target)))
+    return target
+
+
+class ScriptedSource:
+    """A live source whose events the test pushes, to watch the panes follow."""
+
+    read_only = False
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()
+        self.interrupted = False
+
+    def push(self, t: float, event: Event) -> None:
+        self.queue.put_nowait((t, event))
+
+    def close(self) -> None:
+        self.queue.put_nowait(None)
+
+    async def run(self, deliver) -> int:
+        while (item := await self.queue.get()) is not None:
+            deliver(*item)
+        return 0
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+        self.close()
+
+
+async def settle(app, pilot) -> None:
+    """Wait until the app has drawn what its model holds."""
+    app.refresh_view()
+    await pilot.pause()
