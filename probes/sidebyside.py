@@ -10,12 +10,12 @@ JSON paths are found by searching the text, not by walking a tree in Python.
 
 from __future__ import annotations
 
-import bisect
 import difflib
+import itertools
 import json
 import re
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,10 @@ GAP = -1
 
 @dataclass
 class Body:
-    """One side's text as lines, and where each line starts (to find a path's line)."""
+    """One side's text, and the same as lines."""
 
     text: str
     lines: list[str]
-    starts: list[int] = field(default_factory=list)
     is_json: bool = False
 
     @classmethod
@@ -42,13 +41,11 @@ class Body:
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        starts = [0]
-        for match in re.finditer("\n", text):
-            starts.append(match.end())
-        return cls(text, lines, starts, is_json)
+        return cls(text, lines, is_json)
 
     def line_of_offset(self, offset: int) -> int:
-        return bisect.bisect_right(self.starts, offset) - 1
+        """Counted when asked (a few times per case), not indexed for every line."""
+        return self.text.count("\n", 0, offset)
 
 
 def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
@@ -69,55 +66,98 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
 
 @dataclass
 class Alignment:
-    """Row r shows left line `left[r]` beside right line `right[r]` (GAP: nothing there)."""
+    """Row r shows left line `left[r]` beside right line `right[r]` (GAP: nothing there);
+    `left_row[l]` and `right_row[r]` go back from a line to its row."""
 
     left: array[int]
     right: array[int]
+    left_row: array[int]
+    right_row: array[int]
 
     def __len__(self) -> int:
         return len(self.left)
 
     def row_of(self, side: str, line: int) -> int | None:
-        column = self.left if side == "left" else self.right
-        index = self._index(side)
-        return index.get(line)
+        rows = self.left_row if side == "left" else self.right_row
+        return rows[line] if 0 <= line < len(rows) else None
 
-    def _index(self, side: str) -> dict[int, int]:
-        cache = self.__dict__.setdefault("_cache", {})
-        if side not in cache:
-            column = self.left if side == "left" else self.right
-            cache[side] = {line: row for row, line in enumerate(column) if line != GAP}
-        return cache[side]
+
+RESYNC_WINDOW = 32  # lines looked ahead on each side to find where two bodies agree again
 
 
 def align(a: list[str], b: list[str]) -> Alignment:
-    left, right = array("i"), array("i")
-    head = 0
-    limit = min(len(a), len(b))
-    while head < limit and a[head] == b[head]:
-        head += 1
-    tail = 0
-    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
-        tail += 1
-    left.extend(range(head))
-    right.extend(range(head))
-    mid_a, mid_b = a[head:len(a) - tail], b[head:len(b) - tail]
-    matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=len(mid_a) + len(mid_b) > 20_000)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            left.extend(range(head + i1, head + i2))
-            right.extend(range(head + j1, head + j2))
+    """Line alignment for bodies that are mostly equal: equal runs are walked, and difflib
+    only looks at a window around each place they part, growing it until they agree again
+    (one SequenceMatcher over 500,000 lines takes seconds; this takes a walk)."""
+    al = Alignment(array("i"), array("i"), array("i", bytes(4 * len(a))), array("i", bytes(4 * len(b))))
+    left, right = al.left, al.right
+
+    def pair(i: int, j: int) -> None:
+        if i != GAP:
+            al.left_row[i] = len(left)
+        if j != GAP:
+            al.right_row[j] = len(left)
+        left.append(i)
+        right.append(j)
+
+    i = j = 0
+    n, m = len(a), len(b)
+    while i < n and j < m:
+        if a[i] == b[j]:
+            i0, j0 = i, j
+            while i < n and j < m and a[i] == b[j]:
+                i += 1
+                j += 1
+            base = len(left)
+            al.left_row[i0:i] = array("i", range(base, base + i - i0))
+            al.right_row[j0:j] = array("i", range(base, base + j - j0))
+            left.extend(range(i0, i))
+            right.extend(range(j0, j))
             continue
-        n, m = i2 - i1, j2 - j1
-        for k in range(max(n, m)):
-            left.append(head + i1 + k if k < n else GAP)
-            right.append(head + j1 + k if k < m else GAP)
-    left.extend(range(len(a) - tail, len(a)))
-    right.extend(range(len(b) - tail, len(b)))
-    return Alignment(left, right)
+        window = RESYNC_WINDOW
+        while True:
+            wa, wb = a[i:i + window], b[j:j + window]
+            ops = difflib.SequenceMatcher(None, wa, wb, autojunk=False).get_opcodes()
+            sync = next((op for op in ops[1:] if op[0] == "equal" and op[2] - op[1] >= min(3, len(wa), len(wb))), None)
+            whole = i + window >= n and j + window >= m
+            if sync is not None or whole:
+                for tag, i1, i2, j1, j2 in ops:
+                    if sync is not None and (i1, j1) == (sync[1], sync[3]):
+                        break
+                    if tag == "equal":
+                        for k in range(i2 - i1):
+                            pair(i + i1 + k, j + j1 + k)
+                        continue
+                    for k in range(max(i2 - i1, j2 - j1)):
+                        pair(i + i1 + k if k < i2 - i1 else GAP, j + j1 + k if k < j2 - j1 else GAP)
+                if sync is None:
+                    i, j = n, m
+                else:
+                    i, j = i + sync[1], j + sync[3]
+                break
+            window *= 4
+    for k in range(i, n):
+        pair(k, GAP)
+    for k in range(j, m):
+        pair(GAP, k)
+    return al
 
 
-_KEY_CHARS = re.compile(r'["\\]')
+_CLOSERS: dict[int, re.Pattern[str]] = {}
+_ITEMS: dict[int, re.Pattern[str]] = {}
+
+
+def _closer(depth: int) -> re.Pattern[str]:
+    if depth not in _CLOSERS:
+        _CLOSERS[depth] = re.compile("\n" + "  " * depth + "[}\\]]")
+    return _CLOSERS[depth]
+
+
+def _item(depth: int) -> re.Pattern[str]:
+    """A line that opens an array item at this depth (not a deeper line, not the close)."""
+    if depth not in _ITEMS:
+        _ITEMS[depth] = re.compile("\n" + "  " * depth + "(?=[^ \\]}])")
+    return _ITEMS[depth]
 
 
 def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
@@ -125,30 +165,20 @@ def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
 
     Works on the 2-space, one-item-a-line layout `pretty` makes: a key is found by its
     quoted name at the expected indent inside its parent's span, an array item by counting
-    the lines that open an item at that indent.
+    the lines that open an item at that indent; every search is the regex engine's.
     """
     if not body.is_json:
         return None
     text = body.text
     start, end, depth = 0, len(text), 0  # the current value's span in the text
     for key in path:
-        indent = "\n" + "  " * (depth + 1)
         if isinstance(key, int):
-            pos = text.find("\n", start)  # the line after the opening bracket
-            item = -1
-            found = None
-            while 0 <= pos < end:
-                if text.startswith(indent, pos) and text[pos + len(indent)] not in " ]}":
-                    item += 1
-                    if item == key:
-                        found = pos + 1
-                        break
-                pos = text.find(indent, pos + 1)
+            found = next(itertools.islice(_item(depth + 1).finditer(text, start, end), key, None), None)
             if found is None:
                 return None
-            start = found
+            start = found.start() + 1
         else:
-            needle = indent + json.dumps(key, ensure_ascii=False) + ":"
+            needle = "\n" + "  " * (depth + 1) + json.dumps(key, ensure_ascii=False) + ":"
             pos = text.find(needle, start, end)
             if pos < 0:
                 return None
@@ -162,22 +192,15 @@ def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
 
 def _value_end(text: str, start: int, depth: int, limit: int) -> int:
     """Where the value that starts on the line at `start` ends (its last line's end)."""
-    line_end = text.find("\n", start)
-    line_end = limit if line_end < 0 or line_end > limit else line_end
-    line = text[start:line_end]
-    if not line.rstrip(",").endswith(("{", "[")):
+    line_end = text.find("\n", start, limit)
+    line_end = limit if line_end < 0 else line_end
+    if not text[start:line_end].rstrip(",").endswith(("{", "[")):
         return line_end
-    closing = "\n" + "  " * depth
-    pos = line_end
-    while True:
-        pos = text.find(closing, pos)
-        if pos < 0 or pos >= limit:
-            return limit
-        after = text[pos + len(closing): pos + len(closing) + 1]
-        if after in ("}", "]"):
-            end = text.find("\n", pos + 1)
-            return limit if end < 0 else end
-        pos += 1
+    close = _closer(depth).search(text, line_end, limit)
+    if close is None:
+        return limit
+    end = text.find("\n", close.end(), limit)
+    return limit if end < 0 else end
 
 
 @dataclass

@@ -74,9 +74,10 @@ class SideBySide(ScrollView, can_focus=True):
     """Both bodies, row by row; only visible rows are ever rendered."""
 
     DEFAULT_CSS = "SideBySide { height: 1fr; }"
-    BINDINGS = [Binding("up", "scroll_up", show=False), Binding("down", "scroll_down", show=False),
-                Binding("pageup", "page_up", show=False), Binding("pagedown", "page_down", show=False),
-                Binding("home", "scroll_home", show=False), Binding("end", "scroll_end", show=False)]
+    # Jumps, not animations: an engineer paging through a 20 MB body wants the page now.
+    BINDINGS = [Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
+                Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
+                Binding("home", "move(-1e12)", show=False), Binding("end", "move(1e12)", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -118,6 +119,12 @@ class SideBySide(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         if self.view is not None:
             self.virtual_size = Size(self.size.width, len(self.view.alignment))
+
+    def action_move(self, rows: float) -> None:
+        self.scroll_to(y=max(0, min(self.max_scroll_y, self.scroll_offset.y + int(rows))), animate=False)
+
+    def action_page(self, pages: int) -> None:
+        self.action_move(pages * max(1, self.size.height - 1))
 
     def scroll_to_row(self, row: int) -> None:
         self.scroll_to(y=max(0, row - self.size.height // 3), animate=False)
@@ -256,14 +263,18 @@ class DiffScreen(Screen[None]):
                               f"{view.candidate} {cand_status}  ", (f"{len(self.shown)} differences", "bold"),
                               (f"  [{mode}]", "dim"))
         self.query_one("#diff-title", Static).update(title)
-        half = max(1, (self.size.width - 3) // 2)
-        columns = Text(f"{view.reference} (reference)"[:half].ljust(half) + "   " + f"{view.candidate}"[:half], style="bold")
-        self.query_one("#diff-columns", Static).update(columns)
+        self._columns()
         self.position = -1
 
+    def _columns(self) -> None:
+        if self.view is None:
+            return
+        half = max(1, (self.size.width - 3) // 2)
+        names = f"{self.view.reference} (reference)"[:half].ljust(half) + "   " + self.view.candidate[:half]
+        self.query_one("#diff-columns", Static).update(Text(names, style="bold"))
+
     def on_resize(self) -> None:
-        if self.view is not None:
-            self.load()
+        self._columns()
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None:
