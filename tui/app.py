@@ -32,6 +32,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .settings import load_settings, save_setting
 from .sources import FileSource, LiveSource
+from .widgets import update_static
 from .widgets.run_header import RunHeader, header_text
 
 REFRESH_EVERY = 0.1
@@ -100,7 +101,11 @@ class GauntletApp(App[int]):
             self._layout(event.size.width)
 
     def _layout(self, width: int) -> None:
-        self._main.set_class(width >= WIDE_COLUMNS, "-wide")
+        wide = width >= WIDE_COLUMNS
+        if wide != self._main.has_class("-wide"):
+            self._main.set_class(wide, "-wide")
+            for pane in PANES:
+                self._main.query_one(f"#{pane}").display = wide or pane == self.active_pane
 
     @property
     def wide(self) -> bool:
@@ -120,7 +125,7 @@ class GauntletApp(App[int]):
         """Redraw from the model when it moved (and the clock, which always moves)."""
         if not self._header.is_attached:
             return  # shutting down
-        self._header.update(header_text(self.model, self.elapsed(), self.source.read_only))
+        update_static(self._header, header_text(self.model, self.elapsed(), self.source.read_only), layout=False)
         if self.model.version == self._rendered:
             return
         self._rendered = self.model.version
@@ -138,8 +143,10 @@ class GauntletApp(App[int]):
         self.active_pane = name
         if self.screen is not self._main:
             self.pop_screen()  # 1-4 from a pushed screen go back to the panes
+        # Inline display, not a class: a class change restyles every descendant of the
+        # four panes (hundreds of milliseconds); display touches only the pane itself.
         for pane in PANES:
-            self._main.query_one(f"#{pane}").set_class(pane == name, "-active")
+            self._main.query_one(f"#{pane}").display = self.wide or pane == name
         self._main.query_one(Tabs).active = f"tab-{name}"
         target = self._main.query_one(f"#{name}")
         focusable = target.query(DataTable)

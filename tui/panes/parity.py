@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..model import RunModel
+from ..widgets import update_static
 
 KIND_STYLE = {"status": "bold red", "shape": "bold yellow", "type": "yellow", "value": "cyan", "header": "magenta",
               "error": "bold red", "match": "green"}
@@ -51,7 +52,7 @@ class ParityPane(Vertical):
                 for col, value in zip(table.columns, self._cells(model, case)):
                     table.update_cell(case, col, value, update_width=True)
         headline = board.headline() if board.results else ("probing…" if board.cases else "no parity yet")
-        self.query_one("#parity-headline", Static).update(Text(headline, style="bold"))
+        update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"))
 
     def _cells(self, model: RunModel, case: str) -> tuple[Text | str, ...]:
         board = model.tracker.parity

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static, TextArea
 
 from probes.scrum_report import BundleState
 from ..model import RunModel
+from ..widgets import update_static
 
 GUARD_STYLE = {"ok": "", "warn": "yellow", "refused": "bold red", "error": "bold red"}
 REVIEW_STYLE = {"ok": "green", "partial": "yellow", "error": "bold red"}
@@ -94,7 +95,7 @@ class ScrumPane(Vertical):
             for b in board.bundles.values():
                 for col, value in zip(table.columns, self._cells(b, reviewers)):
                     table.update_cell(b.name, col, value, update_width=True)
-        self.query_one("#scrum-summary", Static).update(
+        update_static(self.query_one("#scrum-summary", Static), 
             Text(board.headline() if board.bundles else "no scrum yet", style="bold"))
         self._show_bundle(model)
 
@@ -127,7 +128,7 @@ class ScrumPane(Vertical):
         for i, r in enumerate(self._reviewers):
             tabs.append(f" {r} ", style="reverse bold" if r == reviewer else "dim")
         tabs.append("  ←/→ reviewer", style="dim")
-        self.query_one("#review-tabs", Static).update(tabs)
+        update_static(self.query_one("#review-tabs", Static), tabs)
         text = model.reviews.get((name or "", reviewer or ""), "")
         key = (name, reviewer, len(text))
         if key != self._text_for:
@@ -141,9 +142,10 @@ class ScrumPane(Vertical):
             self._tally_for = tally_version
         bars = self.query_one("#token-bars", Static)
         if bundle is None:
-            bars.update("")
+            update_static(bars, "")
             return
-        bars.update(token_bars(bundle, self._reviewers, board.min_tokens_out))
+        tokens = tuple((n, r.tokens_out if r else None) for n, r in bundle.reviews.items())
+        update_static(bars, token_bars(bundle, self._reviewers, board.min_tokens_out), key=(bundle.name, tokens))
 
     def _fill_tally(self, bundle: BundleState | None) -> None:
         table = self.query_one("#tally-table", DataTable)

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Log, Static
 
 from probes.smoke_report import STATUS_STYLE
 from ..model import RunModel
+from ..widgets import update_static
 
 ICON = {"pass": "✔", "fail": "✘", "timeout": "⏱", "skipped": "⤼", "interrupted": "■", "running": "▶", "pending": "·"}
 
@@ -53,7 +54,7 @@ class SmokesPane(Vertical):
         for layer, rows in board.layers().items():
             passed = sum(1 for r in rows if r.status == "pass")
             summary.append(f"   {layer} {passed}/{len(rows)}", style="dim" if passed < len(rows) else "green")
-        self.query_one("#smoke-summary", Static).update(summary)
+        update_static(self.query_one("#smoke-summary", Static), summary)
         self._show_output(model)
 
     def _cells(self, model: RunModel, name: str) -> tuple[Text | str, ...]:

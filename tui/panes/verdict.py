@@ -8,6 +8,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..model import RunModel
+from ..widgets import update_static
 
 BADGE_STYLE = {"SHIP": "bold black on green", "SHIP_WITH_KNOWN_GAP": "bold black on yellow",
                "BLOCK": "bold white on red"}
@@ -59,4 +60,4 @@ class VerdictPane(VerticalScroll):
                 parts.append(Text(f"  {a.path}", style="cyan").append(f"  {a.what}", style="dim"))
             parts.append(Text(f"\nexit code {model.finished.exit_code}"
                               + ("  (interrupted)" if model.finished.interrupted else ""), style="dim"))
-        self.query_one("#verdict-body", Static).update(Group(*parts))
+        update_static(self.query_one("#verdict-body", Static), Group(*parts), key=tuple(p.plain for p in parts))
