@@ -49,7 +49,7 @@ def main() -> None:
             direct_best = min(direct_best, time.perf_counter() - start)
             _, proc = timed([*GAUNTLET, "smokes", str(config), "--headless"], env=env())
             check(proc.returncode == 0, f"gauntlet failed: {proc.stdout.decode()[-2000:]}")
-            run_dir = max((work / "out").iterdir())
+            run_dir = max(p for p in (work / "out").iterdir() if p.is_dir())
             verdict = json.loads((run_dir / "verdict.json").read_text())
             under_best = min(under_best, verdict["phases"]["smokes"]["smokes"][0]["duration"])
             identical &= digest(run_dir / "smokes" / "flood.log") == digest(reference)

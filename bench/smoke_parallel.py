@@ -23,7 +23,7 @@ def main() -> None:
                           f'[smokes]\nparallel = {PARALLEL}\n{smokes}')
         total, proc = timed([*GAUNTLET, "smokes", str(config), "--headless"], env=env())
         check(proc.returncode == 0, f"gauntlet failed: {proc.stdout.decode()[-2000:]}")
-        run_dir = next((work / "out").iterdir())
+        run_dir = next(p for p in (work / "out").iterdir() if p.is_dir())
         wall = json.loads((run_dir / "verdict.json").read_text())["phases"]["smokes"]["wall_seconds"]
         critical = N / PARALLEL * SLEEP
         print(f"{N} x sleep {SLEEP:g} at parallel={PARALLEL}: phase wall {wall:.2f}s "

@@ -19,6 +19,8 @@ from pathlib import Path
 from .config import PHASES, Config
 from .events import (
     ArtifactWritten,
+    ComparedWithPrevious,
+    Event,
     EventBus,
     Notice,
     PhaseFinished,
@@ -27,7 +29,9 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
+from .delta import compare
 from .gaps import load_gaps
+from .history import HistoryStore, HistoryUnavailable, RunSummary, open_store
 from .parity import CaseResult, answer_files, results_json, run_parity
 from .errors import GauntletError
 from .rundir import RunDir
@@ -76,11 +80,48 @@ class Engine:
         self.tracker = VerdictTracker(gaps=gaps)
         self.bus.subscribe(self.run_dir.record)
         self.bus.subscribe(self.tracker.apply)
+        self.summary = RunSummary()
+        self.bus.subscribe(self.summary.apply)
+        self.bus.subscribe(self._remember)
+        self._history: HistoryStore | None = None
+        self._previous: RunSummary | None = None
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
         self._last_verdict: Verdict | None = None
         self._services: list[RunningService] = []
         self._stack_failed = False
+
+    def _remember(self, t: float, event: Event) -> None:
+        """Register the run in the history store as it starts, update it as phases end."""
+        if isinstance(event, RunStarted):
+            try:
+                self._history = open_store(self.run_dir.path.parent)
+                self._history.record(self.summary)
+                self._previous = self._history.previous(self.config.name, event.started_at, exclude=event.run_id)
+            except HistoryUnavailable as exc:
+                self._history_failed(exc)
+        elif isinstance(event, (PhaseFinished, RunFinished)) and self._history is not None:
+            try:
+                self._history.record(self.summary)
+            except HistoryUnavailable as exc:
+                self._history_failed(exc)
+            if isinstance(event, RunFinished) and self._history is not None:
+                self._history.close()
+                self._history = None
+
+    def _history_failed(self, exc: Exception) -> None:
+        if self._history is not None:
+            self._history.close()
+        self._history = None
+        self.bus.emit(Notice("verdict", "warn", f"history unavailable, the run goes on without it: {exc}"))
+
+    def _compare_with_previous(self) -> None:
+        if self._previous is None:
+            return
+        c = compare(self._previous, self.summary, self.tracker.gaps)
+        regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in c.regressed)
+        self.bus.emit(ComparedWithPrevious(self._previous.run_id, tuple(c.lines()), regressed,
+                                           tuple(c.engagement())))
 
     def interrupt(self) -> None:
         """Stop the run: the phase in flight is cancelled, its children stopped."""
@@ -92,7 +133,7 @@ class Engine:
         started = time.monotonic()
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
-                                 datetime.now(UTC).isoformat(timespec="seconds")))
+                                 datetime.now(UTC).isoformat(timespec="milliseconds")))
         runners: dict[str, Callable[[], Awaitable[str]]] = {"stack": self._stack_up, "smokes": self._smokes,
                                                                 "scrum": self._scrum, "parity": self._parity}
         try:
@@ -224,6 +265,7 @@ class Engine:
     def _finish(self, duration: float) -> Verdict:
         """Write the verdict whatever happened; a run that did not finish says so."""
         self.bus.emit(PhaseStarted("verdict"))
+        self._compare_with_previous()
         verdict = self._publish_verdict(final=True)
         self._write_stack()
         self._write("verdict.json", verdict_json(self.tracker, verdict, interrupted=self._interrupted,

@@ -72,6 +72,16 @@ class VerdictChanged(Event):
 
 
 @dataclass(frozen=True)
+class ComparedWithPrevious(Event):
+    """This run against the previous complete run of the same config (probes/delta.py)."""
+
+    previous_run_id: str
+    lines: tuple[str, ...]
+    regressed: tuple[str, ...]  # one reason per known gap whose divergence changed
+    engagement: tuple[tuple[str, float, dict[str, int]], ...] = ()  # (wave and bundle, KB, tokens per reviewer)
+
+
+@dataclass(frozen=True)
 class ArtifactWritten(Event):
     path: str  # relative to the run directory
     what: str

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .events import Event, ParityCaseFinished, PhaseFinished, PhaseStarted, RunStarted
+from .events import ComparedWithPrevious, Event, ParityCaseFinished, PhaseFinished, PhaseStarted, RunStarted
 from .gaps import KnownGap
 from .parity_report import ParityBoard
 from .scrum_report import ScrumBoard
@@ -56,12 +56,15 @@ class VerdictTracker:
     run: RunStarted | None = None
     gaps: list[KnownGap] = field(default_factory=list)
     today: date = field(default_factory=date.today)
+    comparison: ComparedWithPrevious | None = None
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
         self.parity.apply(t, event)
         self.scrum.apply(t, event)
-        if isinstance(event, RunStarted):
+        if isinstance(event, ComparedWithPrevious):
+            self.comparison = event
+        elif isinstance(event, RunStarted):
             self.run = event
             self.phases = {p: PhaseState() for p in event.phases}
         elif isinstance(event, PhaseStarted):
@@ -80,6 +83,8 @@ class VerdictTracker:
         reasons += self._scrum_reasons()
         parity_reasons, covered = self._parity_reasons()
         reasons += parity_reasons
+        if self.comparison is not None:
+            reasons += list(self.comparison.regressed)
         complete = True
         for name, st in self.phases.items():
             if name == "verdict":
@@ -188,6 +193,7 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
                        "kinds": r.kinds, "fingerprints": r.fingerprints}
                       for r in board.done()],
         })
+    comparison = tracker.comparison
     payload = {
         "schema_version": SCHEMA_VERSION,
         "run_id": tracker.run.run_id if tracker.run else None,
@@ -199,6 +205,10 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
         "duration_seconds": round(duration, 3),
         "known_gaps": list(verdict.known_gaps),
         "phases": phases,
+        "comparison": None if comparison is None else {
+            "previous_run_id": comparison.previous_run_id, "lines": list(comparison.lines),
+            "regressed": list(comparison.regressed),
+            "engagement": [{"wave": w, "kb": kb, "tokens_out": t} for w, kb, t in comparison.engagement]},
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
@@ -232,10 +242,28 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
     if used:
         lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "
                   "before a cutover.", ""]
+        states = {}
+        for line in (tracker.comparison.lines if tracker.comparison else ()):
+            if line.startswith("known gap "):
+                gap_id, _, state = line.removeprefix("known gap ").partition(": ")
+                states[gap_id] = state
         for i, g in enumerate(used, 1):
             expiry = f", expires {g.expires}" if g.expires else ""
+            state = states.get(g.id, "first run of this config: nothing to compare with" if tracker.comparison is None
+                               else "documented")
             lines.append(f"{i}. **{g.id}** — `{g.case}` {g.kind}: {g.note} (owner {g.owner}, opened {g.opened}{expiry}); "
-                         "documented, not regressed.")
+                         f"{state}.")
+        lines.append("")
+    if tracker.comparison is not None:
+        c = tracker.comparison
+        lines += [f"## Compared with the previous run (`{c.previous_run_id}`)", ""]
+        lines += [f"- {line}" for line in c.lines[1:]]
+        if c.engagement:
+            reviewers = sorted({r for _, _, tokens in c.engagement for r in tokens})
+            lines += ["", "| Wave | Bundle KB | " + " | ".join(f"{r} tokens out" for r in reviewers) + " |",
+                      "|---|---:|" + "---:|" * len(reviewers)]
+            for wave, kb, tokens in c.engagement:
+                lines.append(f"| {wave} | {kb:.0f} | " + " | ".join(str(tokens.get(r, "–")) for r in reviewers) + " |")
         lines.append("")
     lines += ["## Verdict", "", f"**{verdict.verdict}**" + ("" if verdict.complete else " (incomplete)"), ""]
     lines += [f"- {reason}" for reason in verdict.reasons]

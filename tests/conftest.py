@@ -130,3 +130,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def only_run(out_dir: Path) -> Path:
+    """The one run directory under an out dir (history.sqlite lives beside it)."""
+    runs = [p for p in out_dir.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]

@@ -17,7 +17,7 @@ import pytest
 
 from probes.stack import port_taken
 
-from .conftest import REPO, free_port, pid_alive
+from .conftest import REPO, free_port, only_run, pid_alive
 
 SEED_PORTS = (3100, 4110, 3221)
 
@@ -69,7 +69,7 @@ def test_demo_headless_reproduces_the_seed(tmp_path, seed_ports_free):
     took = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert took < 30
-    run_dir = next((tmp_path / "runs").iterdir())
+    run_dir = only_run(tmp_path / "runs")
     assert_seed_figures(run_dir)
     assert "c1_validatord (46KB) → 0 convergent / 11 distinct" in proc.stdout
     assert "verdict: SHIP_WITH_KNOWN_GAP" in proc.stdout
@@ -128,7 +128,7 @@ def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, out
-    run_dir = next((tmp_path / "out").iterdir())
+    run_dir = only_run(tmp_path / "out")
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["complete"] is False and verdict["interrupted"] is True and verdict["verdict"] == "BLOCK"
     assert any("incomplete: parity" in r for r in verdict["reasons"])
@@ -160,7 +160,7 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, seed_
                            "import sys; from tui.cli import main; sys.exit(main(['demo', '--headless']))"],
                           cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    run_dir = next((work / "gauntlet-runs").iterdir())
+    run_dir = only_run(work / "gauntlet-runs")
     assert_seed_figures(run_dir)
     loaded_from = subprocess.run([sys.executable, "-s", "-c", "import probes; print(probes.__file__)"], cwd=work,
                                  env=env, capture_output=True, text=True).stdout

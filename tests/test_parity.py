@@ -16,7 +16,7 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import EventBus, ParityCaseFinished
 
-from .conftest import REPO, free_port
+from .conftest import REPO, free_port, only_run
 
 
 def json_answer(payload, status=200, headers=None, raw: bytes | None = None):
@@ -282,7 +282,7 @@ go = "{twins['go']}"
                           cwd=REPO, capture_output=True, text=True)
     assert "6/6 status codes match · 5/6 body shapes diverge" in proc.stdout, proc.stdout + proc.stderr
     assert proc.returncode == 1  # no known gaps given: the divergences block
-    run_dir = next((tmp_path / "out").iterdir())
+    run_dir = only_run(tmp_path / "out")
     body = json.loads((run_dir / "parity" / "playbook_missing_fingerprint" / "go.body").read_bytes())
     assert body == {"Kind": "schema", "Field": "fingerprint",
                     "Reason": "missing — required for Phase 25 validity window"}

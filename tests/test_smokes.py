@@ -18,7 +18,7 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import EventBus, SmokeFinished, SmokeOutput, SmokeStarted, read_events
 
-from .conftest import REPO, pid_alive
+from .conftest import REPO, only_run, pid_alive
 
 
 def run(config_path: Path, **engine_kw):
@@ -346,7 +346,7 @@ def test_headless_cli_sigterm_writes_incomplete_and_kills_children(write_config,
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 130, out
-    run_dir = next((tmp_path / "out").iterdir())
+    run_dir = only_run(tmp_path / "out")
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["complete"] is False and verdict["interrupted"] is True
     assert verdict["verdict"] == "BLOCK"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, only_run
 from .test_demo import SEED_PORTS, assert_seed_figures
 
 GAUNTLET = str(Path(sys.executable).parent / "gauntlet")
@@ -91,7 +91,7 @@ def test_demo_at_80x24_switch_panes_and_quit(tmux, tmp_path):
     assert max(len(line) for line in verdict_screen.splitlines()) <= 80
     tmux("send-keys", "-t", "demo", "q")
     assert wait_for_file(exit_file) == "0"
-    run_dir = next((tmp_path / "gauntlet-runs").iterdir())
+    run_dir = only_run(tmp_path / "gauntlet-runs")
     assert_seed_figures(run_dir)
 
 
@@ -101,7 +101,7 @@ def test_demo_at_200x50_shows_every_pane_and_a_second_operator_watches(tmux, tmp
     screen = tmux.wait_for("demo", "6/6 status codes match")
     for title in ("Smokes", "Scrum", "Parity", "Verdict"):
         assert f"─ {title} ─" in screen, title
-    run_dir = next((tmp_path / "gauntlet-runs").iterdir())
+    run_dir = only_run(tmp_path / "gauntlet-runs")
     tmux("new-window", "-t", "demo", "-n", "watch", "-c", str(tmp_path),
          f"env -u COLUMNS -u LINES TERM=tmux-256color {GAUNTLET} watch {run_dir}")
     watched = tmux.wait_for("demo:watch", "SHIP_WITH_KNOWN_GAP")

@@ -201,3 +201,21 @@ async def test_watch_follows_a_run_being_written(tmp_path):
         await asyncio.wait_for(app.source_finished.wait(), 10)
         await settle(app, pilot)
         assert app.model.finished is not None and app.model.verdict.verdict == "SHIP_WITH_KNOWN_GAP"
+
+
+async def test_verdict_pane_shows_the_deltas_against_the_previous_run():
+    from probes.events import ComparedWithPrevious
+
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.push(0, RunStarted("r2", "s", "c.toml", "/runs/r2", ("smokes", "verdict"), "x"))
+        source.push(1, ComparedWithPrevious("r1", ("compared with r1", "smoke d3 newly failing",
+                                                   "known gap wire: documented, not regressed"), ()))
+        await pilot.pause()
+        await pilot.press("4")
+        await settle(app, pilot)
+        body = app.export_screenshot().replace("&#160;", " ")
+        assert "Against r1" in body and "smoke d3 newly failing" in body
+        assert "known gap wire: documented, not regressed" in body
+        source.close()

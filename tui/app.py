@@ -20,7 +20,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
 
 from probes.gaps import KnownGap
-from themes import DEFAULT_THEME, THEMES
+from themes import DEFAULT_THEME
+from themes.gauntlet import THEMES
 
 from .keymap import APP_BINDINGS, PANES
 from .model import RunModel

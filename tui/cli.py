@@ -14,15 +14,16 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from probes.config import Config, load_config, preflight
-from probes.engine import Engine, RunOutcome, select_phases
 from probes.errors import ConfigError, GauntletError
 
-from .headless import HeadlessPrinter
+if TYPE_CHECKING:  # the engine (HTTP client, runners) loads only for commands that run one
+    from probes.engine import Engine, RunOutcome
 
 EXIT_USAGE = 2
 PHASE_CHOICES = ("smokes", "scrum", "parity")
@@ -61,9 +62,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _theme_option(parser: argparse.ArgumentParser) -> None:
-    from themes import THEMES
+    from themes import THEME_NAMES
 
-    parser.add_argument("--theme", choices=sorted(THEMES), help="the TUI's theme (remembered)")
+    parser.add_argument("--theme", choices=THEME_NAMES, help="the TUI's theme (remembered)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--headless", action="store_true", help="print a side-by-side rendering instead")
     _theme_option(diff)
 
+    history = sub.add_parser("history", help="past runs: verdicts, smokes, findings, parity, trend")
+    history.add_argument("where", nargs="?", default=None, type=Path,
+                         help="a config (its out_dir) or an out dir (default: ./gauntlet.toml's, else ./gauntlet-runs)")
+    history.add_argument("--last", type=int, default=20, help="how many runs (default 20)")
+    history.add_argument("--rebuild", action="store_true", help="recreate history.sqlite from the run directories")
+
+    compare_cmd = sub.add_parser("compare", help="what changed between two runs")
+    compare_cmd.add_argument("run_a", type=Path, help="the earlier run directory")
+    compare_cmd.add_argument("run_b", type=Path, help="the later run directory")
+
     twins = sub.add_parser("twins", help="serve the demo's twin reference services on loopback")
     twins.add_argument("--rust-port", type=int, default=3100)
     twins.add_argument("--go-port", type=int, default=4110)
@@ -197,10 +208,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _gap_add(args)
     if args.command == "watch":
         return _watch(args)
+    if args.command == "history":
+        return _history(args)
+    if args.command == "compare":
+        return _compare(args)
     if args.command == "diff":
         return _diff(args.run_dir, args.case, args)
     if args.command == "stack":
         return _stack(args)
+    from probes.engine import select_phases
+
     if args.command == "demo":
         config = load_config(sample_configs_dir() / DEMO_CONFIG)
         out = args.out or Path.cwd() / "gauntlet-runs"
@@ -235,6 +252,10 @@ def _interactive(args: argparse.Namespace) -> bool:
 
 def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: Path | None,
          parity_only: Sequence[str] = ()) -> int:
+    from probes.engine import Engine
+
+    from .headless import HeadlessPrinter
+
     engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
                     force_oversize=args.force_oversize)
     if _interactive(args) and not parity_only:
@@ -363,6 +384,89 @@ def _diff(run_dir: Path, case: str, args: argparse.Namespace) -> int:
 
     DiffApp(run_dir, case, theme=getattr(args, "theme", None)).run()
     return 0
+
+
+def _out_dir_of(where: Path | None) -> Path:
+    if where is None:
+        default = Path("gauntlet.toml")
+        return load_config(default).out_dir if default.is_file() else Path("gauntlet-runs")
+    if where.is_file():
+        return load_config(where).out_dir
+    if where.is_dir():
+        return where
+    raise GauntletError(f"{where}: neither a config file nor an out dir")
+
+
+def _history(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from probes.history import HistoryUnavailable, open_store, rebuild, sparkline
+
+    out_dir = _out_dir_of(args.where)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    if args.rebuild:
+        count = rebuild(out_dir, lambda problem: _err(problem))
+        console.print(f"rebuilt {out_dir / 'history.sqlite'} from {count} run directories")
+    if not (out_dir / "history.sqlite").exists():
+        raise GauntletError(f"{out_dir}: no history.sqlite yet (no run here, or pass --rebuild)")
+    try:
+        store = open_store(out_dir)
+        runs = store.runs(args.last)
+        store.close()
+    except HistoryUnavailable as exc:
+        raise GauntletError(f"history unavailable: {exc}") from None
+    table = Table(title=f"gauntlet history: {out_dir}", show_edge=False)
+    for head in ("When (UTC)", "Run", "Verdict", "Smokes", "Conv.", "Parity: status · diverge", "Time"):
+        table.add_column(head, justify="right" if head in ("Conv.", "Time") else "left", no_wrap=True)
+    for r in runs:
+        passed = sum(1 for s in r.smokes.values() if s["status"] == "pass")
+        statuses = sum(1 for c in r.parity.values() if len(set(c["statuses"].values())) == 1 and not c["errors"])
+        diverge = sum(1 for c in r.parity.values() if any(c["kinds"].values()))
+        parity = f"{statuses}/{len(r.parity)} · {diverge}/{len(r.parity)}" if r.parity else ""
+        verdict = (r.verdict or "running") + ("" if r.complete or not r.finished else " (incomplete)")
+        table.add_row(r.started.replace("T", " ")[5:16], r.run_id, verdict,
+                      f"{passed}/{len(r.smokes)}" if r.smokes else "", str(sum(b["convergent"] for b in r.bundles.values())),
+                      parity, f"{r.duration:.1f}s")
+    console.print(table)
+    walls = [r.smokes_wall for r in runs if r.smokes]
+    if walls:
+        console.print(f"smoke chain wall time: {sparkline(walls)}  ({min(walls):.1f}s … {max(walls):.1f}s)")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from probes.delta import compare
+    from probes.gaps import gaps_path_of_run, load_gaps
+    from probes.history import RunSummary
+
+    summaries = []
+    for run_dir in (args.run_a, args.run_b):
+        if not (run_dir / "events.jsonl").is_file():
+            raise GauntletError(f"{run_dir}: not a run directory (no events.jsonl)")
+        try:
+            summaries.append(RunSummary.of_run_dir(run_dir))
+        except ValueError as exc:
+            raise GauntletError(str(exc)) from None
+    gaps_file, _ = gaps_path_of_run(args.run_b)
+    gaps = load_gaps(gaps_file) if gaps_file and gaps_file.is_file() else []
+    result = compare(summaries[0], summaries[1], gaps)
+    console = Console(highlight=False, soft_wrap=True)
+    for line in result.lines():
+        console.print(line)
+    rows = result.engagement()
+    if rows:
+        from rich.table import Table
+
+        reviewers = sorted({r for _, _, tokens in rows for r in tokens})
+        table = Table(title="reviewer engagement (tokens out)", show_edge=False)
+        table.add_column("Wave")
+        table.add_column("Bundle KB", justify="right")
+        for r in reviewers:
+            table.add_column(r, justify="right")
+        for wave, kb, tokens in rows:
+            table.add_row(wave, f"{kb:.0f}", *(str(tokens.get(r, "–")) for r in reviewers))
+        console.print(table)
+    return 1 if result.regressed or result.newly_failing else 0
 
 
 def _iso_date(text: str) -> date:

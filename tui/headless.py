@@ -19,6 +19,7 @@ from rich.text import Text
 from probes.events import (
     Event,
     BundleTallied,
+    ComparedWithPrevious,
     Notice,
     ParityCaseFinished,
     ReviewFinished,
@@ -108,6 +109,11 @@ class HeadlessPrinter:
         elif isinstance(event, Notice):
             style = {"warn": "yellow", "error": "bold red"}.get(event.level, "dim")
             self.print(Text(f"{event.phase}: {event.message}", style=style))
+        elif isinstance(event, ComparedWithPrevious):
+            self.print()
+            for i, line in enumerate(event.lines):
+                self.print(Text(line if i == 0 else f"  {line}", style="bold" if i == 0 else
+                                ("red" if "regressed" in line or "newly failing" in line else "")))
         elif isinstance(event, VerdictChanged):
             self._reasons = event.reasons
         elif isinstance(event, RunFinished):

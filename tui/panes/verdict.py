@@ -47,6 +47,13 @@ class VerdictPane(VerticalScroll):
         for phase, st in model.tracker.phases.items():
             if phase != "verdict" and st.summary:
                 parts.append(Text(f"  {phase}: {st.summary}", style="dim"))
+        comparison = model.tracker.comparison
+        if comparison is not None:
+            parts.append(Text(""))
+            parts.append(Text(f"Against {comparison.previous_run_id}", style="bold"))
+            for line in comparison.lines[1:]:
+                bad = "regressed" in line or "newly failing" in line or "slower" in line
+                parts.append(Text(f"  {line}", style="red" if bad else "green" if "newly passing" in line else ""))
         warnings = [n for n in model.notices if n.level in ("warn", "error")]
         if warnings:
             parts.append(Text(""))

@@ -1,0 +1,105 @@
+"""What changed between two runs: this wave against the last one.
+
+Smokes newly failing, newly passing or much slower; reviewer engagement side by side
+(the seed's table: bundle KB and tokens out per reviewer, previous wave and this); each
+parity divergence new, unchanged (same fingerprint), changed or gone; and each known gap
+either "documented, not regressed" or what happened to it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from .gaps import KnownGap
+from .history import RunSummary
+
+SLOWER_FACTOR = 2.0
+SLOWER_SECONDS = 1.0
+
+
+@dataclass
+class Comparison:
+    previous: RunSummary
+    current: RunSummary
+    newly_failing: list[str] = field(default_factory=list)
+    newly_passing: list[str] = field(default_factory=list)
+    slower: list[tuple[str, float, float]] = field(default_factory=list)
+    divergences: list[tuple[str, str, str, str | None, str | None]] = field(default_factory=list)
+    gaps: list[tuple[KnownGap, str, str]] = field(default_factory=list)  # (gap, state, detail)
+
+    @property
+    def regressed(self) -> list[tuple[KnownGap, str, str]]:
+        return [g for g in self.gaps if g[1] == "regressed"]
+
+    def engagement(self) -> list[tuple[str, float, dict[str, int]]]:
+        """Rows (wave and bundle, bundle KB, tokens out per reviewer): previous, then this."""
+        rows = []
+        for label, run in (("previous", self.previous), ("this", self.current)):
+            for bundle, data in run.bundles.items():
+                rows.append((f"{label}, {bundle}", data["kb"],
+                             {r: v["tokens_out"] for r, v in data["reviewers"].items()}))
+        return rows
+
+    def lines(self) -> list[str]:
+        """The comparison in words, for the reports, the headless output and the TUI."""
+        out = [f"compared with {self.previous.run_id} (the previous complete run of {self.current.config_name!r})"]
+        out += [f"smoke {n} newly failing" for n in self.newly_failing]
+        out += [f"smoke {n} newly passing" for n in self.newly_passing]
+        out += [f"smoke {n} slower: {a:.1f}s → {b:.1f}s" for n, a, b in self.slower]
+        for case, target, state, before, now in self.divergences:
+            if state != "unchanged":
+                out.append(f"parity {case} ({target}): divergence {state}"
+                           + (f" ({before} → {now})" if state == "changed" else ""))
+        unchanged = sum(1 for d in self.divergences if d[2] == "unchanged")
+        if unchanged:
+            out.append(f"parity: {unchanged} divergence(s) unchanged")
+        for gap, state, detail in self.gaps:
+            out.append(f"known gap {gap.id}: {state}" + (f" ({detail})" if detail else ""))
+        if len(out) == 1:
+            out.append("nothing changed")
+        return out
+
+
+def compare(previous: RunSummary, current: RunSummary, gaps: list[KnownGap] = ()) -> Comparison:
+    c = Comparison(previous, current)
+    failed = ("fail", "timeout")
+    for name, now in current.smokes.items():
+        before = previous.smokes.get(name)
+        if before is None:
+            continue
+        if now["status"] in failed and before["status"] == "pass":
+            c.newly_failing.append(name)
+        elif now["status"] == "pass" and before["status"] in failed:
+            c.newly_passing.append(name)
+        if (now["status"] == before["status"] == "pass" and now["duration"] > SLOWER_FACTOR * before["duration"]
+                and now["duration"] - before["duration"] > SLOWER_SECONDS):
+            c.slower.append((name, before["duration"], now["duration"]))
+    for case in sorted(set(previous.parity) | set(current.parity)):
+        before = (previous.parity.get(case) or {}).get("fingerprints", {})
+        now = (current.parity.get(case) or {}).get("fingerprints", {})
+        for target in sorted(set(before) | set(now)):
+            a, b = before.get(target), now.get(target)
+            if not a and not b:
+                continue
+            if case not in current.parity:
+                continue  # not probed this time: nothing to say about it
+            state = "new" if not a else "gone" if not b else "unchanged" if a == b else "changed"
+            c.divergences.append((case, target, state, a, b))
+    for gap in gaps:
+        c.gaps.append(_gap_state(gap, c))
+    return c
+
+
+def _gap_state(gap: KnownGap, c: Comparison) -> tuple[KnownGap, str, str]:
+    mine = [d for d in c.divergences if d[0] == gap.case or fnmatch.fnmatchcase(d[0], gap.case)]
+    covered_before = [d for d in mine if d[3] in gap.fingerprints]
+    changed = [d for d in covered_before if d[2] == "changed"]
+    if changed:
+        case, target, _, before, now = changed[0]
+        return gap, "regressed", f"{case} ({target}) diverges differently: {before} → {now}"
+    if covered_before and all(d[2] == "gone" for d in covered_before):
+        return gap, "gone", "the divergence no longer appears: the gap can be closed"
+    if any(d[4] in gap.fingerprints for d in mine):
+        return gap, "documented, not regressed", ""
+    return gap, "not seen", ""
