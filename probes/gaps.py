@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import fnmatch
-import json
 import os
 import tomllib
 from collections.abc import Iterator, Sequence
@@ -24,6 +23,7 @@ import tomli_w
 from ._reader import TableReader
 from .compare import KINDS
 from .errors import ConfigError, GauntletError, Problem
+from .results import read_case
 from .rundir import write_atomic
 
 _GAP = ("id", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
@@ -110,17 +110,7 @@ def locked(path: Path) -> Iterator[None]:
 
 def divergence(run_dir: Path, case: str) -> tuple[str, list[str]]:
     """The recorded case's summary kind and its candidates' fingerprints, from a run."""
-    results = run_dir / "parity" / "results.json"
-    try:
-        data = json.loads(results.read_text("utf-8"))
-    except FileNotFoundError:
-        raise GauntletError(f"{run_dir}: no parity/results.json (did this run probe parity?)") from None
-    except json.JSONDecodeError as exc:
-        raise GauntletError(f"{results}: not valid JSON ({exc})") from None
-    entry = next((c for c in data.get("cases", []) if c.get("case") == case), None)
-    if entry is None:
-        names = ", ".join(c.get("case", "?") for c in data.get("cases", []))
-        raise GauntletError(f"{results}: no case {case!r} (cases: {names})")
+    _, entry = read_case(run_dir, case)
     fingerprints = [fp for fp in entry.get("fingerprints", {}).values() if fp]
     kinds = [k for k in entry.get("kinds", {}).values() if k]
     if not fingerprints or not kinds:

@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 
 from .errors import InputError
+from .results import read_case
 from .textsafe import neutralise
 
 GAP = -1
@@ -225,17 +226,7 @@ class CaseView:
 def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normalise: bool = True,
               headers: bool = False) -> CaseView:
     """Read a stored case from a run directory (no server needed) and lay it out."""
-    results_path = run_dir / "parity" / "results.json"
-    try:
-        results = json.loads(results_path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{run_dir}: no parity/results.json: not a run with a parity phase") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{results_path}: not valid JSON ({exc})") from None
-    entry = next((c for c in results.get("cases", []) if c.get("case") == case), None)
-    if entry is None:
-        names = ", ".join(c.get("case", "?") for c in results.get("cases", []))
-        raise InputError(f"{run_dir.name}: no parity case {case!r} (cases: {names})")
+    results, entry = read_case(run_dir, case)
     reference = results["reference"]
     targets = list(results.get("targets") or [reference, *entry.get("statuses", {})])
     candidates = [t for t in targets if t != reference]

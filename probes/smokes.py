@@ -13,7 +13,6 @@ import os
 import shlex
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import procs
@@ -27,18 +26,6 @@ FLUSH_EVERY = 0.1  # seconds between output events for one smoke
 TAIL_LINES = 20
 
 FAILED = ("fail", "timeout")
-
-
-@dataclass(frozen=True)
-class SmokeResult:
-    name: str
-    layer: str
-    status: str  # pass | fail | timeout | skipped | interrupted
-    duration: float
-    exit_code: int | None
-    reason: str
-    tail: str
-    log_bytes: int
 
 
 class OutputSink:
@@ -104,7 +91,7 @@ def _text_from_line_start(chunk: bytes, cut: bool) -> str:
     return decode_safe(chunk)
 
 
-async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -> SmokeResult:
+async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -> SmokeFinished:
     """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise."""
     log_path = logs_dir / f"{smoke.name}.log"
     part_path = logs_dir / f".{smoke.name}.log.part"
@@ -121,9 +108,9 @@ async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -
         finally:
             sink.flush(final=True)
             os.replace(part_path, log_path)
-            result = SmokeResult(smoke.name, smoke.layer, status, time.monotonic() - started,
-                                 code, reason, sink.tail(), sink.total)
-            _emit_finished(bus, result)
+            result = SmokeFinished(smoke.name, smoke.layer, status, round(time.monotonic() - started, 4),
+                                   code, reason, sink.tail(), sink.total)
+            bus.emit(result)
     return result
 
 
@@ -172,24 +159,19 @@ def _exit_reason(code: int) -> str:
     return f"exit code {code}"
 
 
-def _emit_finished(bus: EventBus, r: SmokeResult) -> None:
-    bus.emit(SmokeFinished(r.name, r.layer, r.status, round(r.duration, 4), r.exit_code,
-                           r.reason, r.tail, r.log_bytes))
-
-
-def _skip(bus: EventBus, smoke: Smoke, reason: str) -> SmokeResult:
-    result = SmokeResult(smoke.name, smoke.layer, "skipped", 0.0, None, reason, "", 0)
-    _emit_finished(bus, result)
+def _skip(bus: EventBus, smoke: Smoke, reason: str) -> SmokeFinished:
+    result = SmokeFinished(smoke.name, smoke.layer, "skipped", 0.0, None, reason, "", 0)
+    bus.emit(result)
     return result
 
 
-async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> list[SmokeResult]:
+async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> list[SmokeFinished]:
     """Run the chain; returns one result per smoke in config order, skipped ones included."""
     logs_dir.mkdir(parents=True, exist_ok=True)
     bus.emit(SmokesPlanned(tuple((s.name, s.layer) for s in config.smokes), config.parallel))
-    results: dict[str, SmokeResult] = {}
+    results: dict[str, SmokeFinished] = {}
     pending = list(config.smokes)
-    running: dict[asyncio.Task[SmokeResult], Smoke] = {}
+    running: dict[asyncio.Task[SmokeFinished], Smoke] = {}
     stopped_by: str | None = None
     try:
         while pending or running:

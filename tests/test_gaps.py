@@ -87,7 +87,7 @@ def test_gap_add_refuses_what_is_not_a_gap(tmp_path):
         record_gap(run, "same", tmp_path / "g.toml", note="n", owner="o")
     with pytest.raises(GauntletError, match="cannot be a known gap"):
         record_gap(run, "status", tmp_path / "g.toml", note="n", owner="o")
-    with pytest.raises(GauntletError, match="no case 'nope'"):
+    with pytest.raises(GauntletError, match="no parity case 'nope'"):
         record_gap(run, "nope", tmp_path / "g.toml", note="n", owner="o")
 
 

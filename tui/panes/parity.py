@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 from ..model import RunModel
-from ..widgets import update_static
+from ..widgets import selected_key, update_static
 
 KIND_STYLE = {"status": "bold red", "shape": "bold yellow", "type": "yellow", "value": "cyan", "header": "magenta",
               "error": "bold red", "match": "green"}
@@ -33,10 +33,7 @@ class ParityPane(Vertical):
         yield Static(id="parity-headline")
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not self._cases or table.cursor_row is None or table.cursor_row >= len(self._cases):
-            return None
-        return self._cases[table.cursor_row]
+        return selected_key(self.query_one(DataTable), self._cases)
 
     def refresh_from(self, model: RunModel) -> None:
         board = model.tracker.parity

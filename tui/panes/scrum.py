@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Static, TextArea
 
 from probes.scrum_report import BundleState
 from ..model import RunModel
-from ..widgets import update_static
+from ..widgets import selected_key, update_static
 
 GUARD_STYLE = {"ok": "", "warn": "yellow", "refused": "bold red", "error": "bold red"}
 REVIEW_STYLE = {"ok": "green", "partial": "yellow", "error": "bold red"}
@@ -72,10 +72,7 @@ class ScrumPane(Vertical):
         self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "What")
 
     def selected(self) -> str | None:
-        table = self.query_one("#bundle-table", DataTable)
-        if not self._bundles or table.cursor_row is None or table.cursor_row >= len(self._bundles):
-            return None
-        return self._bundles[table.cursor_row]
+        return selected_key(self.query_one("#bundle-table", DataTable), self._bundles)
 
     def cycle_reviewer(self, step: int) -> None:
         if self._reviewers:

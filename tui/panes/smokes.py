@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Log, Static
 
 from probes.smoke_report import STATUS_STYLE
 from ..model import RunModel
-from ..widgets import update_static
+from ..widgets import selected_key, update_static
 
 ICON = {"pass": "✔", "fail": "✘", "timeout": "⏱", "skipped": "⤼", "interrupted": "■", "running": "▶", "pending": "·"}
 
@@ -65,10 +65,7 @@ class SmokesPane(Vertical):
                 Text(row.layer, style="dim"), Text(last[:120], no_wrap=True, overflow="ellipsis"))
 
     def selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not self._rows or table.cursor_row is None or table.cursor_row >= len(self._rows):
-            return None
-        return self._rows[table.cursor_row]
+        return selected_key(self.query_one(DataTable), self._rows)
 
     def _show_output(self, model: RunModel) -> None:
         """Append only what is new for the selected smoke; start over when it changes."""

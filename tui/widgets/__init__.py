@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 
 def update_static(widget: Static, content: Any, *, key: object = None, layout: bool = True) -> None:
@@ -15,3 +15,9 @@ def update_static(widget: Static, content: Any, *, key: object = None, layout: b
         return
     widget._shown_key = key  # type: ignore[attr-defined]
     widget.update(content, layout=layout)
+
+
+def selected_key(table: DataTable, keys: list[str]) -> str | None:
+    """The key of the row under the table's cursor (keys in row order), if any."""
+    row = table.cursor_row
+    return keys[row] if keys and row is not None and 0 <= row < len(keys) else None
