@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from _util import GAUNTLET, check, cleanup, scratch, timed  # noqa: E402
+
 from probes.events import (  # noqa: E402
     ParityCaseFinished,
     PhaseFinished,
@@ -24,8 +25,6 @@ from probes.events import (  # noqa: E402
     SmokeFinished,
 )
 from probes.history import RunSummary, open_store  # noqa: E402
-
-from _util import GAUNTLET, check, cleanup, scratch, timed  # noqa: E402
 
 
 def events(run_id: str, started: str, cases: int, smokes: int) -> list:

@@ -16,9 +16,9 @@ import time
 from deepdiff import DeepDiff
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from probes.compare import diff_json  # noqa: E402
-
 from _util import check  # noqa: E402
+
+from probes.compare import diff_json  # noqa: E402
 
 CHANGES = 100
 

@@ -22,10 +22,10 @@ import time
 import httpx
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+from _util import GAUNTLET, REPO, check, cleanup, scratch  # noqa: E402
+
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
-
-from _util import GAUNTLET, REPO, check, cleanup, scratch  # noqa: E402
 
 CASES, CONCURRENCY, LATENCY_MS = 1000, 16, 20
 PAYLOADS = [

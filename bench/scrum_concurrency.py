@@ -14,12 +14,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from _util import check, cleanup, scratch  # noqa: E402
+
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
 from probes.events import EventBus, PhaseFinished, PhaseStarted, ReviewFinished, ReviewStarted  # noqa: E402
 from tests.fixtures.openai_server import FakeGateway  # noqa: E402
-
-from _util import check, cleanup, scratch  # noqa: E402
 
 BUNDLES, REVIEWERS, LATENCY = 4, 3, 1.0
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import pty
 import select
@@ -21,7 +22,6 @@ import struct
 import subprocess
 import sys
 import termios
-import fcntl
 import time
 from pathlib import Path
 
@@ -29,12 +29,12 @@ import psutil
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from _util import check, cleanup, scratch  # noqa: E402
+
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
 from tui.app import GauntletApp  # noqa: E402
 from tui.sources import LiveSource  # noqa: E402
-
-from _util import check, cleanup, scratch  # noqa: E402
 
 LINES_PER_SECOND = 50_000
 PRESSES = 20

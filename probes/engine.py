@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-
-import tomli_w
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import tomli_w
+
 from .config import PHASES, Config
+from .delta import compare
+from .errors import GauntletError
 from .events import (
     ArtifactWritten,
     ComparedWithPrevious,
@@ -29,16 +31,14 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
-from .delta import compare
 from .gaps import load_gaps
 from .history import HistoryStore, HistoryUnavailable, RunSummary, open_store
 from .parity import CaseResult, answer_files, results_json, run_parity
-from .errors import GauntletError
 from .rundir import RunDir
-from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .scrum import ScrumRun
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
+from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
 
 EXIT_INTERRUPTED = 130

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, only_run
-from .test_demo import SEED_PORTS, assert_seed_figures
+from .conftest import only_run
+from .test_demo import assert_seed_figures
 
 GAUNTLET = str(Path(sys.executable).parent / "gauntlet")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-
 from probes.events import (
     BundleTallied,
     ParityCaseFinished,

@@ -17,14 +17,14 @@ from rich.spinner import Spinner
 from rich.text import Text
 
 from probes.events import (
-    Event,
     BundleTallied,
     ComparedWithPrevious,
+    Event,
     Notice,
     ParityCaseFinished,
-    ReviewFinished,
     PhaseFinished,
     PhaseStarted,
+    ReviewFinished,
     RunFinished,
     RunStarted,
     SmokeFinished,

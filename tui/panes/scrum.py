@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static, TextArea
 
 from probes.scrum_report import BundleState
+
 from ..model import RunModel
 from ..widgets import selected_key, update_static
 
@@ -122,7 +123,7 @@ class ScrumPane(Vertical):
         bundle = board.bundles.get(name or "")
         reviewer = self._reviewers[self.reviewer_index % len(self._reviewers)] if self._reviewers else None
         tabs = Text()
-        for i, r in enumerate(self._reviewers):
+        for r in self._reviewers:
             tabs.append(f" {r} ", style="reverse bold" if r == reviewer else "dim")
         tabs.append("  ←/→ reviewer", style="dim")
         update_static(self.query_one("#review-tabs", Static), tabs)

@@ -8,6 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Log, Static
 
 from probes.smoke_report import STATUS_STYLE
+
 from ..model import RunModel
 from ..widgets import selected_key, update_static
 

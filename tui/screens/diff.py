@@ -28,7 +28,6 @@ from textual.widgets.option_list import Option
 
 from probes.errors import GauntletError
 from probes.sidebyside import GAP, CaseView, load_case
-
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 
