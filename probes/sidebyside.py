@@ -37,8 +37,9 @@ class Body:
     is_json: bool = False
 
     @classmethod
-    def of(cls, text: str, is_json: bool) -> Body:
-        text = neutralise(text)
+    def of(cls, text: str, is_json: bool, *, safe: bool = False) -> Body:
+        """`safe`: the text is known to hold no terminal controls (skips the scan)."""
+        text = text if safe else neutralise(text)
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -61,7 +62,8 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
                 text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
             except TypeError:  # integers beyond 64 bits: the standard library copes
                 text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-            return Body.of(text, True)
+            # JSON escapes every C0 control, so from ASCII input no control can come out.
+            return Body.of(text, True, safe=raw.isascii())
     return Body.of(raw.decode("utf-8", errors="replace"), False)
 
 
