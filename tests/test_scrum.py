@@ -280,3 +280,40 @@ def test_bundle_split(tmp_path):
                              capture_output=True, text=True)
     assert grouped.returncode == 0, grouped.stderr
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["rest.diff", "rust.diff"]
+
+
+def test_a_bundle_from_a_git_range_with_a_custom_prompt(write_config, tmp_path, script):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (repo / "go").mkdir()
+    (repo / "go" / "errors.go").write_text("package v\n")
+    (repo / "other.txt").write_text("x\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    (repo / "go" / "errors.go").write_text("package v\n\ntype ValidationError struct{}\n")
+    (repo / "other.txt").write_text("y\n")
+    subprocess.run([*git, "commit", "-qam", "two"], check=True)
+    (tmp_path / "prompt.md").write_text("Review $bundle ($kb KB) please.\n$diff\n")
+    script("echo.sh", "#!/bin/sh\ncat\n")  # a reviewer that answers with the prompt it got
+    path = write_config(f"""
+        [gauntlet]
+        name = "git"
+        out_dir = "out"
+        workdir = "repo"
+        [scrum]
+        prompt_file = "../prompt.md"
+        [[scrum.reviewer]]
+        name = "echo"
+        lineage = "x"
+        kind = "command"
+        run = "{tmp_path / 'scripts' / 'echo.sh'}"
+        [[scrum.bundle]]
+        name = "go_only"
+        git = {{ range = "HEAD~1..HEAD", paths = ["go"] }}
+    """)
+    outcome, finished, _ = run(path)
+    sent = (outcome.run_dir / "scrum" / "go_only" / "echo.md").read_text()
+    assert sent.startswith("Review go_only (0 KB) please.\ndiff --git a/go/errors.go b/go/errors.go")
+    assert "+type ValidationError struct{}" in sent and "other.txt" not in sent

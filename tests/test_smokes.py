@@ -366,3 +366,10 @@ def test_headless_output_is_plain_when_not_a_tty(write_config, cmd):
     assert "\x1b" not in proc.stdout
     assert "PASS" in proc.stdout and "1/1 PASS in" in proc.stdout
     assert "verdict: SHIP" in proc.stdout
+
+
+def test_the_shipped_smokes_only_example_passes(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "smokes", str(REPO / "sample_configs" / "smokes.toml"),
+                           "--headless", "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4/4 PASS in" in proc.stdout
