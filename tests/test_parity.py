@@ -6,8 +6,10 @@ import asyncio
 import gzip
 import json
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -262,21 +264,25 @@ def twins():
     proc.wait(10)
 
 
-def test_demo_parity_against_the_twins_reports_the_seed_headline(twins, tmp_path):
-    sample = REPO / "sample_configs"
-    config = tmp_path / "parity.toml"
-    config.write_text(f"""
-[gauntlet]
-name = "twins"
-out_dir = "out"
-[parity]
-reference = "rust"
-compare_headers = ["content-type"]
-cases_file = "{sample / 'parity' / 'validator_cases.toml'}"
-[parity.targets]
-rust = "{twins['rust']}"
-go = "{twins['go']}"
-""")
+def twins_config(tmp_path, twins) -> Path:
+    """The shipped demo_parity.toml, pointed at twins on free ports."""
+    text = (REPO / "sample_configs" / "demo_parity.toml").read_text()
+    text = text.replace('"http://127.0.0.1:3100"', f'"{twins["rust"]}"').replace('"http://127.0.0.1:4110"',
+                                                                            f'"{twins["go"]}"')
+    text = text.replace('out_dir = "../gauntlet-runs"', 'out_dir = "out"')
+    shutil.copytree(REPO / "sample_configs" / "parity", tmp_path / "parity")  # cases_file is relative
+    config = tmp_path / "demo_parity.toml"
+    config.write_text(text)
+    return config
+
+
+@pytest.fixture
+def twins_parity(twins, tmp_path):
+    return twins_config(tmp_path, twins)
+
+
+def test_demo_parity_against_the_twins_reports_the_seed_headline(twins_parity, tmp_path):
+    config = twins_parity
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless"],
                           cwd=REPO, capture_output=True, text=True)
     assert "6/6 status codes match · 5/6 body shapes diverge" in proc.stdout, proc.stdout + proc.stderr
@@ -289,19 +295,8 @@ go = "{twins['go']}"
     assert rust == {"Schema": {"field": "fingerprint", "reason": "missing — required for Phase 25 validity window"}}
 
 
-def test_parity_case_flag_probes_one_case_and_lists_its_differences(twins, tmp_path):
-    config = tmp_path / "parity.toml"
-    config.write_text(f"""
-[gauntlet]
-name = "twins"
-out_dir = "out"
-[parity]
-reference = "rust"
-cases_file = "{REPO / 'sample_configs' / 'parity' / 'validator_cases.toml'}"
-[parity.targets]
-rust = "{twins['rust']}"
-go = "{twins['go']}"
-""")
+def test_parity_case_flag_probes_one_case_and_lists_its_differences(twins_parity):
+    config = twins_parity
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless",
                            "--case", "playbook_missing_fingerprint"], cwd=REPO, capture_output=True, text=True)
     assert "0/1 status codes match" not in proc.stdout
