@@ -189,3 +189,22 @@ def test_history_and_compare_commands(servers, write_config, tmp_path):
     cmp = subprocess.run([sys.executable, "-m", "tui.cli", "compare", str(first.run_dir), str(second.run_dir)],
                          cwd=REPO, capture_output=True, text=True)
     assert "parity playbook_missing (go): divergence changed" in cmp.stdout
+
+
+def test_a_locked_store_is_said_once_and_the_run_goes_on(write_config, tmp_path, monkeypatch):
+    import probes.history
+
+    monkeypatch.setattr(probes.history, "BUSY_TIMEOUT_MS", 200)
+    (tmp_path / "out").mkdir()
+    open_store(tmp_path / "out").close()  # a valid store, then another process holds it
+    holder = sqlite3.connect(tmp_path / "out" / "history.sqlite", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        path = write_config('[[smoke]]\nname = "a"\nrun = "true"\n')
+        outcome, seen = run(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    notices = [e for e in seen if isinstance(e, Notice) and "history unavailable" in e.message]
+    assert len(notices) == 1 and "locked" in notices[0].message
+    assert outcome.exit_code == 0 and (outcome.run_dir / "verdict.json").is_file()

@@ -219,3 +219,18 @@ async def test_verdict_pane_shows_the_deltas_against_the_previous_run():
         assert "Against r1" in body and "smoke d3 newly failing" in body
         assert "known gap wire: documented, not regressed" in body
         source.close()
+
+
+async def test_the_verdict_badge_turns_as_soon_as_a_smoke_fails():
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        source.push(0, PhaseStarted("smokes"))
+        source.push(0, SmokesPlanned((("d1", "L"), ("d2", "L")), 1))
+        source.push(0.5, SmokeFinished("d1", "L", "fail", 0.5, 1, "exit code 1", "", 0))
+        await pilot.pause()
+        await settle(app, pilot)
+        assert app.model.verdict.verdict == "BLOCK"  # before the phase (and the engine's verdict) ends
+        assert "BLOCK" in app.export_screenshot()
+        source.close()

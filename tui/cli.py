@@ -366,9 +366,21 @@ def _watch(args: argparse.Namespace) -> int:
 
     if not (args.run_dir / "events.jsonl").is_file():
         raise GauntletError(f"{args.run_dir}: not a run directory (no events.jsonl)")
-    app = GauntletApp(FileSource(args.run_dir, follow=not args.no_follow), theme=args.theme, clock=False)
+    app = GauntletApp(FileSource(args.run_dir, follow=not args.no_follow), theme=args.theme, clock=False,
+                      gaps=_gaps_of_run(args.run_dir))
     app.run()
     return 0
+
+
+def _gaps_of_run(run_dir: Path) -> list:
+    """The known gaps the run was judged with, for the live verdict while watching it."""
+    from probes.gaps import gaps_path_of_run, load_gaps
+
+    try:
+        gaps_file, _ = gaps_path_of_run(run_dir)
+        return load_gaps(gaps_file) if gaps_file is not None and gaps_file.is_file() else []
+    except (GauntletError, ValueError):
+        return []  # the run's own verdict events still say what it concluded
 
 
 def _diff(run_dir: Path, case: str, args: argparse.Namespace) -> int:

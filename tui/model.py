@@ -13,17 +13,21 @@ from dataclasses import dataclass, field
 
 from probes.events import (
     ArtifactWritten,
+    BundleTallied,
     Event,
     Notice,
+    ParityCaseFinished,
     ReviewChunk,
     RunFinished,
     RunStarted,
+    SmokeFinished,
     SmokeOutput,
     VerdictChanged,
 )
 from probes.textsafe import neutralise
 from probes.verdict import VerdictTracker
 
+LIVE_RESULTS = (SmokeFinished, BundleTallied, ParityCaseFinished)  # results that can turn the verdict
 TAIL_LINES = 400  # per smoke, for the output pane
 REVIEW_CHARS = 256 * 1024  # per review, for the streaming tab
 
@@ -68,12 +72,16 @@ class RunModel:
             self.verdict = event
         elif isinstance(event, RunFinished):
             self.finished = event
+        if isinstance(event, LIVE_RESULTS) and self.phase_state("verdict") == "pending":
+            self.refresh_verdict(emit=False)  # from the verdict phase on, the engine's word stands
 
-    def refresh_verdict(self) -> None:
-        """Recompute the verdict here (after a known gap was recorded from the screen)."""
+    def refresh_verdict(self, *, emit: bool = True) -> None:
+        """Recompute the verdict from what has landed: live as results arrive (the engine
+        publishes its own at phase ends), and at once after a known gap is recorded."""
         verdict = self.tracker.current(final=self.finished is not None)
         self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
-        self.version += 1
+        if emit:
+            self.version += 1
 
     def last_line(self, smoke: str) -> str:
         tail = self.tails.get(smoke)
