@@ -156,10 +156,11 @@ def _closer(depth: int) -> re.Pattern[str]:
     return _CLOSERS[depth]
 
 
-def _item(depth: int) -> re.Pattern[str]:
-    """A line that opens an array item at this depth (not a deeper line, not the close)."""
+def _items(depth: int) -> re.Pattern[str]:
+    """Lines that open an item of an array at `depth` (group 1), or lines at the array's own
+    depth or shallower: its closing bracket and beyond, where the counting must stop."""
     if depth not in _ITEMS:
-        _ITEMS[depth] = re.compile("\n" + "  " * depth + "(?=[^ \\]}])")
+        _ITEMS[depth] = re.compile("\n(" + "  " * (depth + 1) + ")(?=[^ \\]}])|\n {0,%d}(?=[^ ])" % (2 * depth))
     return _ITEMS[depth]
 
 
@@ -167,30 +168,36 @@ def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
     """(first line, last line) of a JSON path in a pretty-printed body; None if absent.
 
     Works on the 2-space, one-item-a-line layout `pretty` makes: a key is found by its
-    quoted name at the expected indent inside its parent's span, an array item by counting
-    the lines that open an item at that indent; every search is the regex engine's.
+    quoted name at the expected indent inside its object, an array item by counting the
+    lines that open an item at that indent. An ancestor's extent is only measured when a
+    key must be searched inside it, so a path into a 20 MB array never scans all of it.
     """
     if not body.is_json:
         return None
     text = body.text
-    start, end, depth = 0, len(text), 0  # the current value's span in the text
-    for key in path:
+    start, limit = 0, len(text)
+    for depth, key in enumerate(path):
         if isinstance(key, int):
-            found = next(itertools.islice(_item(depth + 1).finditer(text, start, end), key, None), None)
+            found = None
+            for n, match in enumerate(_items(depth).finditer(text, text.find("\n", start), limit)):
+                if match.group(1) is None:
+                    break  # the array closed before item `key`
+                if n == key:
+                    found = match.start() + 1
+                    break
             if found is None:
                 return None
-            start = found.start() + 1
+            start = found
         else:
             needle = "\n" + "  " * (depth + 1) + json.dumps(key, ensure_ascii=False) + ":"
-            pos = text.find(needle, start, end)
+            pos = text.find(needle, start, limit)
             if pos < 0:
                 return None
             start = pos + 1
-        end = _value_end(text, start, depth + 1, end)
-        depth += 1
-    first = body.line_of_offset(start)
-    last = body.line_of_offset(max(start, end - 1))
-    return first, last
+        following = path[depth + 1] if depth + 1 < len(path) else None
+        if not isinstance(following, int):  # a key search (or the end) needs this value's extent
+            limit = _value_end(text, start, depth + 1, limit)
+    return body.line_of_offset(start), body.line_of_offset(max(start, limit - 1))
 
 
 def _value_end(text: str, start: int, depth: int, limit: int) -> int:

@@ -66,6 +66,10 @@ def test_locate_finds_paths_in_the_pretty_text():
     assert body.lines[first] == "    {" and body.lines[last] == "    }"
     assert body.lines[locate(body, ["rows", 1, "x", "deep", 1])[0]].strip() == "6"
     assert locate(body, ["absent"]) is None
+    siblings = pretty(json.dumps({"a": [1], "b": [5, 6], "x": {"p": 1}, "y": {"q": 2}}).encode(), "application/json")
+    assert locate(siblings, ["a", 1]) is None  # never the next array's item
+    assert locate(siblings, ["x", "q"]) is None  # never the next object's key
+    assert siblings.lines[locate(siblings, ["b", 1])[0]].strip() == "6"
 
 
 async def test_jump_to_a_difference_scrolls_both_bodies_to_it(servers, write_config):
