@@ -11,7 +11,6 @@ JSON paths are found by searching the text, not by walking a tree in Python.
 from __future__ import annotations
 
 import difflib
-import itertools
 import json
 import re
 from array import array

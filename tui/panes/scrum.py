@@ -163,4 +163,7 @@ class ScrumPane(Vertical):
             if row["retracted_blocks"]:
                 table.add_row(Text(row["reviewer"], style="yellow"), row["lineage"],
                               Text("BLOCK (retracted)", style="yellow"), "retracted in the same response")
+            if row["thin"]:
+                table.add_row(Text(row["reviewer"], style="red"), row["lineage"], Text("thin", style="red"),
+                              f"{row['tokens_out']} tokens out: too little to have read the bundle")
 
