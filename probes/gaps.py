@@ -25,6 +25,7 @@ from .compare import KINDS
 from .errors import ConfigError, GauntletError, Problem
 from .results import read_case
 from .rundir import write_atomic
+from .textsafe import md_cell
 
 _GAP = ("id", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
 
@@ -161,7 +162,7 @@ def append_tracker_row(tracker: Path, gap: KnownGap) -> None:
         start = _status_table(lines)
         if start is None:
             table = ["| " + " | ".join(TRACKER_COLUMNS) + " |", "|" + "---|" * len(TRACKER_COLUMNS),
-                     "| " + " | ".join(_cell(values[c.lower()]) for c in TRACKER_COLUMNS) + " |"]
+                     "| " + " | ".join(md_cell(values[c.lower()]) for c in TRACKER_COLUMNS) + " |"]
             while lines and not lines[-1].strip():
                 lines.pop()
             lines += (["", *table, ""] if lines else [*table, ""])
@@ -170,7 +171,7 @@ def append_tracker_row(tracker: Path, gap: KnownGap) -> None:
             end = start + 2
             while end < len(lines) and lines[end].lstrip().startswith("|"):
                 end += 1
-            row = "| " + " | ".join(_cell(values.get(h, "")) for h in header) + " |"
+            row = "| " + " | ".join(md_cell(values.get(h, "")) for h in header) + " |"
             lines.insert(end, row)
         write_atomic(tracker, "\n".join(lines), durable=True)
 
@@ -180,10 +181,6 @@ def _status_table(lines: Sequence[str]) -> int | None:
         if line.lstrip().startswith("|") and "status" in line.lower() and set(lines[i + 1].strip()) <= set("|-: "):
             return i
     return None
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def gaps_path_of_run(run_dir: Path) -> tuple[Path | None, Path | None]:

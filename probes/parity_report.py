@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .events import Event, ParityCaseFinished, ParityPlanned
+from .textsafe import md_cell
 
 TICK, CROSS = "✓", "✗"
 
@@ -69,14 +70,27 @@ class ParityBoard:
         for head in ("Status match", "Body match", "Kind"):
             table.add_column(head, justify="center" if "match" in head else "left")
         for case in self.cases:
-            r = self.results.get(case)
-            if r is None:
-                table.add_row(case, *["…"] * len(self.targets), "", "", Text("pending", style="dim"))
-                continue
-            statuses = [Text(str(r.statuses.get(t)) if r.statuses.get(t) is not None else "error",
-                             style="" if r.statuses.get(t) is not None else "bold red") for t in self.targets]
-            table.add_row(case, *statuses, _mark(r.status_match), _mark(r.body_match), Text(_kind(r)))
+            table.add_row(*self.row_cells(case))
         return table
+
+    def row_cells(self, case: str) -> tuple[Text | str, ...]:
+        """A case's row, for the headless table and the TUI's pane alike."""
+        r = self.results.get(case)
+        if r is None:
+            return (case, *(Text("…", style="dim") for _ in self.targets), "", "", Text("pending", style="dim"))
+        statuses = [Text(_status(r, t), style="" if r.statuses.get(t) is not None else "bold red")
+                    for t in self.targets]
+        return (case, *statuses, match_mark(r.status_match), match_mark(r.body_match), Text(case_kind(r)))
+
+    def table_markdown(self) -> list[str]:
+        """The seed's table: `| Case | rust status | go status | Status match | Body match |`."""
+        lines = ["| Case | " + " | ".join(f"{t} status" for t in self.targets) + " | Status match | Body match |",
+                 "|---|" + "---:|" * len(self.targets) + ":---:|:---:|"]
+        for r in self.done():
+            statuses = " | ".join(_status(r, t) for t in self.targets)
+            lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
+                         f"{TICK if r.body_match else CROSS} |")
+        return lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.case_table()
@@ -85,24 +99,17 @@ class ParityBoard:
 
     def report_markdown(self, title: str) -> str:
         """parity/report.md: the seed's table, the headline, then each divergence."""
-        head = "| Case | " + " | ".join(f"{t} status" for t in self.targets) + " | Status match | Body match |"
         lines = [f"# Parity: {title}", "", f"Reference: `{self.reference}`; candidates: "
-                 + ", ".join(f"`{c}`" for c in self.candidates), "", head,
-                 "|---|" + "---:|" * len(self.targets) + ":---:|:---:|"]
-        for r in self.done():
-            statuses = " | ".join(str(r.statuses.get(t)) if r.statuses.get(t) is not None else "error"
-                                  for t in self.targets)
-            lines.append(f"| {_md(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
-                         f"{TICK if r.body_match else CROSS} |")
-        lines += ["", f"**{self.headline()}**", ""]
+                 + ", ".join(f"`{c}`" for c in self.candidates), "", *self.table_markdown(),
+                 "", f"**{self.headline()}**", ""]
         for r in self.done():
             if r.status_match and r.body_match:
                 continue
             lines += [f"## {r.case}", ""]
             for target, error in r.errors.items():
-                lines.append(f"- **{target}**: {_md(error)}")
+                lines.append(f"- **{target}**: {md_cell(error)}")
             for failure in r.expect_failures:
-                lines.append(f"- {_md(failure)}")
+                lines.append(f"- {md_cell(failure)}")
             for t, fp in r.fingerprints.items():
                 if fp:
                     lines.append(f"- `{t}` {r.kinds.get(t)} divergence, fingerprint `{fp}`")
@@ -110,19 +117,20 @@ class ParityBoard:
                 lines += ["", "| Target | Kind | Path | " + f"{r.reference} | candidate |", "|---|---|---|---|---|"]
                 for d in r.diffs:
                     flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
-                    lines.append(f"| {d['target']} | {d['kind']}{flag} | `{_md(d['path'])}` | "
-                                 f"`{_md(d['ref'])}` | `{_md(d['cand'])}` |")
+                    lines.append(f"| {d['target']} | {d['kind']}{flag} | `{md_cell(d['path'])}` | "
+                                 f"`{md_cell(d['ref'])}` | `{md_cell(d['cand'])}` |")
                 if r.more_diffs:
                     lines.append(f"\n…and {r.more_diffs} more in results.json")
             lines.append("")
         return "\n".join(lines) + "\n"
 
 
-def _mark(ok: bool) -> Text:
+def match_mark(ok: bool) -> Text:
     return Text(TICK, style="green") if ok else Text(CROSS, style="bold red")
 
 
-def _kind(r: ParityCaseFinished) -> str:
+def case_kind(r: ParityCaseFinished) -> str:
+    """One word (or a few) for a case: error, match, or its kinds of divergence."""
     if r.errors:
         return "error"
     kinds = {k for k in r.kinds.values() if k}
@@ -131,5 +139,6 @@ def _kind(r: ParityCaseFinished) -> str:
     return ", ".join(sorted(kinds)) or "match"
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+def _status(r: ParityCaseFinished, target: str) -> str:
+    status = r.statuses.get(target)
+    return "error" if status is None else str(status)

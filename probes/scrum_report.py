@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .events import BundleTallied, Event, ReviewFinished, ReviewStarted, ScrumPlanned
+from .textsafe import md_cell
 
 SARIF_LEVEL = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
 
@@ -114,10 +115,10 @@ class ScrumBoard:
         lines = ["| Bundle | KB | Convergent (≥2 lineages) | Distinct | Notes |", "|---|---:|---:|---:|---|"]
         for b in self.bundles.values():
             if b.tally is None:
-                lines.append(f"| {b.name} | {b.kb:.0f} | – | – | {_md(b.reason or 'not tallied')} |")
+                lines.append(f"| {b.name} | {b.kb:.0f} | – | – | {md_cell(b.reason or 'not tallied')} |")
             else:
                 lines.append(f"| {b.name} | {b.kb:.0f} | {b.tally.convergent} | {b.tally.distinct} | "
-                             f"{_md('; '.join(b.tally.notes))} |")
+                             f"{md_cell('; '.join(b.tally.notes))} |")
         lines += ["", "| Bundle | Bundle KB | " + " | ".join(f"{n} tokens out" for n in names) + " |",
                   "|---|---:|" + "---:|" * len(names)]
         for b in self.bundles.values():
@@ -138,11 +139,11 @@ class ScrumBoard:
                           "|---|---|---|---|"]
                 for loc in b.tally.locations:
                     mark = " **convergent**" if loc["convergent"] else ""
-                    lines.append(f"| `{_md(loc['where'])}` | {', '.join(loc['lineages'])}{mark} | {loc['severity']} | "
-                                 f"{_md(loc['what'])} |")
+                    lines.append(f"| `{md_cell(loc['where'])}` | {', '.join(loc['lineages'])}{mark} | {loc['severity']} | "
+                                 f"{md_cell(loc['what'])} |")
                 if b.tally.unanchored:
                     lines += ["", "Unanchored (shown, never counted):", ""]
-                    lines += [f"- `{_md(u['where'])}` ({u['reviewer']}, {u['severity']}): {_md(u['why'])}"
+                    lines += [f"- `{md_cell(u['where'])}` ({u['reviewer']}, {u['severity']}): {md_cell(u['why'])}"
                               for u in b.tally.unanchored]
                 lines.append("")
         return "\n".join(lines) + "\n"
@@ -190,7 +191,3 @@ def _token_style(b: BundleState, name: str) -> str:
     if r is None:
         return "dim"
     return "bold red" if r.status == "error" else "yellow" if r.status == "partial" else ""
-
-
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")

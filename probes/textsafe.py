@@ -31,3 +31,8 @@ def neutralise(text: str) -> str:
 def decode_safe(data: bytes) -> str:
     """Decode bytes from outside (invalid UTF-8 replaced) and neutralise them."""
     return neutralise(data.decode("utf-8", errors="replace"))
+
+
+def md_cell(text: str) -> str:
+    """Text made safe for one cell of a Markdown table (pipes, backticks, newlines)."""
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")

@@ -230,14 +230,7 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
         lines += ["## Phase 2: per-component scrum", "", *tracker.scrum.tables_markdown()]
     if "parity" in tracker.phases:
         board = tracker.parity
-        lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "",
-                  "| Case | " + " | ".join(f"{t} status" for t in board.targets) + " | Status match | Body match |",
-                  "|---|" + "---:|" * len(board.targets) + ":---:|:---:|"]
-        for r in board.done():
-            statuses = " | ".join(str(r.statuses.get(t, "")) for t in board.targets)
-            lines.append(f"| {r.case} | {statuses} | {'✓' if r.status_match else '✗'} | "
-                         f"{'✓' if r.body_match else '✗'} |")
-        lines.append("")
+        lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "", *board.table_markdown(), ""]
     used = [g for g in tracker.gaps if any(f"known gap {g.id} " in c for c in verdict.known_gaps)]
     if used:
         lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "

@@ -31,9 +31,8 @@ from probes.events import (
     SmokeStarted,
     VerdictChanged,
 )
-from probes.parity_report import ParityBoard
-from probes.scrum_report import ScrumBoard
-from probes.smoke_report import STATUS_STYLE, STATUS_WORD, SmokeBoard
+from probes.smoke_report import STATUS_STYLE, STATUS_WORD
+from probes.verdict import VerdictTracker
 
 VERDICT_STYLE = {"SHIP": "bold green", "SHIP_WITH_KNOWN_GAP": "bold yellow", "BLOCK": "bold red"}
 
@@ -52,9 +51,7 @@ class HeadlessPrinter:
     def __init__(self, console: Console | None = None, *, show_diffs: bool = False) -> None:
         self.console = console or _console()
         self.show_diffs = show_diffs
-        self.smokes = SmokeBoard()
-        self.parity = ParityBoard()
-        self.scrum = ScrumBoard()
+        self.tracker = VerdictTracker()  # the boards of every phase, fed by the same events
         self._running: dict[str, float] = {}
         self._live: Live | None = None
         self._reasons: tuple[str, ...] = ()
@@ -72,9 +69,7 @@ class HeadlessPrinter:
         self.console.print(*renderables, highlight=False, soft_wrap=all(isinstance(r, Text) for r in renderables))
 
     def apply(self, t: float, event: Event) -> None:
-        self.smokes.apply(t, event)
-        self.parity.apply(t, event)
-        self.scrum.apply(t, event)
+        self.tracker.apply(t, event)
         if isinstance(event, RunStarted):
             self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "bold cyan"),
                                      f"  run {event.run_id}  → {event.run_dir}"))
@@ -97,13 +92,13 @@ class HeadlessPrinter:
             self._parity_line(event)
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
             self.print()
-            self.print(self.smokes)
+            self.print(self.tracker.smokes)
         elif isinstance(event, PhaseFinished) and event.phase == "parity":
             self.print()
-            self.print(self.parity)
+            self.print(self.tracker.parity)
         elif isinstance(event, PhaseFinished) and event.phase == "scrum":
             self.print()
-            self.print(self.scrum)
+            self.print(self.tracker.scrum)
         elif isinstance(event, PhaseFinished) and not event.complete:
             self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="magenta"))
         elif isinstance(event, Notice):

@@ -51,21 +51,14 @@ class ParityPane(Vertical):
         headline = board.headline() if board.results else ("probing…" if board.cases else "no parity yet")
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"))
 
-    def _cells(self, model: RunModel, case: str) -> tuple[Text | str, ...]:
-        board = model.tracker.parity
-        r = board.results.get(case)
+    @staticmethod
+    def _cells(model: RunModel, case: str) -> tuple[Text | str, ...]:
+        """The board's row, its kind coloured and a covering known gap named."""
+        *cells, kind = model.tracker.parity.row_cells(case)
+        r = model.tracker.parity.results.get(case)
         if r is None:
-            return (case, *(Text("…", style="dim") for _ in board.targets), "", "", Text("pending", style="dim"))
-        statuses = [Text(str(r.statuses.get(t)) if r.statuses.get(t) is not None else "error",
-                         style="" if r.statuses.get(t) is not None else "bold red") for t in board.targets]
-        kinds = sorted({k for k in r.kinds.values() if k}) or (["error"] if r.errors else ["match"])
-        kind = ", ".join(kinds)
-        covered = any(model.tracker.gap_for(r, t)[0] for t in r.kinds if r.kinds[t])
-        label = Text(kind, style=KIND_STYLE.get(kinds[0], ""))
-        if covered:
+            return (*cells, kind)
+        label = Text(str(kind), style=KIND_STYLE.get(str(kind).split(",")[0], ""))
+        if any(model.tracker.gap_for(r, t)[0] for t, k in r.kinds.items() if k):
             label.append(" (known gap)", style="dim")
-        return (case, *statuses, _mark(r.status_match), _mark(r.body_match), label)
-
-
-def _mark(ok: bool) -> Text:
-    return Text("✓", style="green") if ok else Text("✗", style="bold red")
+        return (*cells, label)
