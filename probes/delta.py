@@ -32,6 +32,9 @@ class Comparison:
     def regressed(self) -> list[tuple[KnownGap, str, str]]:
         return [g for g in self.gaps if g[1] == "regressed"]
 
+    def gap_states(self) -> dict[str, str]:
+        return {gap.id: state + (f" ({detail})" if detail else "") for gap, state, detail in self.gaps}
+
     def engagement(self) -> list[tuple[str, float, dict[str, int]]]:
         """Rows (wave and bundle, bundle KB, tokens out per reviewer): previous, then this."""
         rows = []
@@ -54,8 +57,7 @@ class Comparison:
         unchanged = sum(1 for d in self.divergences if d[2] == "unchanged")
         if unchanged:
             out.append(f"parity: {unchanged} divergence(s) unchanged")
-        for gap, state, detail in self.gaps:
-            out.append(f"known gap {gap.id}: {state}" + (f" ({detail})" if detail else ""))
+        out += [f"known gap {gap_id}: {state}" for gap_id, state in self.gap_states().items()]
         if len(out) == 1:
             out.append("nothing changed")
         return out

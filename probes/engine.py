@@ -121,7 +121,7 @@ class Engine:
         c = compare(self._previous, self.summary, self.tracker.gaps)
         regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in c.regressed)
         self.bus.emit(ComparedWithPrevious(self._previous.run_id, tuple(c.lines()), regressed,
-                                           tuple(c.engagement())))
+                                           tuple(c.engagement()), c.gap_states()))
 
     def interrupt(self) -> None:
         """Stop the run: the phase in flight is cancelled, its children stopped."""

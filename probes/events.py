@@ -12,7 +12,7 @@ import time
 import types
 import typing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -79,6 +79,7 @@ class ComparedWithPrevious(Event):
     lines: tuple[str, ...]
     regressed: tuple[str, ...]  # one reason per known gap whose divergence changed
     engagement: tuple[tuple[str, float, dict[str, int]], ...] = ()  # (wave and bundle, KB, tokens per reviewer)
+    gap_states: dict[str, str] = field(default_factory=dict)  # known gap id -> documented / regressed (…) / gone
 
 
 @dataclass(frozen=True)

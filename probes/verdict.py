@@ -30,7 +30,8 @@ class Verdict:
     verdict: str
     reasons: tuple[str, ...]
     complete: bool
-    known_gaps: tuple[str, ...] = ()
+    known_gaps: tuple[str, ...] = ()  # what each covering gap covers, in words
+    gap_ids: tuple[str, ...] = ()  # the ids of the known gaps this verdict relies on
 
     def exit_code(self, *, strict: bool = False) -> int:
         if self.verdict == BLOCK or (strict and self.verdict == SHIP_WITH_KNOWN_GAP):
@@ -81,7 +82,7 @@ class VerdictTracker:
             reasons.append(f"smoke {row.name} ({row.layer}) {'timed out' if row.status == 'timeout' else 'failed'}"
                            + (f": {row.reason}" if row.reason and row.status != "timeout" else ""))
         reasons += self._scrum_reasons()
-        parity_reasons, covered = self._parity_reasons()
+        parity_reasons, covered, gap_ids = self._parity_reasons()
         reasons += parity_reasons
         if self.comparison is not None:
             reasons += list(self.comparison.regressed)
@@ -96,9 +97,9 @@ class VerdictTracker:
         if any(r.startswith("incomplete:") for r in reasons):
             complete = False
         if reasons:
-            return Verdict(BLOCK, tuple(reasons), complete, tuple(covered))
+            return Verdict(BLOCK, tuple(reasons), complete, tuple(covered), gap_ids)
         if covered:
-            return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered))
+            return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered), gap_ids)
         return Verdict(SHIP, ("every phase that ran is clean",), complete)
 
     def _scrum_reasons(self) -> list[str]:
@@ -117,10 +118,11 @@ class VerdictTracker:
                         and g.covers(r.case, kind, fingerprint, g.expires or self.today)), None)
         return covering, expired
 
-    def _parity_reasons(self) -> tuple[list[str], list[str]]:
-        """(reasons that block, known gaps that cover what is left)."""
+    def _parity_reasons(self) -> tuple[list[str], list[str], tuple[str, ...]]:
+        """(reasons that block, what known gaps cover, the ids of those gaps)."""
         reasons: list[str] = []
         covered: list[str] = []
+        gap_ids: dict[str, None] = {}
         for r in self.parity.errored():
             detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
             reasons.append(f"parity case {r.case} could not be compared ({detail})")
@@ -134,6 +136,7 @@ class VerdictTracker:
                     continue
                 gap, expired = self.gap_for(r, target)
                 if gap is not None:
+                    gap_ids[gap.id] = None
                     covered.append(f"parity case {r.case}: {target} {kind} divergence covered by known gap "
                                    f"{gap.id} (owner {gap.owner}" + (f", expires {gap.expires}" if gap.expires else "")
                                    + ")")
@@ -143,7 +146,7 @@ class VerdictTracker:
                 else:
                     reasons.append(f"parity case {r.case}: {target} {kind} divergence not covered by a known gap "
                                    f"(fingerprint {r.fingerprints.get(target)})")
-        return reasons, covered
+        return reasons, covered, tuple(gap_ids)
 
 
 def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool,
@@ -231,15 +234,11 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
     if "parity" in tracker.phases:
         board = tracker.parity
         lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "", *board.table_markdown(), ""]
-    used = [g for g in tracker.gaps if any(f"known gap {g.id} " in c for c in verdict.known_gaps)]
+    used = [g for g in tracker.gaps if g.id in verdict.gap_ids]
     if used:
         lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "
                   "before a cutover.", ""]
-        states = {}
-        for line in (tracker.comparison.lines if tracker.comparison else ()):
-            if line.startswith("known gap "):
-                gap_id, _, state = line.removeprefix("known gap ").partition(": ")
-                states[gap_id] = state
+        states = tracker.comparison.gap_states if tracker.comparison else {}
         for i, g in enumerate(used, 1):
             expiry = f", expires {g.expires}" if g.expires else ""
             state = states.get(g.id, "first run of this config: nothing to compare with" if tracker.comparison is None
