@@ -234,3 +234,23 @@ async def test_the_verdict_badge_turns_as_soon_as_a_smoke_fails():
         assert app.model.verdict.verdict == "BLOCK"  # before the phase (and the engine's verdict) ends
         assert "BLOCK" in app.export_screenshot()
         source.close()
+
+
+async def test_a_review_streams_into_its_tab_piece_by_piece():
+    from probes.events import ReviewChunk, ReviewStarted, ScrumPlanned
+
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("scrum", "verdict"), "x"))
+        source.push(0, ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("kimi", "moonshot", "openai"),)))
+        source.push(0, ReviewStarted("c1", "kimi", "openai"))
+        await pilot.press("2")
+        pieces = ["WHERE: a.rs:3\n", "SEVERITY: WARN\n", "WHAT: \x1b[31mred\x1b[0m text\n"]
+        for piece in pieces:
+            source.push(1, ReviewChunk("c1", "kimi", piece))
+            await pilot.pause()
+            await settle(app, pilot)
+            assert app.query_one("#review-text").text == app.model.reviews[("c1", "kimi")]
+        assert app.query_one("#review-text").text == "WHERE: a.rs:3\nSEVERITY: WARN\nWHAT: ␛[31mred␛[0m text\n"
+        source.close()

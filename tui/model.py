@@ -38,6 +38,7 @@ class RunModel:
     tails: dict[str, deque[str]] = field(default_factory=dict)
     tail_count: dict[str, int] = field(default_factory=dict)  # lines ever added, per smoke
     reviews: dict[tuple[str, str], str] = field(default_factory=dict)
+    review_count: dict[tuple[str, str], int] = field(default_factory=dict)  # characters ever added
     notices: list[Notice] = field(default_factory=list)
     artifacts: list[ArtifactWritten] = field(default_factory=list)
     verdict: VerdictChanged | None = None
@@ -63,7 +64,9 @@ class RunModel:
             self.tail_count[event.name] = self.tail_count.get(event.name, 0) + len(lines)
         elif isinstance(event, ReviewChunk):
             key = (event.bundle, event.reviewer)
-            self.reviews[key] = (self.reviews.get(key, "") + neutralise(event.text))[-REVIEW_CHARS:]
+            text = neutralise(event.text)
+            self.reviews[key] = (self.reviews.get(key, "") + text)[-REVIEW_CHARS:]
+            self.review_count[key] = self.review_count.get(key, 0) + len(text)
         elif isinstance(event, Notice):
             self.notices.append(event)
         elif isinstance(event, ArtifactWritten):

@@ -56,7 +56,7 @@ class ScrumPane(Vertical):
         self._reviewers: list[str] = []
         self.reviewer_index = 0
         self._tally_for: tuple[str | None, int] = (None, -1)
-        self._text_for: tuple[str | None, str | None, int] = (None, None, -1)
+        self._text_for: tuple[tuple[str, str] | None, int] = (None, 0)  # the review shown, its length
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="bundle-table", cursor_type="row")
@@ -127,13 +127,7 @@ class ScrumPane(Vertical):
             tabs.append(f" {r} ", style="reverse bold" if r == reviewer else "dim")
         tabs.append("  ←/→ reviewer", style="dim")
         update_static(self.query_one("#review-tabs", Static), tabs)
-        text = model.reviews.get((name or "", reviewer or ""), "")
-        key = (name, reviewer, len(text))
-        if key != self._text_for:
-            area = self.query_one("#review-text", TextArea)
-            area.load_text(text)
-            area.scroll_end(animate=False)
-            self._text_for = key
+        self._show_review(model, (name or "", reviewer or ""))
         tally_version = (name, id(bundle.tally) if bundle and bundle.tally else 0)
         if tally_version != self._tally_for:
             self._fill_tally(bundle)
@@ -144,6 +138,21 @@ class ScrumPane(Vertical):
             return
         tokens = tuple((n, r.tokens_out if r else None) for n, r in bundle.reviews.items())
         update_static(bars, token_bars(bundle, self._reviewers, board.min_tokens_out), key=(bundle.name, tokens))
+
+    def _show_review(self, model: RunModel, key: tuple[str, str]) -> None:
+        """Append what streamed in since the last redraw; reload only for another review."""
+        area = self.query_one("#review-text", TextArea)
+        total = model.review_count.get(key, 0)
+        shown_key, shown = self._text_for
+        text = model.reviews.get(key, "")
+        if key != shown_key or total < shown or total - shown > len(text):
+            area.load_text(text)
+        elif total > shown:
+            area.insert(text[len(text) - (total - shown):], area.document.end)
+        else:
+            return
+        area.scroll_end(animate=False)
+        self._text_for = (key, total)
 
     def _fill_tally(self, bundle: BundleState | None) -> None:
         table = self.query_one("#tally-table", DataTable)

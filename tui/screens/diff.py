@@ -232,6 +232,8 @@ class DiffScreen(Screen[None]):
         self.query_one(SideBySide).focus()
 
     def load(self) -> None:
+        """Read and lay out the case (the bodies, the alignment): only when what is shown
+        side by side changes — headers, raw, another candidate."""
         try:
             self.view = load_case(self.run_dir, self.case, candidate=self.candidate,
                                   normalise=not self.options["raw"], headers=self.options["headers"])
@@ -239,7 +241,13 @@ class DiffScreen(Screen[None]):
             self.notify(str(exc), severity="error", timeout=10)
             return
         self.candidate = self.view.candidate
+        self.show()
+
+    def show(self) -> None:
+        """Mark the rows and list the differences of the loaded case, noise hidden or not."""
         view = self.view
+        if view is None:
+            return
         hide = self.options["hide_noise"]
         self.shown = [d for d in view.differences if not (hide and (d["noise"] or d["ignored"]))]
         row_kind: dict[int, tuple[str, bool]] = {}
@@ -295,7 +303,8 @@ class DiffScreen(Screen[None]):
 
     def action_toggle(self, option: str) -> None:
         self.options[option] = not self.options[option]
-        self.load()
+        # Hiding noise only filters what is loaded; the others change what is laid out.
+        self.show() if option == "hide_noise" else self.load()
 
     def action_next_candidate(self) -> None:
         if self.view is None:
