@@ -51,15 +51,19 @@ async def test_all_four_panes_at_160_columns(tmp_path):
         await asyncio.wait_for(app.source_finished.wait(), 30)
         await settle(app, pilot)
         assert app.wide
-        assert all(app.query_one(f"#{p}").display for p in ("smokes", "scrum", "parity", "verdict"))
-        assert app.query_one("#smokes").region.width < 120
+        regions = {p: app.query_one(f"#{p}").region for p in ("smokes", "scrum", "parity", "verdict")}
+        assert all(app.query_one(f"#{p}").display for p in regions)
+        # a 2x2 grid: smokes|scrum on top, parity|verdict below, none overlapping
+        assert regions["smokes"].y == regions["scrum"].y < regions["parity"].y == regions["verdict"].y
+        assert regions["smokes"].x == regions["parity"].x < regions["scrum"].x == regions["verdict"].x
+        assert not any(a.overlaps(b) for a in regions.values() for b in regions.values() if a is not b)
 
 
 async def test_panes_follow_a_scripted_event_stream():
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        source.push(0, RunStarted("r1", "scripted", "c.toml", "/runs/r1", ("smokes", "verdict"), "2026-05-02T09:00:00"))
+        source.start("smokes")
         source.push(0.1, PhaseStarted("smokes"))
         source.push(0.1, SmokesPlanned((("d1", "Substrate"), ("d2", "Substrate")), 1))
         source.push(0.2, SmokeStarted("d1", "Substrate", "./d1"))
@@ -84,7 +88,7 @@ async def test_escape_sequences_in_output_never_reach_the_terminal():
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        source.start("smokes")
         source.push(0, SmokesPlanned((("evil", "L"),), 1))
         source.push(0, SmokeStarted("evil", "L", "x"))
         # the engine neutralises output; the app must show even a raw sequence as text
@@ -102,7 +106,7 @@ async def test_help_and_quit_confirmation_while_running():
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        source.start("smokes")
         await pilot.pause()
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -225,7 +229,7 @@ async def test_the_verdict_badge_turns_as_soon_as_a_smoke_fails():
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
-        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("smokes", "verdict"), "x"))
+        source.start("smokes")
         source.push(0, PhaseStarted("smokes"))
         source.push(0, SmokesPlanned((("d1", "L"), ("d2", "L")), 1))
         source.push(0.5, SmokeFinished("d1", "L", "fail", 0.5, 1, "exit code 1", "", 0))
@@ -242,7 +246,7 @@ async def test_a_review_streams_into_its_tab_piece_by_piece():
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        source.push(0, RunStarted("r1", "s", "c.toml", "/runs/r1", ("scrum", "verdict"), "x"))
+        source.start("scrum")
         source.push(0, ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("kimi", "moonshot", "openai"),)))
         source.push(0, ReviewStarted("c1", "kimi", "openai"))
         await pilot.press("2")

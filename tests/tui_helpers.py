@@ -6,7 +6,7 @@ import asyncio
 import shutil
 from pathlib import Path
 
-from probes.events import Event
+from probes.events import Event, RunStarted
 
 from .conftest import REPO
 
@@ -34,6 +34,10 @@ class ScriptedSource:
 
     def push(self, t: float, event: Event) -> None:
         self.queue.put_nowait((t, event))
+
+    def start(self, *phases: str) -> None:
+        """The run begins: the RunStarted every scripted stream opens with."""
+        self.push(0, RunStarted("r1", "scripted", "c.toml", "/runs/r1", (*phases, "verdict"), "2026-05-02T09:00:00"))
 
     def close(self) -> None:
         self.queue.put_nowait(None)
