@@ -8,7 +8,11 @@ their runners; the verdict and summaries are still written, marked incomplete.
 from __future__ import annotations
 
 import asyncio
+import copy
+import os
 import time
+import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +28,7 @@ from .events import (
     ComparedWithPrevious,
     Event,
     EventBus,
+    InternalError,
     Notice,
     PhaseFinished,
     PhaseStarted,
@@ -39,9 +44,10 @@ from .scrum import ScrumRun
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
-from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
+from .verdict import Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
 
 EXIT_INTERRUPTED = 130
+CRASH_FILE = "crash.txt"
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class Engine:
         self.config = config
         self.phases = tuple(phases)
         self.bus = bus or EventBus()
+        self.bus.on_failure = self._subscriber_failed
         self.strict = strict
         self.parity_only = tuple(parity_only)
         self.force_oversize = force_oversize
@@ -83,36 +90,65 @@ class Engine:
         self.summary = RunSummary()
         self.bus.subscribe(self.summary.apply)
         self.bus.subscribe(self._remember)
-        self._history: HistoryStore | None = None
+        self._history: HistoryStore | None = None  # used on the history thread only
+        self._history_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gauntlet-history")
+        self._history_jobs: list[Future[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: RunSummary | None = None
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
         self._last_verdict: Verdict | None = None
         self._services: list[RunningService] = []
         self._stack_failed = False
+        self._phase = ""
 
     def _remember(self, t: float, event: Event) -> None:
-        """Register the run in the history store as it starts, update it as phases end."""
-        if isinstance(event, RunStarted):
-            try:
-                self._history = open_store(self.run_dir.path.parent)
-                self._history.record(self.summary)
-                self._previous = self._history.previous(self.config.name, event.started_at, exclude=event.run_id)
-            except HistoryUnavailable as exc:
-                self._history_failed(exc)
-        elif isinstance(event, (PhaseFinished, RunFinished)) and self._history is not None:
-            try:
-                self._history.record(self.summary)
-            except HistoryUnavailable as exc:
-                self._history_failed(exc)
-            if isinstance(event, RunFinished) and self._history is not None:
-                self._history.close()
-                self._history = None
+        """Register the run in the history store as it starts, update it as phases end.
 
-    def _history_failed(self, exc: Exception) -> None:
+        SQLite waits up to its busy timeout behind another writer, so the writes run one at
+        a time on their own thread, each from a copy of the summary as of its event.
+        """
+        if isinstance(event, (RunStarted, PhaseFinished, RunFinished)):
+            if self._loop is None:
+                self._loop = asyncio.get_running_loop()
+            snapshot = copy.deepcopy(self.summary)
+            started = event if isinstance(event, RunStarted) else None
+            self._history_jobs.append(self._history_pool.submit(
+                self._history_write, snapshot, started, isinstance(event, RunFinished)))
+
+    def _history_write(self, snapshot: RunSummary, started: RunStarted | None, last: bool) -> None:
+        """On the history thread: the store is opened, used and closed there alone."""
+        assert self._loop is not None
+        try:
+            if started is not None:
+                self._history = open_store(self.run_dir.path.parent)
+                self._history.record(snapshot)
+                self._previous = self._history.previous(self.config.name, started.started_at,
+                                                        exclude=started.run_id)
+            elif self._history is not None:
+                self._history.record(snapshot)
+        except HistoryUnavailable as exc:
+            self._close_history()
+            self._loop.call_soon_threadsafe(self._history_failed, exc)
+        except Exception as exc:  # noqa: BLE001 - a fault of ours, reported on the loop like any other
+            self._close_history()
+            self._loop.call_soon_threadsafe(self._internal_error, "", exc)
+        if last:
+            self._close_history()
+
+    def _close_history(self) -> None:
         if self._history is not None:
             self._history.close()
-        self._history = None
+            self._history = None
+
+    async def _history_settled(self) -> None:
+        """Wait for the history writes asked for so far (and the notices they scheduled)."""
+        jobs, self._history_jobs = self._history_jobs, []
+        for job in jobs:
+            await asyncio.wrap_future(job)
+        await asyncio.sleep(0)  # let a failure's notice, scheduled before the job ended, go out
+
+    def _history_failed(self, exc: Exception) -> None:
         self.bus.emit(Notice("verdict", "warn", f"history unavailable, the run goes on without it: {exc}"))
 
     def _compare_with_previous(self) -> None:
@@ -130,6 +166,7 @@ class Engine:
             self._phase_task.cancel()
 
     async def run(self) -> RunOutcome:
+        """Every phase asked for, then the verdict; whatever happens, `RunFinished` is written."""
         started = time.monotonic()
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
@@ -144,16 +181,49 @@ class Engine:
                     break
                 await self._run_phase(phase, runners[phase])
         finally:
-            verdict = self._finish(time.monotonic() - started)
-            await asyncio.shield(self._stack_down())
+            try:
+                await asyncio.shield(self._stack_down())
+            except Exception as exc:  # noqa: BLE001 - a fault of ours: recorded, the run still ends
+                self._internal_error("stack", exc)
+            await asyncio.shield(self._history_settled())
+            duration = round(time.monotonic() - started, 3)
+            verdict = self._finish(duration)
         code = EXIT_INTERRUPTED if self._interrupted else verdict.exit_code(strict=self.strict)
-        self.bus.emit(RunFinished(verdict.verdict, verdict.complete,
-                                  round(time.monotonic() - started, 3), code, self._interrupted))
+        self.bus.emit(RunFinished(verdict.verdict, verdict.complete, duration, code, self._interrupted))
+        await asyncio.shield(self._history_settled())
+        self._history_pool.shutdown(wait=False)
         self.run_dir.close()
         return RunOutcome(self.run_dir.path, verdict, code, self._interrupted)
 
+    def _internal_error(self, phase: str, exc: BaseException) -> str:
+        """Keep the traceback in crash.txt, off the operator's console; say it in one line."""
+        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+        text = "".join(traceback.format_exception(exc))
+        for secret in self._secrets():
+            text = text.replace(secret, "***")
+            message = message.replace(secret, "***")
+        stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
+        try:
+            with open(self.run_dir.path / CRASH_FILE, "a", encoding="utf-8") as fh:
+                fh.write(f"--- {stamp} internal error in {phase or 'the engine'} ---\n{text}\n")
+        except OSError:
+            pass  # the one-line message below still reaches every consumer
+        self.bus.emit(InternalError(phase, message))
+        return message
+
+    def _secrets(self) -> list[str]:
+        name = self.config.scrum.api_key_env
+        value = os.environ.get(name) if name else None
+        return [value] if value else []
+
+    def _subscriber_failed(self, subscriber: Callable[..., None], event: Event, exc: Exception) -> None:
+        name = getattr(subscriber, "__qualname__", repr(subscriber))
+        self._internal_error(self._phase, RuntimeError(f"{name} failed on {event.event_type}: "
+                                                       f"{type(exc).__name__}: {exc}").with_traceback(exc.__traceback__))
+
     async def _run_phase(self, phase: str, runner: Callable[[], Awaitable[str]]) -> None:
         self.bus.emit(PhaseStarted(phase))
+        self._phase = phase
         self._phase_task = asyncio.ensure_future(runner())
         try:
             summary = await self._phase_task
@@ -165,12 +235,19 @@ class Engine:
         except (GauntletError, OSError) as exc:
             # A phase that cannot run is a result (incomplete), not a crash.
             self._stack_failed |= phase == "stack"
-            self.bus.emit(Notice(phase, "error", str(exc)))
-            self.bus.emit(PhaseFinished(phase, False, "", str(exc)))
+            self.bus.emit(Notice(phase, "error", str(exc) or type(exc).__name__))
+            self.bus.emit(PhaseFinished(phase, False, "", str(exc) or type(exc).__name__))
+            self._publish_verdict()
+            return
+        except Exception as exc:  # noqa: BLE001 - a fault of ours: that phase is incomplete, the run goes on
+            self._stack_failed |= phase == "stack"
+            message = self._internal_error(phase, exc)
+            self.bus.emit(PhaseFinished(phase, False, "", f"internal error: {message}; see {CRASH_FILE}"))
             self._publish_verdict()
             return
         finally:
             self._phase_task = None
+            self._phase = ""
         self.bus.emit(PhaseFinished(phase, True, summary))
         self._publish_verdict()
 
@@ -262,15 +339,37 @@ class Engine:
         if what is not None:
             self.bus.emit(ArtifactWritten(relative, what))
 
+    def _reload_gaps(self) -> None:
+        """The gaps file as it is at the end: a gap recorded while the run went on counts."""
+        if self.config.verdict.known_gaps is None:
+            return
+        try:
+            self.tracker.gaps = load_gaps(self.config.verdict.known_gaps)
+        except GauntletError as exc:
+            self.bus.emit(Notice("verdict", "error", f"the known gaps as the run started are used: {exc}"))
+
     def _finish(self, duration: float) -> Verdict:
         """Write the verdict whatever happened; a run that did not finish says so."""
         self.bus.emit(PhaseStarted("verdict"))
-        self._compare_with_previous()
+        self._phase = "verdict"
+        for step in (self._reload_gaps, self._compare_with_previous, self._write_stack):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - a fault of ours: recorded, the verdict still written
+                self._internal_error("verdict", exc)
         verdict = self._publish_verdict(final=True)
-        self._write_stack()
-        self._write("verdict.json", verdict_json(self.tracker, verdict, interrupted=self._interrupted,
-                                                 duration=duration), "verdict (JSON)")
-        self._write("verdict.md", verdict_markdown(self.tracker, verdict, interrupted=self._interrupted),
-                    "verdict (Markdown)")
+        for name, what, render in (
+                ("verdict.json", "verdict (JSON)",
+                 lambda: verdict_json(self.tracker, verdict, interrupted=self._interrupted, duration=duration)),
+                ("verdict.md", "verdict (Markdown)",
+                 lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted))):
+            try:
+                text = render()
+            except Exception as exc:  # noqa: BLE001 - a fault of ours: the bare verdict is still written
+                self._internal_error("verdict", exc)
+                verdict = self._publish_verdict(final=True)
+                text = bare_verdict(verdict, name)
+            self._write(name, text, what)
+        self._phase = ""
         self.bus.emit(PhaseFinished("verdict", True, verdict.verdict))
         return verdict

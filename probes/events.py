@@ -11,6 +11,7 @@ import json
 import time
 import types
 import typing
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
@@ -80,6 +81,15 @@ class ComparedWithPrevious(Event):
     regressed: tuple[str, ...]  # one reason per known gap whose divergence changed
     engagement: tuple[tuple[str, float, dict[str, int]], ...] = ()  # (wave and bundle, KB, tokens per reviewer)
     gap_states: dict[str, str] = field(default_factory=dict)  # known gap id -> documented / regressed (…) / gone
+
+
+@dataclass(frozen=True)
+class InternalError(Event):
+    """A fault of gauntlet itself, not of what it measures: the run goes on where it can,
+    its verdict is incomplete and it exits 3; the traceback is in the run's crash.txt."""
+
+    phase: str  # the phase in flight, or "" between phases
+    message: str  # one line: the exception's type and message
 
 
 @dataclass(frozen=True)
@@ -282,17 +292,26 @@ def read_events(path: str) -> Iterator[tuple[float, Event]]:
 
 
 Subscriber = Callable[[float, Event], None]
+SubscriberFailed = Callable[[Subscriber, Event, Exception], None]
 
 
 class EventBus:
-    """Fan-out of engine events to consumers, in emission order, on the engine's thread.
+    """Fan-out of engine events to consumers, on the engine's thread.
 
-    Subscribers must be quick (they run inline); the TUI hands events to its own loop.
+    Delivery is first in, first out for every subscriber: an event emitted by a subscriber
+    while another event is being delivered waits until that one has reached everyone, so
+    every consumer sees the order events.jsonl holds. A subscriber that raises is reported
+    to `on_failure` and the others still get the event: one broken consumer must not cost
+    the run its record. Subscribers must be quick (they run inline); slow I/O belongs on a
+    thread, and the TUI hands events to its own loop.
     """
 
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._t0 = time.monotonic()
+        self._queue: deque[tuple[float, Event]] = deque()
+        self._delivering = False
+        self.on_failure: SubscriberFailed | None = None
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -301,6 +320,19 @@ class EventBus:
         return time.monotonic() - self._t0
 
     def emit(self, event: Event) -> None:
-        t = self.elapsed()
-        for subscriber in self._subscribers:
-            subscriber(t, event)
+        self._queue.append((self.elapsed(), event))
+        if self._delivering:
+            return
+        self._delivering = True
+        try:
+            while self._queue:
+                t, queued = self._queue.popleft()
+                for subscriber in self._subscribers:
+                    try:
+                        subscriber(t, queued)
+                    except Exception as exc:
+                        if self.on_failure is None:
+                            raise
+                        self.on_failure(subscriber, queued, exc)
+        finally:
+            self._delivering = False

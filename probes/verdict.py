@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .events import ComparedWithPrevious, Event, ParityCaseFinished, PhaseFinished, PhaseStarted, RunStarted
+from .events import (
+    ComparedWithPrevious,
+    Event,
+    InternalError,
+    ParityCaseFinished,
+    PhaseFinished,
+    PhaseStarted,
+    RunStarted,
+)
 from .gaps import KnownGap
 from .parity_report import ParityBoard
 from .scrum_report import ScrumBoard
@@ -23,6 +31,8 @@ SHIP = "SHIP"
 SHIP_WITH_KNOWN_GAP = "SHIP_WITH_KNOWN_GAP"
 BLOCK = "BLOCK"
 SCHEMA_VERSION = 1
+EXIT_BLOCK = 1
+EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
 
 
 @dataclass(frozen=True)
@@ -32,10 +42,13 @@ class Verdict:
     complete: bool
     known_gaps: tuple[str, ...] = ()  # what each covering gap covers, in words
     gap_ids: tuple[str, ...] = ()  # the ids of the known gaps this verdict relies on
+    internal_error: bool = False  # gauntlet itself failed somewhere in the run
 
     def exit_code(self, *, strict: bool = False) -> int:
+        if self.internal_error:
+            return EXIT_INTERNAL
         if self.verdict == BLOCK or (strict and self.verdict == SHIP_WITH_KNOWN_GAP):
-            return 1
+            return EXIT_BLOCK
         return 0
 
 
@@ -58,6 +71,7 @@ class VerdictTracker:
     gaps: list[KnownGap] = field(default_factory=list)
     today: date = field(default_factory=date.today)
     comparison: ComparedWithPrevious | None = None
+    internal_errors: list[InternalError] = field(default_factory=list)
 
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
@@ -65,6 +79,8 @@ class VerdictTracker:
         self.scrum.apply(t, event)
         if isinstance(event, ComparedWithPrevious):
             self.comparison = event
+        elif isinstance(event, InternalError):
+            self.internal_errors.append(event)
         elif isinstance(event, RunStarted):
             self.run = event
             self.phases = {p: PhaseState() for p in event.phases}
@@ -94,13 +110,19 @@ class VerdictTracker:
                 complete = False
                 why = "did not run to the end" if st.state != "pending" else "did not run"
                 reasons.append(f"incomplete: {name} {why}" + (f" ({st.reason})" if st.reason else ""))
+        for error in self.internal_errors:
+            st = self.phases.get(error.phase)
+            if st is None or st.state != "incomplete":  # a crashed phase already says so above
+                reasons.append(f"incomplete: internal error{' in ' + error.phase if error.phase else ''}: "
+                               f"{error.message}")
         if any(r.startswith("incomplete:") for r in reasons):
             complete = False
+        crashed = bool(self.internal_errors)
         if reasons:
-            return Verdict(BLOCK, tuple(reasons), complete, tuple(covered), gap_ids)
+            return Verdict(BLOCK, tuple(reasons), complete, tuple(covered), gap_ids, crashed)
         if covered:
-            return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered), gap_ids)
-        return Verdict(SHIP, ("every phase that ran is clean",), complete)
+            return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered), gap_ids, crashed)
+        return Verdict(SHIP, ("every phase that ran is clean",), complete, internal_error=crashed)
 
     def _scrum_reasons(self) -> list[str]:
         reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
@@ -155,7 +177,8 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
     smokes = tracker.smokes
     phases: dict[str, Any] = {}
     for name, st in tracker.phases.items():
-        phases[name] = {"state": st.state, "summary": st.summary, "reason": st.reason}
+        if name != "verdict":  # this file is the verdict phase's own result
+            phases[name] = {"state": st.state, "summary": st.summary, "reason": st.reason}
     if "smokes" in phases:
         phases["smokes"].update({
             "total": len(smokes.rows),
@@ -204,6 +227,7 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
         "verdict": verdict.verdict,
         "reasons": list(verdict.reasons),
         "complete": verdict.complete,
+        "internal_error": verdict.internal_error,
         "interrupted": interrupted,
         "duration_seconds": round(duration, 3),
         "known_gaps": list(verdict.known_gaps),
@@ -214,6 +238,17 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "engagement": [{"wave": w, "kb": kb, "tokens_out": t} for w, kb, t in comparison.engagement]},
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def bare_verdict(verdict: Verdict, name: str) -> str:
+    """The verdict alone, for when the full report could not be rendered: never no verdict."""
+    if name.endswith(".json"):
+        return json.dumps({"schema_version": SCHEMA_VERSION, "verdict": verdict.verdict,
+                           "reasons": list(verdict.reasons), "complete": verdict.complete,
+                           "internal_error": verdict.internal_error}, indent=2, ensure_ascii=False) + "\n"
+    return "\n".join(["# Gauntlet verdict", "", f"**{verdict.verdict}**"
+                      + ("" if verdict.complete else " (incomplete)"), "",
+                      *(f"- {reason}" for reason in verdict.reasons)]) + "\n"
 
 
 def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,8 +25,10 @@ from probes.errors import ConfigError, GauntletError
 
 if TYPE_CHECKING:  # the engine (HTTP client, runners) loads only for commands that run one
     from probes.engine import Engine, RunOutcome
+    from probes.judge import Judgement
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 3
 PHASE_CHOICES = ("smokes", "scrum", "parity")
 DEMO_CONFIG = "demo.toml"
 
@@ -113,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="put files matching GLOB in bundle NAME (repeatable; default: by top-level folder)")
     split_cmd.add_argument("--out", type=Path, help="folder for the bundles (default: <diff>_bundles beside it)")
 
+    verdict_cmd = sub.add_parser("verdict", help="judge a finished run again from its events and the gaps file")
+    verdict_cmd.add_argument("run_dir", type=Path)
+    verdict_cmd.add_argument("--strict", action="store_true", help="known gaps fail (exit 1)")
+
     gap = sub.add_parser("gap", help="known gaps: divergences documented and accepted for now")
     gap_sub = gap.add_subparsers(dest="gap_command", metavar="ACTION")
     gap_sub.required = True
@@ -192,7 +199,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_USAGE
     except KeyboardInterrupt:
         code = 130
+    except Exception as exc:  # noqa: BLE001 - a fault of gauntlet itself: one line here, the traceback kept
+        _err(f"gauntlet: internal error: {type(exc).__name__}: {exc} (traceback in {_keep_traceback(exc)})")
+        code = EXIT_INTERNAL
     return code
+
+
+def _keep_traceback(exc: BaseException) -> Path:
+    """A command outside a run has no run directory: its traceback goes to a file of its own."""
+    import tempfile
+    import traceback
+
+    path = Path(tempfile.gettempdir()) / f"gauntlet-crash-{date.today():%Y%m%d}-{os.getpid()}.txt"
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return path
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -206,6 +227,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _bundle_split(args)
     if args.command == "gap":
         return _gap_add(args)
+    if args.command == "verdict":
+        return _verdict(args)
     if args.command == "watch":
         return _watch(args)
     if args.command == "history":
@@ -262,8 +285,7 @@ def _run(config: Config, phases: Sequence[str], args: argparse.Namespace, out: P
         from .app import GauntletApp
         from .sources import LiveSource
 
-        app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=engine.tracker.gaps)
-        engine.tracker.gaps = app.model.tracker.gaps  # one list: a gap recorded on screen counts at the end
+        app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=list(engine.tracker.gaps))
         code = app.run()
         if code is None:  # the app stopped without exit(): it failed; say so in the exit code
             return app.return_code or app.exit_code or 1
@@ -490,6 +512,7 @@ def _iso_date(text: str) -> date:
 
 def _gap_add(args: argparse.Namespace) -> int:
     from probes.gaps import gaps_path_of_run, record_gap
+    from probes.judge import judge
 
     if not (args.run_dir / "events.jsonl").is_file():
         raise GauntletError(f"{args.run_dir}: not a run directory (no events.jsonl)")
@@ -510,7 +533,28 @@ def _gap_add(args: argparse.Namespace) -> int:
                             f"{', '.join(gap.fingerprints)} → {gaps_file}"))
     if tracker is not None:
         out.print(f"added an _open_ row to {tracker}")
+    if args.gaps is None:  # the run's own gaps file: its verdict follows the new entry
+        _print_judgement(judge(args.run_dir), out)
     return 0
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    from probes.judge import judge
+
+    judgement = judge(args.run_dir, strict=args.strict)
+    _print_judgement(judgement, Console(highlight=False, soft_wrap=True))
+    return judgement.exit_code
+
+
+def _print_judgement(judgement: Judgement, out: Console) -> None:
+    from probes.textsafe import neutralise
+
+    v = judgement.verdict
+    out.print(Text.assemble((v.verdict, "bold"), "" if v.complete else " (incomplete)",
+                            f" — rewrote {judgement.run_dir / 'verdict.json'} and verdict.md"
+                            + (f" (known gaps: {judgement.gaps_file})" if judgement.gaps_file else "")))
+    for reason in v.reasons:
+        out.print(Text(f"  - {neutralise(reason)}"))
 
 
 def _stack(args: argparse.Namespace) -> int:

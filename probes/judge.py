@@ -1,0 +1,68 @@
+"""Judging a finished run again, offline: the verdict is one function of a run's events and
+the known-gaps file, whoever asks (a run ending, `gauntlet verdict`, a gap just recorded).
+
+A gap recorded after a run ended must change the run's verdict files, not only a screen:
+re-judging replays events.jsonl into a fresh tracker with the gaps file as it is now and
+rewrites verdict.json and verdict.md in one step each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .errors import InputError
+from .events import RunFinished, read_events
+from .gaps import KnownGap, gaps_path_of_run, load_gaps
+from .rundir import write_atomic
+from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Judgement:
+    run_dir: Path
+    verdict: Verdict
+    exit_code: int
+    gaps_file: Path | None
+    finished: bool  # the run wrote RunFinished (else it is judged as it stands, incomplete)
+
+
+def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
+    """The known-gaps file named by the run's config, and its entries as they are now."""
+    try:
+        gaps_file, _ = gaps_path_of_run(run_dir)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if gaps_file is None or not gaps_file.is_file():
+        return gaps_file, []
+    return gaps_file, load_gaps(gaps_file)
+
+
+def judge(run_dir: Path, *, strict: bool = False, today: date | None = None,
+          write: bool = True) -> Judgement:
+    """The run's verdict from its events and its gaps file; rewrites the verdict files."""
+    events_path = run_dir / "events.jsonl"
+    if not events_path.is_file():
+        raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
+    gaps_file, gaps = run_gaps(run_dir)
+    tracker = VerdictTracker(gaps=gaps, today=today or date.today())
+    finished: RunFinished | None = None
+    try:
+        for t, event in read_events(str(events_path)):
+            tracker.apply(t, event)
+            if isinstance(event, RunFinished):
+                finished = event
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    verdict = tracker.current(final=True)
+    interrupted = finished is not None and finished.interrupted
+    if write:
+        duration = finished.duration if finished is not None else 0.0
+        write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=interrupted,
+                                                            duration=duration))
+        write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
+    code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
+    return Judgement(run_dir, verdict, code, gaps_file, finished is not None)
