@@ -155,7 +155,9 @@ async def stop_group(child: Child, grace: float) -> None:
     """SIGTERM the group, wait up to `grace`, then SIGKILL whatever is left.
 
     The output pipe reaches EOF when every holder of it is gone, which is how a
-    grandchild's exit is observed without polling.
+    grandchild's exit is observed without polling. Cancelled during the grace (a second
+    interrupt, a loop shutting down), it kills the group at once: whoever cancels will
+    not wait, and nothing may be left running.
     """
     proc, pgid = child.proc, child.pid
     if not signal_group(pgid, signal.SIGTERM):
@@ -163,7 +165,11 @@ async def stop_group(child: Child, grace: float) -> None:
             await proc.wait()
         return
     exited = asyncio.ensure_future(proc.wait())
-    _, pending = await asyncio.wait([exited, child.drained], timeout=grace)
+    try:
+        _, pending = await asyncio.wait([exited, child.drained], timeout=grace)
+    except asyncio.CancelledError:
+        signal_group(pgid, signal.SIGKILL)
+        raise
     if pending:
         signal_group(pgid, signal.SIGKILL)
     await exited

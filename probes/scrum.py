@@ -15,13 +15,15 @@ import codecs
 import email.utils
 import json
 import os
+import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from string import Template
+from typing import Any, TypeVar
 
 import httpx
 
@@ -39,9 +41,13 @@ from .events import (
 from .tally import Review, Tally, estimate_tokens, parse_review, tally
 from .textsafe import neutralise
 
+T = TypeVar("T")
+
 CHUNK_EVERY = 0.1  # seconds between ReviewChunk events for one review
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 60.0
+ABSURD_RETRY_AFTER = 86400.0  # a gateway asking for more than a day is not giving advice
+_DELAY_SECONDS = re.compile(r"\d+(?:\.\d+)?")  # delay-seconds, digits only (a fraction tolerated)
 
 
 @dataclass(frozen=True)
@@ -144,16 +150,34 @@ class _Chunks:
             self.last = time.monotonic()
 
 
-def _retry_after(response: httpx.Response, attempt: int) -> float:
-    value = response.headers.get("retry-after")
-    if value:
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """The wait a Retry-After header asks for, capped at MAX_RETRY_AFTER; None when the
+    header is no usable advice (not delay-seconds nor an HTTP date with a zone, a date not
+    in the future, or absurdly far off), so the caller falls back to its own schedule."""
+    value = (value or "").strip()
+    if _DELAY_SECONDS.fullmatch(value):
+        delay = float(value)
+    else:
         try:
-            return min(max(float(value), 0.0), MAX_RETRY_AFTER)
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value else None
-            if when is not None:
-                return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), MAX_RETRY_AFTER)
-    return BACKOFF[min(attempt, len(BACKOFF) - 1)]
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # no zone, or "-0000": not an HTTP date, which is always GMT
+            return None
+        delay = (when - now).total_seconds()
+        if delay <= 0:
+            return None
+    return min(delay, MAX_RETRY_AFTER) if delay <= ABSURD_RETRY_AFTER else None
+
+
+def _retry_after(response: httpx.Response, attempt: int) -> tuple[float, str]:
+    """(seconds to wait, a note for the operator when the gateway's advice was ignored)."""
+    value = response.headers.get("retry-after")
+    wait = parse_retry_after(value, datetime.now(UTC))
+    if wait is not None:
+        return wait, ""
+    note = f" (its Retry-After {neutralise(value[:40])!r} is unusable)" if value else ""
+    return BACKOFF[min(attempt, len(BACKOFF) - 1)], note
 
 
 async def review_openai(client: httpx.AsyncClient, config: ScrumConfig, reviewer: Reviewer, prompt: str,
@@ -177,8 +201,8 @@ async def review_openai(client: httpx.AsyncClient, config: ScrumConfig, reviewer
                 if response.status_code == 429 or response.status_code >= 500:
                     detail = (await response.aread())[:200].decode(errors="replace")
                     if attempt < config.retries:
-                        wait = _retry_after(response, attempt)
-                        notice(f"HTTP {response.status_code}, retry {attempt + 1}/{config.retries} in {wait:g}s")
+                        wait, note = _retry_after(response, attempt)
+                        notice(f"HTTP {response.status_code}, retry {attempt + 1}/{config.retries} in {wait:g}s{note}")
                         await asyncio.sleep(wait)
                         continue
                     out.error = f"HTTP {response.status_code} after {attempt + 1} attempts: {detail.strip()}"
@@ -267,12 +291,12 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
             return out
         assert child.proc.stdin is not None
         try:
-            child.proc.stdin.write(prompt.encode())
-            await child.proc.stdin.drain()
-            child.proc.stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the program stopped reading; what it wrote is still its review
-        try:
+            try:
+                child.proc.stdin.write(prompt.encode())
+                await child.proc.stdin.drain()
+                child.proc.stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the program stopped reading; what it wrote is still its review
             code = await asyncio.wait_for(child.proc.wait(), reviewer.timeout)
             await asyncio.wait_for(asyncio.shield(child.drained), grace)
         except TimeoutError:
@@ -342,11 +366,11 @@ class ScrumRun:
         gate = asyncio.Semaphore(self.config.concurrency)
         timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=None)
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
-            await asyncio.gather(*(self._bundle(client, gate, b) for b in loaded if b.guard in ("ok", "warn")))
+            await _together(self._bundle(client, gate, b) for b in loaded if b.guard in ("ok", "warn"))
         return [self.tallies[b.name] for b in loaded if b.name in self.tallies]
 
     async def _bundle(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, bundle: BundleText) -> None:
-        reviews = await asyncio.gather(*(self._review(client, gate, bundle, r) for r in self.config.reviewers))
+        reviews = await _together(self._review(client, gate, bundle, r) for r in self.config.reviewers)
         result = tally(bundle.name, bundle.kb, bundle.diff, reviews, tolerance=self.config.line_tolerance,
                        min_tokens_out=self.config.min_tokens_out, source=f"bundle {bundle.name}")
         self.tallies[bundle.name] = result
@@ -391,6 +415,25 @@ class ScrumRun:
             return review_command(reviewer, bundle.prompt, self.workdir,
                                   self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text)
         return _ready(review_replay(reviewer, bundle.name, self.workdir))
+
+
+async def _together(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run the calls at once; their results in order.
+
+    A TaskGroup rather than gather: cancelled (an interrupt) or with one call failing,
+    gather returns at the first call to end and leaves the rest running, so a command
+    reviewer still inside its grace period would outlive the scrum. A TaskGroup waits
+    for every call to end. The first failure is raised as itself, not as a group.
+    """
+    try:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(call) for call in calls]
+    except BaseExceptionGroup as failed:
+        first: BaseException = failed
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [task.result() for task in tasks]
 
 
 async def _ready(outcome: ReviewOutcome) -> ReviewOutcome:
