@@ -2,6 +2,9 @@
 
 Config validation must report every problem at once, each with its key path, so every
 accessor records what is wrong and returns a usable default; the caller raises at the end.
+Every count and duration is bounded here, once: a TOML integer has no limit and neither has
+a duration's number, so a value no run could mean (a concurrency of 10^17, a timeout of
+10^23 hours) is refused with the range it must be in, before it reaches a timer or a pool.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from .errors import Problem
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+COUNT_MAX = 10_000  # concurrency, retries, KB, tokens, lines: far above any use, far below trouble
+DURATION_RANGE = ("1ms", "24h")
 
 
 def parse_duration(value: str) -> float | None:
@@ -24,6 +29,9 @@ def parse_duration(value: str) -> float | None:
     if not match:
         return None
     return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+_DURATION_LOW, _DURATION_HIGH = (parse_duration(text) or 0.0 for text in DURATION_RANGE)
 
 
 def _show(value: Any) -> str:
@@ -95,33 +103,25 @@ class TableReader:
     def boolean(self, key: str, default: bool) -> bool:
         return self._typed(key, (bool,), "true or false", default)
 
-    def integer(self, key: str, default: int | None, *, minimum: int | None = None,
-                maximum: int | None = None) -> int | None:
+    def integer(self, key: str, default: int | None, *, minimum: int = 0, maximum: int = COUNT_MAX) -> int | None:
+        """A count, `minimum` to `maximum` (a port or a status code gives its own range)."""
         value = self._typed(key, (int,), "an integer", default)
-        if key in self.raw and isinstance(value, int) and not isinstance(value, bool):
-            if minimum is not None and value < minimum:
-                self.problem(key, f"must be at least {minimum}, got {value}")
-                return default
-            if maximum is not None and value > maximum:
-                self.problem(key, f"must be at most {maximum}, got {value}")
-                return default
-        return value
-
-    def number(self, key: str, default: float, *, minimum: float = 0) -> float:
-        value = self._typed(key, (int, float), "a number", default)
-        if key in self.raw and value < minimum:
-            self.problem(key, f"must be at least {minimum}, got {value}")
+        if value is not None and not minimum <= value <= maximum:  # a default is always in range
+            self.problem(key, f"must be between {minimum} and {maximum}, got {value}")
             return default
-        return float(value)
+        return value
 
     def duration(self, key: str, default: float) -> float:
         if key not in self.raw:
             return default
         value = self.raw[key]
         seconds = parse_duration(value) if isinstance(value, str) else None
-        if seconds is None or seconds <= 0:
+        if seconds is None:
             hint = " (add a unit)" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
             self.problem(key, f'expected a duration like "30s", got {value}{hint}')
+            return default
+        if not _DURATION_LOW <= seconds <= _DURATION_HIGH:
+            self.problem(key, f'must be between {" and ".join(DURATION_RANGE)}, got "{value}"')
             return default
         return seconds
 

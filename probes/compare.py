@@ -21,6 +21,7 @@ from typing import Any
 
 KINDS = ("status", "shape", "type", "value", "header")
 SEVERITY = {kind: i for i, kind in enumerate(KINDS)}
+HEAD_KINDS = ("status", "header")  # the answer's head, judged apart from its body
 ALIGN_MAX_ITEMS = 200  # arrays of different lengths up to this size are aligned
 TEXT_DIFF_MAX_LINES = 200
 
@@ -80,8 +81,36 @@ def render_path(path: Sequence[PathKey], *, wildcard: bool = False) -> str:
     return "".join(out)
 
 
+def json_type(value: Any) -> str:
+    """The JSON Schema name of a parsed value's type; `absent` for a missing side."""
+    if value is ABSENT:
+        return "absent"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
 def _type_kind(a: Any, b: Any) -> str:
     return "shape" if isinstance(a, (dict, list)) or isinstance(b, (dict, list)) else "type"
+
+
+def _key(value: Any) -> bytes:
+    """A type-strict key of a JSON value (True, 1 and 1.0 get three). marshal version 2: later
+    versions write back-references and interned-string codes, which follow how the value was
+    built (how often its document repeats a key), so two equal values got two keys."""
+    return marshal.dumps(value, 2)
 
 
 def _same(x: Any, y: Any) -> bool:
@@ -91,7 +120,7 @@ def _same(x: Any, y: Any) -> bool:
     if type(x) is not type(y) or x != y:
         return False
     if isinstance(x, (dict, list)):
-        return marshal.dumps(x) == marshal.dumps(y)
+        return _key(x) == _key(y)
     return True
 
 
@@ -137,8 +166,8 @@ def _aligned(a: list[Any], b: list[Any], path: tuple[PathKey, ...]) -> list[Diff
     """Align two short arrays of different lengths (difflib over type-strict item keys), so
     an insertion is one difference rather than one per item after it; items the matcher
     pairs up as replaced are compared index by index within the replaced block."""
-    keys_a = [marshal.dumps(x) for x in a]
-    keys_b = [marshal.dumps(y) for y in b]
+    keys_a = [_key(x) for x in a]
+    keys_b = [_key(y) for y in b]
     out: list[Difference] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False).get_opcodes():
         if tag == "equal":

@@ -216,21 +216,24 @@ class ParityCaseFinished(Event):
     """One case probed on every target: statuses, errors and the differences found.
 
     `diffs` rows are display-safe dicts (target, kind, path, ref, cand, noise, ignored);
-    `more_diffs` says how many were left to parity/results.json.
+    `more_diffs` says how many were left to parity/results.json. A candidate's status and
+    its body are judged apart (a status mismatch always blocks, a body divergence may be a
+    known gap), so each has its own kind; runs recorded before `status_kinds` have none.
     """
 
     case: str
     reference: str
     statuses: dict[str, int | None]
     errors: dict[str, str]
-    kinds: dict[str, str | None]  # per candidate: the case's summary kind, None = match
-    fingerprints: dict[str, str | None]
+    kinds: dict[str, str | None]  # per candidate: the body's kind (shape/type/value), None = the body matches
+    fingerprints: dict[str, str | None]  # per candidate: everything that differs but the status code
     status_match: bool
     body_match: bool
     diffs: tuple[dict[str, Any], ...] = ()
     more_diffs: int = 0
     noise: tuple[str, ...] = ()
     expect_failures: tuple[str, ...] = ()
+    status_kinds: dict[str, str | None] = field(default_factory=dict)  # per candidate: status, header or None
 
 
 # ---- serialisation ------------------------------------------------------------------------

@@ -13,13 +13,14 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
 
 from .compare import (
     ABSENT,
+    HEAD_KINDS,
     Difference,
     compile_ignore,
     diff_bytes,
@@ -45,9 +46,11 @@ class Answer:
     url: str
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    body: bytes = b""  # as decoded by the client: the content codings in `decoded` undone
     elapsed: float = 0.0
     error: str | None = None
+    wire_bytes: int = 0  # the body's length on the wire, before decoding
+    decoded: tuple[str, ...] = ()
 
     @property
     def content_type(self) -> str:
@@ -63,11 +66,18 @@ class CaseResult:
     noise: tuple[str, ...] = ()
     expect_failures: tuple[str, ...] = ()
 
+    def status_kind(self, target: str) -> str | None:
+        """`status` when the code differs from the reference's, `header` when only a compared header does."""
+        return summary_kind(d for d in self.diffs.get(target, []) if d.kind in HEAD_KINDS)
+
     def kind(self, target: str) -> str | None:
-        return summary_kind(self.diffs.get(target, []))
+        """The body's kind, whatever the status did: a body divergence is judged on its own."""
+        return summary_kind(d for d in self.diffs.get(target, []) if d.kind not in HEAD_KINDS)
 
     def fingerprint(self, target: str) -> str | None:
-        diffs = self.diffs.get(target, [])
+        """Of everything that differs but the status code, which blocks whatever a known gap says:
+        the same body divergence keeps its fingerprint when the status drifts too."""
+        diffs = [d for d in self.diffs.get(target, []) if d.kind != "status"]
         return fingerprint(self.case.name, diffs) if summary_kind(diffs) else None
 
 
@@ -81,38 +91,48 @@ def _build_request(case: ParityCase, base: str) -> dict[str, Any]:
     return request
 
 
+def _said(exc: BaseException, happened: str) -> str:
+    """The exception's own words, or what happened and its class when it has none (httpx's
+    ReadError on a reset says nothing at all)."""
+    return str(exc).strip() or f"{happened} ({type(exc).__name__})"
+
+
 def _describe(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out after {timeout:g}s ({type(exc).__name__})"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect: {exc or 'connection refused'}"
+        return f"cannot connect: {_said(exc, 'the connection failed')}"
     if isinstance(exc, httpx.RemoteProtocolError):
-        return f"connection broken mid-answer: {exc}"
+        return f"connection broken mid-answer: {_said(exc, 'the answer broke the protocol')}"
     if isinstance(exc, httpx.DecodingError):
-        return f"cannot decode the body: {exc}"
+        return f"cannot decode the body: {_said(exc, 'its content encoding is broken')}"
     if isinstance(exc, httpx.ReadError):
-        return f"connection broken mid-answer: {exc or 'reset by peer'}"
-    return f"{type(exc).__name__}: {exc}"
+        return f"connection broken mid-answer: {_said(exc, 'the connection was reset or closed')}"
+    return f"{type(exc).__name__}: {_said(exc, 'no detail given')}"
 
 
 async def fetch(client: httpx.AsyncClient, case: ParityCase, target: str, base: str,
                 timeout: float) -> Answer:
     request = _build_request(case, base)
     started = time.perf_counter()
+    # httpx offers (Accept-Encoding) exactly the content codings it can undo, and undoes them.
+    undoable = {c.strip() for c in client.headers.get("accept-encoding", "").split(",")}
     try:
         async with client.stream(**request) as response:
             chunks: list[bytes] = []
             size = 0
+            error: str | None = None
             async for chunk in response.aiter_bytes():
                 size += len(chunk)
                 if size > MAX_BODY:
-                    return Answer(target, request["url"], response.status_code, dict(response.headers),
-                                  b"".join(chunks), time.perf_counter() - started,
-                                  f"body larger than {MAX_BODY // (1024 * 1024)} MB: not compared")
+                    error = f"body larger than {MAX_BODY // (1024 * 1024)} MB: not compared"
+                    break
                 chunks.append(chunk)
+            codings = (c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True))
             return Answer(target, request["url"], response.status_code,
                           {k.lower(): v for k, v in response.headers.items()}, b"".join(chunks),
-                          time.perf_counter() - started)
+                          time.perf_counter() - started, error, response.num_bytes_downloaded,
+                          tuple(c for c in codings if c in undoable))
     except (httpx.HTTPError, OSError) as exc:
         return Answer(target, request["url"], elapsed=time.perf_counter() - started,
                       error=neutralise(_describe(exc, timeout)))
@@ -199,8 +219,7 @@ def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
     assert config.reference is not None
     ref = answers[config.reference]
     errors = {t: _answer_error(a) for t, a in answers.items()}
-    answers = {t: (a if errors[t] is None or a.error else
-                   Answer(a.target, a.url, a.status, a.headers, a.body, a.elapsed, errors[t]))
+    answers = {t: (a if errors[t] is None or a.error else replace(a, error=errors[t]))
                for t, a in answers.items()}
     noise: set[str] = set()
     if second_reference is not None and errors[config.reference] is None and _answer_error(second_reference) is None:
@@ -241,23 +260,23 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
     errors = {t: a.error for t, a in result.answers.items() if a.error}
     statuses = {t: a.status for t, a in result.answers.items()}
     status_match = not errors and all(statuses[t] == statuses[ref] for t in candidates) and not result.expect_failures
-    body_match = not errors and all(not any(d.counts and d.kind not in ("status", "header")
-                                                for d in result.diffs.get(t, []))
-                                    for t in candidates)
+    compared = [t for t in candidates if t in result.diffs]
+    kinds = {t: result.kind(t) for t in compared}
     rows = diff_rows(result)
     return ParityCaseFinished(
         case=result.case.name,
         reference=ref,
         statuses=statuses,
         errors=errors,
-        kinds={t: result.kind(t) for t in candidates if t in result.diffs},
-        fingerprints={t: result.fingerprint(t) for t in candidates if t in result.diffs},
+        kinds=kinds,
+        fingerprints={t: result.fingerprint(t) for t in compared},
         status_match=status_match,
-        body_match=body_match,
+        body_match=not errors and not any(kinds.values()),
         diffs=tuple(rows[:EVENT_DIFFS]),
         more_diffs=max(0, len(rows) - EVENT_DIFFS),
         noise=result.noise,
         expect_failures=result.expect_failures,
+        status_kinds={t: result.status_kind(t) for t in compared},
     )
 
 
@@ -301,14 +320,18 @@ def _request_record(case: ParityCase, url: str) -> dict[str, Any]:
 
 
 def answer_files(result: CaseResult) -> Iterator[tuple[str, bytes | str]]:
-    """`parity/<case>/<target>.body` (raw, as received) and `.meta.json` (status, headers)."""
+    """`parity/<case>/<target>.body`, the body as compared (content codings undone), and
+    `.meta.json`: status, headers as received (so `content-encoding` and `content-length`
+    tell of the wire), `body_bytes` the stored body's length, `wire_bytes` the body's length
+    on the wire and `decoded` the content codings undone before storing it."""
     for target, answer in result.answers.items():
         base = f"parity/{result.case.name}/{target}"
         yield f"{base}.body", answer.body
         meta = {"target": target, "url": answer.url, "method": result.case.method,
                 "status": answer.status, "headers": answer.headers,
                 "elapsed_ms": round(answer.elapsed * 1000, 2), "error": answer.error,
-                "body_bytes": len(answer.body), "request": _request_record(result.case, answer.url)}
+                "body_bytes": len(answer.body), "wire_bytes": answer.wire_bytes, "decoded": list(answer.decoded),
+                "request": _request_record(result.case, answer.url)}
         yield f"{base}.meta.json", json.dumps(meta, ensure_ascii=False) + "\n"
 
 
@@ -319,8 +342,8 @@ def results_json(results: Sequence[CaseResult], config: ParityConfig) -> str:
         event = case_event(r)
         cases.append({
             "case": r.case.name, "method": r.case.method, "path": r.case.path,
-            "statuses": event.statuses, "errors": event.errors, "kinds": event.kinds,
-            "fingerprints": event.fingerprints, "status_match": event.status_match,
+            "statuses": event.statuses, "errors": event.errors, "status_kinds": event.status_kinds,
+            "kinds": event.kinds, "fingerprints": event.fingerprints, "status_match": event.status_match,
             "body_match": event.body_match, "noise": list(r.noise),
             "expect_failures": list(r.expect_failures), "differences": diff_rows(r),
         })

@@ -102,7 +102,19 @@ BAD_CONFIGS = [
     ("number as duration", '[smokes]\ntimeout = 30\n', "smokes.timeout", "add a unit"),
     ("wrong type", '[smokes]\nparallel = "4"\n', "smokes.parallel", "expected an integer, got a string"),
     ("bool as integer", '[smokes]\nparallel = true\n', "smokes.parallel", "expected an integer"),
-    ("parallel below one", '[smokes]\nparallel = 0\n', "smokes.parallel", "at least 1"),
+    ("parallel below one", '[smokes]\nparallel = 0\n', "smokes.parallel", "must be between 1 and 10000, got 0"),
+    ("concurrency beyond any machine", '[parity]\nconcurrency = 99999999999999999\n', "parity.concurrency",
+     "must be between 1 and 10000, got 99999999999999999"),
+    ("retries beyond 64 bits", '[scrum]\nretries = 123456789012345678901234567890\n', "scrum.retries",
+     "must be between 0 and 10000"),
+    ("duration beyond a day", '[parity]\ntimeout = "99999999999999999999999h"\n', "parity.timeout",
+     'must be between 1ms and 24h, got "99999999999999999999999h"'),
+    ("duration of a smoke beyond a day", '[[smoke]]\nname="a"\nrun="true"\ntimeout="1441m"\n', "smoke[0].timeout",
+     'must be between 1ms and 24h, got "1441m"'),
+    ("duration below a millisecond", '[smokes]\ngrace = "0.5ms"\n', "smokes.grace",
+     'must be between 1ms and 24h, got "0.5ms"'),
+    ("zero duration", '[[stack.service]]\nname="s"\nbin="x"\nhealth_timeout="0s"\n', "stack.service[0].health_timeout",
+     'must be between 1ms and 24h, got "0s"'),
     ("duplicate smoke names", '[[smoke]]\nname="a"\nrun="true"\n[[smoke]]\nname="a"\nrun="true"\n',
      "smoke[1].name", "duplicate smoke name 'a'"),
     ("needs an unknown smoke", '[[smoke]]\nname="a"\nrun="true"\nneeds=["zz"]\n', "smoke[0].needs",
@@ -127,12 +139,12 @@ BAD_CONFIGS = [
     ("json and body", '[parity]\nreference="a"\ntargets={a="http://x", b="http://y"}\n[[parity.case]]\nname="c"\n'
      'json={a=1}\nbody="x"\n', "parity.case[0].body", "not both"),
     ("expect_status out of range", '[parity]\nreference="a"\ntargets={a="http://x", b="http://y"}\n'
-     '[[parity.case]]\nname="c"\nexpect_status=99\n', "parity.case[0].expect_status", "at least 100"),
+     '[[parity.case]]\nname="c"\nexpect_status=99\n', "parity.case[0].expect_status", "must be between 100 and 599"),
     ("ignore path without $", '[parity]\nignore=["request_id"]\n', "parity.ignore[0]", "starts with '$'"),
     ("service with bin and run", '[[stack.service]]\nname="s"\nbin="x"\nrun="y"\nport=1\n', "stack.service[0]",
      "exactly one of"),
     ("port out of range", '[[stack.service]]\nname="s"\nbin="x"\nport=70000\n', "stack.service[0].port",
-     "at most 65535"),
+     "must be between 1 and 65535, got 70000"),
     ("smoke array is a table", '[smoke]\nname="a"\n', "smoke", "expected an array of tables"),
     ("env value a table", '[[smoke]]\nname="a"\nrun="true"\nenv={A={b=1}}\n', "smoke[0].env.A",
      "expected a string"),
@@ -198,6 +210,18 @@ def test_check_command_exit_2_without_traceback(write_config):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "smokes.parallel: expected an integer" in proc.stderr
+
+
+def test_check_command_refuses_counts_and_durations_out_of_bounds(write_config):
+    path = write_config('[parity]\nconcurrency = 99999999999999999\ntimeout = "99999999999999999999999h"\n'
+                        '[smokes]\nparallel = 4\ntimeout = "24h"\n[[smoke]]\nname = "a"\nrun = "true"\n')
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)],
+                          capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 2, proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert "parity.concurrency: must be between 1 and 10000, got 99999999999999999" in proc.stderr
+    assert 'parity.timeout: must be between 1ms and 24h, got "99999999999999999999999h"' in proc.stderr
+    assert "smokes" not in proc.stderr  # the bounds themselves are allowed
 
 
 def test_check_command_reports_preflight(write_config):

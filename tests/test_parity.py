@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -85,7 +88,7 @@ def test_status_and_header_differences(servers, write_config):
     assert {(d["path"], d["kind"]) for d in result.diffs} == {("status", "status"), ("header x-mode", "header")}
     assert result.statuses == {"rust": 200, "go": 500}
     assert not result.status_match and result.body_match
-    assert result.kinds == {"go": "status"}
+    assert result.status_kinds == {"go": "status"} and result.kinds == {"go": None}
 
 
 def test_text_bodies_get_a_line_diff(servers, write_config):
@@ -140,6 +143,17 @@ def _reset_mid_body(reader, writer):
     return go()
 
 
+def _rst_mid_body(reader, writer):
+    """Headers and part of the body, then a TCP reset (SO_LINGER 0): httpx's error has no words."""
+    async def go():
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"partial\":")
+        await writer.drain()
+        writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+    return go()
+
+
 def _never_answers(reader, writer):
     async def go():
         await reader.read()  # until the client gives up and closes
@@ -159,6 +173,8 @@ def _gzip_answer(payload: bytes, corrupt: bool = False):
 FAULTS = {
     "connection refused": (lambda s: f"http://127.0.0.1:{free_port()}", "cannot connect"),
     "reset mid-body": (lambda s: s.serve(_reset_mid_body), "connection broken mid-answer"),
+    "RST mid-body": (lambda s: s.serve(_rst_mid_body),
+                     "connection broken mid-answer: the connection was reset or closed (ReadError)"),
     "timeout": (lambda s: s.serve(_never_answers), "timed out after 0.3s"),
     "non-JSON under JSON": (lambda s: s.serve_http(json_answer(None, raw=b"<html>oops</html>")),
                             "not JSON under application/json"),
@@ -189,6 +205,26 @@ def test_gzip_body_equals_the_plain_one(servers, write_config):
     cand = servers.serve_http(_gzip_answer(json.dumps({"a": [1, 2, 3]}).encode()))
     _, results = probe(write_config, ref, cand, ONE_CASE)
     assert results["c"].body_match and not results["c"].errors
+
+
+def test_a_gzip_body_is_stored_decoded_and_its_meta_says_so(servers, write_config):
+    plain = json.dumps({"a": [1, 2, 3]}).encode()
+    wire = gzip.compress(json.dumps({"a": [1, 2, 4]}).encode())
+    outcome, _ = probe(write_config, servers.serve_http(json_answer(None, raw=plain)),
+                       servers.serve_http(_gzip_answer(gzip.decompress(wire))), ONE_CASE)
+    case = outcome.run_dir / "parity" / "c"
+    stored = (case / "go.body").read_bytes()
+    meta = json.loads((case / "go.meta.json").read_text())
+    assert json.loads(stored) == {"a": [1, 2, 4]}
+    assert meta["headers"]["content-encoding"] == "gzip"  # the headers stay as received
+    assert meta["decoded"] == ["gzip"] and meta["body_bytes"] == len(stored)
+    assert meta["wire_bytes"] == int(meta["headers"]["content-length"]) == len(wire) != len(stored)
+    ref_meta = json.loads((case / "rust.meta.json").read_text())
+    assert ref_meta["decoded"] == [] and ref_meta["wire_bytes"] == ref_meta["body_bytes"] == len(plain)
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(outcome.run_dir), "c", "--headless"],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    assert proc.returncode == 0, proc.stderr
+    assert "$.a[2]  value  3 → 4" in proc.stdout
 
 
 def test_twenty_megabyte_bodies(servers, write_config):
@@ -244,12 +280,32 @@ def test_artifacts_report_and_results(servers, write_config):
     assert json.loads((parity / "c" / "go.meta.json").read_text())["status"] == 422
 
 
-def test_response_bodies_never_reach_the_terminal_raw(servers, write_config):
-    ref = servers.serve_http(json_answer({"a": "\x1b]0;owned\x07"}))
-    cand = servers.serve_http(json_answer({"a": "\x1b[2J"}))
-    _, results = probe(write_config, ref, cand, ONE_CASE)
-    shown = json.dumps(results["c"].diffs, ensure_ascii=False)
-    assert "\x1b" not in shown and "\x07" not in shown
+def _text_answer(body: bytes, note: str):
+    async def handle(*_):
+        return 200, {"Content-Type": "text/plain", "X-Note": note}, body
+    return handle
+
+
+def test_response_text_never_reaches_the_terminal_raw(servers, write_config):
+    """Raw ESC in a text body and in a compared header (JSON would escape it anyway) is
+    shown as a visible stand-in where the operator reads it: the headless output, the report."""
+    ref = servers.serve_http(_text_answer(b"title \x1b]0;owned\x07 set\n", "plain"))
+    cand = servers.serve_http(_text_answer(b"screen \x1b[2J cleared\n", "red \x1b[31m here"))
+    config = write_config(f"""
+        [parity]
+        reference = "rust"
+        compare_headers = ["x-note"]
+        [parity.targets]
+        rust = "{ref}"
+        go = "{cand}"
+    """ + ONE_CASE)
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", "--case", "c"],
+                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert "line 1" in proc.stdout and "header x-note" in proc.stdout, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr
+    assert "screen ␛[2J cleared" in proc.stdout and "red ␛[31m here" in proc.stdout
+    report = (only_run(config.parent / "out") / "parity" / "report.md").read_text()
+    assert "\x1b" not in report and "screen ␛[2J cleared" in report
 
 
 @pytest.fixture
