@@ -4,14 +4,17 @@ The run directory is the record; `<out_dir>/history.sqlite` is an index of them,
 from the same events (a `RunSummary` is what a run's events say, whether they arrive live
 or are replayed from events.jsonl), so `--rebuild` gives the store a live run would have.
 History is a convenience: a locked, corrupt or newer store is reported once and the run
-goes on without it.
+goes on without it. A run whose writer is gone without `RunFinished` is *abandoned*:
+said so when the store is read or rebuilt, never left "running".
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -26,6 +29,8 @@ from .events import (
     SmokeFinished,
     read_events,
 )
+from .rundir import writer_gone
+from .verdict import BLOCK
 
 SCHEMA_VERSION = 1
 STORE_NAME = "history.sqlite"
@@ -65,6 +70,7 @@ class RunSummary:
     finished: bool = False
     verdict: str | None = None
     complete: bool = False
+    abandoned: bool = False  # the writer ended without RunFinished: it will never finish
     duration: float = 0.0
     smokes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> status, duration, layer
     smokes_wall: float = 0.0
@@ -105,11 +111,17 @@ class RunSummary:
     def from_json(cls, text: str) -> RunSummary:
         return cls(**json.loads(text))
 
+    def abandon(self) -> None:
+        """The run will never finish: it blocks, incomplete."""
+        self.abandoned, self.verdict, self.complete = True, BLOCK, False
+
     @classmethod
     def of_run_dir(cls, run_dir: Path) -> RunSummary:
         summary = cls()
         for t, event in read_events(str(run_dir / "events.jsonl")):
             summary.apply(t, event)
+        if not summary.finished and writer_gone(run_dir) is not None:
+            summary.abandon()
         return summary
 
 
@@ -126,13 +138,29 @@ class HistoryStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._written: dict[str, dict[str, int]] = {}  # run -> rows written per part
-        try:
-            self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise HistoryUnavailable(f"{path}: {exc}") from None
+        # Turning a new store to WAL takes an exclusive lock that SQLite does not wait for
+        # (no busy handler there): two runs starting at once retry until the busy timeout.
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        pause = 0.01
+        while True:
+            db: sqlite3.Connection | None = None
+            try:
+                db = self.db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                db.execute("PRAGMA journal_mode = WAL")
+                self._migrate()
+                return
+            except sqlite3.OperationalError as exc:
+                if db is not None:
+                    db.close()
+                if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                    raise HistoryUnavailable(f"{path}: {exc}") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
+            except sqlite3.DatabaseError as exc:
+                if db is not None:
+                    db.close()
+                raise HistoryUnavailable(f"{path}: {exc}") from None
 
     def _migrate(self) -> None:
         # The version is read inside the write lock: two runs opening a new store at once
@@ -165,8 +193,8 @@ class HistoryStore:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                             (s.run_id, s.config_name, s.config_hash, s.run_dir, s.started,
-                             "yes" if s.finished else None, s.verdict, int(s.complete), s.duration, s.smokes_wall,
-                             s.to_json()))
+                             "yes" if s.finished else "abandoned" if s.abandoned else None, s.verdict,
+                             int(s.complete), s.duration, s.smokes_wall, s.to_json()))
             for part, rows in parts.items():
                 if written.get(part) == len(rows):
                     continue
@@ -207,12 +235,29 @@ class HistoryStore:
         return RunSummary.from_json(row[0]) if row else None
 
     def runs(self, last: int | None = None) -> list[RunSummary]:
+        """The last runs, oldest first."""
         try:
             query = "SELECT summary FROM runs ORDER BY started DESC, run_id DESC"
             rows = self.db.execute(query + (" LIMIT ?" if last else ""), (last,) if last else ()).fetchall()
         except sqlite3.DatabaseError as exc:
             raise HistoryUnavailable(f"{self.path}: {exc}") from None
-        return [RunSummary.from_json(r[0]) for r in reversed(rows)]
+        return [self._settle(RunSummary.from_json(r[0])) for r in reversed(rows)]
+
+    def _settle(self, s: RunSummary) -> RunSummary:
+        """A run recorded unfinished whose writer is gone (its directory is beside the store)
+        is read again from its events: finished after all (the writer ended between its last
+        record and now), or abandoned. Recorded so, when the store can be written."""
+        run_dir = self.path.parent / s.run_id
+        if s.finished or s.abandoned or writer_gone(run_dir) is None:
+            return s
+        try:
+            settled = RunSummary.of_run_dir(run_dir)
+        except (OSError, ValueError):  # its events cannot be read again: what was recorded, abandoned
+            settled = s
+            settled.abandon()
+        with contextlib.suppress(HistoryUnavailable):
+            self.record(settled)
+        return settled
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every table's rows, in order: for comparing a rebuilt store with a live one."""

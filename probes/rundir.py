@@ -1,20 +1,27 @@
 """The run directory: `<out_dir>/<run-id>/`, every file written atomically (temp + rename).
 
 `events.jsonl` is the exception by design: it is appended and flushed per event so that
-`gauntlet watch` can follow a run while it happens.
+`gauntlet watch` can follow a run while it happens. `writer.json` names the process that
+writes the directory, so a reader can tell a run still going from one whose writer died
+before `RunFinished` (killed, crashed): that run will never finish, it is *abandoned*.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
+import socket
 import threading
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
 from .events import Event, to_json
+
+WRITER_FILE = "writer.json"
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -54,13 +61,91 @@ def write_atomic(path: Path, data: bytes | str, *, durable: bool = False) -> Non
         raise
 
 
+def process_start(pid: int) -> str | None:
+    """When a running process started (the boot and the clock tick, from /proc): what tells
+    it from a later process given the same pid. None when no such process runs (a zombie
+    has ended) or the system has no /proc to say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip()
+    except OSError:
+        return None
+    state, *rest = stat.rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces
+    return None if state in (b"Z", b"X") else f"{boot}/{int(rest[18])}"  # field 22, starttime
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+@dataclass(frozen=True)
+class Writer:
+    """The process writing a run directory, as it recorded itself in writer.json."""
+
+    pid: int
+    host: str
+    start: str | None  # process_start() of the writer; None where the system does not say
+    closed: bool = False  # set when the writer closes the directory
+
+    @classmethod
+    def this_process(cls) -> Writer:
+        pid = os.getpid()
+        return cls(pid, socket.gethostname(), process_start(pid))
+
+    @classmethod
+    def of_run(cls, run_dir: Path) -> Writer | None:
+        """The run's writer; None for a run written before writer files, or a damaged one."""
+        try:
+            data = json.loads((run_dir / WRITER_FILE).read_text(encoding="utf-8"))
+            return cls(int(data["pid"]), str(data["host"]), data["start"], bool(data["closed"]))
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self)) + "\n"
+
+    def running(self) -> bool | None:
+        """Whether the writer still runs; None when this machine cannot tell (another host's
+        process). Without a start time (no /proc) a recycled pid passes for the writer."""
+        if self.closed:
+            return False
+        if self.host != socket.gethostname():
+            return None
+        if self.start is None:
+            return _pid_exists(self.pid)
+        return process_start(self.pid) == self.start
+
+    @property
+    def abandoned(self) -> str:
+        """Why a run without RunFinished will never get one."""
+        return f"abandoned: the writer (pid {self.pid}) ended without finishing the run"
+
+
+def writer_gone(run_dir: Path) -> Writer | None:
+    """The run's writer once it has ended (exited or closed the directory); None while it
+    may still write, or when nobody can tell (no writer file, another host's process)."""
+    writer = Writer.of_run(run_dir)
+    return writer if writer is not None and writer.running() is False else None
+
+
 class RunDir:
-    """One run's folder and its event log."""
+    """One run's folder, its event log, and the note of who writes them."""
 
     def __init__(self, out_dir: Path, run_id: str | None = None) -> None:
         self.run_id = run_id or new_run_id()
         self.path = out_dir / self.run_id
         self.path.mkdir(parents=True, exist_ok=False)
+        # Before the event log exists: whoever finds events.jsonl also finds its writer.
+        self._writer = Writer.this_process()
+        write_atomic(self.path / WRITER_FILE, self._writer.to_json())
         self._events: IO[str] | None = open(self.path / "events.jsonl", "a", encoding="utf-8")
 
     def record(self, t: float, event: Event) -> None:
@@ -78,3 +163,6 @@ class RunDir:
         if self._events is not None:
             self._events.close()
             self._events = None
+            # Readers also see the writer gone once this process exits; this says it sooner.
+            with contextlib.suppress(OSError):
+                write_atomic(self.path / WRITER_FILE, replace(self._writer, closed=True).to_json())

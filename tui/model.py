@@ -25,7 +25,7 @@ from probes.events import (
     VerdictChanged,
 )
 from probes.textsafe import neutralise
-from probes.verdict import VerdictTracker
+from probes.verdict import BLOCK, VerdictTracker
 
 LIVE_RESULTS = (SmokeFinished, BundleTallied, ParityCaseFinished)  # results that can turn the verdict
 TAIL_LINES = 400  # per smoke, for the output pane
@@ -43,6 +43,7 @@ class RunModel:
     artifacts: list[ArtifactWritten] = field(default_factory=list)
     verdict: VerdictChanged | None = None
     finished: RunFinished | None = None
+    abandoned: str | None = None  # why a followed run will never finish (its writer is gone)
     elapsed: float = 0.0
     version: int = 0
 
@@ -80,11 +81,20 @@ class RunModel:
 
     def refresh_verdict(self, *, emit: bool = True) -> None:
         """Recompute the verdict from what has landed: live as results arrive (the engine
-        publishes its own at phase ends), and at once after a known gap is recorded."""
-        verdict = self.tracker.current(final=self.finished is not None)
-        self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
+        publishes its own at phase ends), and at once after a known gap is recorded. An
+        abandoned run blocks, incomplete, whatever its phases found before."""
+        verdict = self.tracker.current(final=self.finished is not None or self.abandoned is not None)
+        if self.abandoned is None:
+            self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
+        else:
+            self.verdict = VerdictChanged(BLOCK, (self.abandoned, *verdict.reasons), False)
         if emit:
             self.version += 1
+
+    def abandon(self, reason: str) -> None:
+        """The run will never finish: its writer ended without RunFinished."""
+        self.abandoned = reason
+        self.refresh_verdict()
 
     def last_line(self, smoke: str) -> str:
         tail = self.tails.get(smoke)
@@ -92,8 +102,10 @@ class RunModel:
 
     @property
     def running(self) -> bool:
-        return self.run is not None and self.finished is None
+        return self.run is not None and self.finished is None and self.abandoned is None
 
     def phase_state(self, phase: str) -> str:
         st = self.tracker.phases.get(phase)
-        return st.state if st else "off"
+        if st is None:
+            return "off"
+        return "incomplete" if st.state == "running" and self.abandoned is not None else st.state

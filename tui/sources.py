@@ -10,6 +10,7 @@ from pathlib import Path
 
 from probes.engine import Engine
 from probes.events import Event, RunFinished, from_json
+from probes.rundir import Writer, writer_gone
 
 Deliver = Callable[[float, Event], None]
 FOLLOW_EVERY = 0.1  # seconds between looks at a followed events.jsonl
@@ -34,35 +35,31 @@ class LiveSource:
 
 class FileSource:
     """Reads a run's events.jsonl: replays what is there and, while the run is not finished,
-    follows the file as the other process appends to it."""
+    follows the file as the other process appends to it, until its writer is gone."""
 
     read_only = True
 
     def __init__(self, run_dir: Path, follow: bool = True) -> None:
+        self.run_dir = run_dir
         self.path = run_dir / "events.jsonl"
         self.follow = follow
         self._stop = asyncio.Event()
+        self._offset, self._number, self._pending = 0, 0, b""
         self.problems: list[str] = []
+        self.abandoned: str | None = None  # why the run will never finish, once its writer is gone
 
     async def run(self, deliver: Deliver) -> int:
-        offset, number, pending = 0, 0, b""
+        gone: Writer | None = None
         while not self._stop.is_set():
-            with open(self.path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-            offset += len(data)
-            pending += data
-            *lines, pending = pending.split(b"\n")
-            for raw in lines:
-                number += 1
-                try:
-                    t, event = from_json(raw.decode("utf-8"))
-                except (ValueError, UnicodeDecodeError) as exc:
-                    self.problems.append(f"{self.path}:{number}: {exc}")
-                    continue
-                deliver(t, event)
-                if isinstance(event, RunFinished):
-                    return 0
+            if self._read(deliver):
+                return 0
+            if gone is not None:
+                # Read after the writer was seen gone: nothing it wrote before is missed.
+                self.abandoned = gone.abandoned
+                return 0
+            gone = writer_gone(self.run_dir)
+            if gone is not None:
+                continue
             if not self.follow:
                 return 0
             try:
@@ -72,6 +69,25 @@ class FileSource:
             if not os.path.exists(self.path):
                 return 0
         return 0
+
+    def _read(self, deliver: Deliver) -> bool:
+        """Deliver every complete line added since the last look; True at RunFinished."""
+        with open(self.path, "rb") as fh:
+            fh.seek(self._offset)
+            data = fh.read()
+        self._offset += len(data)
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        for raw in lines:
+            self._number += 1
+            try:
+                t, event = from_json(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError) as exc:
+                self.problems.append(f"{self.path}:{self._number}: {exc}")
+                continue
+            deliver(t, event)
+            if isinstance(event, RunFinished):
+                return True
+        return False
 
     def interrupt(self) -> None:
         self._stop.set()
