@@ -184,6 +184,10 @@ async def bring_up(document: Mapping[str, Any], logs: Path, on_ready: Callable[[
             argv = _argv(entry)
             if not argv:
                 raise StackUpError(f"service {name}: neither bin nor run is given")
+            # Checked first: another process answering the health URL would pass for this service.
+            if entry.get("port") and port_taken(entry["port"]):
+                raise StackUpError(f"service {name}: port {entry['port']} is already taken by another process "
+                                   "(stop it, or give the service another port)")
             log_path = logs / f"{name}.log"
             log = open(log_path, "w+b")
             try:
@@ -231,6 +235,8 @@ async def _wait_healthy(service: RunningService, entry: Mapping[str, Any]) -> fl
 
 async def stop_all(services: list[RunningService], grace: float = 5.0) -> None:
     """Stop every service's process group, let its output drain, close its log."""
+    if not services:  # asyncio.wait refuses an empty set
+        return
     await asyncio.gather(*(procs.stop_group(s.child, grace) for s in services), return_exceptions=True)
     await asyncio.wait([s.child.drained for s in services], timeout=grace)
     for s in services:

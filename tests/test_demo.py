@@ -1,10 +1,11 @@
-"""`gauntlet demo` end to end, an interrupted run, and the demo from an installed wheel."""
+"""The demo end to end on ports of its own, its ports taken, an interrupted run, and the wheel."""
 
 from __future__ import annotations
 
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -13,13 +14,10 @@ import zipfile
 from pathlib import Path
 
 import psutil
-import pytest
 
 from probes.stack import port_taken
 
-from .conftest import REPO, free_port, only_run, pid_alive
-
-SEED_PORTS = (3100, 4110, 3221)
+from .conftest import DEMO_PORTS, REPO, demo_copy, free_port, only_run, pid_alive, rewrite_ports
 
 
 def assert_seed_figures(run_dir: Path) -> None:
@@ -53,19 +51,11 @@ def assert_seed_figures(run_dir: Path) -> None:
     assert "**SHIP_WITH_KNOWN_GAP**" in synthesis
 
 
-@pytest.fixture
-def seed_ports_free():
-    taken = [p for p in SEED_PORTS if port_taken(p)]
-    if taken:
-        pytest.fail(f"the demo's ports {taken} are in use by something else on this machine")
-    yield
-    assert not any(port_taken(p) for p in SEED_PORTS), "the demo left a twin running"
-
-
-def test_demo_headless_reproduces_the_seed(tmp_path, seed_ports_free):
+def test_the_demo_config_headless_reproduces_the_seed(tmp_path, demo_ports):
+    config = demo_copy(tmp_path / "sample_configs", demo_ports)
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless", "--out", str(tmp_path / "runs")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--headless",
+                           "--out", str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     took = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert took < 30
@@ -73,14 +63,26 @@ def test_demo_headless_reproduces_the_seed(tmp_path, seed_ports_free):
     assert_seed_figures(run_dir)
     assert "c1_validatord (46KB) → 0 convergent / 11 distinct" in proc.stdout
     assert "verdict: SHIP_WITH_KNOWN_GAP" in proc.stdout
+    for smoke, port in (("d1", demo_ports[3100]), ("d2", demo_ports[4110]), ("d3", demo_ports[3221])):
+        assert f"http://127.0.0.1:{port}/health ok" in (run_dir / "smokes" / f"{smoke}.log").read_text()
 
 
-def test_demo_writes_under_the_current_folder_by_default(tmp_path, seed_ports_free):
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(REPO)})
-    assert proc.returncode == 0, proc.stdout[-2000:]
-    assert [p.name for p in tmp_path.iterdir()] == ["gauntlet-runs"]
+def test_the_demo_names_the_service_whose_port_is_taken(tmp_path):
+    """The real `gauntlet demo` on its own ports, the first of them held by another process
+    (by this test, or already by a demo running beside the suite: the message is the same)."""
+    port = DEMO_PORTS[0]
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT; never past a listener
+        try:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        except OSError:
+            assert port_taken(port), f"cannot bind {port}, yet nothing listens there"
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"service validatord-rust: port {port} is already taken" in proc.stdout, proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_path, servers, write_config):
@@ -139,7 +141,7 @@ def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_
     assert "Traceback" not in out
 
 
-def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, seed_ports_free):
+def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, demo_ports):
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
                             str(REPO)], capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr
@@ -148,6 +150,7 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, seed_
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         zf.extractall(site)
+    rewrite_ports(site / "probes" / "_sample_configs" / "demo.toml", demo_ports)
     for needed in ("probes/_sample_configs/demo.toml", "probes/_sample_configs/demo/demo_smoke.py",
                    "probes/_sample_configs/demo/known_gaps.toml", "probes/_sample_configs/parity/validator_cases.toml",
                    "probes/prompt.md", "tui/cli.py"):
@@ -160,6 +163,7 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, seed_
                            "import sys; from tui.cli import main; sys.exit(main(['demo', '--headless']))"],
                           cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+    assert [p.name for p in work.iterdir()] == ["gauntlet-runs"]  # under the current folder by default
     run_dir = only_run(work / "gauntlet-runs")
     assert_seed_figures(run_dir)
     loaded_from = subprocess.run([sys.executable, "-s", "-c", "import probes; print(probes.__file__)"], cwd=work,

@@ -151,6 +151,24 @@ def test_stack_up_waits_for_health_and_stops_everything(tmp_path):
     assert "twins ready" in (tmp_path / "logs" / "twin.log").read_text()
 
 
+def test_stack_up_refuses_a_port_another_process_serves(tmp_path, servers):
+    async def healthy(*_):
+        return 200, {}, b"ok"
+
+    port = int(servers.serve_http(healthy).rsplit(":", 1)[1])  # someone else's service, answering health
+    doc = _doc(tmp_path, twin={"run": [sys.executable, "-m", "tui.cli", "twins", "--only", "rust", "--rust-port", str(port)],
+                               "port": port, "health": f"http://127.0.0.1:{port}/health", "cwd": str(REPO)})
+    with pytest.raises(StackUpError, match=rf"^service twin: port {port} is already taken by another process"):
+        asyncio.run(bring_up(doc, tmp_path / "logs"))
+    assert not (tmp_path / "logs" / "twin.log").exists()  # nothing was started
+
+
+def test_stack_up_names_a_first_service_that_cannot_start(tmp_path):
+    doc = _doc(tmp_path, missing={"run": [str(tmp_path / "nope")], "port": free_port()})
+    with pytest.raises(StackUpError, match=rf"^service missing: cannot start {tmp_path / 'nope'}: No such file"):
+        asyncio.run(bring_up(doc, tmp_path / "logs"))
+
+
 def test_stack_up_names_a_service_that_exits_at_once(tmp_path):
     port = free_port()
     doc = _doc(tmp_path, quitter={"run": ["sh", "-c", "echo boom; exit 3"], "port": port,

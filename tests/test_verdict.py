@@ -40,10 +40,11 @@ def smoke(name, status, reason=""):
             SmokeFinished(name, "Substrate", status, 1.0, 1 if status == "fail" else None, reason, "", 0)]
 
 
-def case(name, *, statuses=(422, 422), kind=None, fingerprint=None, errors=None, expect=()):
+def case(name, *, statuses=(422, 422), kind=None, fingerprint=None, errors=None, expect=(),
+         status_match=True, body_match=True):
+    """A probed case as the engine reports it; each test states its match flags itself."""
     return ParityCaseFinished(name, "rust", {"rust": statuses[0], "go": statuses[1]}, errors or {},
-                              {"go": kind}, {"go": fingerprint}, statuses[0] == statuses[1] and not errors and not expect,
-                              kind in (None, "status", "header") and not errors, (), 0, (), expect)
+                              {"go": kind}, {"go": fingerprint}, status_match, body_match, (), 0, (), expect)
 
 
 def parity(*cases):
@@ -73,27 +74,34 @@ def test_timed_out_smoke_blocks():
 
 
 def test_status_mismatch_blocks_even_with_a_gap():
-    v = tracker(*parity(case("playbook_x", statuses=(422, 500), kind="status", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+    """The gap covers this case's body divergence; the status codes still block."""
+    v = tracker(*parity(case("playbook_x", statuses=(422, 500), kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa",
+                             status_match=False, body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
+    assert v.known_gaps == ("parity case playbook_x: go shape divergence covered by known gap wire "
+                            "(owner validatord)",)
     assert v.verdict == BLOCK
     assert v.reasons == ("parity case playbook_x: status codes differ (rust 422, go 500)",)
 
 
 def test_expect_status_failure_blocks():
-    v = tracker(*parity(case("c", statuses=(200, 200), expect=("rust answered 200, expected 422",))),
+    v = tracker(*parity(case("c", statuses=(200, 200), expect=("rust answered 200, expected 422",),
+                             status_match=False)),
                 *done("parity"), phases=("parity", "verdict")).current(final=True)
     assert v.verdict == BLOCK and "expected 422" in v.reasons[0]
 
 
 def test_uncovered_body_divergence_blocks():
-    v = tracker(*parity(case("fill_phantom", kind="shape", fingerprint="sha256:bbbbbbbbbbbbbbbb")),
+    v = tracker(*parity(case("fill_phantom", kind="shape", fingerprint="sha256:bbbbbbbbbbbbbbbb",
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
     assert v.verdict == BLOCK
     assert "fill_phantom: go shape divergence not covered by a known gap" in v.reasons[0]
 
 
 def test_covered_divergence_ships_with_known_gap_and_strict_fails():
-    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa",
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
     assert v.verdict == SHIP_WITH_KNOWN_GAP
     assert "covered by known gap wire" in v.reasons[0]
@@ -101,13 +109,15 @@ def test_covered_divergence_ships_with_known_gap_and_strict_fails():
 
 
 def test_a_different_divergence_in_a_covered_case_is_not_covered():
-    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:cccccccccccccccc")),
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:cccccccccccccccc",
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
     assert v.verdict == BLOCK and "not covered" in v.reasons[0]
 
 
 def test_another_kind_in_a_covered_case_is_not_covered():
-    v = tracker(*parity(case("playbook_missing", kind="value", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+    v = tracker(*parity(case("playbook_missing", kind="value", fingerprint="sha256:aaaaaaaaaaaaaaaa",
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[GAP]).current(final=True)
     assert v.verdict == BLOCK
 
@@ -115,14 +125,16 @@ def test_another_kind_in_a_covered_case_is_not_covered():
 def test_an_expired_gap_covers_nothing():
     expired = KnownGap("wire", "playbook_*", "shape", ("sha256:aaaaaaaaaaaaaaaa",), "n", "o", date(2026, 5, 2),
                        expires=date(2026, 6, 1))
-    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa")),
+    v = tracker(*parity(case("playbook_missing", kind="shape", fingerprint="sha256:aaaaaaaaaaaaaaaa",
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict"), gaps=[expired]).current(final=True)
     assert v.verdict == BLOCK
     assert v.reasons == ("parity case playbook_missing: go shape divergence; known gap wire expired on 2026-06-01",)
 
 
 def test_parity_error_blocks():
-    v = tracker(*parity(case("c", statuses=(200, None), errors={"go": "cannot connect"})),
+    v = tracker(*parity(case("c", statuses=(200, None), errors={"go": "cannot connect"}, status_match=False,
+                             body_match=False)),
                 *done("parity"), phases=("parity", "verdict")).current(final=True)
     assert v.verdict == BLOCK and "could not be compared (go: cannot connect)" in v.reasons[0]
 

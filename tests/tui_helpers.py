@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 from pathlib import Path
+
+from textual.widget import Widget
 
 from probes.events import Event, RunStarted
 
@@ -13,14 +16,26 @@ from .conftest import REPO
 DEMO_RUN = REPO / "tests" / "fixtures" / "replays" / "demo_run"
 
 
-def demo_run_copy(tmp_path: Path, *, keep_paths: bool = False) -> Path:
-    """The recorded demo run; with keep_paths its events name this copy as the run dir."""
+def demo_run_copy(tmp_path: Path, *, keep_paths: bool = False, config: Path | None = None) -> Path:
+    """The recorded demo run; with keep_paths its events name this copy as the run dir, with
+    `config` they name that file as the config it ran (whose known gaps a recorded gap joins)."""
     target = tmp_path / "20260502-090000-demo"
     shutil.copytree(DEMO_RUN, target)
+    events = target / "events.jsonl"
+    text = events.read_text()
     if keep_paths:
-        events = target / "events.jsonl"
-        events.write_text(events.read_text().replace("/runs/20260502-090000-demo", str(target)))
+        text = text.replace("/runs/20260502-090000-demo", str(target))
+    if config is not None:
+        recorded = '"config":"sample_configs/demo.toml"'
+        assert recorded in text, "the replay no longer names its config"
+        text = text.replace(recorded, '"config":' + json.dumps(str(config)))
+    events.write_text(text)
     return target
+
+
+def shown_text(widget: Widget) -> str:
+    """The widget's lines as drawn on screen now, in plain text."""
+    return "\n".join(strip.text.rstrip() for strip in widget.render_lines(widget.size.region))
 
 
 class ScriptedSource:

@@ -15,7 +15,17 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RUST, GO, PERSISTENT = "http://127.0.0.1:3100", "http://127.0.0.1:4110", "http://127.0.0.1:3221"
+
+
+def _demo_urls() -> tuple[str, str, str]:
+    """The twins' URLs as demo.toml gives them: the ports are set in one place only."""
+    config = tomllib.loads((HERE.parent / "demo.toml").read_text())
+    persistent = next(s for s in config["stack"]["service"] if s["name"] == "validatord")
+    targets = config["parity"]["targets"]
+    return targets["rust"], targets["go"], f"http://127.0.0.1:{persistent['port']}"
+
+
+RUST, GO, PERSISTENT = _demo_urls()
 HAPPY = {"kind": "playbook", "fingerprint": "pb_0123456789abcdef", "endorsed": ["ops"]}
 BUNDLES = ("c1_validatord", "c2_vectord_substrate", "c3_materializer", "c4_replay")
 REVIEWERS = ("opus", "kimi", "qwen")
@@ -181,7 +191,7 @@ def replay() -> str:
 def validatord() -> str:
     status, body = call(PERSISTENT, "/v1/validate", HAPPY)
     expect(status == 200 and body.get("valid") is True, f"the persistent validatord answered {status} {body}")
-    return "the persistent validatord on :3221 validates"
+    return f"the persistent validatord on :{PERSISTENT.rsplit(':', 1)[1]} validates"
 
 
 def main() -> int:
