@@ -28,6 +28,14 @@ class BundleState:
     reviews: dict[str, ReviewFinished | None] = field(default_factory=dict)  # None = running
     tally: BundleTallied | None = None
 
+    def unreviewed_reason(self) -> str:
+        """Why no review of this bundle finished, for the verdict."""
+        statuses = [r.status for r in self.reviews.values() if r is not None]
+        cut, failed = statuses.count("partial"), statuses.count("error")
+        if not cut:
+            return "every reviewer failed"
+        return f"no review finished ({cut} cut short" + (f", {failed} failed)" if failed else ")")
+
 
 @dataclass
 class ScrumBoard:
@@ -52,9 +60,10 @@ class ScrumBoard:
         return [b for b in self.bundles.values() if b.guard in ("refused", "error")]
 
     def unreviewed(self) -> list[BundleState]:
-        """Tallied bundles that no reviewer produced a review for."""
+        """Tallied bundles without one finished review. A review cut short is kept and
+        tallied, but it read part of an answer: alone it does not make the bundle reviewed."""
         return [b for b in self.bundles.values() if b.tally is not None and b.reviews
-                and all(r is not None and r.status == "error" for r in b.reviews.values())]
+                and not any(r is not None and r.status == "ok" for r in b.reviews.values())]
 
     def convergent_blocks(self) -> list[tuple[str, dict[str, Any]]]:
         return [(b.name, loc) for b in self.bundles.values() if b.tally
@@ -64,7 +73,8 @@ class ScrumBoard:
         tallied = [b.tally for b in self.bundles.values() if b.tally]
         convergent = sum(t.convergent for t in tallied)
         distinct = sum(t.distinct for t in tallied)
-        text = f"{len(tallied)}/{len(self.bundles)} bundles reviewed · {convergent} convergent / {distinct} distinct"
+        reviewed = len(tallied) - len(self.unreviewed())
+        text = f"{reviewed}/{len(self.bundles)} bundles reviewed · {convergent} convergent / {distinct} distinct"
         if self.refused():
             text += f" · {len(self.refused())} refused"
         return text
@@ -77,9 +87,9 @@ class ScrumBoard:
         table.add_column("Distinct", justify="right")
         table.add_column("Notes")
         for b in self.bundles.values():
-            kb = Text(f"{b.kb:.0f}", style={"warn": "yellow", "refused": "bold red", "error": "bold red"}.get(b.guard, ""))
+            kb = Text(f"{b.kb:.0f}", style="" if b.guard == "ok" else f"bundle.{b.guard}")
             if b.tally is None:
-                table.add_row(b.name, kb, "", "", Text(b.reason or "…", style="red" if b.guard in ("refused", "error") else "dim"))
+                table.add_row(b.name, kb, "", "", Text(b.reason or "…", style="bundle.refusal" if b.guard in ("refused", "error") else "dim"))
                 continue
             table.add_row(b.name, kb, str(b.tally.convergent), str(b.tally.distinct), "; ".join(b.tally.notes))
         return table
@@ -190,4 +200,4 @@ def _token_style(b: BundleState, name: str) -> str:
     r = b.reviews.get(name)
     if r is None:
         return "dim"
-    return "bold red" if r.status == "error" else "yellow" if r.status == "partial" else ""
+    return "review.error" if r.status == "error" else "review.partial" if r.status == "partial" else ""

@@ -19,8 +19,8 @@ from .events import Event, SmokeFinished, SmokesPlanned, SmokeStarted
 
 STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "timeout": "TIMEOUT", "skipped": "SKIP",
                "interrupted": "INTERRUPTED", "running": "RUNNING", "pending": "PENDING"}
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "timeout": "bold red", "skipped": "yellow",
-                "interrupted": "magenta", "running": "cyan", "pending": "dim"}
+# Meanings, not colours: themes/palette.py gives each its colour in the theme or console.
+STATUS_STYLE = {status: f"smoke.{status}" for status in STATUS_WORD}
 
 
 @dataclass
@@ -110,7 +110,7 @@ class SmokeBoard:
         yield Text("")
         yield self.layer_table()
         yield Text("")
-        yield Text(self.headline(), style="bold green" if not self.failed() else "bold red")
+        yield Text(self.headline(), style="smokes.failed" if self.failed() else "smokes.passed")
 
 
 def summary_text(board: SmokeBoard, title: str) -> str:

@@ -126,7 +126,7 @@ class VerdictTracker:
 
     def _scrum_reasons(self) -> list[str]:
         reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
-        reasons += [f"incomplete: scrum bundle {b.name}: every reviewer failed" for b in self.scrum.unreviewed()]
+        reasons += [f"incomplete: scrum bundle {b.name}: {b.unreviewed_reason()}" for b in self.scrum.unreviewed()]
         for bundle, loc in self.scrum.convergent_blocks():
             reasons.append(f"convergent BLOCK in {bundle} at {loc['where']} ({' + '.join(loc['lineages'])}): "
                            f"{loc['what']}")

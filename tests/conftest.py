@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import shutil
+import socket
 import sys
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -123,13 +127,52 @@ def servers():
     loops.close()
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct ports nothing listens on: each is held until all are found, then released."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+
+
 def free_port() -> int:
     """A port nothing listens on (bound and released): connecting to it is refused."""
-    import socket
+    return free_ports(1)[0]
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+
+# What sample_configs/demo.toml serves on: the Rust twin, the Go twin, the persistent validatord.
+DEMO_PORTS = (3100, 4110, 3221)
+
+
+def rewrite_ports(config: Path, ports: Mapping[int, int]) -> None:
+    """Put the test's ports in place of the demo's in a demo.toml (its smokes read them there).
+
+    A demo running beside the suite holds the demo's own ports, so tests never use them."""
+    text = config.read_text()
+    number = re.compile(r"\b(" + "|".join(map(str, ports)) + r")\b")
+    assert {int(n) for n in number.findall(text)} == set(ports), f"{config} no longer serves on {list(ports)}"
+    config.write_text(number.sub(lambda m: str(ports[int(m.group())]), text))
+
+
+def demo_copy(target: Path, ports: Mapping[int, int]) -> Path:
+    """The demo's part of sample_configs copied to `target`, the demo on `ports`; its demo.toml."""
+    source = REPO / "sample_configs"
+    for folder in ("demo", "parity"):
+        shutil.copytree(source / folder, target / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(source / "demo.toml", target / "demo.toml")
+    rewrite_ports(target / "demo.toml", ports)
+    return target / "demo.toml"
+
+
+@pytest.fixture
+def demo_ports() -> Iterator[dict[int, int]]:
+    """Free ports for the demo's services (the demo's port -> the test's); none still served after."""
+    from probes.stack import port_taken
+
+    ports = dict(zip(DEMO_PORTS, free_ports(len(DEMO_PORTS)), strict=True))
+    yield ports
+    assert not [p for p in ports.values() if port_taken(p)], "the demo left a service running"
 
 
 def only_run(out_dir: Path) -> Path:
@@ -137,3 +180,22 @@ def only_run(out_dir: Path) -> Path:
     runs = [p for p in out_dir.iterdir() if p.is_dir()]
     assert len(runs) == 1, runs
     return runs[0]
+
+
+GATEWAY_KEY = "sk-test-7f3a9c1d-never-store-me"  # must never reach an artifact
+
+
+@pytest.fixture
+def gateway_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TEST_GATEWAY_KEY", GATEWAY_KEY)
+    return GATEWAY_KEY
+
+
+@pytest.fixture
+def gateway(servers):
+    """The loopback OpenAI-protocol gateway (tests/fixtures/openai_server.py)."""
+    from .fixtures.openai_server import FakeGateway
+
+    fake = FakeGateway()
+    fake.url = servers.serve(fake.handle) + "/v1"
+    return fake

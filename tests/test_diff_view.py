@@ -17,7 +17,7 @@ from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
 
 from .conftest import REPO
 from .test_parity import json_answer
-from .tui_helpers import demo_run_copy
+from .tui_helpers import demo_run_copy, settle, shown_text
 
 
 @pytest.fixture(autouse=True)
@@ -148,27 +148,61 @@ async def test_recording_a_known_gap_writes_a_valid_entry(servers, write_config)
     assert gaps[0].fingerprints == (results["cases"][0]["fingerprints"]["go"],)
 
 
-async def test_recording_a_gap_from_the_app_updates_the_verdict_at_once(tmp_path):
+# The demo's known gaps, but for playbook_missing_fingerprint's divergence: the one this test records.
+OTHER_GAPS = """\
+[[gap]]
+id = "validator-wire-format"
+case = "playbook_*"
+kind = "shape"
+fingerprint = ["sha256:4dcf753a8c7989e7", "sha256:fda64493198b6432", "sha256:8cbd31e026d51333"]
+owner = "validatord"
+
+[[gap]]
+id = "validator-wire-format-reference"
+case = "fill_phantom"
+kind = "shape"
+fingerprint = "sha256:6562ee370ce496c4"
+owner = "validatord"
+"""
+
+
+async def test_recording_a_gap_from_the_app_updates_the_verdict_at_once(tmp_path, write_config):
     from tui.app import GauntletApp
     from tui.sources import FileSource
 
-    run = demo_run_copy(tmp_path, keep_paths=True)
-    gaps = tmp_path / "gaps.toml"
-    app = GauntletApp(FileSource(run, follow=False), clock=False)
+    gaps = tmp_path / "known_gaps.toml"
+    gaps.write_text(OTHER_GAPS)
+    run = demo_run_copy(tmp_path, keep_paths=True,
+                        config=write_config('[verdict]\nknown_gaps = "known_gaps.toml"\n'))
+    app = GauntletApp(FileSource(run, follow=False), gaps=load_gaps(gaps), clock=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.source_finished.wait(), 30)
-        app.model.tracker.gaps.clear()  # as if the run had no known gaps
-        app.model.refresh_verdict()
-        assert app.model.verdict.verdict == "BLOCK" and len(app.model.verdict.reasons) == 5
+        app.model.refresh_verdict()  # the replay carries the demo's verdict: judge it with these gaps instead
+        await pilot.press("4")
+        await settle(app, pilot)
+        before = " ".join(shown_text(app.query_one("#verdict-body")).split())  # as read, whatever the wrapping
+        assert before.startswith("Verdict BLOCK • parity case playbook_missing_fingerprint: go shape divergence not "
+                                 "covered by a known gap") and before.count("•") == 1
         await pilot.press("3", "down", "enter")
         await pilot.pause()
-        screen = app.screen
-        screen.gaps_file = gaps
-        screen.record_gap("wire format", "validatord")
+        assert isinstance(app.screen, DiffScreen) and app.screen.case == "playbook_missing_fingerprint"
+        await pilot.press("a")
         await pilot.pause()
-        reasons = app.model.verdict.reasons
-        assert len(reasons) == 4 and not any("playbook_missing_fingerprint" in r for r in reasons)
-        assert load_gaps(gaps)[0].case == "playbook_missing_fingerprint"
+        assert isinstance(app.screen, GapForm)
+        await pilot.press(*"wire format", "enter", *"validatord", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DiffScreen)
+        await pilot.press("escape", "4")
+        await settle(app, pilot)
+        after = " ".join(shown_text(app.query_one("#verdict-body")).split())
+    assert after.startswith("Verdict SHIP_WITH_KNOWN_GAP • parity case playbook_missing_fingerprint: go shape "
+                            "divergence covered by known gap playbook_missing_fingerprint-shape (owner validatord)")
+    recorded = load_gaps(gaps)
+    assert [g.id for g in recorded] == ["validator-wire-format", "validator-wire-format-reference",
+                                        "playbook_missing_fingerprint-shape"]
+    new = recorded[-1]
+    assert (new.case, new.kind, new.fingerprints, new.note, new.owner) == (
+        "playbook_missing_fingerprint", "shape", ("sha256:088ee675c7aac57c",), "wire format", "validatord")
 
 
 async def test_c_copies_a_reproducible_curl(servers, write_config):

@@ -13,19 +13,11 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import EventBus, Notice, ReviewChunk, ReviewFinished
 
+from .conftest import GATEWAY_KEY as KEY
 from .conftest import REPO
-from .fixtures.openai_server import FakeGateway
 from .test_tally import DIFF
 
-KEY = "sk-test-7f3a9c1d-never-store-me"
-
-
-@pytest.fixture
-def gateway(servers):
-    fake = FakeGateway()
-    url = servers.serve(fake.handle)
-    fake.url = url + "/v1"
-    return fake
+pytestmark = pytest.mark.usefixtures("gateway_key")
 
 
 def scrum_config(write_config, tmp_path, gateway_url, reviewers: str, scrum_extra: str = "", diff: str = DIFF,
@@ -56,11 +48,6 @@ def run(path, **kw):
     outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **kw).run())
     finished = {e.reviewer: e for e in seen if isinstance(e, ReviewFinished)}
     return outcome, finished, seen
-
-
-@pytest.fixture(autouse=True)
-def _key(monkeypatch):
-    monkeypatch.setenv("TEST_GATEWAY_KEY", KEY)
 
 
 def test_normal_stream_with_usage(gateway, write_config, tmp_path):
@@ -111,6 +98,32 @@ def test_stream_cut_midway_keeps_partial_text(gateway, write_config, tmp_path):
     saved = (outcome.run_dir / "scrum" / "c1_validatord" / "kimi.md").read_text()
     assert saved.startswith("WHERE: go/validatord/errors.go:3") and len(saved) < len(gateway.reviews["cut"])
     assert finished["kimi"].findings == 1
+
+
+CUT_REVIEW = "WHERE: go/validatord/errors.go:3\nSEVERITY: WARN\nWHAT: first\n" + "filler " * 40
+
+
+@pytest.mark.parametrize("behaviour", ["cut", "closed"])
+def test_a_bundle_whose_only_review_was_cut_short_is_incomplete(gateway, write_config, tmp_path, behaviour):
+    gateway.reviews[behaviour] = CUT_REVIEW
+    path = scrum_config(write_config, tmp_path, gateway.url, openai("kimi", behaviour, "moonshot"))
+    outcome, finished, _ = run(path)
+    assert finished["kimi"].status == "partial" and finished["kimi"].findings == 1
+    verdict = json.loads((outcome.run_dir / "verdict.json").read_text())
+    assert verdict["verdict"] == "BLOCK" and verdict["complete"] is False
+    assert "incomplete: scrum bundle c1_validatord: no review finished (1 cut short)" in verdict["reasons"]
+    tally = json.loads((outcome.run_dir / "scrum" / "c1_validatord" / "tally.json").read_text())
+    assert tally["distinct"] == 1  # the partial text is still tallied
+    assert outcome.exit_code == 1
+
+
+def test_one_finished_review_beside_a_cut_one_is_a_review(gateway, write_config, tmp_path):
+    gateway.reviews["cut"] = CUT_REVIEW
+    path = scrum_config(write_config, tmp_path, gateway.url,
+                        openai("kimi", "cut", "moonshot") + openai("opus", "normal", "anthropic"))
+    outcome, finished, _ = run(path)
+    assert finished["kimi"].status == "partial" and finished["opus"].status == "ok"
+    assert outcome.verdict.verdict == "SHIP" and outcome.verdict.complete
 
 
 def test_reviewer_that_never_answers_times_out(gateway, write_config, tmp_path):
@@ -242,11 +255,19 @@ def test_artifacts_summary_and_sarif(gateway, write_config, tmp_path):
     assert outcome.verdict.verdict == "SHIP"  # convergent, but WARN: not a block
 
 
-def test_headless_scrum_prints_the_seed_line(gateway, write_config, tmp_path):
-    path = scrum_config(write_config, tmp_path, gateway.url, openai("opus", "normal", "anthropic"))
+def test_headless_scrum_prints_the_tally_line(gateway, write_config, tmp_path):
+    # lib.rs:43/44 from two lineages: convergent. errors.go:3 from one lineage twice: distinct only.
+    gateway.reviews["normal:opus"] = ("WHERE: crates/validatord/src/lib.rs:43\nSEVERITY: BLOCK\nWHAT: b\n\n"
+                                      "WHERE: go/validatord/errors.go:3\nSEVERITY: WARN\nWHAT: kind\n")
+    gateway.reviews["normal:opus-2"] = "WHERE: go/validatord/errors.go:3\nSEVERITY: WARN\nWHAT: kind again\n"
+    gateway.reviews["normal:kimi"] = "WHERE: crates/validatord/src/lib.rs:44\nSEVERITY: WARN\nWHAT: b too\n"
+    path = scrum_config(write_config, tmp_path, gateway.url,
+                        openai("opus", "normal:opus", "anthropic") + openai("opus-2", "normal:opus-2", "anthropic")
+                        + openai("kimi", "normal:kimi", "moonshot"))
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "scrum", str(path), "--headless"], cwd=REPO,
                           capture_output=True, text=True, env={**__import__("os").environ, "TEST_GATEWAY_KEY": KEY})
-    assert "c1_validatord (1KB) → 0 convergent / 0 distinct" in proc.stdout, proc.stdout + proc.stderr
+    assert "c1_validatord (1KB) → 1 convergent / 2 distinct" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 1  # the convergent location's worst is a BLOCK
     assert KEY not in proc.stdout + proc.stderr
 
 

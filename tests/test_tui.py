@@ -258,3 +258,19 @@ async def test_a_review_streams_into_its_tab_piece_by_piece():
             assert app.query_one("#review-text").text == app.model.reviews[("c1", "kimi")]
         assert app.query_one("#review-text").text == "WHERE: a.rs:3\nSEVERITY: WARN\nWHAT: ␛[31mred␛[0m text\n"
         source.close()
+
+
+async def test_arrows_cycle_reviewers_only_while_the_scrum_pane_has_the_focus(tmp_path):
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("2")
+        await settle(app, pilot)
+        scrum = app.query_one("#scrum")
+        reviewers = scrum._reviewers
+        await pilot.press("left")  # wraps round to the last reviewer
+        assert scrum.reviewer_index == len(reviewers) - 1
+        assert app.query_one("#review-text").text == app.model.reviews[("c1_validatord", reviewers[-1])]
+        await pilot.click("#smoke-table")  # all four panes are on screen: the focus moves to the smokes
+        await pilot.press("right")
+        assert scrum.reviewer_index == len(reviewers) - 1

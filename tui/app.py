@@ -9,12 +9,11 @@ screen no more than one that prints nothing.
 from __future__ import annotations
 
 import asyncio
-import signal
 import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.containers import Container
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Tab, Tabs
@@ -33,6 +32,7 @@ from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .settings import load_settings, save_setting
 from .sources import FileSource, LiveSource
+from .terminal import TerminalApp
 from .widgets import update_static
 from .widgets.run_header import RunHeader, header_text
 
@@ -40,7 +40,7 @@ REFRESH_EVERY = 0.1
 WIDE_COLUMNS = 160
 
 
-class GauntletApp(App[int]):
+class GauntletApp(TerminalApp):
     CSS_PATH = "app.tcss"
     BINDINGS = APP_BINDINGS
     TITLE = "gauntlet"
@@ -84,18 +84,10 @@ class GauntletApp(App[int]):
         self._panes = [self.query_one(p) for p in (SmokesPane, ScrumPane, ParityPane, VerdictPane)]
         self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
         self.theme_changed_signal.subscribe(self, lambda theme: save_setting("theme", theme.name))
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(sig, self.action_interrupt)
         self._layout(self.size.width)
         self.action_show_pane("smokes")
         self.set_interval(REFRESH_EVERY, self.refresh_view)
         self.run_worker(self._drive(), name="source", exit_on_error=True)
-
-    def on_unmount(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
 
     def on_resize(self, event) -> None:
         if self._main is not None:
@@ -116,6 +108,8 @@ class GauntletApp(App[int]):
 
     async def _drive(self) -> None:
         self.exit_code = await self.source.run(self.model.apply)
+        if isinstance(self.source, FileSource) and self.source.abandoned:
+            self.model.abandon(self.source.abandoned)
         self._source_done = True
         self.refresh_view()
         self.source_finished.set()
@@ -174,7 +168,8 @@ class GauntletApp(App[int]):
                                        "(marked incomplete) and quit?"), answered)
 
     def action_interrupt(self) -> None:
-        """Ctrl-C, SIGINT, SIGTERM, SIGHUP: stop the children, write the verdict, quit."""
+        """Ctrl-C, SIGINT, SIGTERM, SIGHUP, the terminal gone: stop the children, write the
+        verdict, quit."""
         self._quit()
 
     def _quit(self) -> None:
@@ -196,13 +191,6 @@ class GauntletApp(App[int]):
             self.notify(f"{case} has not been probed yet", severity="warning")
             return
         self.push_screen(DiffScreen(Path(run.run_dir), case, app_model=self.model))
-
-    def on_key(self, event) -> None:
-        if self.active_pane == "scrum" and event.key in ("left", "right") and self.screen is self._main:
-            self._panes[1].cycle_reviewer(1 if event.key == "right" else -1)
-            self._rendered = -1
-            self.refresh_view()
-            event.stop()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -325,6 +325,7 @@ def _tally(args: argparse.Namespace) -> int:
     from probes.scrum import bundle_event
     from probes.scrum_report import ScrumBoard
     from probes.tally import estimate_tokens, guess_lineage, parse_review, tally
+    from themes.palette import CONSOLE_THEME
 
     lineages = dict(_pair(spec, "--lineage") for spec in args.lineage)
     files: list[Path] = []
@@ -354,7 +355,7 @@ def _tally(args: argparse.Namespace) -> int:
     board.apply(0, ScrumPlanned(((bundle, round(result.kb, 1), round(result.kb, 1), "ok", ""),),
                                 tuple((r.reviewer, r.lineage, "replay") for r in reviews), args.min_tokens_out))
     board.apply(0, bundle_event(result))
-    console = Console(highlight=False, soft_wrap=True)
+    console = Console(highlight=False, soft_wrap=True, theme=CONSOLE_THEME)  # the table's styles name meanings
     console.print(board.bundle_table())
     console.print(Text(result.line(), style="bold"))
     if args.out:
@@ -457,7 +458,8 @@ def _history(args: argparse.Namespace) -> int:
         statuses = sum(1 for c in r.parity.values() if len(set(c["statuses"].values())) == 1 and not c["errors"])
         diverge = sum(1 for c in r.parity.values() if any(c["kinds"].values()))
         parity = f"{statuses}/{len(r.parity)} · {diverge}/{len(r.parity)}" if r.parity else ""
-        verdict = (r.verdict or "running") + ("" if r.complete or not r.finished else " (incomplete)")
+        verdict = f"{r.verdict} (abandoned)" if r.abandoned else (
+            (r.verdict or "running") + ("" if r.complete or not r.finished else " (incomplete)"))
         table.add_row(r.started.replace("T", " ")[5:16], r.run_id, verdict,
                       f"{passed}/{len(r.smokes)}" if r.smokes else "", str(sum(b["convergent"] for b in r.bundles.values())),
                       parity, f"{r.duration:.1f}s")

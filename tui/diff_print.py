@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from probes.sidebyside import GAP, CaseView
+from themes.palette import CONSOLE_THEME
 
 CONTEXT = 3
 
@@ -44,9 +45,9 @@ def render(view: CaseView, width: int) -> RenderableType:
             left = view.left.lines[a.left[r]] if a.left[r] != GAP else ""
             right = view.right.lines[a.right[r]] if a.right[r] != GAP else ""
             same = a.left[r] != GAP and a.right[r] != GAP and left == right
-            style_l = "" if same else ("red" if a.left[r] != GAP else "")
-            style_r = "" if same else ("green" if a.right[r] != GAP else "")
-            table.add_row(Text(left, style=style_l), Text(" " if same else "│", style="yellow"),
+            style_l = "" if same else ("side.reference" if a.left[r] != GAP else "")
+            style_r = "" if same else ("side.candidate" if a.right[r] != GAP else "")
+            table.add_row(Text(left, style=style_l), Text(" " if same else "│", style="side.mark"),
                           Text(right, style=style_r))
     listing = Text()
     for d in view.differences:
@@ -57,4 +58,5 @@ def render(view: CaseView, width: int) -> RenderableType:
 
 def print_case(view: CaseView, console: Console | None = None) -> None:
     console = console or Console(highlight=False)
-    console.print(render(view, console.width))
+    with console.use_theme(CONSOLE_THEME):  # the styles name meanings; the theme gives their ANSI colours
+        console.print(render(view, console.width))

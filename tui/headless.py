@@ -31,10 +31,10 @@ from probes.events import (
     SmokeStarted,
     VerdictChanged,
 )
+from probes.parity_report import body_kind, status_kind
 from probes.smoke_report import STATUS_STYLE, STATUS_WORD
 from probes.verdict import VerdictTracker
-
-VERDICT_STYLE = {"SHIP": "bold green", "SHIP_WITH_KNOWN_GAP": "bold yellow", "BLOCK": "bold red"}
+from themes.palette import CONSOLE_THEME
 
 
 def _console() -> Console:
@@ -50,6 +50,7 @@ class HeadlessPrinter:
 
     def __init__(self, console: Console | None = None, *, show_diffs: bool = False) -> None:
         self.console = console or _console()
+        self.console.push_theme(CONSOLE_THEME)  # styles name meanings; the theme gives their ANSI colours
         self.show_diffs = show_diffs
         self.tracker = VerdictTracker()  # the boards of every phase, fed by the same events
         self._running: dict[str, float] = {}
@@ -62,7 +63,7 @@ class HeadlessPrinter:
 
     def _spinners(self) -> RenderableType:
         now = time.monotonic()
-        return Group(*(Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="cyan"))
+        return Group(*(Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="smoke.running"))
                        for name, since in self._running.items()))
 
     def print(self, *renderables: Any) -> None:
@@ -71,7 +72,7 @@ class HeadlessPrinter:
     def apply(self, t: float, event: Event) -> None:
         self.tracker.apply(t, event)
         if isinstance(event, RunStarted):
-            self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "bold cyan"),
+            self.print(Text.assemble(("gauntlet ", "bold"), (event.name, "run.name"),
                                      f"  run {event.run_id}  → {event.run_dir}"))
         elif isinstance(event, PhaseStarted) and event.phase != "verdict":
             self.print(Text(f"── {event.phase} ", style="bold"))
@@ -83,8 +84,7 @@ class HeadlessPrinter:
         elif isinstance(event, ReviewFinished):
             tokens = f"{'~' if event.tokens_estimated else ''}{event.tokens_out} tokens out"
             detail = event.error or f"{tokens}, {event.findings} findings"
-            style = {"ok": "green", "partial": "yellow"}.get(event.status, "bold red")
-            self.print(Text.assemble((f"{event.status.upper():<8}", style),
+            self.print(Text.assemble((f"{event.status.upper():<8}", f"review.{event.status}"),
                                      f"{event.bundle}/{event.reviewer} ({event.lineage})  ", (detail, "dim")))
         elif isinstance(event, BundleTallied):
             self.print(Text(event.line, style="bold"))
@@ -100,15 +100,15 @@ class HeadlessPrinter:
             self.print()
             self.print(self.tracker.scrum)
         elif isinstance(event, PhaseFinished) and not event.complete:
-            self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="magenta"))
+            self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="phase.incomplete"))
         elif isinstance(event, Notice):
-            style = {"warn": "yellow", "error": "bold red"}.get(event.level, "dim")
+            style = f"notice.{event.level}" if event.level in ("warn", "error") else "dim"
             self.print(Text(f"{event.phase}: {event.message}", style=style))
         elif isinstance(event, ComparedWithPrevious):
             self.print()
             for i, line in enumerate(event.lines):
                 self.print(Text(line if i == 0 else f"  {line}", style="bold" if i == 0 else
-                                ("red" if "regressed" in line or "newly failing" in line else "")))
+                                ("delta.worse" if "regressed" in line or "newly failing" in line else "")))
         elif isinstance(event, VerdictChanged):
             self._reasons = event.reasons
         elif isinstance(event, RunFinished):
@@ -126,11 +126,12 @@ class HeadlessPrinter:
     def _parity_line(self, e: ParityCaseFinished) -> None:
         ok = e.status_match and e.body_match
         statuses = "  ".join(f"{t} {s if s is not None else 'error'}" for t, s in e.statuses.items())
-        kinds = ", ".join(sorted({k for k in e.kinds.values() if k})) or ("error" if e.errors else "match")
-        self.print(Text.assemble((f"{'MATCH' if ok else 'DIVERGE':<8}", "green" if ok else "bold yellow"),
+        body = body_kind(e)
+        kinds = " · ".join(k for k in (status_kind(e), body and f"body {body}") if k) or "match"
+        self.print(Text.assemble((f"{'MATCH' if ok else 'DIVERGE':<8}", "parity.match" if ok else "parity.diverge"),
                                  f"{e.case:<32} {statuses}  ", (kinds, "dim")))
         for target, error in e.errors.items():
-            self.print(Text(f"    │ {target}: {error}", style="red"))
+            self.print(Text(f"    │ {target}: {error}", style="parity.error"))
         if self.show_diffs:
             for d in e.diffs:
                 flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
@@ -139,8 +140,8 @@ class HeadlessPrinter:
 
     def _verdict_line(self, e: RunFinished) -> None:
         self.print()
-        self.print(Text.assemble(("verdict: ", "bold"), (e.verdict, VERDICT_STYLE.get(e.verdict, "bold")),
-                                 ("" if e.complete else "  (incomplete)", "magenta"),
+        self.print(Text.assemble(("verdict: ", "bold"), (e.verdict, f"verdict.{e.verdict}"),
+                                 ("" if e.complete else "  (incomplete)", "phase.incomplete"),
                                  f"  in {e.duration:.1f}s"))
         for reason in self._reasons:
             self.print(Text(f"  - {reason}"))

@@ -1,5 +1,5 @@
-"""Parity: the case table (status per target, matches, kind) and the headline; Enter
-opens the selected case's diff."""
+"""Parity: the case table (status per target, the status and body matches with their kinds)
+and the headline; Enter opens the selected case's diff."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ..model import RunModel
-from ..widgets import selected_key, update_static
+from themes.palette import KIND_TONE
 
-KIND_STYLE = {"status": "bold red", "shape": "bold yellow", "type": "yellow", "value": "cyan", "header": "magenta",
-              "error": "bold red", "match": "green"}
+from ..model import RunModel
+from ..widgets import Themed, selected_key, update_static
+
+KIND_STYLE = {**{kind: f"kind.{kind}" for kind in KIND_TONE}, "error": "parity.error", "match": "parity.match"}
 
 
 class ParityPane(Vertical):
@@ -40,25 +41,29 @@ class ParityPane(Vertical):
         table = self.query_one(DataTable)
         if board.cases != self._cases or board.targets != self._targets:
             table.clear(columns=True)
-            table.add_columns("Case", *(f"{t}" for t in board.targets), "Status", "Body", "Kind")
+            table.add_columns("Case", *(f"{t}" for t in board.targets), "Status", "Body")
             for case in board.cases:
-                table.add_row(*self._cells(model, case), key=case)
+                table.add_row(*self._row(model, case), key=case)
             self._cases, self._targets = list(board.cases), board.targets
         else:
             for case in board.cases:
-                for col, value in zip(table.columns, self._cells(model, case)):
+                for col, value in zip(table.columns, self._row(model, case)):
                     table.update_cell(case, col, value, update_width=True)
         headline = board.headline() if board.results else ("probing…" if board.cases else "no parity yet")
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"))
 
+    @classmethod
+    def _row(cls, model: RunModel, case: str) -> tuple[Themed | str, ...]:
+        """The cells in the theme's colours."""
+        return tuple(Themed(c) if isinstance(c, Text) else c for c in cls._cells(model, case))
+
     @staticmethod
     def _cells(model: RunModel, case: str) -> tuple[Text | str, ...]:
-        """The board's row, its kind coloured and a covering known gap named."""
-        *cells, kind = model.tracker.parity.row_cells(case)
+        """The board's row, its kinds coloured and a known gap covering the body named."""
+        *cells, body = model.tracker.parity.row_cells(case, KIND_STYLE)
         r = model.tracker.parity.results.get(case)
         if r is None:
-            return (*cells, kind)
-        label = Text(str(kind), style=KIND_STYLE.get(str(kind).split(",")[0], ""))
+            return (*cells, body)
         if any(model.tracker.gap_for(r, t)[0] for t, k in r.kinds.items() if k):
-            label.append(" (known gap)", style="dim")
-        return (*cells, label)
+            body = Text.assemble(body, (" (known gap)", "dim"))
+        return (*cells, body)

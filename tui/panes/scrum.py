@@ -3,7 +3,8 @@ tally and a bar chart of tokens out, so a thin review is seen rather than read."
 
 from __future__ import annotations
 
-from rich.table import Table
+from typing import TYPE_CHECKING, cast
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -11,31 +12,34 @@ from textual.widgets import DataTable, Static, TextArea
 
 from probes.scrum_report import BundleState
 
+from ..keymap import SCRUM_BINDINGS
 from ..model import RunModel
-from ..widgets import selected_key, update_static
+from ..widgets import Themed, selected_key, update_static
 
-GUARD_STYLE = {"ok": "", "warn": "yellow", "refused": "bold red", "error": "bold red"}
-REVIEW_STYLE = {"ok": "green", "partial": "yellow", "error": "bold red"}
+if TYPE_CHECKING:
+    from ..app import GauntletApp
 
 
-def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width: int = 24) -> Table:
-    """Tokens out per reviewer as bars on one scale; thin ones in red."""
-    table = Table.grid(padding=(0, 1))
+def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width: int = 24) -> Text:
+    """Tokens out per reviewer as bars on one scale; thin ones marked."""
     counts = {}
     for name in reviewers:
         r = bundle.reviews.get(name)
         counts[name] = r.tokens_out if r is not None and r.status != "error" else 0
     top = max([*counts.values(), min_tokens, 1])
+    names = max((len(name) for name in counts), default=0)
+    lines = []
     for name, n in counts.items():
         cells = round(n / top * width)
         thin = n < min_tokens
-        bar = Text("█" * cells + "·" * (width - cells), style="red" if thin else "green")
-        table.add_row(Text(name, style="bold"), bar, Text(f"{n}" + (" thin" if thin else ""),
-                                                          style="red" if thin else ""))
-    return table
+        lines.append(Text.assemble((name.ljust(names), "bold"), " ",
+                                   ("█" * cells + "·" * (width - cells), "review.thin" if thin else "tokens.enough"),
+                                   " ", (f"{n}" + (" thin" if thin else ""), "review.thin" if thin else "")))
+    return Text("\n").join(lines)
 
 
 class ScrumPane(Vertical):
+    BINDINGS = SCRUM_BINDINGS
     DEFAULT_CSS = """
     ScrumPane { height: 1fr; }
     ScrumPane #bundle-table { height: auto; max-height: 8; }
@@ -75,9 +79,10 @@ class ScrumPane(Vertical):
     def selected(self) -> str | None:
         return selected_key(self.query_one("#bundle-table", DataTable), self._bundles)
 
-    def cycle_reviewer(self, step: int) -> None:
+    def action_cycle_reviewer(self, step: int) -> None:
         if self._reviewers:
             self.reviewer_index = (self.reviewer_index + step) % len(self._reviewers)
+            self.refresh_from(cast("GauntletApp", self.app).model)
 
     def refresh_from(self, model: RunModel) -> None:
         board = model.tracker.scrum
@@ -93,28 +98,28 @@ class ScrumPane(Vertical):
             for b in board.bundles.values():
                 for col, value in zip(table.columns, self._cells(b, reviewers)):
                     table.update_cell(b.name, col, value, update_width=True)
-        update_static(self.query_one("#scrum-summary", Static), 
-            Text(board.headline() if board.bundles else "no scrum yet", style="bold"))
+        update_static(self.query_one("#scrum-summary", Static),
+                      Text(board.headline() if board.bundles else "no scrum yet", style="bold"))
         self._show_bundle(model)
 
     @staticmethod
-    def _cells(b: BundleState, reviewers: list[str]) -> tuple[Text | str, ...]:
-        cells: list[Text | str] = [b.name, Text(f"{b.kb:.0f}", style=GUARD_STYLE.get(b.guard, ""))]
+    def _cells(b: BundleState, reviewers: list[str]) -> tuple[Themed | str, ...]:
+        kb = Themed(f"{b.kb:.0f}", "" if b.guard == "ok" else f"bundle.{b.guard}")
+        cells: list[Themed | str] = [b.name, kb]
         for name in reviewers:
             if name not in b.reviews:
-                cells.append(Text("refused" if b.guard in ("refused", "error") else "·", style="dim"))
+                cells.append(Themed("refused" if b.guard in ("refused", "error") else "·", "dim"))
                 continue
             r = b.reviews[name]
             if r is None:
-                cells.append(Text("streaming…", style="cyan"))
+                cells.append(Themed("streaming…", "review.streaming"))
             else:
                 est = "~" if r.tokens_estimated else ""
-                cells.append(Text(f"{est}{r.tokens_out}" if r.status != "error" else "error",
-                                  style=REVIEW_STYLE.get(r.status, "")))
+                cells.append(Themed(f"{est}{r.tokens_out}" if r.status != "error" else "error", f"review.{r.status}"))
         t = b.tally
         blocks = sum(row["blocks"] for row in t.reviewers) if t else 0
         cells += [str(t.convergent) if t else "", str(t.distinct) if t else "",
-                  Text(str(blocks), style="bold red" if blocks else "") if t else ""]
+                  Themed(str(blocks), "tally.block" if blocks else "") if t else ""]
         return tuple(cells)
 
     def _show_bundle(self, model: RunModel) -> None:
@@ -137,7 +142,8 @@ class ScrumPane(Vertical):
             update_static(bars, "")
             return
         tokens = tuple((n, r.tokens_out if r else None) for n, r in bundle.reviews.items())
-        update_static(bars, token_bars(bundle, self._reviewers, board.min_tokens_out), key=(bundle.name, tokens))
+        update_static(bars, Themed(token_bars(bundle, self._reviewers, board.min_tokens_out)),
+                      key=(bundle.name, tokens))
 
     def _show_review(self, model: RunModel, key: tuple[str, str]) -> None:
         """Append what streamed in since the last redraw; reload only for another review."""
@@ -160,19 +166,19 @@ class ScrumPane(Vertical):
         if bundle is None or bundle.tally is None:
             return
         for loc in bundle.tally.locations:
-            severity = Text(loc["severity"], style="bold red" if loc["severity"] == "BLOCK" else "")
-            lineages = Text(" + ".join(loc["lineages"]), style="bold green" if loc["convergent"] else "")
+            severity = Text(loc["severity"], style="tally.block" if loc["severity"] == "BLOCK" else "")
+            lineages = Text(" + ".join(loc["lineages"]), style="tally.convergent" if loc["convergent"] else "")
             if loc["convergent"]:
-                lineages.append(" convergent", style="green")
-            table.add_row(loc["where"], lineages, severity, loc["what"])
+                lineages.append(" convergent")
+            table.add_row(loc["where"], Themed(lineages), Themed(severity), loc["what"])
         for u in bundle.tally.unanchored:
             table.add_row(Text(u["where"], style="dim strike"), Text(u["lineage"], style="dim"),
                           Text(u["severity"], style="dim"), Text(f"unanchored: {u['why']}", style="dim"))
         for row in bundle.tally.reviewers:
             if row["retracted_blocks"]:
-                table.add_row(Text(row["reviewer"], style="yellow"), row["lineage"],
-                              Text("BLOCK (retracted)", style="yellow"), "retracted in the same response")
+                table.add_row(Themed(row["reviewer"], "tally.retracted"), row["lineage"],
+                              Themed("BLOCK (retracted)", "tally.retracted"), "retracted in the same response")
             if row["thin"]:
-                table.add_row(Text(row["reviewer"], style="red"), row["lineage"], Text("thin", style="red"),
+                table.add_row(Themed(row["reviewer"], "review.thin"), row["lineage"], Themed("thin", "review.thin"),
                               f"{row['tokens_out']} tokens out: too little to have read the bundle")
 

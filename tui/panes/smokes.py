@@ -7,10 +7,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Log, Static
 
-from probes.smoke_report import STATUS_STYLE
-
 from ..model import RunModel
-from ..widgets import selected_key, update_static
+from ..widgets import Themed, selected_key, update_static
 
 ICON = {"pass": "✔", "fail": "✘", "timeout": "⏱", "skipped": "⤼", "interrupted": "■", "running": "▶", "pending": "·"}
 
@@ -54,14 +52,14 @@ class SmokesPane(Vertical):
         summary = Text(board.headline() if board.rows else "no smokes yet", style="bold")
         for layer, rows in board.layers().items():
             passed = sum(1 for r in rows if r.status == "pass")
-            summary.append(f"   {layer} {passed}/{len(rows)}", style="dim" if passed < len(rows) else "green")
-        update_static(self.query_one("#smoke-summary", Static), summary)
+            summary.append(f"   {layer} {passed}/{len(rows)}", style="dim" if passed < len(rows) else "smoke.pass")
+        update_static(self.query_one("#smoke-summary", Static), Themed(summary))
         self._show_output(model)
 
-    def _cells(self, model: RunModel, name: str) -> tuple[Text | str, ...]:
+    def _cells(self, model: RunModel, name: str) -> tuple[Themed | Text | str, ...]:
         row = model.tracker.smokes.rows[name]
         last = row.reason if row.status in ("fail", "timeout", "skipped") and row.reason else model.last_line(name)
-        return (name, Text(ICON.get(row.status, "?"), style=STATUS_STYLE.get(row.status, "")),
+        return (name, Themed(ICON.get(row.status, "?"), f"smoke.{row.status}"),
                 f"{row.duration:.1f}s" if row.status not in ("pending", "running") else "",
                 Text(row.layer, style="dim"), Text(last[:120], no_wrap=True, overflow="ellipsis"))
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ..model import RunModel
-from ..widgets import update_static
-
-BADGE_STYLE = {"SHIP": "bold black on green", "SHIP_WITH_KNOWN_GAP": "bold black on yellow",
-               "BLOCK": "bold white on red"}
+from ..widgets import Themed, update_static
 
 
 def badge(verdict: str | None, complete: bool = True) -> Text:
     if verdict is None:
         return Text(" … ", style="reverse")
-    return Text(f" {verdict}{'' if complete else ' (incomplete)'} ", style=BADGE_STYLE.get(verdict, "reverse"))
+    return Text(f" {verdict}{'' if complete else ' (incomplete)'} ", style=f"badge.{verdict}")
 
 
 class VerdictPane(VerticalScroll):
@@ -40,10 +36,12 @@ class VerdictPane(VerticalScroll):
         title.append_text(badge(v.verdict if v else None, v.complete if v else True))
         if model.running:
             title.append("  (live: phases still running)", style="dim")
+        elif model.abandoned:
+            title.append("  (abandoned: it will never finish)", style="verdict.BLOCK")
         parts.append(title)
         if v is not None:
             for reason in v.reasons:
-                parts.append(Text(f"  • {reason}", style="" if v.verdict != "BLOCK" else "red"))
+                parts.append(Text(f"  • {reason}", style="verdict.reason.BLOCK" if v.verdict == "BLOCK" else ""))
         for phase, st in model.tracker.phases.items():
             if phase != "verdict" and st.summary:
                 parts.append(Text(f"  {phase}: {st.summary}", style="dim"))
@@ -53,18 +51,19 @@ class VerdictPane(VerticalScroll):
             parts.append(Text(f"Against {comparison.previous_run_id}", style="bold"))
             for line in comparison.lines[1:]:
                 bad = "regressed" in line or "newly failing" in line or "slower" in line
-                parts.append(Text(f"  {line}", style="red" if bad else "green" if "newly passing" in line else ""))
+                style = "delta.worse" if bad else "delta.better" if "newly passing" in line else ""
+                parts.append(Text(f"  {line}", style=style))
         warnings = [n for n in model.notices if n.level in ("warn", "error")]
         if warnings:
             parts.append(Text(""))
             parts.append(Text("Notices", style="bold"))
             for n in warnings[-12:]:
-                parts.append(Text(f"  {n.phase}: {n.message}", style="yellow" if n.level == "warn" else "red"))
+                parts.append(Text(f"  {n.phase}: {n.message}", style=f"notice.{n.level}"))
         if model.finished is not None and model.run is not None:
             parts.append(Text(""))
             parts.append(Text(f"Artifacts in {model.run.run_dir}", style="bold"))
             for a in model.artifacts:
-                parts.append(Text(f"  {a.path}", style="cyan").append(f"  {a.what}", style="dim"))
+                parts.append(Text(f"  {a.path}", style="artifact").append(f"  {a.what}", style="dim"))
             parts.append(Text(f"\nexit code {model.finished.exit_code}"
                               + ("  (interrupted)" if model.finished.interrupted else ""), style="dim"))
-        update_static(self.query_one("#verdict-body", Static), Group(*parts), key=tuple(p.plain for p in parts))
+        update_static(self.query_one("#verdict-body", Static), Themed(Text("\n").join(parts)))

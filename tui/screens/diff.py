@@ -16,13 +16,13 @@ from typing import Any
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.style import Style as ThemeStyle
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -30,25 +30,26 @@ from probes.errors import GauntletError
 from probes.sidebyside import GAP, CaseView, load_case
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
+from themes.palette import STYLES
 
+from ..keymap import DIFF_APP_BINDINGS, DIFF_BINDINGS, DIFF_BODY_BINDINGS, GAP_FORM_BINDINGS
 from ..model import RunModel
 from ..settings import load_settings
+from ..terminal import TerminalApp
+from ..widgets import Themed
+from .help import HelpScreen
 
-KIND_STYLE = {
-    "status": Style(bgcolor="#5c1f1f"), "shape": Style(bgcolor="#4d3d10"), "type": Style(bgcolor="#3d2450"),
-    "value": Style(bgcolor="#17364d"), "header": Style(bgcolor="#3a2a3a"), "gap": Style(bgcolor="#262626"),
-    "changed": Style(bgcolor="#2b2b2b"),
-}
 KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "header": "H", "changed": "·"}
 TOKEN = re.compile(r'(?P<key>"(?:[^"\\]|\\.)*"(?=:))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
                    r"|(?P<lit>\btrue\b|\bfalse\b|\bnull\b)")
-TOKEN_STYLE = {"key": Style(color="#7fb8e6", bold=True), "str": Style(color="#98c379"), "num": Style(color="#d19a66"),
-               "lit": Style(color="#c678dd")}
-NUMBER_STYLE = Style(color="#5c6370")
-DIM = Style(dim=True)
+# The parts of a row drawn in a colour of their own, over the row's background.
+PART_STYLE = {"number": "diff.number", "key": "syntax.key", "str": "syntax.str", "num": "syntax.num",
+              "lit": "syntax.lit"}
 
 
-def highlight(line: str, is_json: bool, base: Style) -> list[Segment]:
+def highlight(line: str, is_json: bool, styles: dict[str, Style]) -> list[Segment]:
+    """A body line as segments, JSON tokens in their colours (`styles` from SideBySide)."""
+    base = styles["text"]
     if not is_json:
         return [Segment(line, base)]
     out: list[Segment] = []
@@ -56,7 +57,7 @@ def highlight(line: str, is_json: bool, base: Style) -> list[Segment]:
     for match in TOKEN.finditer(line):
         if match.start() > pos:
             out.append(Segment(line[pos:match.start()], base))
-        out.append(Segment(match.group(), base + TOKEN_STYLE[match.lastgroup or "str"]))
+        out.append(Segment(match.group(), styles[match.lastgroup or "str"]))
         pos = match.end()
     if pos < len(line):
         out.append(Segment(line[pos:], base))
@@ -74,15 +75,34 @@ class SideBySide(ScrollView, can_focus=True):
     """Both bodies, row by row; only visible rows are ever rendered."""
 
     DEFAULT_CSS = "SideBySide { height: 1fr; }"
-    # Jumps, not animations: an engineer paging through a 20 MB body wants the page now.
-    BINDINGS = [Binding("up", "move(-1)", show=False), Binding("down", "move(1)", show=False),
-                Binding("pageup", "page(-1)", show=False), Binding("pagedown", "page(1)", show=False),
-                Binding("home", "move(-1e12)", show=False), Binding("end", "move(1e12)", show=False)]
+    BINDINGS = DIFF_BODY_BINDINGS
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.view: CaseView | None = None
         self.row_kind: dict[int, tuple[str, bool]] = {}  # row -> (kind, dimmed)
+        self._styles: dict[tuple[str, bool], dict[str, Style]] = {}  # (kind, dimmed) -> part -> style
+
+    def notify_style_update(self) -> None:
+        """The theme (or the CSS) changed: the rows' styles are resolved again when drawn."""
+        super().notify_style_update()
+        self._styles.clear()
+
+    def row_styles(self, kind: str, dimmed: bool) -> dict[str, Style]:
+        """The parts of a row of this kind in the current theme's colours, blended over this
+        widget's background (rich styles cannot blend): resolved once per theme, not per line."""
+        styles = self._styles.get((kind, dimmed))
+        if styles is None:
+            parse = self.app.stylesheet.parse_style
+            background = ThemeStyle(background=self.background_colors[1])
+            row = background + ThemeStyle(dim=dimmed or None)
+            if kind:
+                row += parse(STYLES[f"diff.{kind}"])
+            mark = background + ThemeStyle(bold=True, dim=dimmed or None)
+            styles = {"text": row.rich_style, "mark": mark.rich_style,
+                      **{part: (row + parse(STYLES[name])).rich_style for part, name in PART_STYLE.items()}}
+            self._styles[(kind, dimmed)] = styles
+        return styles
 
     def show(self, view: CaseView, row_kind: dict[int, tuple[str, bool]]) -> None:
         self.view, self.row_kind = view, row_kind
@@ -103,17 +123,15 @@ class SideBySide(ScrollView, can_focus=True):
             kind = "changed"
         segments: list[Segment] = []
         for side, (line, body) in enumerate(((left, view.left), (right, view.right))):
-            base = KIND_STYLE["gap"] if line == GAP else KIND_STYLE.get(kind, Style())
-            if dimmed:
-                base = base + DIM
+            styles = self.row_styles("gap" if line == GAP else kind, dimmed)
             if line == GAP:
-                cell = [Segment(" " * (number_width + 1), NUMBER_STYLE + base)]
+                cell = [Segment(" " * (number_width + 1), styles["number"])]
             else:
-                cell = [Segment(f"{line + 1:>{number_width}} ", NUMBER_STYLE + base),
-                        *highlight(body.lines[line], body.is_json, base)]
-            segments += _fit(cell, half, base)
+                cell = [Segment(f"{line + 1:>{number_width}} ", styles["number"]),
+                        *highlight(body.lines[line], body.is_json, styles)]
+            segments += _fit(cell, half, styles["text"])
             if side == 0:
-                segments.append(Segment(f" {KIND_MARK.get(kind, ' ')} ", Style(bold=True) + (DIM if dimmed else Style())))
+                segments.append(Segment(f" {KIND_MARK.get(kind, ' ')} ", styles["mark"]))
         return Strip(segments).crop(0, width)
 
     def on_resize(self) -> None:
@@ -133,7 +151,7 @@ class SideBySide(ScrollView, can_focus=True):
 class GapForm(ModalScreen[tuple[str, str] | None]):
     """Note and owner for a new known gap."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = GAP_FORM_BINDINGS
     DEFAULT_CSS = """
     GapForm { align: center middle; }
     GapForm > Vertical { width: 70; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
@@ -172,8 +190,10 @@ class GapForm(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
-class DiffApp(App[int]):
+class DiffApp(TerminalApp):
     """`gauntlet diff` and `gauntlet parity --case`: the viewer on its own, no run needed."""
+
+    BINDINGS = DIFF_APP_BINDINGS
 
     def __init__(self, run_dir: Path, case: str, *, theme: str | None = None) -> None:
         super().__init__()
@@ -186,21 +206,14 @@ class DiffApp(App[int]):
         self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
         self.push_screen(DiffScreen(self.run_dir, self.case), lambda _: self.exit(0))
 
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
 
 class DiffScreen(Screen[None]):
     """One case's divergence; decide here whether it is a bug or a known gap."""
 
-    BINDINGS = [
-        Binding("escape,q", "close", "Back"),
-        Binding("n", "jump(1)", "Next"),
-        Binding("p", "jump(-1)", "Prev"),
-        Binding("h", "toggle('headers')", "Headers"),
-        Binding("r", "toggle('raw')", "Raw"),
-        Binding("i", "toggle('hide_noise')", "Hide noise"),
-        Binding("t", "next_candidate", "Candidate"),
-        Binding("a", "add_gap", "Known gap"),
-        Binding("c", "copy_curl", "curl"),
-    ]
+    BINDINGS = DIFF_BINDINGS
     DEFAULT_CSS = """
     DiffScreen #diff-title { height: 1; background: $panel; padding: 0 1; }
     DiffScreen #diff-columns { height: 1; padding: 0 0; color: $text-muted; }
@@ -261,10 +274,10 @@ class DiffScreen(Screen[None]):
         options.clear_options()
         for i, d in enumerate(self.shown):
             label = Text(f"{d['path']:<28} ", style="bold")
-            label.append(f"{d['kind']:<7}", style="yellow" if d["kind"] == "shape" else "")
+            label.append(f"{d['kind']:<7}", style=f"kind.{d['kind']}")
             flag = " noise" if d["noise"] else " ignored" if d["ignored"] else ""
             label.append(f"{_short(d['ref'])} → {_short(d['cand'])}{flag}", style="dim" if flag else "")
-            options.add_option(Option(label, id=str(i)))
+            options.add_option(Option(Themed(label), id=str(i)))
         ref_status, cand_status = view.statuses
         mode = " · ".join(k for k, v in self.options.items() if v) or "normalised"
         title = Text.assemble((f" {self.case} ", "bold reverse"), f"  {view.reference} {ref_status}  vs  ",

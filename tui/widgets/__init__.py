@@ -4,7 +4,51 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.style import Style as RichStyle
+from rich.text import Text
+from textual.content import Content, Span
+from textual.style import Style
 from textual.widgets import DataTable, Static
+
+from themes.palette import STYLES
+
+
+def _theme_style(style: str | RichStyle) -> str | Style:
+    """A meaning (themes/palette.py) as its theme-variable style; anything else as given."""
+    return STYLES.get(style, style) if isinstance(style, str) else Style.from_rich_style(style)
+
+
+class Themed:
+    """Rich text whose styles name meanings, drawn in the current theme's colours.
+
+    Textual resolves a `$variable` style each time it draws, against the theme of that
+    moment, so a theme switch recolours it without anyone updating it. A Static takes it
+    as Content; DataTable draws rich renderables only, so it is one of those too (and
+    DataTable redraws its cells when the theme changes).
+    """
+
+    def __init__(self, text: Text | str, style: str = "") -> None:
+        text = Text(text, style=style) if isinstance(text, str) else text
+        content = Content(text.plain, [Span(s.start, s.end, _theme_style(s.style)) for s in text.spans])
+        self.content = content.stylize_before(_theme_style(text.style)) if text.style else content
+
+    @property
+    def plain(self) -> str:
+        return self.content.plain
+
+    def __str__(self) -> str:
+        return self.plain
+
+    def visualize(self) -> Content:
+        return self.content
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.content.cell_length, self.content.cell_length)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.content.render_segments()
 
 
 def update_static(widget: Static, content: Any, *, key: object = None, layout: bool = True) -> None:

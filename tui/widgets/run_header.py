@@ -7,22 +7,25 @@ from textual.widgets import Static
 
 from ..model import RunModel
 from ..panes.verdict import badge
+from . import Themed
 
-PHASE_ICON = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✔", "green"),
-              "incomplete": ("■", "bold magenta"), "off": ("", "")}
+PHASE_ICON = {"pending": ("·", "dim"), "running": ("▶", "phase.running"), "done": ("✔", "phase.done"),
+              "incomplete": ("■", "phase.incomplete"), "off": ("", "")}
 
 
-def header_text(model: RunModel, elapsed: float, read_only: bool) -> Text:
+def header_text(model: RunModel, elapsed: float, read_only: bool) -> Themed:
     """Most important first, so a narrow terminal cuts only the least: the verdict badge
     and the phases before the run id."""
     run = model.run
-    text = Text(" gauntlet ", style="bold reverse")
+    text = Text.assemble((" gauntlet ", "bold reverse"))  # a span: a Text's own style would cover all appended
     v = model.verdict
     text.append(" ")
     text.append_text(badge(v.verdict if v else None, v.complete if v else True))
     text.append(f" {elapsed:.1f}s", style="bold")
     if read_only:
-        text.append(" watch", style="bold magenta")
+        text.append(" watch", style="run.watch")
+    if model.abandoned:
+        text.append(" abandoned", style="verdict.BLOCK")
     for phase in (run.phases if run else ()):
         if phase == "verdict":
             continue
@@ -31,7 +34,7 @@ def header_text(model: RunModel, elapsed: float, read_only: bool) -> Text:
     if run:
         text.append(f"  {run.name}", style="bold")
         text.append(f"  run {run.run_id}", style="dim")
-    return text
+    return Themed(text)
 
 
 class RunHeader(Static):
