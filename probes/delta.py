@@ -1,7 +1,7 @@
 """What changed between two runs: this wave against the last one.
 
 Smokes newly failing, newly passing or much slower; reviewer engagement side by side
-(the seed's table: bundle KB and tokens out per reviewer, previous wave and this); each
+(bundle KB and tokens out per reviewer, the previous wave and this one); each
 parity divergence new, unchanged (same fingerprint), changed or gone; and each known gap
 either "documented, not regressed" or what happened to it.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 
+from .events import DeltaLine, EngagementRow
 from .gaps import KnownGap
 from .history import RunSummary
 
@@ -35,31 +36,35 @@ class Comparison:
     def gap_states(self) -> dict[str, str]:
         return {gap.id: state + (f" ({detail})" if detail else "") for gap, state, detail in self.gaps}
 
-    def engagement(self) -> list[tuple[str, float, dict[str, int]]]:
-        """Rows (wave and bundle, bundle KB, tokens out per reviewer): previous, then this."""
+    def engagement(self) -> list[EngagementRow]:
+        """Tokens out per reviewer and bundle: the previous wave, then this one."""
         rows = []
         for label, run in (("previous", self.previous), ("this", self.current)):
             for bundle, data in run.bundles.items():
-                rows.append((f"{label}, {bundle}", data["kb"],
-                             {r: v["tokens_out"] for r, v in data["reviewers"].items()}))
+                rows.append(EngagementRow(f"{label}, {bundle}", data["kb"],
+                                          {r: v["tokens_out"] for r, v in data["reviewers"].items()}))
         return rows
 
-    def lines(self) -> list[str]:
-        """The comparison in words, for the reports, the headless output and the TUI."""
-        out = [f"compared with {self.previous.run_id} (the previous complete run of {self.current.config_name!r})"]
-        out += [f"smoke {n} newly failing" for n in self.newly_failing]
-        out += [f"smoke {n} newly passing" for n in self.newly_passing]
-        out += [f"smoke {n} slower: {a:.1f}s → {b:.1f}s" for n, a, b in self.slower]
+    def lines(self) -> list[DeltaLine]:
+        """The comparison in words, each line marked worse or better where it is either."""
+        out = [DeltaLine(f"compared with {self.previous.run_id} (the previous complete run of "
+                         f"{self.current.config_name!r})")]
+        out += [DeltaLine(f"smoke {n} newly failing", "worse") for n in self.newly_failing]
+        out += [DeltaLine(f"smoke {n} newly passing", "better") for n in self.newly_passing]
+        out += [DeltaLine(f"smoke {n} slower: {a:.1f}s → {b:.1f}s", "worse") for n, a, b in self.slower]
         for case, target, state, before, now in self.divergences:
             if state != "unchanged":
-                out.append(f"parity {case} ({target}): divergence {state}"
-                           + (f" ({before} → {now})" if state == "changed" else ""))
+                out.append(DeltaLine(f"parity {case} ({target}): divergence {state}"
+                                     + (f" ({before} → {now})" if state == "changed" else ""),
+                                     "worse" if state in ("new", "changed") else "better"))
         unchanged = sum(1 for d in self.divergences if d[2] == "unchanged")
         if unchanged:
-            out.append(f"parity: {unchanged} divergence(s) unchanged")
-        out += [f"known gap {gap_id}: {state}" for gap_id, state in self.gap_states().items()]
+            out.append(DeltaLine(f"parity: {unchanged} divergence(s) unchanged"))
+        out += [DeltaLine(f"known gap {gap.id}: {state}" + (f" ({detail})" if detail else ""),
+                          "worse" if state == "regressed" else "")
+                for gap, state, detail in self.gaps]
         if len(out) == 1:
-            out.append("nothing changed")
+            out.append(DeltaLine("nothing changed"))
         return out
 
 

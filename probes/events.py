@@ -13,7 +13,7 @@ import types
 import typing
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -29,6 +29,105 @@ class Event:
         super().__init_subclass__(**kwargs)
         cls.event_type = cls.__name__
         EVENT_TYPES[cls.__name__] = cls
+
+
+# ---- rows carried inside events ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class PlannedSmoke:
+    name: str
+    layer: str
+
+
+@dataclass(frozen=True)
+class PlannedBundle:
+    name: str
+    kb: float
+    kb_sent: float  # the prompt as sent: the diff and the instructions around it
+    guard: str  # ok | warn | refused | error
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PlannedReviewer:
+    name: str
+    lineage: str
+    kind: str  # openai | command | replay
+
+
+@dataclass(frozen=True)
+class ReviewerRow:
+    """One review's part in a bundle's tally."""
+
+    reviewer: str
+    lineage: str
+    tokens_out: int
+    tokens_estimated: bool
+    thin: bool
+    partial: bool
+    error: str | None
+    findings: int
+    anchored: int
+    blocks: int
+    retracted_blocks: int
+    verdict: str | None
+
+
+@dataclass(frozen=True)
+class LocationRow:
+    """A place in the diff that one or more reviewers flagged (display-safe)."""
+
+    where: str
+    path: str
+    start: int
+    end: int
+    lineages: tuple[str, ...]
+    reviewers: tuple[str, ...]
+    convergent: bool
+    severity: str
+    what: str
+
+
+@dataclass(frozen=True)
+class UnanchoredRow:
+    """A finding whose location is not in the diff: shown, never counted."""
+
+    reviewer: str
+    lineage: str
+    where: str
+    severity: str
+    why: str
+    what: str
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """One difference of a candidate from the reference, values display-safe and cut short."""
+
+    target: str
+    kind: str
+    path: str
+    ref: str
+    cand: str
+    noise: bool
+    ignored: bool
+
+
+@dataclass(frozen=True)
+class DeltaLine:
+    """One line of what changed since the previous run, with its direction."""
+
+    text: str
+    tone: str = ""  # worse | better | "" (neither)
+
+
+@dataclass(frozen=True)
+class EngagementRow:
+    """Tokens out per reviewer for one bundle of one wave (the previous run's, or this one's)."""
+
+    wave: str
+    kb: float
+    tokens: dict[str, int]
 
 
 # ---- run and phases ---------------------------------------------------------------------
@@ -77,9 +176,9 @@ class ComparedWithPrevious(Event):
     """This run against the previous complete run of the same config (probes/delta.py)."""
 
     previous_run_id: str
-    lines: tuple[str, ...]
+    lines: tuple[DeltaLine, ...]
     regressed: tuple[str, ...]  # one reason per known gap whose divergence changed
-    engagement: tuple[tuple[str, float, dict[str, int]], ...] = ()  # (wave and bundle, KB, tokens per reviewer)
+    engagement: tuple[EngagementRow, ...] = ()
     gap_states: dict[str, str] = field(default_factory=dict)  # known gap id -> documented / regressed (…) / gone
 
 
@@ -111,7 +210,7 @@ class RunFinished(Event):
 
 @dataclass(frozen=True)
 class SmokesPlanned(Event):
-    smokes: tuple[tuple[str, str], ...]  # (name, layer) in run order
+    smokes: tuple[PlannedSmoke, ...]  # in run order
     parallel: int
 
 
@@ -151,8 +250,8 @@ class SmokeFinished(Event):
 
 @dataclass(frozen=True)
 class ScrumPlanned(Event):
-    bundles: tuple[tuple[str, float, float, str, str], ...]  # (name, KB, KB sent, guard, reason)
-    reviewers: tuple[tuple[str, str, str], ...]  # (name, lineage, kind)
+    bundles: tuple[PlannedBundle, ...]
+    reviewers: tuple[PlannedReviewer, ...]
     min_tokens_out: int = 100  # below it a review is thin
 
 
@@ -187,7 +286,7 @@ class ReviewFinished(Event):
 
 @dataclass(frozen=True)
 class BundleTallied(Event):
-    """One bundle's tally; rows are display-safe dicts (see tally.Tally.to_json)."""
+    """One bundle's tally, display-safe (tally.json has every finding of every location)."""
 
     bundle: str
     kb: float
@@ -195,9 +294,9 @@ class BundleTallied(Event):
     distinct: int
     line: str
     notes: tuple[str, ...]
-    reviewers: tuple[dict[str, Any], ...]
-    locations: tuple[dict[str, Any], ...]
-    unanchored: tuple[dict[str, Any], ...]
+    reviewers: tuple[ReviewerRow, ...]
+    locations: tuple[LocationRow, ...]
+    unanchored: tuple[UnanchoredRow, ...]
     convergent_blocks: int = 0
 
 
@@ -215,8 +314,7 @@ class ParityPlanned(Event):
 class ParityCaseFinished(Event):
     """One case probed on every target: statuses, errors and the differences found.
 
-    `diffs` rows are display-safe dicts (target, kind, path, ref, cand, noise, ignored);
-    `more_diffs` says how many were left to parity/results.json. A candidate's status and
+    `diffs` are the first differences, display-safe; `more_diffs` says how many were left to parity/results.json. A candidate's status and
     its body are judged apart (a status mismatch always blocks, a body divergence may be a
     known gap), so each has its own kind; runs recorded before `status_kinds` have none.
     """
@@ -229,7 +327,7 @@ class ParityCaseFinished(Event):
     fingerprints: dict[str, str | None]  # per candidate: everything that differs but the status code
     status_match: bool
     body_match: bool
-    diffs: tuple[dict[str, Any], ...] = ()
+    diffs: tuple[DiffRow, ...] = ()
     more_diffs: int = 0
     noise: tuple[str, ...] = ()
     expect_failures: tuple[str, ...] = ()
@@ -243,14 +341,33 @@ def to_json(event: Event, t: float) -> str:
     payload: dict[str, Any] = {"t": round(t, 4), "type": event.event_type}
     for f in fields(event):
         payload[f.name] = getattr(event, f.name)
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_row_fields)
+
+
+def _row_fields(row: Any) -> dict[str, Any]:
+    """A row inside an event serialises as an object of its fields."""
+    if is_dataclass(row):
+        return row.__dict__
+    raise TypeError(f"{type(row).__name__} is not part of the event vocabulary")
 
 
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
+def _hints(cls: type) -> dict[str, Any]:
+    return _HINTS.get(cls) or _HINTS.setdefault(cls, typing.get_type_hints(cls))
+
+
 def _coerce(value: Any, hint: Any) -> Any:
-    """JSON gives lists where the event holds tuples; rebuild them from the type hints."""
+    """JSON gives lists and objects where the event holds tuples and rows; rebuild them
+    from the type hints."""
+    if isinstance(hint, type) and is_dataclass(hint):
+        hints = _hints(hint)
+        if isinstance(value, dict):
+            return hint(**{k: _coerce(v, hints[k]) for k, v in value.items() if k in hints})
+        # Runs recorded before rows were dataclasses hold them as arrays (or a bare string).
+        values = value if isinstance(value, list) else [value]
+        return hint(*(_coerce(v, hints[f.name]) for v, f in zip(values, fields(hint))))
     origin = typing.get_origin(hint)
     if origin is tuple and isinstance(value, list):
         args = typing.get_args(hint)
@@ -275,7 +392,7 @@ def from_json(line: str) -> tuple[float, Event]:
         t = float(payload.pop("t"))
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not an event line ({exc.__class__.__name__}: {exc})") from None
-    hints = _HINTS.get(cls) or _HINTS.setdefault(cls, typing.get_type_hints(cls))
+    hints = _hints(cls)
     try:
         return t, cls(**{k: _coerce(v, hints[k]) for k, v in payload.items() if k in hints})
     except TypeError as exc:

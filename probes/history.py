@@ -94,8 +94,8 @@ class RunSummary:
         elif isinstance(event, BundleTallied):
             self.bundles[event.bundle] = {
                 "kb": event.kb, "convergent": event.convergent, "distinct": event.distinct,
-                "reviewers": {r["reviewer"]: {"lineage": r["lineage"], "tokens_out": r["tokens_out"],
-                                              "findings": r["findings"], "thin": r["thin"]} for r in event.reviewers}}
+                "reviewers": {r.reviewer: {"lineage": r.lineage, "tokens_out": r.tokens_out,
+                                           "findings": r.findings, "thin": r.thin} for r in event.reviewers}}
         elif isinstance(event, ParityCaseFinished):
             self.parity[event.case] = {"statuses": event.statuses, "kinds": event.kinds,
                                        "fingerprints": event.fingerprints, "errors": event.errors}

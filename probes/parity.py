@@ -32,7 +32,7 @@ from .compare import (
     summary_kind,
 )
 from .config import UNSET, ParityCase, ParityConfig
-from .events import EventBus, ParityCaseFinished, ParityPlanned
+from .events import DiffRow, EventBus, ParityCaseFinished, ParityPlanned
 from .textsafe import neutralise
 
 MAX_BODY = 64 * 1024 * 1024
@@ -272,7 +272,7 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         fingerprints={t: result.fingerprint(t) for t in compared},
         status_match=status_match,
         body_match=not errors and not any(kinds.values()),
-        diffs=tuple(rows[:EVENT_DIFFS]),
+        diffs=tuple(DiffRow(**row) for row in rows[:EVENT_DIFFS]),
         more_diffs=max(0, len(rows) - EVENT_DIFFS),
         noise=result.noise,
         expect_failures=result.expect_failures,

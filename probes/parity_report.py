@@ -127,9 +127,9 @@ class ParityBoard:
             if r.diffs:
                 lines += ["", "| Target | Kind | Path | " + f"{r.reference} | candidate |", "|---|---|---|---|---|"]
                 for d in r.diffs:
-                    flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
-                    lines.append(f"| {d['target']} | {d['kind']}{flag} | `{md_cell(d['path'])}` | "
-                                 f"`{md_cell(d['ref'])}` | `{md_cell(d['cand'])}` |")
+                    flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
+                    lines.append(f"| {d.target} | {d.kind}{flag} | `{md_cell(d.path)}` | "
+                                 f"`{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
                 if r.more_diffs:
                     lines.append(f"\n…and {r.more_diffs} more in results.json")
             lines.append("")

@@ -32,11 +32,16 @@ from .config import Bundle, Reviewer, ScrumConfig
 from .events import (
     BundleTallied,
     EventBus,
+    LocationRow,
     Notice,
+    PlannedBundle,
+    PlannedReviewer,
+    ReviewerRow,
     ReviewChunk,
     ReviewFinished,
     ReviewStarted,
     ScrumPlanned,
+    UnanchoredRow,
 )
 from .tally import Review, Tally, estimate_tokens, parse_review, tally
 from .textsafe import neutralise
@@ -356,8 +361,9 @@ class ScrumRun:
                                         for b in self.config.bundles))
         self.bundles = {b.name: b for b in loaded}
         self.bus.emit(ScrumPlanned(
-            tuple((b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
-            tuple((r.name, r.lineage, r.kind) for r in self.config.reviewers), self.config.min_tokens_out))
+            tuple(PlannedBundle(b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
+            tuple(PlannedReviewer(r.name, r.lineage, r.kind) for r in self.config.reviewers),
+            self.config.min_tokens_out))
         for b in loaded:
             if b.guard in ("refused", "error"):
                 self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
@@ -460,11 +466,11 @@ def bundle_event(result: Tally) -> BundleTallied:
     return BundleTallied(
         bundle=result.bundle, kb=data["kb"], convergent=data["convergent"], distinct=data["distinct"],
         line=data["line"], notes=tuple(data["notes"]),
-        reviewers=tuple(data["reviewers"]),
-        locations=tuple({k: loc[k] for k in ("where", "path", "start", "end", "lineages", "reviewers",
-                                             "convergent", "severity", "what")}
+        reviewers=tuple(ReviewerRow(**r) for r in data["reviewers"]),
+        locations=tuple(LocationRow(loc["where"], loc["path"], loc["start"], loc["end"], tuple(loc["lineages"]),
+                                    tuple(loc["reviewers"]), loc["convergent"], loc["severity"], loc["what"])
                         for loc in data["locations"]),
-        unanchored=tuple({k: u[k] for k in ("reviewer", "lineage", "where", "severity", "why", "what")}
+        unanchored=tuple(UnanchoredRow(u["reviewer"], u["lineage"], u["where"], u["severity"], u["why"], u["what"])
                          for u in data["unanchored"]),
         convergent_blocks=len(result.convergent_blocks()),
     )

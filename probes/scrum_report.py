@@ -12,7 +12,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from .events import BundleTallied, Event, ReviewFinished, ReviewStarted, ScrumPlanned
+from .events import BundleTallied, Event, LocationRow, PlannedReviewer, ReviewFinished, ReviewStarted, ScrumPlanned
 from .textsafe import md_cell
 
 SARIF_LEVEL = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
@@ -40,15 +40,14 @@ class BundleState:
 @dataclass
 class ScrumBoard:
     bundles: dict[str, BundleState] = field(default_factory=dict)
-    reviewers: tuple[tuple[str, str, str], ...] = ()
+    reviewers: tuple[PlannedReviewer, ...] = ()
     min_tokens_out: int = 100
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ScrumPlanned):
             self.reviewers = event.reviewers
             self.min_tokens_out = event.min_tokens_out
-            self.bundles = {name: BundleState(name, kb, sent, guard, reason)
-                            for name, kb, sent, guard, reason in event.bundles}
+            self.bundles = {b.name: BundleState(b.name, b.kb, b.kb_sent, b.guard, b.reason) for b in event.bundles}
         elif isinstance(event, ReviewStarted) and event.bundle in self.bundles:
             self.bundles[event.bundle].reviews[event.reviewer] = None
         elif isinstance(event, ReviewFinished) and event.bundle in self.bundles:
@@ -65,9 +64,9 @@ class ScrumBoard:
         return [b for b in self.bundles.values() if b.tally is not None and b.reviews
                 and not any(r is not None and r.status == "ok" for r in b.reviews.values())]
 
-    def convergent_blocks(self) -> list[tuple[str, dict[str, Any]]]:
+    def convergent_blocks(self) -> list[tuple[str, LocationRow]]:
         return [(b.name, loc) for b in self.bundles.values() if b.tally
-                for loc in b.tally.locations if loc["convergent"] and loc["severity"] == "BLOCK"]
+                for loc in b.tally.locations if loc.convergent and loc.severity == "BLOCK"]
 
     def headline(self) -> str:
         tallied = [b.tally for b in self.bundles.values() if b.tally]
@@ -98,19 +97,19 @@ class ScrumBoard:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Reviewer engagement (tokens out)")
         table.add_column("Bundle")
         table.add_column("KB", justify="right")
-        for name, _, _ in self.reviewers:
-            table.add_column(name, justify="right")
+        for reviewer in self.reviewers:
+            table.add_column(reviewer.name, justify="right")
         for b in self.bundles.values():
             cells = []
-            for name, _, _ in self.reviewers:
+            for name in (reviewer.name for reviewer in self.reviewers):
                 r = b.reviews.get(name)
                 cells.append(Text("…" if r is None and name in b.reviews else _tokens(r), style=_token_style(b, name)))
             table.add_row(b.name, f"{b.kb:.0f}", *cells)
         return table
 
     def _thin(self, b: BundleState, reviewer: str) -> bool:
-        row = next((r for r in (b.tally.reviewers if b.tally else ()) if r["reviewer"] == reviewer), None)
-        return bool(row and row["thin"])
+        row = next((r for r in (b.tally.reviewers if b.tally else ()) if r.reviewer == reviewer), None)
+        return bool(row and row.thin)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.bundle_table()
@@ -121,7 +120,7 @@ class ScrumBoard:
 
     def tables_markdown(self) -> list[str]:
         """The seed's two tables (per bundle; reviewer engagement) and the headline."""
-        names = [name for name, _, _ in self.reviewers]
+        names = [reviewer.name for reviewer in self.reviewers]
         lines = ["| Bundle | KB | Convergent (≥2 lineages) | Distinct | Notes |", "|---|---:|---:|---:|---|"]
         for b in self.bundles.values():
             if b.tally is None:
@@ -148,12 +147,12 @@ class ScrumBoard:
                 lines += [f"## {b.name}", "", f"`{b.tally.line}`", "", "| Location | Lineages | Severity | What |",
                           "|---|---|---|---|"]
                 for loc in b.tally.locations:
-                    mark = " **convergent**" if loc["convergent"] else ""
-                    lines.append(f"| `{md_cell(loc['where'])}` | {', '.join(loc['lineages'])}{mark} | {loc['severity']} | "
-                                 f"{md_cell(loc['what'])} |")
+                    mark = " **convergent**" if loc.convergent else ""
+                    lines.append(f"| `{md_cell(loc.where)}` | {', '.join(loc.lineages)}{mark} | {loc.severity} | "
+                                 f"{md_cell(loc.what)} |")
                 if b.tally.unanchored:
                     lines += ["", "Unanchored (shown, never counted):", ""]
-                    lines += [f"- `{md_cell(u['where'])}` ({u['reviewer']}, {u['severity']}): {md_cell(u['why'])}"
+                    lines += [f"- `{md_cell(u.where)}` ({u.reviewer}, {u.severity}): {md_cell(u.why)}"
                               for u in b.tally.unanchored]
                 lines.append("")
         return "\n".join(lines) + "\n"
@@ -165,18 +164,18 @@ class ScrumBoard:
             if b.tally is None:
                 continue
             for loc in b.tally.locations:
-                location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": loc["path"]}}}
-                if loc["start"]:
-                    location["physicalLocation"]["region"] = {"startLine": loc["start"],
-                                                              "endLine": max(loc["end"] or loc["start"], loc["start"])}
+                location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": loc.path}}}
+                if loc.start:
+                    location["physicalLocation"]["region"] = {"startLine": loc.start,
+                                                              "endLine": max(loc.end or loc.start, loc.start)}
                 results.append({
-                    "ruleId": "scrum/convergent" if loc["convergent"] else "scrum/single-lineage",
-                    "level": SARIF_LEVEL.get(loc["severity"], "note"),
-                    "message": {"text": loc["what"] or f"{loc['severity']} finding from {', '.join(loc['reviewers'])}"},
+                    "ruleId": "scrum/convergent" if loc.convergent else "scrum/single-lineage",
+                    "level": SARIF_LEVEL.get(loc.severity, "note"),
+                    "message": {"text": loc.what or f"{loc.severity} finding from {', '.join(loc.reviewers)}"},
                     "locations": [location],
-                    "partialFingerprints": {"gauntletLocation/v1": f"{b.name}:{loc['where']}"},
-                    "properties": {"bundle": b.name, "lineages": loc["lineages"], "reviewers": loc["reviewers"],
-                                   "convergent": loc["convergent"], "severity": loc["severity"]},
+                    "partialFingerprints": {"gauntletLocation/v1": f"{b.name}:{loc.where}"},
+                    "properties": {"bundle": b.name, "lineages": loc.lineages, "reviewers": loc.reviewers,
+                                   "convergent": loc.convergent, "severity": loc.severity},
                 })
         rules = [{"id": "scrum/convergent", "name": "ConvergentFinding",
                   "shortDescription": {"text": "Flagged by two or more distinct reviewer lineages"}},

@@ -45,7 +45,7 @@ class SmokeBoard:
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, SmokesPlanned):
-            self.rows = {name: SmokeRow(name, layer) for name, layer in event.smokes}
+            self.rows = {s.name: SmokeRow(s.name, s.layer) for s in event.smokes}
             self.started_at = t
         elif isinstance(event, SmokeStarted):
             row = self.rows.setdefault(event.name, SmokeRow(event.name, event.layer))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import procs
 from .config import Smoke, SmokesConfig
-from .events import EventBus, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
+from .events import EventBus, PlannedSmoke, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
 from .textsafe import decode_safe
 
 TAIL_BYTES = 16 * 1024  # kept in memory per smoke for the finish event and JUnit
@@ -168,7 +168,7 @@ def _skip(bus: EventBus, smoke: Smoke, reason: str) -> SmokeFinished:
 async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> list[SmokeFinished]:
     """Run the chain; returns one result per smoke in config order, skipped ones included."""
     logs_dir.mkdir(parents=True, exist_ok=True)
-    bus.emit(SmokesPlanned(tuple((s.name, s.layer) for s in config.smokes), config.parallel))
+    bus.emit(SmokesPlanned(tuple(PlannedSmoke(s.name, s.layer) for s in config.smokes), config.parallel))
     results: dict[str, SmokeFinished] = {}
     pending = list(config.smokes)
     running: dict[asyncio.Task[SmokeFinished], Smoke] = {}

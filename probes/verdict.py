@@ -9,7 +9,7 @@ divergences remain; SHIP otherwise.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -128,8 +128,8 @@ class VerdictTracker:
         reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
         reasons += [f"incomplete: scrum bundle {b.name}: {b.unreviewed_reason()}" for b in self.scrum.unreviewed()]
         for bundle, loc in self.scrum.convergent_blocks():
-            reasons.append(f"convergent BLOCK in {bundle} at {loc['where']} ({' + '.join(loc['lineages'])}): "
-                           f"{loc['what']}")
+            reasons.append(f"convergent BLOCK in {bundle} at {loc.where} ({' + '.join(loc.lineages)}): "
+                           f"{loc.what}")
         return reasons
 
     def gap_for(self, r: ParityCaseFinished, target: str) -> tuple[KnownGap | None, KnownGap | None]:
@@ -201,7 +201,7 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
                          "distinct": b.tally.distinct if b.tally else None,
                          "convergent_blocks": b.tally.convergent_blocks if b.tally else None,
                          "notes": list(b.tally.notes) if b.tally else [],
-                         "reviewers": list(b.tally.reviewers) if b.tally else []}
+                         "reviewers": [asdict(r) for r in b.tally.reviewers] if b.tally else []}
                         for b in sboard.bundles.values()],
         })
     if "parity" in phases:
@@ -233,9 +233,9 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
         "known_gaps": list(verdict.known_gaps),
         "phases": phases,
         "comparison": None if comparison is None else {
-            "previous_run_id": comparison.previous_run_id, "lines": list(comparison.lines),
+            "previous_run_id": comparison.previous_run_id, "lines": [line.text for line in comparison.lines],
             "regressed": list(comparison.regressed),
-            "engagement": [{"wave": w, "kb": kb, "tokens_out": t} for w, kb, t in comparison.engagement]},
+            "engagement": [{"wave": row.wave, "kb": row.kb, "tokens_out": row.tokens} for row in comparison.engagement]},
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
 
@@ -284,13 +284,14 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
     if tracker.comparison is not None:
         c = tracker.comparison
         lines += [f"## Compared with the previous run (`{c.previous_run_id}`)", ""]
-        lines += [f"- {line}" for line in c.lines[1:]]
+        lines += [f"- {line.text}" for line in c.lines[1:]]
         if c.engagement:
-            reviewers = sorted({r for _, _, tokens in c.engagement for r in tokens})
+            reviewers = sorted({r for row in c.engagement for r in row.tokens})
             lines += ["", "| Wave | Bundle KB | " + " | ".join(f"{r} tokens out" for r in reviewers) + " |",
                       "|---|---:|" + "---:|" * len(reviewers)]
-            for wave, kb, tokens in c.engagement:
-                lines.append(f"| {wave} | {kb:.0f} | " + " | ".join(str(tokens.get(r, "–")) for r in reviewers) + " |")
+            for row in c.engagement:
+                lines.append(f"| {row.wave} | {row.kb:.0f} | "
+                             + " | ".join(str(row.tokens.get(r, "–")) for r in reviewers) + " |")
         lines.append("")
     lines += ["## Verdict", "", f"**{verdict.verdict}**" + ("" if verdict.complete else " (incomplete)"), ""]
     lines += [f"- {reason}" for reason in verdict.reasons]

@@ -12,7 +12,7 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.events import ComparedWithPrevious, EventBus, Notice
+from probes.events import ComparedWithPrevious, DeltaLine, EventBus, Notice
 from probes.history import open_store, rebuild
 
 from .conftest import REPO
@@ -69,13 +69,14 @@ def test_a_changed_body_under_a_known_gap_is_regressed_and_blocks(servers, write
                                         'opened = 2026-05-02\n')
     second, seen = run(path)
     assert second.verdict.verdict == "SHIP_WITH_KNOWN_GAP"
-    assert "known gap wire: documented, not regressed" in comparison(seen).lines
+    assert "known gap wire: documented, not regressed" in [line.text for line in comparison(seen).lines]
     synthesis = (second.run_dir / "verdict.md").read_text()
     assert "documented, not regressed" in synthesis
     go_body["value"] = GO_CHANGED
     third, seen = run(path)
     c = comparison(seen)
-    assert any(line.startswith("parity playbook_missing (go): divergence changed") for line in c.lines)
+    assert any(line.text.startswith("parity playbook_missing (go): divergence changed") and line.tone == "worse"
+               for line in c.lines)
     assert third.verdict.verdict == "BLOCK"
     assert any(r.startswith("known gap wire regressed: playbook_missing (go) diverges differently")
                for r in third.verdict.reasons)
@@ -89,10 +90,10 @@ def test_a_smoke_newly_failing_and_slower(write_config, script, tmp_path):
     run(path)
     flag.touch()
     outcome, seen = run(path)
-    assert "smoke flaky newly failing" in comparison(seen).lines
+    assert DeltaLine("smoke flaky newly failing", "worse") in comparison(seen).lines
     flag.unlink()
     outcome, seen = run(path)
-    assert "smoke flaky newly passing" in comparison(seen).lines
+    assert DeltaLine("smoke flaky newly passing", "better") in comparison(seen).lines
     data = json.loads((outcome.run_dir / "verdict.json").read_text())
     assert "smoke flaky newly passing" in data["comparison"]["lines"]
 

@@ -67,7 +67,7 @@ def test_body_differences_have_path_and_kind(servers, write_config, ref, cand, e
     outcome, results = probe(write_config, servers.serve_http(json_answer(ref)),
                              servers.serve_http(json_answer(cand)), ONE_CASE)
     result = results["c"]
-    assert {(d["path"], d["kind"]) for d in result.diffs} == expected
+    assert {(d.path, d.kind) for d in result.diffs} == expected
     assert result.status_match and not result.body_match
     assert outcome.verdict.verdict == "BLOCK"
 
@@ -85,7 +85,7 @@ def test_status_and_header_differences(servers, write_config):
     cand = servers.serve_http(json_answer({"a": 1}, 500, {"X-Mode": "b"}))
     _, results = probe(write_config, ref, cand, ONE_CASE, 'compare_headers = ["x-mode"]')
     result = results["c"]
-    assert {(d["path"], d["kind"]) for d in result.diffs} == {("status", "status"), ("header x-mode", "header")}
+    assert {(d.path, d.kind) for d in result.diffs} == {("status", "status"), ("header x-mode", "header")}
     assert result.statuses == {"rust": 200, "go": 500}
     assert not result.status_match and result.body_match
     assert result.status_kinds == {"go": "status"} and result.kinds == {"go": None}
@@ -100,7 +100,7 @@ def test_text_bodies_get_a_line_diff(servers, write_config):
     ref = servers.serve_http(servers.run(text(b"one\ntwo\nthree\n")))
     cand = servers.serve_http(servers.run(text(b"one\nTWO\nthree\n")))
     _, results = probe(write_config, ref, cand, ONE_CASE)
-    assert [(d["path"], d["ref"], d["cand"]) for d in results["c"].diffs] == [("line 2", "two", "TWO")]
+    assert [(d.path, d.ref, d.cand) for d in results["c"].diffs] == [("line 2", "two", "TWO")]
 
 
 def test_expect_status_is_checked_on_every_target(servers, write_config):
@@ -126,7 +126,7 @@ def test_ignore_rules_and_noise_check(servers, write_config):
     _, results = probe(write_config, servers.serve_http(noisy), servers.serve_http(other), ONE_CASE,
                        'noise_check = true\nignore = ["$.request_id"]')
     result = results["c"]
-    flags = {d["path"]: (d["noise"], d["ignored"]) for d in result.diffs}
+    flags = {d.path: (d.noise, d.ignored) for d in result.diffs}
     assert flags["$.request_id"][1] is True
     assert flags["$.at"] == (True, False)
     assert flags["$.value"] == (False, False)
@@ -235,7 +235,7 @@ def test_twenty_megabyte_bodies(servers, write_config):
     changed["rows"][77_777]["name"] = "changed"
     outcome, results = probe(write_config, servers.serve_http(json_answer(None, raw=raw)),
                              servers.serve_http(json_answer(changed)), ONE_CASE, timeout="20s")
-    assert [(d["path"], d["kind"]) for d in results["c"].diffs] == [("$.rows[77777].name", "value")]
+    assert [(d.path, d.kind) for d in results["c"].diffs] == [("$.rows[77777].name", "value")]
     assert (outcome.run_dir / "parity" / "c" / "rust.body").stat().st_size == len(raw)
 
 

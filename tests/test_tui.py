@@ -12,6 +12,9 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import (
     PhaseStarted,
+    PlannedBundle,
+    PlannedReviewer,
+    PlannedSmoke,
     RunStarted,
     SmokeFinished,
     SmokeOutput,
@@ -65,7 +68,7 @@ async def test_panes_follow_a_scripted_event_stream():
     async with app.run_test(size=(100, 30)) as pilot:
         source.start("smokes")
         source.push(0.1, PhaseStarted("smokes"))
-        source.push(0.1, SmokesPlanned((("d1", "Substrate"), ("d2", "Substrate")), 1))
+        source.push(0.1, SmokesPlanned((PlannedSmoke("d1", "Substrate"), PlannedSmoke("d2", "Substrate")), 1))
         source.push(0.2, SmokeStarted("d1", "Substrate", "./d1"))
         source.push(0.3, SmokeOutput("d1", "checking health\n"))
         await pilot.pause()
@@ -89,7 +92,7 @@ async def test_escape_sequences_in_output_never_reach_the_terminal():
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
         source.start("smokes")
-        source.push(0, SmokesPlanned((("evil", "L"),), 1))
+        source.push(0, SmokesPlanned((PlannedSmoke("evil", "L"),), 1))
         source.push(0, SmokeStarted("evil", "L", "x"))
         # the engine neutralises output; the app must show even a raw sequence as text
         source.push(0, SmokeOutput("evil", "title \x1b]0;owned\x07 clear \x1b[2J done\n"))
@@ -208,14 +211,14 @@ async def test_watch_follows_a_run_being_written(tmp_path):
 
 
 async def test_verdict_pane_shows_the_deltas_against_the_previous_run():
-    from probes.events import ComparedWithPrevious
+    from probes.events import ComparedWithPrevious, DeltaLine
 
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(120, 40)) as pilot:
         source.push(0, RunStarted("r2", "s", "c.toml", "/runs/r2", ("smokes", "verdict"), "x"))
-        source.push(1, ComparedWithPrevious("r1", ("compared with r1", "smoke d3 newly failing",
-                                                   "known gap wire: documented, not regressed"), ()))
+        source.push(1, ComparedWithPrevious("r1", (DeltaLine("compared with r1"), DeltaLine("smoke d3 newly failing", "worse"),
+                                                   DeltaLine("known gap wire: documented, not regressed")), ()))
         await pilot.pause()
         await pilot.press("4")
         await settle(app, pilot)
@@ -231,7 +234,7 @@ async def test_the_verdict_badge_turns_as_soon_as_a_smoke_fails():
     async with app.run_test(size=(100, 30)) as pilot:
         source.start("smokes")
         source.push(0, PhaseStarted("smokes"))
-        source.push(0, SmokesPlanned((("d1", "L"), ("d2", "L")), 1))
+        source.push(0, SmokesPlanned((PlannedSmoke("d1", "L"), PlannedSmoke("d2", "L")), 1))
         source.push(0.5, SmokeFinished("d1", "L", "fail", 0.5, 1, "exit code 1", "", 0))
         await pilot.pause()
         await settle(app, pilot)
@@ -247,7 +250,7 @@ async def test_a_review_streams_into_its_tab_piece_by_piece():
     app = GauntletApp(source, clock=False)
     async with app.run_test(size=(120, 40)) as pilot:
         source.start("scrum")
-        source.push(0, ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("kimi", "moonshot", "openai"),)))
+        source.push(0, ScrumPlanned((PlannedBundle("c1", 46.0, 47.0, "ok"),), (PlannedReviewer("kimi", "moonshot", "openai"),)))
         source.push(0, ReviewStarted("c1", "kimi", "openai"))
         await pilot.press("2")
         pieces = ["WHERE: a.rs:3\n", "SEVERITY: WARN\n", "WHAT: \x1b[31mred\x1b[0m text\n"]

@@ -5,6 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 from probes.events import (
+    LocationRow,
+    PlannedBundle,
+    PlannedReviewer,
+    PlannedSmoke,
     BundleTallied,
     ParityCaseFinished,
     ParityPlanned,
@@ -36,7 +40,7 @@ def done(*phases):
 
 
 def smoke(name, status, reason=""):
-    return [SmokesPlanned(((name, "Substrate"),), 1),
+    return [SmokesPlanned((PlannedSmoke(name, "Substrate"),), 1),
             SmokeFinished(name, "Substrate", status, 1.0, 1 if status == "fail" else None, reason, "", 0)]
 
 
@@ -140,14 +144,13 @@ def test_parity_error_blocks():
 
 
 def _tallied(bundle, *, convergent_block=False):
-    loc = {"where": "a.rs:3", "path": "a.rs", "start": 3, "end": 3, "lineages": ["anthropic", "moonshot"],
-           "reviewers": ["opus", "kimi"], "convergent": True, "severity": "BLOCK" if convergent_block else "WARN",
-           "what": "bad"}
+    loc = LocationRow("a.rs:3", "a.rs", 3, 3, ("anthropic", "moonshot"), ("opus", "kimi"), True,
+                      "BLOCK" if convergent_block else "WARN", "bad")
     return BundleTallied(bundle, 46, 1, 1, "", (), (), (loc,), (), int(convergent_block))
 
 
 def test_convergent_block_blocks_and_convergent_warn_does_not():
-    planned = ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("opus", "anthropic", "replay"),))
+    planned = ScrumPlanned((PlannedBundle("c1", 46.0, 47.0, "ok"),), (PlannedReviewer("opus", "anthropic", "replay"),))
     v = tracker(planned, _tallied("c1", convergent_block=True), *done("scrum"),
                 phases=("scrum", "verdict")).current(final=True)
     assert v.verdict == BLOCK and v.reasons[0].startswith("convergent BLOCK in c1 at a.rs:3 (anthropic + moonshot)")
@@ -156,7 +159,7 @@ def test_convergent_block_blocks_and_convergent_warn_does_not():
 
 
 def test_all_reviewers_unreachable_is_incomplete():
-    planned = ScrumPlanned((("c1", 46.0, 47.0, "ok", ""),), (("opus", "anthropic", "openai"),))
+    planned = ScrumPlanned((PlannedBundle("c1", 46.0, 47.0, "ok"),), (PlannedReviewer("opus", "anthropic", "openai"),))
     v = tracker(planned, ReviewStarted("c1", "opus", "openai"),
                 ReviewFinished("c1", "opus", "anthropic", "error", 0, True, 0, "cannot connect"),
                 BundleTallied("c1", 46, 0, 0, "", (), (), (), ()), *done("scrum"),
@@ -166,7 +169,7 @@ def test_all_reviewers_unreachable_is_incomplete():
 
 
 def test_refused_bundle_is_incomplete():
-    planned = ScrumPlanned((("big", 165.0, 166.0, "refused", "166 KB to send is over max_kb 100"),), ())
+    planned = ScrumPlanned((PlannedBundle("big", 165.0, 166.0, "refused", "166 KB to send is over max_kb 100"),), ())
     v = tracker(planned, *done("scrum"), phases=("scrum", "verdict")).current(final=True)
     assert v.verdict == BLOCK and not v.complete
     assert "incomplete: scrum bundle big was not reviewed (166 KB" in v.reasons[0]

@@ -107,8 +107,8 @@ class HeadlessPrinter:
         elif isinstance(event, ComparedWithPrevious):
             self.print()
             for i, line in enumerate(event.lines):
-                self.print(Text(line if i == 0 else f"  {line}", style="bold" if i == 0 else
-                                ("delta.worse" if "regressed" in line or "newly failing" in line else "")))
+                self.print(Text(line.text if i == 0 else f"  {line.text}", style="bold" if i == 0 else
+                                f"delta.{line.tone}" if line.tone else ""))
         elif isinstance(event, VerdictChanged):
             self._reasons = event.reasons
         elif isinstance(event, RunFinished):
@@ -134,9 +134,9 @@ class HeadlessPrinter:
             self.print(Text(f"    │ {target}: {error}", style="parity.error"))
         if self.show_diffs:
             for d in e.diffs:
-                flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
-                self.print(Text(f"    │ {d['target']:<8} {d['kind'] + flag:<16} {d['path']:<28} "
-                                f"{d['ref']}  →  {d['cand']}"))
+                flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
+                self.print(Text(f"    │ {d.target:<8} {d.kind + flag:<16} {d.path:<28} "
+                                f"{d.ref}  →  {d.cand}"))
 
     def _verdict_line(self, e: RunFinished) -> None:
         self.print()

@@ -86,7 +86,7 @@ class ScrumPane(Vertical):
 
     def refresh_from(self, model: RunModel) -> None:
         board = model.tracker.scrum
-        reviewers = [name for name, _, _ in board.reviewers]
+        reviewers = [reviewer.name for reviewer in board.reviewers]
         table = self.query_one("#bundle-table", DataTable)
         if list(board.bundles) != self._bundles or reviewers != self._reviewers:
             table.clear(columns=True)
@@ -117,7 +117,7 @@ class ScrumPane(Vertical):
                 est = "~" if r.tokens_estimated else ""
                 cells.append(Themed(f"{est}{r.tokens_out}" if r.status != "error" else "error", f"review.{r.status}"))
         t = b.tally
-        blocks = sum(row["blocks"] for row in t.reviewers) if t else 0
+        blocks = sum(row.blocks for row in t.reviewers) if t else 0
         cells += [str(t.convergent) if t else "", str(t.distinct) if t else "",
                   Themed(str(blocks), "tally.block" if blocks else "") if t else ""]
         return tuple(cells)
@@ -166,19 +166,19 @@ class ScrumPane(Vertical):
         if bundle is None or bundle.tally is None:
             return
         for loc in bundle.tally.locations:
-            severity = Text(loc["severity"], style="tally.block" if loc["severity"] == "BLOCK" else "")
-            lineages = Text(" + ".join(loc["lineages"]), style="tally.convergent" if loc["convergent"] else "")
-            if loc["convergent"]:
+            severity = Text(loc.severity, style="tally.block" if loc.severity == "BLOCK" else "")
+            lineages = Text(" + ".join(loc.lineages), style="tally.convergent" if loc.convergent else "")
+            if loc.convergent:
                 lineages.append(" convergent")
-            table.add_row(loc["where"], Themed(lineages), Themed(severity), loc["what"])
+            table.add_row(loc.where, Themed(lineages), Themed(severity), loc.what)
         for u in bundle.tally.unanchored:
-            table.add_row(Text(u["where"], style="dim strike"), Text(u["lineage"], style="dim"),
-                          Text(u["severity"], style="dim"), Text(f"unanchored: {u['why']}", style="dim"))
+            table.add_row(Text(u.where, style="dim strike"), Text(u.lineage, style="dim"),
+                          Text(u.severity, style="dim"), Text(f"unanchored: {u.why}", style="dim"))
         for row in bundle.tally.reviewers:
-            if row["retracted_blocks"]:
-                table.add_row(Themed(row["reviewer"], "tally.retracted"), row["lineage"],
+            if row.retracted_blocks:
+                table.add_row(Themed(row.reviewer, "tally.retracted"), row.lineage,
                               Themed("BLOCK (retracted)", "tally.retracted"), "retracted in the same response")
-            if row["thin"]:
-                table.add_row(Themed(row["reviewer"], "review.thin"), row["lineage"], Themed("thin", "review.thin"),
-                              f"{row['tokens_out']} tokens out: too little to have read the bundle")
+            if row.thin:
+                table.add_row(Themed(row.reviewer, "review.thin"), row.lineage, Themed("thin", "review.thin"),
+                              f"{row.tokens_out} tokens out: too little to have read the bundle")
 

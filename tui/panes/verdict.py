@@ -50,9 +50,7 @@ class VerdictPane(VerticalScroll):
             parts.append(Text(""))
             parts.append(Text(f"Against {comparison.previous_run_id}", style="bold"))
             for line in comparison.lines[1:]:
-                bad = "regressed" in line or "newly failing" in line or "slower" in line
-                style = "delta.worse" if bad else "delta.better" if "newly passing" in line else ""
-                parts.append(Text(f"  {line}", style=style))
+                parts.append(Text(f"  {line.text}", style=f"delta.{line.tone}" if line.tone else ""))
         warnings = [n for n in model.notices if n.level in ("warn", "error")]
         if warnings:
             parts.append(Text(""))
