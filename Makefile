@@ -1,4 +1,5 @@
-# The two set-up commands of the README: `make demo` and `make test`.
+# The two set-up commands of the README: `make demo` and `make test`; `make native` runs
+# the gauntlet against the native twins.
 # Each creates .venv and installs what it needs from this repo's own files.
 VENV ?= .venv
 PYTHON ?= python3
@@ -9,12 +10,18 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: demo test bench
+.PHONY: demo test bench native
 demo: $(VENV)/.installed
 	$(VENV)/bin/gauntlet demo
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+# The native twins: apt-installs the Debian toolchains when missing, builds validatord in
+# Rust and in Go offline (cached by source hash), and runs the gauntlet against them.
+native: $(VENV)/.installed
+	$(VENV)/bin/python sample_configs/native/build.py --install
+	$(VENV)/bin/gauntlet run sample_configs/native.toml --headless
 
 bench: $(VENV)/.installed
 	for b in bench/*.py; do echo "== $$b"; $(VENV)/bin/python $$b || exit 1; done

@@ -1,0 +1,3 @@
+module validatord
+
+go 1.19
