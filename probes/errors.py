@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 class GauntletError(Exception):
@@ -32,3 +33,18 @@ class ConfigError(GauntletError):
 
 class InputError(GauntletError):
     """Bad input other than the config (a diff, a review file, a run directory)."""
+
+
+def read_input(path: Path, what: str, encoding: str = "utf-8", errors: str = "strict") -> str:
+    """A text file from the operator (a spec, a HAR), or an InputError that names it and why.
+    `errors="replace"` for text a model wrote (a saved review), where a stray byte is no reason to stop."""
+    try:
+        return path.read_bytes().decode(encoding, errors)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not {what}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
