@@ -100,11 +100,3 @@ def split(diff: str, max_kb: float, groups: Sequence[tuple[str, str]] = (),
             part.name = group if len(parts) == 1 else f"{group}_{i}"
         bundles.extend(parts)
     return bundles, too_big
-
-
-def parse_group(spec: str) -> tuple[str, str]:
-    """`NAME=GLOB` from the command line."""
-    name, sep, pattern = spec.partition("=")
-    if not sep or not name or not pattern:
-        raise InputError(f"--group {spec!r}: expected NAME=GLOB, e.g. validatord='crates/validatord/*'")
-    return name, pattern

@@ -8,15 +8,15 @@ rewrites verdict.json and verdict.md in one step each.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 from .errors import InputError
 from .events import RunFinished, read_events
 from .gaps import KnownGap, gaps_path_of_run, load_gaps
-from .rundir import write_atomic
-from .verdict import Verdict, VerdictTracker, verdict_json, verdict_markdown
+from .rundir import Writer, write_atomic
+from .verdict import BLOCK, Verdict, VerdictTracker, verdict_json, verdict_markdown
 
 EXIT_INTERRUPTED = 130
 
@@ -27,7 +27,9 @@ class Judgement:
     verdict: Verdict
     exit_code: int
     gaps_file: Path | None
+    gaps: tuple[KnownGap, ...]  # as the gaps file holds them now
     finished: bool  # the run wrote RunFinished (else it is judged as it stands, incomplete)
+    written: bool  # verdict.json and verdict.md were rewritten (never under a run still going)
 
 
 def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
@@ -41,9 +43,9 @@ def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
     return gaps_file, load_gaps(gaps_file)
 
 
-def judge(run_dir: Path, *, strict: bool = False, today: date | None = None,
-          write: bool = True) -> Judgement:
-    """The run's verdict from its events and its gaps file; rewrites the verdict files."""
+def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
+    """The run's verdict from its events and its gaps file, written to its verdict files
+    unless the run is still going (its own writer has the last word then)."""
     events_path = run_dir / "events.jsonl"
     if not events_path.is_file():
         raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
@@ -58,11 +60,15 @@ def judge(run_dir: Path, *, strict: bool = False, today: date | None = None,
     except ValueError as exc:
         raise InputError(str(exc)) from None
     verdict = tracker.current(final=True)
+    writer = Writer.of_run(run_dir)
+    live = finished is None and writer is not None and writer.running() is not False
+    if finished is None and writer is not None and not live:
+        verdict = replace(verdict, verdict=BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
     interrupted = finished is not None and finished.interrupted
-    if write:
+    if not live:
         duration = finished.duration if finished is not None else 0.0
         write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=interrupted,
                                                             duration=duration))
         write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
     code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
-    return Judgement(run_dir, verdict, code, gaps_file, finished is not None)
+    return Judgement(run_dir, verdict, code, gaps_file, tuple(gaps), finished is not None, not live)

@@ -284,7 +284,7 @@ class Tally:
         return review.error is None and review.tokens_out < self.min_tokens_out
 
     def line(self) -> str:
-        """The seed's greppable line: `c1_validatord (46KB) → 0 convergent / 11 distinct`."""
+        """The greppable line: `c1_validatord (46KB) → 0 convergent / 11 distinct`."""
         return f"{self.bundle} ({self.kb:.0f}KB) → {len(self.convergent)} convergent / {self.distinct} distinct"
 
     def notes(self) -> list[str]:

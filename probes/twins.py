@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from .errors import GauntletError
 
 RUST, GO = "rust", "go"
 FINGERPRINT = re.compile(r"^pb_[0-9a-f]{16}$")
@@ -139,13 +141,19 @@ def twin_handler(shape: str, latency: float = 0.0) -> Handler:
     return handle
 
 
-async def start_twins(rust_port: int = 0, go_port: int = 0, host: str = "127.0.0.1",
+async def start_twins(ports: Mapping[str, int], host: str = "127.0.0.1",
                       latency: float = 0.0) -> dict[str, asyncio.Server]:
-    """Both wire shapes on loopback; port 0 picks free ports (read them off the servers)."""
-    return {
-        RUST: await serve_http(twin_handler(RUST, latency), host, rust_port),
-        GO: await serve_http(twin_handler(GO, latency), host, go_port),
-    }
+    """Each wire shape named in `ports` on its port; port 0 picks a free one (read it off the
+    server). A port that cannot be had stops the ones already serving and raises GauntletError."""
+    servers: dict[str, asyncio.Server] = {}
+    try:
+        for shape, port in ports.items():
+            servers[shape] = await serve_http(twin_handler(shape, latency), host, port)
+    except OSError as exc:
+        for server in servers.values():
+            server.close()
+        raise GauntletError(f"cannot serve the twins: {exc.strerror or exc}") from None
+    return servers
 
 
 def server_url(server: asyncio.Server) -> str:

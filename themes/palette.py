@@ -64,6 +64,12 @@ STYLES: dict[str, str] = {
     "delta.worse": "$text-error",
     "delta.better": "$text-success",
     "artifact": "$text-primary",
+    "cli.ok": "bold $text-success",
+    "cli.error": "bold $text-error",
+    "cli.note": "$text-warning",
+    "cli.found": "$text-success",
+    "cli.guessed": "$text-warning",
+    "cli.decide": "bold $text-secondary",
     # The diff viewer: a row's background tells its kind of divergence.
     **{f"diff.{kind}": f"on ${tone} 30%" for kind, tone in KIND_TONE.items()},
     "diff.changed": "on $foreground 8%",

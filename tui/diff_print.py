@@ -8,7 +8,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from probes.sidebyside import GAP, CaseView
+from probes import GAP, CaseView
 from themes.palette import CONSOLE_THEME
 
 CONTEXT = 3

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from probes.rundir import write_atomic
+from probes import write_atomic
 
 
 def settings_path() -> Path:

@@ -26,8 +26,7 @@ from textual.style import Style as ThemeStyle
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from probes.errors import GauntletError
-from probes.sidebyside import GAP, CaseView, load_case
+from probes import GAP, CaseView, GauntletError, load_case
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 from themes.palette import STYLES
@@ -221,12 +220,10 @@ class DiffScreen(Screen[None]):
     Screen.-wide DiffScreen #diff-list, DiffScreen.-wide #diff-list { height: 12; }
     """
 
-    def __init__(self, run_dir: Path, case: str, *, app_model: RunModel | None = None,
-                 gaps_file: Path | None = None, tracker_file: Path | None = None) -> None:
+    def __init__(self, run_dir: Path, case: str, *, app_model: RunModel | None = None) -> None:
         super().__init__()
         self.run_dir, self.case = run_dir, case
         self.app_model = app_model
-        self.gaps_file, self.tracker_file = gaps_file, tracker_file
         self.options = {"headers": False, "raw": False, "hide_noise": False}
         self.candidate: str | None = None
         self.view: CaseView | None = None
@@ -351,26 +348,25 @@ class DiffScreen(Screen[None]):
         self.app.push_screen(GapForm(self.case), record)
 
     def record_gap(self, note: str, owner: str) -> None:
-        """The same function as `gauntlet gap add`; the verdict is recomputed at once."""
-        from probes.gaps import gaps_path_of_run, record_gap
+        """The same function as `gauntlet gap add`, into the run's own gaps file; the run is
+        judged again at once and the screen shows what its verdict files now say."""
+        from probes import gaps_path_of_run, judge_run, record_gap
 
-        gaps_file, tracker = self.gaps_file, self.tracker_file
-        if gaps_file is None:
-            gaps_file, configured_tracker = gaps_path_of_run(self.run_dir)
-            tracker = tracker or configured_tracker
-        if gaps_file is None:
-            self.notify("the run's config names no [verdict] known_gaps file", severity="error")
-            return
         try:
+            gaps_file, tracker = gaps_path_of_run(self.run_dir)
+            if gaps_file is None:
+                self.notify("the run's config names no [verdict] known_gaps file", severity="error")
+                return
             gap = record_gap(self.run_dir, self.case, gaps_file, note=note, owner=owner, tracker=tracker,
                              today=date.today())
-        except GauntletError as exc:
+            judgement = judge_run(self.run_dir)
+        except (GauntletError, ValueError) as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return
         if self.app_model is not None:
-            self.app_model.tracker.gaps.append(gap)
-            self.app_model.refresh_verdict()
-        self.notify(f"recorded known gap {gap.id} in {gaps_file}")
+            self.app_model.adopt(judgement)
+        self.notify(f"recorded known gap {gap.id} in {gaps_file}; the run's verdict is now "
+                    f"{judgement.verdict.verdict}")
 
 
 def curl_command(meta: dict[str, Any]) -> str:

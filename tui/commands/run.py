@@ -1,0 +1,161 @@
+"""`gauntlet demo`, `run`, `smokes`, `scrum` and `parity`: a run, in the app on a terminal,
+as plain progress otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from probes import GauntletError, InputError, load_config
+
+from ._common import config_arg, interactive, run_options
+from .diff import show_case
+
+if TYPE_CHECKING:
+    from probes import Config, Engine, RunOutcome, Shard
+
+PHASE_CHOICES = ("smokes", "scrum", "parity")
+DEMO_CONFIG = "demo.toml"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    demo = sub.add_parser("demo", help="run the whole gauntlet on the embedded default, offline")
+    run_options(demo)
+    demo.set_defaults(handler=demo_command)
+
+    run = sub.add_parser("run", help="run every phase the config has")
+    config_arg(run)
+    run_options(run)
+    run.add_argument("--only", action="append", choices=PHASE_CHOICES, default=[],
+                     help="run only this phase (repeatable)")
+    run.add_argument("--skip", action="append", choices=PHASE_CHOICES, default=[],
+                     help="skip this phase (repeatable)")
+    shard_option(run)
+    verbose_option(run)
+    run.set_defaults(handler=run_command)
+
+    for phase, what in (("smokes", "run the smoke chain only"), ("scrum", "run the per-component review scrum only")):
+        one = sub.add_parser(phase, help=what)
+        config_arg(one)
+        run_options(one)
+        one.set_defaults(handler=phase_command, phase=phase)
+
+    parity = sub.add_parser("parity", help="run the cross-runtime parity probe only")
+    config_arg(parity)
+    run_options(parity)
+    parity.add_argument("--case", action="append", default=[], metavar="NAME",
+                        help="probe only this case (repeatable) and show its differences")
+    shard_option(parity)
+    verbose_option(parity)
+    parity.set_defaults(handler=parity_command)
+
+
+def shard_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--shard", type=shard_spec, metavar="K/N",
+                        help="probe only shard K of N of the parity cases, picked by a stable hash of "
+                             "each name (one machine each); `gauntlet merge` joins the shards' runs")
+
+
+def shard_spec(text: str) -> Shard:
+    """argparse's type for --shard: a bad one is a usage error naming the flag."""
+    from probes import parse_shard
+
+    try:
+        return parse_shard(text)
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def verbose_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--verbose", action="store_true",
+                        help="headless: a line for every parity case, however many (by default a "
+                             "large parity phase shows its progress, then the tables)")
+
+
+def sample_configs_dir() -> Path:
+    """sample_configs/ in a checkout, or its copy inside an installed wheel."""
+    import probes
+
+    packaged = Path(probes.__file__).parent / "_sample_configs"
+    return packaged if packaged.is_dir() else Path(probes.__file__).parent.parent / "sample_configs"
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    return run_engine(load_config(sample_configs_dir() / DEMO_CONFIG), args, args.out or Path.cwd() / "gauntlet-runs")
+
+
+def run_command(args: argparse.Namespace) -> int:
+    return run_engine(load_config(args.config), args, args.out, only=args.only, skip=args.skip,
+                      shard=args.shard)
+
+
+def phase_command(args: argparse.Namespace) -> int:
+    return run_engine(load_config(args.config), args, args.out, only=[args.phase])
+
+
+def parity_command(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    known = {case.name for case in config.parity.cases}
+    unknown = [c for c in args.case if c not in known]
+    stream = config.parity.cases_stream
+    if unknown and stream is not None:  # read through once, keeping only the names asked for
+        found = {case.name for case in config.parity.iter_cases() if case.name in unknown}
+        unknown = [c for c in unknown if c not in found]
+    if unknown:
+        names = ", ".join([c.name for c in config.parity.cases] + ([f"those in {stream.name}"] if stream else []))
+        raise GauntletError(f"{args.config}: no parity case {', '.join(map(repr, unknown))} (cases: {names})")
+    return run_engine(config, args, args.out, only=["parity"], parity_only=args.case, shard=args.shard)
+
+
+def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, only: Sequence[str] = (),
+               skip: Sequence[str] = (), parity_only: Sequence[str] = (), shard: Shard | None = None) -> int:
+    """The app follows the run on a terminal; `--case` probes quietly, then opens the diff;
+    elsewhere the headless printer follows it."""
+    from probes import Engine, select_phases
+
+    from ..headless import HeadlessPrinter
+
+    phases = select_phases(config, only, skip)
+    if shard is not None and "parity" not in phases:
+        raise GauntletError(f"--shard {shard} splits the parity cases, and this run has no parity phase")
+    if shard is not None and parity_only:
+        raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
+    engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
+                    force_oversize=args.force_oversize, shard=shard)
+    if interactive(args) and not parity_only:
+        from ..app import GauntletApp
+        from ..sources import LiveSource
+
+        app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=list(engine.tracker.gaps))
+        code = app.run()
+        if code is None:  # the app stopped without exit(): it failed; say so in the exit code
+            return app.return_code or app.exit_code or 1
+        return code
+    if interactive(args):
+        outcome = asyncio.run(drive(engine))
+        code = show_case(outcome.run_dir, parity_only[0], args)
+        return outcome.exit_code if code == 0 else code
+    printer = HeadlessPrinter(show_diffs=bool(parity_only), verbose=getattr(args, "verbose", False))
+    engine.bus.subscribe(printer.apply)
+    try:
+        outcome = asyncio.run(drive(engine))
+    finally:
+        printer.close()
+    return outcome.exit_code
+
+
+async def drive(engine: Engine) -> RunOutcome:
+    """Run the engine with SIGINT, SIGTERM and SIGHUP turned into an orderly interrupt."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for sig in signals:
+        loop.add_signal_handler(sig, engine.interrupt)
+    try:
+        return await engine.run()
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
