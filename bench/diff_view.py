@@ -21,6 +21,7 @@ from _util import check, cleanup, scratch  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
+from probes.results import stored_answer  # noqa: E402
 from probes.twins import serve_http, server_url  # noqa: E402
 from tui.screens.diff import DiffApp, DiffScreen, SideBySide  # noqa: E402
 
@@ -55,7 +56,7 @@ def main() -> None:
                                '[[parity.case]]\nname = "big"\npath = "/rows"\n')
         config = load_config(config_path, env={})
         run_dir = asyncio.run(Engine(config, select_phases(config)).run()).run_dir
-        size_mb = (run_dir / "parity" / "big" / "rust.body").stat().st_size / 1e6
+        size_mb = stored_answer(run_dir, "big", "rust")[0]["body_bytes"] / 1e6
         start = time.perf_counter()
         json.loads(ref), json.loads(cand)
         parse = time.perf_counter() - start

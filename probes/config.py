@@ -8,16 +8,17 @@ once, so no later phase has to know where the config lived.
 from __future__ import annotations
 
 import glob as globlib
+import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._reader import TableReader
-from .errors import ConfigError, Problem
+from .errors import ConfigError, InputError, Problem
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -107,6 +108,21 @@ class ParityConfig:
     compare_headers: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     cases: tuple[ParityCase, ...] = ()
+    keep_bodies: str = "divergent"  # whose answers the run keeps: "divergent" (and a sample) or "all"
+    cases_stream: Path | None = None  # a JSON Lines cases file: read a line at a time as the probe goes
+    generated_cases: str | None = None  # the cases file made from `cases_openapi`, kept with the run
+
+    def iter_cases(self) -> Iterator[ParityCase]:
+        """Every case: those held in memory, then the JSON Lines file's, each validated as it
+        is read. A bad line or a name seen before raises InputError naming file:line, so a
+        100,000-case file is never held whole and its fault surfaces where the probe reaches it."""
+        yield from self.cases
+        if self.cases_stream is not None:
+            for case, problems in read_case_lines(self.cases_stream, {c.name for c in self.cases}):
+                if problems:
+                    raise InputError("; ".join(map(str, problems)))
+                assert case is not None
+                yield case
 
 
 @dataclass(frozen=True)
@@ -152,7 +168,7 @@ class Config:
             "stack": self.stack.up and bool(self.stack.services),
             "smokes": bool(self.smokes.smokes),
             "scrum": bool(self.scrum.bundles),
-            "parity": bool(self.parity.cases),
+            "parity": bool(self.parity.cases) or self.parity.cases_stream is not None,
             "verdict": True,
         }
         return tuple(p for p in PHASES if have[p])
@@ -166,8 +182,13 @@ _SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line
           "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle")
 _REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout")
 _BUNDLE = ("name", "diff", "git")
+# Framing and hop-by-hop headers: chunked against content-length is never a divergence.
+TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive", "te", "trailer",
+                              "upgrade", "proxy-connection"})
 _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "compare_headers",
-           "ignore", "cases_file", "case")
+           "ignore", "cases_file", "cases_openapi", "keep_bodies", "case")
+KEEP_BODIES = ("divergent", "all")
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _CASE = ("name", "method", "path", "query", "headers", "json", "body", "expect_status")
 _VERDICT = ("known_gaps", "tracker")
 _STACK = ("output", "up", "service")
@@ -445,12 +466,32 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
             t.problem(name, f"expected an http(s) URL, got {url!r}")
     case_readers = p.tables("case", _CASE)
     cases_file = p.string("cases_file")
+    stream: Path | None = None
     if cases_file:
-        case_readers += _cases_from_file(p, _resolve(workdir, cases_file))
+        path = _resolve(workdir, cases_file)
+        if path.suffix.lower() in JSONL_SUFFIXES:
+            stream = path
+            if not path.is_file():
+                p.problem("cases_file", f"no such file: {path}")
+        else:
+            case_readers += _cases_from_file(p, path)
+    spec = p.string("cases_openapi")
+    generated_cases = None
+    if spec:
+        from .openapi_cases import from_openapi  # imports this module
+
+        try:
+            generated = from_openapi(_resolve(workdir, spec))
+        except InputError as exc:
+            p.problem("cases_openapi", str(exc))
+        else:
+            case_readers += TableReader({"case": generated.tables()}, f"{Path(spec).name}: ", p.problems,
+                                        ("case",)).tables("case", _CASE)
+            generated_cases = generated.toml()
     cases = [_case(c) for c in case_readers]
     _duplicates(case_readers, [c.name for c in cases], "case")
     reference = p.string("reference")
-    if cases:
+    if cases or stream is not None:
         if not targets:
             p.problem("targets", "cases are listed but no target is")
         elif reference is None:
@@ -459,6 +500,11 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
             p.problem("reference", f"names no target {reference!r} (targets: {', '.join(targets)})")
         elif len(targets) < 2:
             p.problem("targets", "parity needs the reference and at least one candidate")
+    compare_headers = tuple(h.lower() for h in p.string_list("compare_headers"))
+    for i, name in enumerate(compare_headers):
+        if name in TRANSFER_HEADERS:
+            p.problems.append(Problem(f"parity.compare_headers[{i}]",
+                                      f"{name} is how the answer travelled, not what it says: never compared"))
     ignore = p.string_list("ignore")
     for i, path in enumerate(ignore):
         if not path.startswith("$"):
@@ -469,9 +515,12 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
         concurrency=p.integer("concurrency", 8, minimum=1) or 8,
         timeout=p.duration("timeout", 5.0),
         noise_check=p.boolean("noise_check", False),
-        compare_headers=tuple(h.lower() for h in p.string_list("compare_headers")),
+        compare_headers=compare_headers,
         ignore=ignore,
         cases=tuple(cases),
+        keep_bodies=p.string("keep_bodies", "divergent", choices=KEEP_BODIES) or "divergent",
+        cases_stream=stream,
+        generated_cases=generated_cases,
     )
 
 
@@ -485,6 +534,51 @@ def _cases_from_file(p: TableReader, path: Path) -> list[TableReader]:
         p.problem("cases_file", f"{path}: invalid TOML: {exc}")
         return []
     return TableReader(raw, f"{path.name}: ", p.problems, ("case",)).tables("case", _CASE)
+
+
+def read_case_lines(path: Path, taken: set[str]) -> Iterator[tuple[ParityCase | None, list[Problem]]]:
+    """A JSON Lines cases file, one case object a line with the keys of [[parity.case]]: per
+    line the case and its problems, each located `file:line`. `taken` holds the names seen so
+    far (it grows as the file is read): a set of names is all that is kept of the file."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the cases file: {exc.strerror or exc}") from None
+    with fh:
+        for number, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            where = f"{path.name}:{number}"
+            problems: list[Problem] = []
+            try:
+                value = json.loads(raw.rstrip(b"\r\n").decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                yield None, [Problem(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+                continue
+            except json.JSONDecodeError as exc:
+                yield None, [Problem(where, f"invalid JSON: {exc.msg} (column {exc.colno})")]
+                continue
+            if not isinstance(value, dict):
+                yield None, [Problem(where, f"expected a JSON object (one case), got {json.dumps(value)[:40]}")]
+                continue
+            case = _case(TableReader(value, f"{where}: ", problems, _CASE))
+            if case.name in taken:
+                problems.append(Problem(f"{where}: name",
+                                        f"duplicate case name {case.name!r} (an earlier case has it)"))
+            taken.add(case.name)
+            yield (None if problems else case), problems
+
+
+def scan_case_lines(parity: ParityConfig) -> tuple[int, list[Problem]]:
+    """Read a JSON Lines cases file through once, as `gauntlet check` does: how many cases it
+    holds and every bad line (the probe stops at the first)."""
+    if parity.cases_stream is None or not parity.cases_stream.is_file():
+        return 0, []
+    count, problems = 0, []
+    for case, found in read_case_lines(parity.cases_stream, {c.name for c in parity.cases}):
+        count += case is not None
+        problems += found
+    return count, problems
 
 
 def _case(c: TableReader) -> ParityCase:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .events import DeltaLine, EngagementRow
 from .gaps import KnownGap
@@ -19,6 +20,18 @@ SLOWER_FACTOR = 2.0
 SLOWER_SECONDS = 1.0
 
 
+class Divergence(NamedTuple):
+    """One case's divergence on one candidate, this run against the previous: what identifies
+    its way of diverging on each side (its class, or its fingerprint for runs before classes)."""
+
+    case: str
+    target: str
+    state: str  # new | gone | unchanged | changed
+    before: str | None
+    now: str | None
+    marks: frozenset[str]  # every class and fingerprint seen on either side, for known gaps of either form
+
+
 @dataclass
 class Comparison:
     previous: RunSummary
@@ -26,7 +39,7 @@ class Comparison:
     newly_failing: list[str] = field(default_factory=list)
     newly_passing: list[str] = field(default_factory=list)
     slower: list[tuple[str, float, float]] = field(default_factory=list)
-    divergences: list[tuple[str, str, str, str | None, str | None]] = field(default_factory=list)
+    divergences: list[Divergence] = field(default_factory=list)
     gaps: list[tuple[KnownGap, str, str]] = field(default_factory=list)  # (gap, state, detail)
 
     @property
@@ -52,12 +65,12 @@ class Comparison:
         out += [DeltaLine(f"smoke {n} newly failing", "worse") for n in self.newly_failing]
         out += [DeltaLine(f"smoke {n} newly passing", "better") for n in self.newly_passing]
         out += [DeltaLine(f"smoke {n} slower: {a:.1f}s → {b:.1f}s", "worse") for n, a, b in self.slower]
-        for case, target, state, before, now in self.divergences:
+        for case, target, state, before, now, _ in self.divergences:
             if state != "unchanged":
                 out.append(DeltaLine(f"parity {case} ({target}): divergence {state}"
-                                     + (f" ({before} → {now})" if state == "changed" else ""),
+                                     + (f" (moved from {before} to {now})" if state == "changed" else ""),
                                      "worse" if state in ("new", "changed") else "better"))
-        unchanged = sum(1 for d in self.divergences if d[2] == "unchanged")
+        unchanged = sum(1 for d in self.divergences if d.state == "unchanged")
         if unchanged:
             out.append(DeltaLine(f"parity: {unchanged} divergence(s) unchanged"))
         out += [DeltaLine(f"known gap {gap.id}: {state}" + (f" ({detail})" if detail else ""),
@@ -83,30 +96,35 @@ def compare(previous: RunSummary, current: RunSummary, gaps: list[KnownGap] = ()
                 and now["duration"] - before["duration"] > SLOWER_SECONDS):
             c.slower.append((name, before["duration"], now["duration"]))
     for case in sorted(set(previous.parity) | set(current.parity)):
-        before = (previous.parity.get(case) or {}).get("fingerprints", {})
-        now = (current.parity.get(case) or {}).get("fingerprints", {})
-        for target in sorted(set(before) | set(now)):
-            a, b = before.get(target), now.get(target)
+        if not current.parity_totals()[0]:
+            break  # no parity this time: nothing to say about it
+        # A summary keeps the cases that did not match: a case absent from it matched.
+        before, now = previous.parity.get(case) or {}, current.parity.get(case) or {}
+        by_class = bool(before.get("classes")) and bool(now.get("classes"))
+        key = "classes" if by_class else "fingerprints"
+        for target in sorted(set(before.get("fingerprints", {})) | set(now.get("fingerprints", {}))):
+            a, b = before.get(key, {}).get(target), now.get(key, {}).get(target)
             if not a and not b:
                 continue
-            if case not in current.parity:
-                continue  # not probed this time: nothing to say about it
             state = "new" if not a else "gone" if not b else "unchanged" if a == b else "changed"
-            c.divergences.append((case, target, state, a, b))
+            marks = {m for m in (a, b, before.get("fingerprints", {}).get(target),
+                                 now.get("fingerprints", {}).get(target)) if m}
+            c.divergences.append(Divergence(case, target, state, a, b, frozenset(marks)))
     for gap in gaps:
         c.gaps.append(_gap_state(gap, c))
     return c
 
 
 def _gap_state(gap: KnownGap, c: Comparison) -> tuple[KnownGap, str, str]:
-    mine = [d for d in c.divergences if d[0] == gap.case or fnmatch.fnmatchcase(d[0], gap.case)]
-    covered_before = [d for d in mine if d[3] in gap.fingerprints]
-    changed = [d for d in covered_before if d[2] == "changed"]
+    mine = [d for d in c.divergences if d.case == gap.case or fnmatch.fnmatchcase(d.case, gap.case)]
+    marks = set(gap.classes or gap.fingerprints)
+    covered_before = [d for d in mine if d.before in marks or (d.marks & marks and d.state != "new")]
+    changed = [d for d in covered_before if d.state == "changed"]
     if changed:
-        case, target, _, before, now = changed[0]
-        return gap, "regressed", f"{case} ({target}) diverges differently: {before} → {now}"
-    if covered_before and all(d[2] == "gone" for d in covered_before):
+        d = changed[0]
+        return gap, "regressed", f"{d.case} ({d.target}) diverges differently: {d.before} → {d.now}"
+    if covered_before and all(d.state == "gone" for d in covered_before):
         return gap, "gone", "the divergence no longer appears: the gap can be closed"
-    if any(d[4] in gap.fingerprints for d in mine):
+    if any(d.now in marks or d.marks & marks for d in mine if d.state != "gone"):
         return gap, "documented, not regressed", ""
     return gap, "not seen", ""

@@ -8,7 +8,6 @@ their runners; the verdict and summaries are still written, marked incomplete.
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 import time
 import traceback
@@ -38,9 +37,12 @@ from .events import (
 )
 from .gaps import load_gaps
 from .history import HistoryStore, HistoryUnavailable, RunSummary, open_store
-from .parity import CaseResult, answer_files, results_json, run_parity
+from .parity import run_head, run_parity
+from .parity_store import ResultWriter
+from .results import RESULTS
 from .rundir import RunDir
 from .scrum import ScrumRun
+from .shard import Shard
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
@@ -71,7 +73,8 @@ def select_phases(config: Config, only: Sequence[str] = (), skip: Sequence[str] 
 class Engine:
     def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
                  out_dir: Path | None = None, strict: bool = False,
-                 parity_only: Sequence[str] = (), force_oversize: bool = False) -> None:
+                 parity_only: Sequence[str] = (), force_oversize: bool = False,
+                 shard: Shard | None = None) -> None:
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
@@ -82,6 +85,7 @@ class Engine:
         self.strict = strict
         self.parity_only = tuple(parity_only)
         self.force_oversize = force_oversize
+        self.shard = shard
         gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
         self.run_dir = RunDir(out_dir or config.out_dir)
         self.tracker = VerdictTracker(gaps=gaps)
@@ -89,7 +93,8 @@ class Engine:
         self.bus.subscribe(self.tracker.apply)
         self.summary = RunSummary()
         self.bus.subscribe(self.summary.apply)
-        self.bus.subscribe(self._remember)
+        if shard is None:  # a shard is a part of a run: the history records their merge
+            self.bus.subscribe(self._remember)
         self._history: HistoryStore | None = None  # used on the history thread only
         self._history_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gauntlet-history")
         self._history_jobs: list[Future[None]] = []
@@ -111,7 +116,7 @@ class Engine:
         if isinstance(event, (RunStarted, PhaseFinished, RunFinished)):
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-            snapshot = copy.deepcopy(self.summary)
+            snapshot = self.summary.snapshot()
             started = event if isinstance(event, RunStarted) else None
             self._history_jobs.append(self._history_pool.submit(
                 self._history_write, snapshot, started, isinstance(event, RunFinished)))
@@ -170,7 +175,8 @@ class Engine:
         started = time.monotonic()
         self.bus.emit(RunStarted(self.run_dir.run_id, self.config.name, str(self.config.path),
                                  str(self.run_dir.path), self.phases,
-                                 datetime.now(UTC).isoformat(timespec="milliseconds")))
+                                 datetime.now(UTC).isoformat(timespec="milliseconds"),
+                                 str(self.shard) if self.shard else ""))
         runners: dict[str, Callable[[], Awaitable[str]]] = {"stack": self._stack_up, "smokes": self._smokes,
                                                                 "scrum": self._scrum, "parity": self._parity}
         try:
@@ -311,22 +317,32 @@ class Engine:
         return board.headline()
 
     async def _parity(self) -> str:
-        results: list[CaseResult] = []
-
-        def keep(result: CaseResult) -> None:
-            results.append(result)
-            for relative, data in answer_files(result):
-                self._write(relative, data, None)
-
+        """Each case is recorded as it lands and then dropped: the run holds no list of
+        results. Cases asked for by name (`--case`) keep their answers, matching or not:
+        they are about to be looked at."""
+        parity = self.config.parity
+        if parity.generated_cases is not None:
+            self._write("parity/cases.openapi.toml", parity.generated_cases, "parity cases generated from the contract")
+        keep_bodies = "all" if self.parity_only else parity.keep_bodies
+        writer = ResultWriter(self.run_dir.path / "parity", run_head(parity, keep_bodies), keep_bodies)
         try:
-            await run_parity(self.config.parity, self.bus, keep, self.parity_only)
+            await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
         finally:
-            order = {c.name: i for i, c in enumerate(self.config.parity.cases)}
-            results.sort(key=lambda r: order[r.case.name])
-            self._write("parity/results.json", results_json(results, self.config.parity), "parity results")
+            self._close_record(writer)
             self._write("parity/report.md", self.tracker.parity.report_markdown(self.config.name),
                         "parity report")
         return self.tracker.parity.headline()
+
+    def _close_record(self, writer: ResultWriter) -> None:
+        """Like `_write`: a record that cannot be finished is reported and the run goes on."""
+        try:
+            written = writer.close()
+        except GauntletError as exc:
+            self.bus.emit(Notice("verdict", "error", str(exc)))
+            return
+        for path in written:
+            self.bus.emit(ArtifactWritten(str(path.relative_to(self.run_dir.path)),
+                                          "parity results" if path.name == RESULTS else "parity answers"))
 
     def _write(self, relative: str, data: str | bytes, what: str | None) -> None:
         """Write one artifact; a failure is reported and the run goes on. `what` names the

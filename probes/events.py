@@ -13,7 +13,7 @@ import types
 import typing
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from typing import Any, ClassVar
 
 EVENT_TYPES: dict[str, type[Event]] = {}
@@ -114,6 +114,17 @@ class DiffRow:
 
 
 @dataclass(frozen=True)
+class ClassEntry:
+    """One part of a divergence class: a kind at a normalised path, with each side's JSON type
+    (`absent` where a side lacks it; a status entry holds the two codes)."""
+
+    kind: str
+    path: str
+    ref: str
+    cand: str
+
+
+@dataclass(frozen=True)
 class DeltaLine:
     """One line of what changed since the previous run, with its direction."""
 
@@ -140,6 +151,7 @@ class RunStarted(Event):
     run_dir: str
     phases: tuple[str, ...]
     started_at: str  # ISO 8601, UTC
+    shard: str = ""  # "K/N": the parity phase probes only shard K of N of the cases (`--shard`)
 
 
 @dataclass(frozen=True)
@@ -308,13 +320,14 @@ class ParityPlanned(Event):
     targets: tuple[str, ...]
     reference: str
     concurrency: int
+    cases_digest: str = ""  # a shard's: every case of the config counted and digested, the same in each shard
 
 
 @dataclass(frozen=True)
 class ParityCaseFinished(Event):
     """One case probed on every target: statuses, errors and the differences found.
 
-    `diffs` are the first differences, display-safe; `more_diffs` says how many were left to parity/results.json. A candidate's status and
+    `diffs` are the first differences, display-safe; `more_diffs` says how many were left to parity/results.jsonl. A candidate's status and
     its body are judged apart (a status mismatch always blocks, a body divergence may be a
     known gap), so each has its own kind; runs recorded before `status_kinds` have none.
     """
@@ -332,15 +345,43 @@ class ParityCaseFinished(Event):
     noise: tuple[str, ...] = ()
     expect_failures: tuple[str, ...] = ()
     status_kinds: dict[str, str | None] = field(default_factory=dict)  # per candidate: status, header or None
+    classes: dict[str, str | None] = field(default_factory=dict)  # per candidate: its divergence class, None = none
+
+
+@dataclass(frozen=True)
+class DivergenceClassFound(Event):
+    """A way of diverging seen for the first time in this run; cases name it by `id`."""
+
+    id: str
+    kind: str  # the most severe kind among its entries
+    entries: tuple[ClassEntry, ...]
+    description: str  # e.g. `$.Schema` absent, `$.Kind` `$.Field` added (shape)
 
 
 # ---- serialisation ------------------------------------------------------------------------
 
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+_NO_DEFAULT = object()
+
+
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(name, default) of each field; a field whose value is its default is left off the
+    line (a case that matched carries no empty lists), and from_json gives it back."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = tuple(
+            (f.name, f.default if f.default is not MISSING else
+             f.default_factory() if f.default_factory is not MISSING else _NO_DEFAULT) for f in fields(cls))
+    return found
+
+
 def to_json(event: Event, t: float) -> str:
     """One JSON line: `{"t": seconds since the run started, "type": ..., fields...}`."""
     payload: dict[str, Any] = {"t": round(t, 4), "type": event.event_type}
-    for f in fields(event):
-        payload[f.name] = getattr(event, f.name)
+    for name, default in _defaults(type(event)):
+        value = getattr(event, name)
+        if default is _NO_DEFAULT or value != default:
+            payload[name] = value
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_row_fields)
 
 
@@ -358,30 +399,55 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS.get(cls) or _HINTS.setdefault(cls, typing.get_type_hints(cls))
 
 
-def _coerce(value: Any, hint: Any) -> Any:
-    """JSON gives lists and objects where the event holds tuples and rows; rebuild them
-    from the type hints."""
+Coerce = Callable[[Any], Any]
+_COERCERS: dict[Any, Coerce | None] = {}
+_PLANS: dict[type, dict[str, Coerce | None]] = {}
+
+
+def _coercer(hint: Any) -> Coerce | None:
+    """How a JSON value becomes what `hint` holds (JSON gives lists and objects where an event
+    holds tuples and rows), worked out once per hint rather than per value: a replay of
+    100,000 cases is read in seconds. None: the value as parsed is already right."""
+    if hint not in _COERCERS:
+        _COERCERS[hint] = _make_coercer(hint)
+    return _COERCERS[hint]
+
+
+def _make_coercer(hint: Any) -> Coerce | None:
     if isinstance(hint, type) and is_dataclass(hint):
-        hints = _hints(hint)
-        if isinstance(value, dict):
-            return hint(**{k: _coerce(v, hints[k]) for k, v in value.items() if k in hints})
-        # Runs recorded before rows were dataclasses hold them as arrays (or a bare string).
-        values = value if isinstance(value, list) else [value]
-        return hint(*(_coerce(v, hints[f.name]) for v, f in zip(values, fields(hint))))
-    origin = typing.get_origin(hint)
-    if origin is tuple and isinstance(value, list):
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0]) for v in value)
-        return tuple(_coerce(v, a) for v, a in zip(value, args))
-    if origin is dict and isinstance(value, dict):
-        _, vt = typing.get_args(hint)
-        return {k: _coerce(v, vt) for k, v in value.items()}
+        plan, names = _plan(hint), [f.name for f in fields(hint)]
+
+        def row(value: Any) -> Any:
+            if isinstance(value, dict):
+                return hint(**_fill(plan, value))
+            # Runs recorded before rows were dataclasses hold them as arrays (or a bare string).
+            return hint(**_fill(plan, dict(zip(names, value if isinstance(value, list) else [value]))))
+
+        return row
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item = _coercer(args[0])
+        return lambda v: (tuple(v) if item is None else tuple(map(item, v))) if isinstance(v, list) else v
+    if origin is tuple:
+        items = [_coercer(a) or (lambda x: x) for a in args]
+        return lambda v: tuple(c(x) for x, c in zip(v, items)) if isinstance(v, list) else v
+    if origin is dict and len(args) == 2 and (value := _coercer(args[1])) is not None:
+        return lambda v: {k: value(x) for k, x in v.items()} if isinstance(v, dict) else v
     if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(hint):
-            if arg is not type(None):
-                return _coerce(value, arg)
-    return value
+        return next((_coercer(a) for a in args if a is not type(None)), None)
+    return None
+
+
+def _plan(cls: type) -> dict[str, Coerce | None]:
+    """Each field of an event or a row with its coercer."""
+    if cls not in _PLANS:
+        _PLANS[cls] = {name: _coercer(hint) for name, hint in _hints(cls).items()}
+    return _PLANS[cls]
+
+
+def _fill(plan: dict[str, Coerce | None], values: dict[str, Any]) -> dict[str, Any]:
+    """The fields the plan knows, rebuilt (keys it does not know are left out)."""
+    return {k: v if (c := plan[k]) is None else c(v) for k, v in values.items() if k in plan}
 
 
 def from_json(line: str) -> tuple[float, Event]:
@@ -392,9 +458,9 @@ def from_json(line: str) -> tuple[float, Event]:
         t = float(payload.pop("t"))
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"not an event line ({exc.__class__.__name__}: {exc})") from None
-    hints = _hints(cls)
+    plan = _plan(cls)
     try:
-        return t, cls(**{k: _coerce(v, hints[k]) for k, v in payload.items() if k in hints})
+        return t, cls(**_fill(plan, payload))
     except TypeError as exc:
         raise ValueError(f"bad {cls.__name__} event: {exc}") from None
 

@@ -1,9 +1,11 @@
 """Known gaps: parity divergences that are documented and accepted for now.
 
-A gap covers a case's divergence only when the case matches (name or glob), the kind
-matches, and the divergence's fingerprint is the one recorded: the same case diverging
-in another place or another way is not hidden. An expired gap covers nothing.
-`record_gap` is the one way to add a gap, for `gauntlet gap add` and the TUI alike.
+A gap covers one or more divergence classes (`classes`), in every case or only in the
+cases its `cases` glob names: fifteen thousand cases that diverge the same way are one
+gap. A case that diverges another way is in another class and is not hidden. The older
+form (one `case`, its `kind` and the divergence's `fingerprint`) still loads and covers
+exactly that case's divergence. An expired gap covers nothing. `record_gap` is the one way
+to add a gap, for `gauntlet gap add` and the TUI alike.
 """
 
 from __future__ import annotations
@@ -27,26 +29,31 @@ from .results import read_case
 from .rundir import write_atomic
 from .textsafe import md_cell
 
-_GAP = ("id", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
+_GAP = ("id", "classes", "cases", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
 
 
 @dataclass(frozen=True)
 class KnownGap:
     id: str
-    case: str
-    kind: str
-    fingerprints: tuple[str, ...]
+    case: str  # a case name or glob ("*": every case)
+    kind: str  # what the gap covers, for people (a class-form gap matches by class alone)
+    fingerprints: tuple[str, ...]  # the older, per-case form
     note: str
     owner: str
     opened: date | None
     expires: date | None = None
+    classes: tuple[str, ...] = ()
 
     def expired(self, today: date) -> bool:
         return self.expires is not None and today > self.expires
 
-    def covers(self, case: str, kind: str | None, fingerprint: str | None, today: date) -> bool:
-        return (not self.expired(today) and kind == self.kind and fingerprint in self.fingerprints
-                and (case == self.case or fnmatch.fnmatchcase(case, self.case)))
+    def covers(self, case: str, kind: str | None, fingerprint: str | None, class_id: str | None,
+               today: date) -> bool:
+        if self.expired(today) or not (case == self.case or fnmatch.fnmatchcase(case, self.case)):
+            return False
+        if self.classes:
+            return class_id in self.classes
+        return kind == self.kind and fingerprint in self.fingerprints
 
 
 def load_gaps(path: Path) -> list[KnownGap]:
@@ -65,22 +72,35 @@ def load_gaps(path: Path) -> list[KnownGap]:
         if gap_id in seen:
             r.problem("id", f"duplicate gap id {gap_id!r} (first at {seen[gap_id]})")
         seen.setdefault(gap_id, r.path)
-        fingerprint = r.raw.get("fingerprint")
-        fingerprints = (fingerprint,) if isinstance(fingerprint, str) else r.string_list("fingerprint")
-        if not fingerprints:
-            r.problem("fingerprint", "is required: the divergence's fingerprint (gauntlet gap add fills it in)")
-        for fp in fingerprints:
-            if not fp.startswith("sha256:") or len(fp) < 15:
-                r.problem("fingerprint", f"expected 'sha256:' and hex digits, got {fp!r}")
+        classes = r.string_list("classes")
+        for cls in classes:
+            if not cls.startswith("cls:") or len(cls) < 8:
+                r.problem("classes", f"expected 'cls:' and hex digits, got {cls!r}")
+        if classes:
+            for legacy in ("case", "fingerprint"):
+                if legacy in r.raw:
+                    r.problem(legacy, "belongs to the per-case form; with `classes`, limit the cases with `cases`")
+            case = r.string("cases", "*") or "*"
+            fingerprints: tuple[str, ...] = ()
+        else:
+            fingerprint = r.raw.get("fingerprint")
+            fingerprints = (fingerprint,) if isinstance(fingerprint, str) else r.string_list("fingerprint")
+            if not fingerprints:
+                r.problem("classes", "is required: the divergence classes it covers (gauntlet gap add fills them in)")
+            for fp in fingerprints:
+                if not fp.startswith("sha256:") or len(fp) < 15:
+                    r.problem("fingerprint", f"expected 'sha256:' and hex digits, got {fp!r}")
+            case = r.string("case", required=bool(fingerprints)) or ""
         gaps.append(KnownGap(
             id=gap_id,
-            case=r.string("case", required=True) or "",
-            kind=r.string("kind", required=True, choices=KINDS) or "",
-            fingerprints=fingerprints,
+            case=case,
+            kind=r.string("kind", required=not classes, choices=KINDS) or "",
+            fingerprints=tuple(fingerprints),
             note=r.string("note", "") or "",
             owner=r.string("owner", required=True) or "",
             opened=_date(r, "opened"),
             expires=_date(r, "expires"),
+            classes=tuple(classes),
         ))
     if problems:
         raise ConfigError(str(path), problems)
@@ -109,30 +129,40 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def divergence(run_dir: Path, case: str) -> tuple[str, list[str]]:
-    """The recorded case's summary kind and its candidates' fingerprints, from a run."""
+def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
+    """The recorded case's most severe kind, its candidates' divergence classes and their
+    fingerprints (classes are empty for runs recorded before them)."""
     _, entry = read_case(run_dir, case)
     fingerprints = [fp for fp in entry.get("fingerprints", {}).values() if fp]
+    classes = [c for c in (entry.get("classes") or {}).values() if c]
     kinds = [k for k in entry.get("kinds", {}).values() if k]
-    if not fingerprints or not kinds:
-        raise GauntletError(f"case {case!r} did not diverge in {run_dir.name}: there is no gap to record")
-    if "status" in kinds:
+    if "status" in kinds:  # a run recorded before status kinds were apart from body kinds
         raise GauntletError(f"case {case!r} answers with different status codes: a status mismatch always "
                             "blocks and cannot be a known gap")
-    return min(kinds, key=KINDS.index), sorted(set(fingerprints))
+    kinds += [k for k in (entry.get("status_kinds") or {}).values() if k == "header"]
+    if not kinds or not (classes or fingerprints):
+        raise GauntletError(f"case {case!r} did not diverge in {run_dir.name}: there is no gap to record")
+    return min(kinds, key=KINDS.index), sorted(set(classes)), sorted(set(fingerprints))
 
 
 def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: str,
                gap_id: str | None = None, expires: date | None = None, tracker: Path | None = None,
-               today: date | None = None) -> KnownGap:
-    """Append the gap for `case`'s divergence in `run_dir` to `gaps_file` (others untouched),
-    and an `_open_` row to the decisions tracker when one is named."""
-    kind, fingerprints = divergence(run_dir, case)
+               today: date | None = None, cases: str = "*") -> KnownGap:
+    """Append the gap covering `case`'s divergence classes in `run_dir` (in every case, or
+    in the `cases` glob) to `gaps_file`, others untouched, and an `_open_` row to the
+    decisions tracker when one is named."""
+    kind, classes, fingerprints = divergence(run_dir, case)
     today = today or date.today()
-    gap = KnownGap(gap_id or f"{case}-{kind}", case, kind, tuple(fingerprints), note, owner, today, expires)
-    entry: dict[str, object] = {"id": gap.id, "case": gap.case, "kind": gap.kind,
-                                "fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
-                                "note": note, "owner": owner, "opened": today}
+    if classes:
+        gap = KnownGap(gap_id or f"{case}-{kind}", cases, kind, (), note, owner, today, expires, tuple(classes))
+        entry: dict[str, object] = {"id": gap.id, "classes": classes, "kind": kind}
+        if cases != "*":
+            entry["cases"] = cases
+    else:
+        gap = KnownGap(gap_id or f"{case}-{kind}", case, kind, tuple(fingerprints), note, owner, today, expires)
+        entry = {"id": gap.id, "case": gap.case, "kind": gap.kind,
+                 "fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints}
+    entry.update({"note": note, "owner": owner, "opened": today})
     if expires is not None:
         entry["expires"] = expires
     with locked(gaps_file):

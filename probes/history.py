@@ -16,7 +16,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,10 @@ class RunSummary:
     smokes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> status, duration, layer
     smokes_wall: float = 0.0
     bundles: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> kb, convergent, distinct, reviewers
-    parity: dict[str, dict[str, Any]] = field(default_factory=dict)  # case -> statuses, kinds, fingerprints
+    # case -> statuses, kinds, fingerprints, classes, errors, and the engine's own status_match and
+    # body_match; only the cases that did not match (100,000 matching cases are three counts)
+    parity: dict[str, dict[str, Any]] = field(default_factory=dict)
+    parity_counts: dict[str, int] = field(default_factory=dict)  # cases, status_match, body_divergent
     _smokes_start: float | None = None
     _smokes_end: float = 0.0
 
@@ -97,8 +100,17 @@ class RunSummary:
                 "reviewers": {r.reviewer: {"lineage": r.lineage, "tokens_out": r.tokens_out,
                                            "findings": r.findings, "thin": r.thin} for r in event.reviewers}}
         elif isinstance(event, ParityCaseFinished):
+            counts = self.parity_counts = dict(self.parity_counts)  # a snapshot may hold the last one
+            counts["cases"] = counts.get("cases", 0) + 1
+            counts["status_match"] = counts.get("status_match", 0) + event.status_match
+            counts["body_divergent"] = counts.get("body_divergent", 0) + (not event.body_match and not event.errors)
+            if event.status_match and event.body_match and not event.errors and not any(event.classes.values()):
+                self.parity.pop(event.case, None)
+                return
             self.parity[event.case] = {"statuses": event.statuses, "kinds": event.kinds,
-                                       "fingerprints": event.fingerprints, "errors": event.errors}
+                                       "fingerprints": event.fingerprints, "classes": event.classes,
+                                       "errors": event.errors,
+                                       "status_match": event.status_match, "body_match": event.body_match}
         elif isinstance(event, RunFinished):
             self.finished, self.verdict, self.complete = True, event.verdict, event.complete
             self.duration = event.duration
@@ -109,11 +121,32 @@ class RunSummary:
 
     @classmethod
     def from_json(cls, text: str) -> RunSummary:
-        return cls(**json.loads(text))
+        summary = cls(**json.loads(text))
+        for case in summary.parity.values():
+            # Stored before the matches were kept: what the statuses and kinds alone say
+            # (an expected status the targets agree on missing is not seen in them).
+            case.setdefault("status_match", len(set(case["statuses"].values())) == 1 and not case["errors"])
+            case.setdefault("body_match", not case["errors"] and not any(case["kinds"].values()))
+        return summary
 
     def abandon(self) -> None:
         """The run will never finish: it blocks, incomplete."""
         self.abandoned, self.verdict, self.complete = True, BLOCK, False
+
+    def snapshot(self) -> RunSummary:
+        """A copy as of now, for a writer on another thread: the tables are copied, their
+        entries shared (an entry is replaced, never changed, when an event lands)."""
+        return replace(self, smokes=dict(self.smokes), bundles=dict(self.bundles), parity=dict(self.parity))
+
+    def parity_totals(self) -> tuple[int, int, int]:
+        """(cases, status codes matching, bodies diverging); derived from the cases for
+        summaries stored before the counts were kept (they held every case)."""
+        if self.parity_counts:
+            c = self.parity_counts
+            return c.get("cases", 0), c.get("status_match", 0), c.get("body_divergent", 0)
+        cases = self.parity.values()
+        return (len(self.parity), sum(1 for c in cases if c["status_match"]),
+                sum(1 for c in cases if not c["body_match"] and not c["errors"]))
 
     @classmethod
     def of_run_dir(cls, run_dir: Path) -> RunSummary:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,11 +32,14 @@ from .compare import (
     summary_kind,
 )
 from .config import UNSET, ParityCase, ParityConfig
-from .events import DiffRow, EventBus, ParityCaseFinished, ParityPlanned
+from .divergence import DivergenceClass, classify
+from .errors import GauntletError
+from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
+from .shard import Shard
 from .textsafe import neutralise
 
 MAX_BODY = 64 * 1024 * 1024
-EVENT_DIFFS = 100  # differences carried per case in its event; results.json has them all
+EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl has them all
 VALUE_CHARS = 300
 
 
@@ -79,6 +82,33 @@ class CaseResult:
         the same body divergence keeps its fingerprint when the status drifts too."""
         diffs = [d for d in self.diffs.get(target, []) if d.kind != "status"]
         return fingerprint(self.case.name, diffs) if summary_kind(diffs) else None
+
+    def divergence_class(self, target: str) -> DivergenceClass | None:
+        return classify(self.diffs.get(target, []))
+
+
+class CaseEmitter:
+    """Emits each case as it lands, preceded by the definition of any divergence class seen
+    for the first time, so a case event names its classes by id alone."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self.seen: set[str] = set()
+
+    def emit(self, result: CaseResult, event: ParityCaseFinished) -> None:
+        new = False
+        for target, class_id in event.classes.items():
+            if class_id is not None and class_id not in self.seen:
+                self.seen.add(class_id)
+                found = result.divergence_class(target)
+                assert found is not None
+                self.bus.emit(found.event())
+                new = True
+        if event.diffs and not new and not event.errors and event.status_match:
+            # The class's first case carried its differences; the rest name the class and
+            # keep theirs in parity/results.jsonl, so 100,000 cases stay a small event log.
+            event = replace(event, diffs=(), more_diffs=event.more_diffs + len(event.diffs))
+        self.bus.emit(event)
 
 
 def _build_request(case: ParityCase, base: str) -> dict[str, Any]:
@@ -277,33 +307,66 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         noise=result.noise,
         expect_failures=result.expect_failures,
         status_kinds={t: result.status_kind(t) for t in compared},
+        classes={t: c.id if (c := result.divergence_class(t)) else None for t in compared},
     )
 
 
 async def run_parity(config: ParityConfig, bus: EventBus,
-                     on_result: Callable[[CaseResult], None] | None = None,
-                     only: Sequence[str] = ()) -> list[CaseResult]:
-    """Probe every case (or the `only` ones); each result goes to `on_result` (which keeps
-    it, so an interrupted run still has what landed) and is emitted as soon as it lands."""
-    cases = [c for c in config.cases if not only or c.name in only]
-    bus.emit(ParityPlanned(tuple(c.name for c in cases), tuple(config.targets), config.reference or "",
-                           config.concurrency))
-    gate = asyncio.Semaphore(config.concurrency)
-    limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
-    results: dict[str, CaseResult] = {}
-    async with httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False) as client:
-        tasks = [asyncio.create_task(probe_case(client, gate, config, c)) for c in cases]
+                     on_result: Callable[[CaseResult, ParityCaseFinished], None] | None = None,
+                     only: Sequence[str] = (), shard: Shard | None = None) -> None:
+    """Probe every case (or the `only` ones, or a `shard`'s) with a fixed pool of `concurrency`
+    workers pulling from the cases as they are read, so 100,000 cases cost what `concurrency`
+    cases do. Each result goes to `on_result` (which records it) and is emitted as it lands,
+    then dropped.
+
+    The cases held in memory are announced up front; those streamed from a JSON Lines file
+    are known only as they are read. A bad line stops the pulling: the cases in flight land,
+    then its InputError is raised (the phase fails with it, naming file:line). A shard reads
+    the cases through once before probing, to announce the digest of them all that the
+    shards of one config share (a bad line fails it there).
+    """
+    def wanted(case: str) -> bool:
+        return (not only or case in only) and (shard is None or shard.holds(case))
+
+    digest = ""
+    if shard is not None:
+        digest, held = shard.survey(c.name for c in config.iter_cases())
+        bus.emit(Notice("parity", "info", f"shard {shard} probes {held:,} of the {digest}"))
+    known = [c.name for c in config.cases if wanted(c.name)]
+    bus.emit(ParityPlanned(tuple(known), tuple(config.targets), config.reference or "", config.concurrency,
+                           digest))
+    cases = (c for c in config.iter_cases() if wanted(c.name))
+    failed: list[GauntletError] = []
+
+    def pull() -> ParityCase | None:
         try:
-            for next_done in asyncio.as_completed(tasks):
-                result = await next_done
-                results[result.case.name] = result
+            return next(cases, None)
+        except GauntletError as exc:
+            failed.append(exc)
+            return None
+
+    gate = asyncio.Semaphore(config.concurrency)
+    emitter = CaseEmitter(bus)
+    limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
+    async with httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False) as client:
+
+        async def worker() -> None:
+            while (case := pull()) is not None:
+                result = await probe_case(client, gate, config, case)
+                event = case_event(result)
                 if on_result is not None:
-                    on_result(result)
-                bus.emit(case_event(result))
+                    on_result(result, event)
+                emitter.emit(result, event)
+
+        workers = [asyncio.create_task(worker()) for _ in range(config.concurrency)]
+        try:
+            await asyncio.gather(*workers)
         finally:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
-    return [results[c.name] for c in cases if c.name in results]
+            await asyncio.gather(*workers, return_exceptions=True)
+    if failed:
+        raise failed[0]
 
 
 def _request_record(case: ParityCase, url: str) -> dict[str, Any]:
@@ -319,37 +382,53 @@ def _request_record(case: ParityCase, url: str) -> dict[str, Any]:
     return {"method": case.method, "url": url + (f"?{query}" if query else ""), "headers": headers, "body": body}
 
 
-def answer_files(result: CaseResult) -> Iterator[tuple[str, bytes | str]]:
-    """`parity/<case>/<target>.body`, the body as compared (content codings undone), and
-    `.meta.json`: status, headers as received (so `content-encoding` and `content-length`
-    tell of the wire), `body_bytes` the stored body's length, `wire_bytes` the body's length
-    on the wire and `decoded` the content codings undone before storing it."""
-    for target, answer in result.answers.items():
-        base = f"parity/{result.case.name}/{target}"
-        yield f"{base}.body", answer.body
-        meta = {"target": target, "url": answer.url, "method": result.case.method,
-                "status": answer.status, "headers": answer.headers,
-                "elapsed_ms": round(answer.elapsed * 1000, 2), "error": answer.error,
-                "body_bytes": len(answer.body), "wire_bytes": answer.wire_bytes, "decoded": list(answer.decoded),
-                "request": _request_record(result.case, answer.url)}
-        yield f"{base}.meta.json", json.dumps(meta, ensure_ascii=False) + "\n"
+def diverged(result: CaseResult) -> bool:
+    """Whether a person has something to look at: a target's error, an expected status
+    missed, or a difference that counts (noise and ignored paths do not)."""
+    return (any(a.error for a in result.answers.values()) or bool(result.expect_failures)
+            or any(d.counts for diffs in result.diffs.values() for d in diffs))
 
 
-def results_json(results: Sequence[CaseResult], config: ParityConfig) -> str:
-    """parity/results.json: every case, every target, every difference."""
-    cases = []
-    for r in results:
-        event = case_event(r)
-        cases.append({
-            "case": r.case.name, "method": r.case.method, "path": r.case.path,
-            "statuses": event.statuses, "errors": event.errors, "status_kinds": event.status_kinds,
-            "kinds": event.kinds, "fingerprints": event.fingerprints, "status_match": event.status_match,
-            "body_match": event.body_match, "noise": list(r.noise),
-            "expect_failures": list(r.expect_failures), "differences": diff_rows(r),
-        })
-    # One case per line: readable, greppable, and the C encoder (indent= is pure Python).
-    head = json.dumps({"reference": config.reference, "targets": dict(config.targets),
-                       "ignore": list(config.ignore), "noise_check": config.noise_check},
-                      ensure_ascii=False)[:-1]
-    body = ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases)
-    return f'{head}, "cases": [\n{body}\n]}}\n'
+def _meta(result: CaseResult, answer: Answer) -> dict[str, Any]:
+    """An answer as received: status, headers as received (so `content-encoding` and
+    `content-length` tell of the wire), `body_bytes` the stored body's length (content codings
+    undone), `wire_bytes` the body's length on the wire and `decoded` the codings undone."""
+    return {"url": answer.url, "status": answer.status, "headers": answer.headers,
+            "elapsed_ms": round(answer.elapsed * 1000, 2), "error": answer.error,
+            "body_bytes": len(answer.body), "wire_bytes": answer.wire_bytes, "decoded": list(answer.decoded),
+            "request": _request_record(result.case, answer.url)}
+
+
+def case_record(result: CaseResult, event: ParityCaseFinished,
+                bodies: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
+    """One line of parity/results.jsonl: the case's verdict on every target, every difference,
+    and each answer's meta with `body`, the reference of its stored body (`bodies`; None: not
+    kept). A case whose answers were not kept matched: its line keeps statuses and timings
+    only, so 100,000 matching cases stay a file one can scan. Empty fields are left out."""
+    record: dict[str, Any] = {
+        "case": result.case.name, "method": result.case.method, "path": result.case.path,
+        "statuses": event.statuses, "errors": event.errors, "kinds": event.kinds,
+        "status_kinds": event.status_kinds, "classes": event.classes, "fingerprints": event.fingerprints,
+        "status_match": event.status_match, "body_match": event.body_match, "noise": list(result.noise),
+        "expect_failures": list(result.expect_failures),
+    }
+    if bodies is None:
+        record["answers"] = {t: {"elapsed_ms": round(a.elapsed * 1000, 2), "body_bytes": len(a.body), "body": None}
+                             for t, a in result.answers.items()}
+    else:
+        record["differences"] = diff_rows(result)
+        record["answers"] = {t: {**_meta(result, a), "body": bodies[t]} for t, a in result.answers.items()}
+    return {k: v for k, v in record.items() if not _empty(v)}
+
+
+def _empty(value: Any) -> bool:
+    """Nothing to say: an empty list or map, or a map of targets to nothing."""
+    return value == [] or (isinstance(value, dict) and all(v is None for v in value.values()))
+
+
+def run_head(config: ParityConfig, keep_bodies: str) -> dict[str, Any]:
+    """The first line of parity/results.jsonl: what every case line is read against."""
+    return {"reference": config.reference, "targets": dict(config.targets), "ignore": list(config.ignore),
+            "noise_check": config.noise_check, "keep_bodies": keep_bodies,
+            "order": "landing: one case a line as each lands (not the config's order)",
+            "bodies": "bodies.pack: each answer's body once, at the offset and length its reference gives"}

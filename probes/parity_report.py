@@ -1,9 +1,15 @@
-"""The parity phase's state as the event stream tells it, and the reports made from it."""
+"""The parity phase's state as the event stream tells it, and the reports made from it.
+
+Built for 100,000 cases: a case is kept as a compact row (its dictionaries shared with every
+other case that has the same ones), divergences are grouped by class, and the reports list
+classes with a few example cases each rather than a section per case.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -11,70 +17,183 @@ from rich.table import Table
 from rich.text import Text
 
 from .compare import HEAD_KINDS, SEVERITY
-from .events import Event, ParityCaseFinished, ParityPlanned
+from .events import DiffRow, DivergenceClassFound, Event, ParityCaseFinished, ParityPlanned
 from .textsafe import md_cell
 
 TICK, CROSS = "✓", "✗"
+TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl
+EXAMPLES = 3  # cases named per class in a sentence
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One probed case as the boards keep it: the event without its difference rows."""
+
+    case: str
+    reference: str
+    statuses: dict[str, int | None]
+    errors: dict[str, str]
+    kinds: dict[str, str | None]
+    fingerprints: dict[str, str | None]
+    status_match: bool
+    body_match: bool
+    expect_failures: tuple[str, ...]
+    status_kinds: dict[str, str | None]
+    classes: dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class ClassGroup:
+    """The cases of one candidate that diverge in one class (`class_id` None: a run recorded
+    before classes, grouped by each case's fingerprint)."""
+
+    target: str
+    class_id: str | None
+    kind: str
+    description: str
+    cases: list[str]
+    example_diffs: tuple[DiffRow, ...]
+
+
+@dataclass
+class Tally:
+    """The headline's counts, case by case: a screen that redraws ten times a second keeps
+    one up to date as cases land rather than going over 100,000 rows each time."""
+
+    cases: int = 0
+    status_match: int = 0
+    divergent: int = 0  # bodies that diverge, of the cases that could be compared
+    not_shape: int = 0  # of those, bodies that differ otherwise than in shape alone
+    errored: int = 0
+
+    def add(self, r: CaseRow) -> None:
+        self.cases += 1
+        self.status_match += r.status_match
+        if r.errors:
+            self.errored += 1
+        elif not r.body_match:
+            self.divergent += 1
+            self.not_shape += body_kinds(r) != ["shape"]
+
+    def headline(self) -> str:
+        n = self.cases
+        noun = "bodies diverge" if self.not_shape else "body shapes diverge"
+        text = f"{self.status_match}/{n} status codes match · {self.divergent}/{n} {noun}"
+        if self.errored:
+            text += f" · {self.errored}/{n} could not be compared"
+        return text
+
+
+class _Shared:
+    """One object per distinct small dictionary: 100,000 cases share a handful of them."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: dict[str, Any]) -> dict[str, Any]:
+        key = tuple(value.items())
+        return self._seen.setdefault(key, value)
 
 
 @dataclass
 class ParityBoard:
-    """Every case's latest result, in config order; feed it events with `apply`."""
+    """Every case's latest result, in landing order, and the divergence classes met."""
 
     cases: list[str] = field(default_factory=list)
     targets: tuple[str, ...] = ()
     reference: str = ""
-    results: dict[str, ParityCaseFinished] = field(default_factory=dict)
+    results: dict[str, CaseRow] = field(default_factory=dict)
+    classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
+    _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
+    _shared: _Shared = field(default_factory=_Shared)
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ParityPlanned):
-            self.cases, self.targets, self.reference = list(event.cases), event.targets, event.reference
-            self.results = {}
+            self.targets, self.reference = event.targets, event.reference
+            self.cases, self.results = [], {}
+        elif isinstance(event, DivergenceClassFound):
+            self.classes[event.id] = event
         elif isinstance(event, ParityCaseFinished):
-            if event.case not in self.cases:
+            if event.case not in self.results:
                 self.cases.append(event.case)
-            self.results[event.case] = event
+            share = self._shared
+            self.results[event.case] = CaseRow(
+                event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
+                event.fingerprints, event.status_match, event.body_match, event.expect_failures,
+                share(event.status_kinds), share(event.classes))
+            for target in event.kinds:
+                key = (target, event.classes.get(target) or event.fingerprints.get(target) or "")
+                if key not in self._examples and event.diffs:
+                    self._examples[key] = tuple(d for d in event.diffs if d.target == target)
 
     @property
     def candidates(self) -> list[str]:
         return [t for t in self.targets if t != self.reference]
 
-    def done(self) -> list[ParityCaseFinished]:
-        return [self.results[c] for c in self.cases if c in self.results]
+    def done(self) -> list[CaseRow]:
+        return [self.results[c] for c in self.cases]
 
-    def errored(self) -> list[ParityCaseFinished]:
+    def errored(self) -> list[CaseRow]:
         return [r for r in self.done() if r.errors]
 
-    def status_mismatches(self) -> list[ParityCaseFinished]:
+    def status_mismatches(self) -> list[CaseRow]:
         return [r for r in self.done() if not r.errors and not r.status_match]
 
-    def body_divergent(self) -> list[ParityCaseFinished]:
+    def body_divergent(self) -> list[CaseRow]:
         return [r for r in self.done() if not r.errors and not r.body_match]
+
+    def class_groups(self) -> list[ClassGroup]:
+        """Every (candidate, class) that diverges: the body's and the compared headers' way of
+        differing, the status code left out (it blocks on its own). Most cases first."""
+        groups: dict[tuple[str, str], list[str]] = {}
+        kinds: dict[tuple[str, str], str] = {}
+        for r in self.done():
+            for target, key, kind in divergences(r):
+                groups.setdefault((target, key), []).append(r.case)
+                kinds.setdefault((target, key), kind)
+        out = [self.group(target, key, kinds[(target, key)], cases) for (target, key), cases in groups.items()]
+        return sorted(out, key=lambda g: (-len(g.cases), g.target, g.class_id or ""))
+
+    def group(self, target: str, key: str, kind: str, cases: list[str]) -> ClassGroup:
+        """The group of `cases` diverging for `target` in the class (or fingerprint) `key`, the
+        class's own words when it was announced."""
+        found = self.classes.get(key)
+        return ClassGroup(target, key if found else None, found.kind if found else kind,
+                          found.description if found else f"fingerprint {key}", cases,
+                          self._examples.get((target, key), ()))
 
     def headline(self) -> str:
         """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any); a case
         whose status differs too still counts its body by the body's own kind."""
-        done = self.done()
-        n = len(done)
-        statuses = sum(1 for r in done if r.status_match)
-        divergent = self.body_divergent()
-        only_shape = all(body_kinds(r) == ["shape"] for r in divergent)
-        noun = "body shapes diverge" if only_shape else "bodies diverge"
-        text = f"{statuses}/{n} status codes match · {len(divergent)}/{n} {noun}"
-        if self.errored():
-            text += f" · {len(self.errored())}/{n} could not be compared"
-        return text
+        tally = Tally()
+        for r in self.done():
+            tally.add(r)
+        return tally.headline()
 
     def case_table(self) -> Table:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        shown = self.cases[:TABLE_ROWS]
         # A name is what the operator looks for: narrow the headers before it (within reason).
-        table.add_column("Case", no_wrap=True, min_width=min(40, max(map(len, self.cases), default=4)))
+        table.add_column("Case", no_wrap=True, min_width=min(40, max(map(len, shown), default=4)))
         for target in self.targets:
             table.add_column(f"{target} status", justify="right")
         for head in ("Status match", "Body match"):
             table.add_column(head)
-        for case in self.cases:
+        for case in shown:
             table.add_row(*self.row_cells(case))
+        if len(self.cases) > len(shown):
+            table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl"
+        return table
+
+    def class_table(self) -> Table:
+        """One row per (candidate, divergence class): how many cases, what differs, examples."""
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Divergence classes")
+        for head, justify in (("Target", "left"), ("Cases", "right"), ("Class", "left"), ("What differs", "left"),
+                              ("Examples", "left")):
+            table.add_column(head, justify=justify)  # type: ignore[arg-type]
+        for g in self.class_groups():
+            table.add_row(g.target, str(len(g.cases)), g.class_id or "–", Text(g.description, style=f"kind.{g.kind}"),
+                          examples(g.cases))
         return table
 
     def row_cells(self, case: str, kind_style: Mapping[str, str] | None = None) -> tuple[Text | str, ...]:
@@ -90,50 +209,82 @@ class ParityBoard:
                 judged(r.body_match, body_kind(r), kind_style or {}))
 
     def table_markdown(self) -> list[str]:
-        """The seed's table (`| Case | rust status | go status | Status match | Body match |`)
-        and each case's status kind and body kind."""
+        """The table (`| Case | rust status | go status | Status match | Body match |`) and
+        each case's status kind and body kind, for the first cases; then the classes."""
         lines = ["| Case | " + " | ".join(f"{t} status" for t in self.targets)
                  + " | Status match | Body match | Status kind | Body kind |",
                  "|---|" + "---:|" * len(self.targets) + ":---:|:---:|---|---|"]
-        for r in self.done():
+        done = self.done()
+        for r in done[:TABLE_ROWS]:
             statuses = " | ".join(_status(r, t) for t in self.targets)
             lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
                          f"{TICK if r.body_match else CROSS} | {status_kind(r)} | {body_kind(r)} |")
+        if len(done) > TABLE_ROWS:
+            lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl`."]
+        groups = self.class_groups()
+        if groups:
+            lines += ["", "| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
+            for g in groups:
+                lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
+                             f"{md_cell(examples(g.cases))} |")
         return lines
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.case_table()
+        if self.class_groups():
+            yield Text("")
+            yield self.class_table()
         yield Text("")
         yield Text(self.headline(), style="bold")
 
     def report_markdown(self, title: str) -> str:
-        """parity/report.md: the seed's table, the headline, then each divergence."""
+        """parity/report.md: the table, the headline, each divergence class with an example,
+        then the cases that could not be compared or whose status differs."""
         lines = [f"# Parity: {title}", "", f"Reference: `{self.reference}`; candidates: "
                  + ", ".join(f"`{c}`" for c in self.candidates), "", *self.table_markdown(),
                  "", f"**{self.headline()}**", ""]
-        for r in self.done():
-            if r.status_match and r.body_match:
-                continue
-            lines += [f"## {r.case}", ""]
-            for target, error in r.errors.items():
-                lines.append(f"- **{target}**: {md_cell(error)}")
-            for failure in r.expect_failures:
-                lines.append(f"- {md_cell(failure)}")
-            for t in r.kinds:
-                if r.status_kinds.get(t):
-                    lines.append(f"- `{t}` {r.status_kinds[t]} differs")
-                if r.kinds[t]:
-                    lines.append(f"- `{t}` body {r.kinds[t]} divergence, fingerprint `{r.fingerprints.get(t)}`")
-            if r.diffs:
-                lines += ["", "| Target | Kind | Path | " + f"{r.reference} | candidate |", "|---|---|---|---|---|"]
-                for d in r.diffs:
+        for g in self.class_groups():
+            lines += [f"## {g.target}: {len(g.cases)} case(s) in class `{g.class_id or '–'}`", "",
+                      f"{md_cell(g.description)}", "", f"Cases: {md_cell(examples(g.cases, 20))}", ""]
+            if g.example_diffs:
+                lines += [f"Differences in `{md_cell(g.cases[0])}`:", "",
+                          "| Kind | Path | " + f"{self.reference} | {g.target} |", "|---|---|---|---|"]
+                for d in g.example_diffs:
                     flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
-                    lines.append(f"| {d.target} | {d.kind}{flag} | `{md_cell(d.path)}` | "
-                                 f"`{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
-                if r.more_diffs:
-                    lines.append(f"\n…and {r.more_diffs} more in results.json")
+                    lines.append(f"| {d.kind}{flag} | `{md_cell(d.path)}` | `{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
+                lines.append("")
+        unmatched = [r for r in self.done() if r.errors or not r.status_match]
+        if unmatched:
+            lines += ["## Not compared, or the status differs", ""]
+            for r in unmatched[:TABLE_ROWS]:
+                detail = [f"{t}: {e}" for t, e in r.errors.items()] + list(r.expect_failures)
+                statuses = ", ".join(f"{t} {_status(r, t)}" for t in self.targets)
+                lines.append(f"- `{md_cell(r.case)}` ({statuses})" + (f": {md_cell('; '.join(detail))}" if detail else ""))
+            if len(unmatched) > TABLE_ROWS:
+                lines.append(f"- … and {len(unmatched) - TABLE_ROWS} more in `parity/results.jsonl`")
             lines.append("")
         return "\n".join(lines) + "\n"
+
+
+def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
+    """(candidate, class key, kind) for each way the case diverges that a class names: the
+    body's and the compared headers' way of differing, the status code left out (it blocks on
+    its own); a case that could not be compared has none. A run recorded before classes is
+    keyed by each case's fingerprint."""
+    if r.errors:
+        return []
+    out = []
+    for target, body in r.kinds.items():
+        kind = body or ("header" if r.status_kinds.get(target) == "header" else None)
+        if kind is not None:
+            out.append((target, r.classes.get(target) or r.fingerprints.get(target) or kind, kind))
+    return out
+
+
+def examples(cases: list[str], limit: int = EXAMPLES) -> str:
+    """`a, b, c and 14,997 more`."""
+    shown = ", ".join(cases[:limit])
+    return shown + (f" and {len(cases) - limit:,} more" if len(cases) > limit else "")
 
 
 def match_mark(ok: bool) -> Text:
@@ -145,7 +296,7 @@ def judged(ok: bool, kind: str, kind_style: Mapping[str, str]) -> Text:
     return Text.assemble(match_mark(ok), (f" {kind}" if kind else "", kind_style.get(kind.split(",")[0], "")))
 
 
-def head_kinds(r: ParityCaseFinished) -> list[str]:
+def head_kinds(r: CaseRow) -> list[str]:
     """What differs in the candidates' heads (status, header), most severe first; an expected
     status not answered is a status kind too. Runs recorded before `status_kinds` carried
     these in `kinds`, so they are read from there as well."""
@@ -155,21 +306,21 @@ def head_kinds(r: ParityCaseFinished) -> list[str]:
     return sorted(kinds, key=SEVERITY.__getitem__)
 
 
-def body_kinds(r: ParityCaseFinished) -> list[str]:
+def body_kinds(r: CaseRow) -> list[str]:
     """How the candidates' bodies diverge (shape, type, value), most severe first."""
     return sorted({k for k in r.kinds.values() if k and k not in HEAD_KINDS}, key=SEVERITY.__getitem__)
 
 
-def status_kind(r: ParityCaseFinished) -> str:
+def status_kind(r: CaseRow) -> str:
     """The status kind cell: `error` when a target could not be compared, else the head kinds."""
     return "error" if r.errors else ", ".join(head_kinds(r))
 
 
-def body_kind(r: ParityCaseFinished) -> str:
+def body_kind(r: CaseRow) -> str:
     """The body kind cell: empty when the bodies match or could not be compared."""
     return ", ".join(body_kinds(r))
 
 
-def _status(r: ParityCaseFinished, target: str) -> str:
+def _status(r: CaseRow, target: str) -> str:
     status = r.statuses.get(target)
     return "error" if status is None else str(status)

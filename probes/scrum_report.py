@@ -1,5 +1,5 @@
 """The scrum phase's state as the event stream tells it, and the reports made from it:
-scrum/summary.md (the seed's two tables) and scrum/findings.sarif (SARIF 2.1.0)."""
+scrum/summary.md (the per-bundle and reviewer-engagement tables) and scrum/findings.sarif (SARIF 2.1.0)."""
 
 from __future__ import annotations
 
@@ -119,7 +119,7 @@ class ScrumBoard:
         yield Text(self.headline(), style="bold")
 
     def tables_markdown(self) -> list[str]:
-        """The seed's two tables (per bundle; reviewer engagement) and the headline."""
+        """The two tables (per bundle; reviewer engagement) and the headline."""
         names = [reviewer.name for reviewer in self.reviewers]
         lines = ["| Bundle | KB | Convergent (≥2 lineages) | Distinct | Notes |", "|---|---:|---:|---:|---|"]
         for b in self.bundles.values():

@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 
 from .errors import InputError
-from .results import read_case
+from .results import kept_answer, read_body, read_case
 from .textsafe import neutralise
 
 GAP = -1
@@ -223,7 +223,7 @@ class CaseView:
     left: Body
     right: Body
     alignment: Alignment
-    differences: list[dict[str, Any]]  # rows of results.json, with "rows": the aligned rows it covers
+    differences: list[dict[str, Any]]  # the case's recorded rows, with "rows": the aligned rows each covers
     meta: dict[str, dict[str, Any]]
 
     @property
@@ -234,43 +234,25 @@ class CaseView:
 def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normalise: bool = True,
               headers: bool = False) -> CaseView:
     """Read a stored case from a run directory (no server needed) and lay it out."""
-    results, entry = read_case(run_dir, case)
-    reference = results["reference"]
-    targets = list(results.get("targets") or [reference, *entry.get("statuses", {})])
+    head, entry = read_case(run_dir, case)
+    reference = head["reference"]
+    targets = list(head.get("targets") or [reference, *entry.get("statuses", {})])
     candidates = [t for t in targets if t != reference]
     candidate = candidate or (candidates[0] if candidates else reference)
     if candidate not in candidates:
         raise InputError(f"{case}: no candidate {candidate!r} (candidates: {', '.join(candidates)})")
-    meta = {t: _read_meta(run_dir, case, t) for t in (reference, candidate)}
+    meta = {t: kept_answer(entry, t) for t in (reference, candidate)}
     if headers:
         left = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[reference].get("headers", {}).items())), False)
         right = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[candidate].get("headers", {}).items())), False)
     else:
-        left = pretty(_read_body(run_dir, case, reference), _ctype(meta[reference]), normalise=normalise)
-        right = pretty(_read_body(run_dir, case, candidate), _ctype(meta[candidate]), normalise=normalise)
+        left, right = (pretty(read_body(run_dir, case, meta[t]["body"]), _ctype(meta[t]), normalise=normalise)
+                       for t in (reference, candidate))
     alignment = align(left.lines, right.lines)
     differences = [dict(d) for d in entry.get("differences", []) if d.get("target") == candidate]
     for d in differences:
         d["rows"] = _rows_of(d, left, right, alignment) if not headers else _header_rows(d, left, right, alignment)
     return CaseView(case, reference, candidate, targets, left, right, alignment, differences, meta)
-
-
-def _read_meta(run_dir: Path, case: str, target: str) -> dict[str, Any]:
-    path = run_dir / "parity" / case / f"{target}.meta.json"
-    try:
-        return json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing (was the run interrupted before this case?)") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc})") from None
-
-
-def _read_body(run_dir: Path, case: str, target: str) -> bytes:
-    path = run_dir / "parity" / case / f"{target}.body"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: missing") from None
 
 
 def _ctype(meta: dict[str, Any]) -> str:

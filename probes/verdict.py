@@ -1,6 +1,6 @@
 """Phase 4's verdict, computed from the event stream so it can be shown live.
 
-The rules are DESIGN.md's: BLOCK on any failed smoke, parity status mismatch, uncovered
+The rules (docs/design.md, "Verdict rules"): BLOCK on any failed smoke, parity status mismatch, uncovered
 body divergence, convergent BLOCK finding, or a phase asked for that could not run
 (reported as *incomplete*, never as a pass); SHIP_WITH_KNOWN_GAP when only covered
 divergences remain; SHIP otherwise.
@@ -17,13 +17,12 @@ from .events import (
     ComparedWithPrevious,
     Event,
     InternalError,
-    ParityCaseFinished,
     PhaseFinished,
     PhaseStarted,
     RunStarted,
 )
 from .gaps import KnownGap
-from .parity_report import ParityBoard
+from .parity_report import CaseRow, ParityBoard, examples
 from .scrum_report import ScrumBoard
 from .smoke_report import SmokeBoard
 
@@ -32,6 +31,7 @@ SHIP_WITH_KNOWN_GAP = "SHIP_WITH_KNOWN_GAP"
 BLOCK = "BLOCK"
 SCHEMA_VERSION = 1
 EXIT_BLOCK = 1
+CASES_LISTED = 200  # cases named in verdict.json; parity/results.jsonl has every one
 EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
 
 
@@ -132,42 +132,56 @@ class VerdictTracker:
                            f"{loc.what}")
         return reasons
 
-    def gap_for(self, r: ParityCaseFinished, target: str) -> tuple[KnownGap | None, KnownGap | None]:
-        """(the gap covering this divergence, an expired gap that would have)."""
-        kind, fingerprint = r.kinds.get(target), r.fingerprints.get(target)
-        covering = next((g for g in self.gaps if g.covers(r.case, kind, fingerprint, self.today)), None)
+    def gap_for(self, r: CaseRow, target: str,
+                kind: str | None = None) -> tuple[KnownGap | None, KnownGap | None]:
+        """(the gap covering this divergence, an expired gap that would have); `kind` is the
+        body's kind unless given (a header divergence)."""
+        kind = kind or r.kinds.get(target)
+        fingerprint, class_id = r.fingerprints.get(target), r.classes.get(target)
+        covering = next((g for g in self.gaps if g.covers(r.case, kind, fingerprint, class_id, self.today)), None)
         expired = next((g for g in self.gaps if g.expired(self.today)
-                        and g.covers(r.case, kind, fingerprint, g.expires or self.today)), None)
+                        and g.covers(r.case, kind, fingerprint, class_id, g.expires or self.today)), None)
         return covering, expired
 
     def _parity_reasons(self) -> tuple[list[str], list[str], tuple[str, ...]]:
-        """(reasons that block, what known gaps cover, the ids of those gaps)."""
+        """(reasons that block, what known gaps cover, the ids of those gaps), one sentence
+        per way of failing: a class of divergence, a pair of status codes, an error, however
+        many cases share it."""
+        board = self.parity
         reasons: list[str] = []
         covered: list[str] = []
         gap_ids: dict[str, None] = {}
-        for r in self.parity.errored():
-            detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
-            reasons.append(f"parity case {r.case} could not be compared ({detail})")
-        for r in self.parity.status_mismatches():
-            statuses = ", ".join(f"{t} {s}" for t, s in r.statuses.items())
-            extra = f"; {'; '.join(r.expect_failures)}" if r.expect_failures else ""
-            reasons.append(f"parity case {r.case}: status codes differ ({statuses}{extra})")
-        for r in self.parity.body_divergent():
-            for target, kind in r.kinds.items():
-                if not kind:
-                    continue
-                gap, expired = self.gap_for(r, target)
-                if gap is not None:
+        errors: dict[str, list[str]] = {}
+        statuses: dict[str, list[str]] = {}
+        for r in board.done():
+            if r.errors:
+                detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
+                errors.setdefault(f"could not be compared ({detail})", []).append(r.case)
+            elif not r.status_match:
+                codes = ", ".join(f"{t} {s}" for t, s in r.statuses.items())
+                extra = f"; {'; '.join(r.expect_failures)}" if r.expect_failures else ""
+                statuses.setdefault(f"status codes differ ({codes}{extra})", []).append(r.case)
+        for sentence, cases in (*errors.items(), *statuses.items()):
+            reasons.append(f"{_cases(cases)}: {sentence}")
+        for group in board.class_groups():
+            split: dict[tuple[str, str], list[str]] = {}
+            for case in group.cases:
+                gap, expired = self.gap_for(board.results[case], group.target, group.kind)
+                key = ("covered", gap.id) if gap else ("expired", expired.id) if expired else ("open", "")
+                split.setdefault(key, []).append(case)
+            label = f"{group.target} {group.kind} divergence"
+            what = f"class {group.class_id}: {group.description}" if group.class_id else group.description
+            about = f" — class {group.class_id}: {group.description}" if group.class_id else ""
+            for (state, gap_id), cases in split.items():
+                gap = next((g for g in self.gaps if g.id == gap_id), None)
+                if state == "covered" and gap is not None:
                     gap_ids[gap.id] = None
-                    covered.append(f"parity case {r.case}: {target} {kind} divergence covered by known gap "
-                                   f"{gap.id} (owner {gap.owner}" + (f", expires {gap.expires}" if gap.expires else "")
-                                   + ")")
-                elif expired is not None:
-                    reasons.append(f"parity case {r.case}: {target} {kind} divergence; known gap {expired.id} "
-                                   f"expired on {expired.expires}")
+                    covered.append(f"{_cases(cases)}: {label} covered by known gap {gap.id} (owner {gap.owner}"
+                                   + (f", expires {gap.expires}" if gap.expires else "") + f"){about}")
+                elif state == "expired" and gap is not None:
+                    reasons.append(f"{_cases(cases)}: {label}; known gap {gap.id} expired on {gap.expires}{about}")
                 else:
-                    reasons.append(f"parity case {r.case}: {target} {kind} divergence not covered by a known gap "
-                                   f"(fingerprint {r.fingerprints.get(target)})")
+                    reasons.append(f"{_cases(cases)}: {label} not covered by a known gap ({what})")
         return reasons, covered, tuple(gap_ids)
 
 
@@ -214,10 +228,15 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "body_divergent": len(board.body_divergent()),
             "errors": len(board.errored()),
             "headline": board.headline(),
+            "classes": [{"target": g.target, "class": g.class_id, "kind": g.kind, "description": g.description,
+                         "cases_total": len(g.cases), "cases": g.cases[:CASES_LISTED]}
+                        for g in board.class_groups()],
             "cases": [{"case": r.case, "statuses": r.statuses, "errors": r.errors,
                        "status_match": r.status_match, "body_match": r.body_match,
-                       "kinds": r.kinds, "fingerprints": r.fingerprints}
-                      for r in board.done()],
+                       "kinds": r.kinds, "status_kinds": r.status_kinds, "classes": r.classes,
+                       "fingerprints": r.fingerprints}
+                      for r in board.done()[:CASES_LISTED]],
+            "cases_listed": min(CASES_LISTED, len(board.done())),
         })
     comparison = tracker.comparison
     payload = {
@@ -238,6 +257,13 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "engagement": [{"wave": row.wave, "kb": row.kb, "tokens_out": row.tokens} for row in comparison.engagement]},
     }
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+
+
+def _cases(cases: list[str]) -> str:
+    """`parity case x`, or `parity: 15,000 cases (a, b, c and 14,997 more)`."""
+    if len(cases) == 1:
+        return f"parity case {cases[0]}"
+    return f"parity: {len(cases):,} cases ({examples(cases)})"
 
 
 def bare_verdict(verdict: Verdict, name: str) -> str:

@@ -199,3 +199,19 @@ def gateway(servers):
     fake = FakeGateway()
     fake.url = servers.serve(fake.handle) + "/v1"
     return fake
+
+
+@pytest.fixture
+def twins():
+    """`gauntlet twins` in its own process on free ports: {"rust": url, "go": url}."""
+    import re
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "twins", "--rust-port", "0", "--go-port", "0"],
+                            cwd=REPO, stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    urls = dict(re.findall(r"(rust|go) (http://\S+)", line))
+    assert set(urls) == {"rust", "go"}, line
+    yield urls
+    proc.terminate()
+    proc.wait(10)

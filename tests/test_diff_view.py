@@ -12,6 +12,7 @@ import pytest
 from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.gaps import load_gaps
+from probes.results import read_case, stored_answer
 from probes.sidebyside import GAP, load_case, locate, pretty
 from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
 
@@ -123,7 +124,7 @@ async def test_toggles_headers_raw_noise_and_candidate(servers, write_config):
         assert "content-type: application/json" in screen.view.left.lines
         assert "content-type: application/json; charset=utf-8" in screen.view.right.lines
         await pilot.press("h", "r")
-        assert screen.view.left.lines == [run.joinpath("parity/c/rust.body").read_text()]  # as received
+        assert screen.view.left.lines == [stored_answer(run, "c", "rust")[1].decode()]  # as received
         await pilot.press("r", "t")
         assert screen.view.candidate == "py"
         assert any(d["cand"] == "3" for d in screen.shown)
@@ -143,9 +144,9 @@ async def test_recording_a_known_gap_writes_a_valid_entry(servers, write_config)
         await pilot.press(*"flat vs tagged", "enter", *"validatord", "enter")
         await pilot.pause()
     gaps = load_gaps(run.parent.parent / "known_gaps.toml")
-    assert [(g.case, g.kind, g.note, g.owner) for g in gaps] == [("c", "shape", "flat vs tagged", "validatord")]
-    results = json.loads((run / "parity" / "results.json").read_text())
-    assert gaps[0].fingerprints == (results["cases"][0]["fingerprints"]["go"],)
+    # The gap covers the case's divergence class, in every case that diverges that way.
+    assert [(g.case, g.kind, g.note, g.owner) for g in gaps] == [("*", "shape", "flat vs tagged", "validatord")]
+    assert gaps[0].classes == (read_case(run, "c")[1]["classes"]["go"],) and gaps[0].classes[0].startswith("cls:")
 
 
 # The demo's known gaps, but for playbook_missing_fingerprint's divergence: the one this test records.
@@ -197,6 +198,9 @@ async def test_recording_a_gap_from_the_app_updates_the_verdict_at_once(tmp_path
         after = " ".join(shown_text(app.query_one("#verdict-body")).split())
     assert after.startswith("Verdict SHIP_WITH_KNOWN_GAP • parity case playbook_missing_fingerprint: go shape "
                             "divergence covered by known gap playbook_missing_fingerprint-shape (owner validatord)")
+    on_disk = json.loads((run / "verdict.json").read_text())  # the screen shows what the files say
+    assert on_disk["verdict"] == "SHIP_WITH_KNOWN_GAP" and after.startswith(f"Verdict {on_disk['verdict']} • "
+                                                                             + on_disk["known_gaps"][0])
     recorded = load_gaps(gaps)
     assert [g.id for g in recorded] == ["validator-wire-format", "validator-wire-format-reference",
                                         "playbook_missing_fingerprint-shape"]

@@ -19,10 +19,11 @@ EXAMPLE = REPO / "tests" / "fixtures" / "contract" / "known_gaps.toml"  # copy o
 
 
 def fake_run(tmp_path: Path, cases: list[dict], config: Path | None = None) -> Path:
-    """A run directory as the engine leaves it: events.jsonl and parity/results.json."""
+    """A run directory as the engine leaves it: events.jsonl and parity/results.jsonl."""
     run = tmp_path / "run"
     (run / "parity").mkdir(parents=True)
-    (run / "parity" / "results.json").write_text(json.dumps({"reference": "rust", "cases": cases}))
+    lines = [{"reference": "rust", "targets": {"rust": "http://r", "go": "http://g"}}, *cases]
+    (run / "parity" / "results.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     started = {"t": 0, "type": "RunStarted", "run_id": "r1", "name": "n", "config": str(config or tmp_path / "none"),
                "run_dir": str(run), "phases": ["parity", "verdict"], "started_at": "2026-11-26T00:00:00+00:00"}
     (run / "events.jsonl").write_text(json.dumps(started) + "\n")
@@ -51,7 +52,28 @@ def test_bad_gaps_are_reported_with_key_paths(tmp_path):
     assert "gap[0].opened: expected a date like 2026-05-02, got 'yesterday'" in problems
     assert any(p.startswith("gap[1].id: duplicate gap id 'a'") for p in problems)
     assert any(p.startswith("gap[1].owner: is required") for p in problems)
-    assert any(p.startswith("gap[1].fingerprint: is required") for p in problems)
+    assert any(p.startswith("gap[1].classes: is required") for p in problems)
+
+
+def test_a_class_gap_covers_its_classes_in_the_cases_it_names(tmp_path):
+    path = tmp_path / "gaps.toml"
+    path.write_text('[[gap]]\nid = "wire"\nclasses = ["cls:d0538b5eaacb"]\ncases = "playbook_*"\nkind = "shape"\n'
+                    'owner = "o"\nopened = 2026-11-01\n[[gap]]\nid = "mixed"\nclasses = ["cls:0123456789ab"]\n'
+                    'case = "x"\nfingerprint = "sha256:0123456789abcdef"\nowner = "o"\n'
+                    '[[gap]]\nid = "bad"\nclasses = ["sha256:0123"]\nowner = "o"\n')
+    with pytest.raises(ConfigError) as info:
+        load_gaps(path)
+    problems = [str(p) for p in info.value.problems]
+    assert any(p.startswith("gap[1].case: belongs to the per-case form") for p in problems)
+    assert any(p.startswith("gap[1].fingerprint: belongs to the per-case form") for p in problems)
+    assert "gap[2].classes: expected 'cls:' and hex digits, got 'sha256:0123'" in problems
+    path.write_text(path.read_text().split("[[gap]]\nid = \"mixed\"")[0])
+    (wire,) = load_gaps(path)
+    today = date(2026, 11, 27)
+    assert wire.covers("playbook_happy", "shape", None, "cls:d0538b5eaacb", today)
+    assert wire.covers("playbook_other", "value", "sha256:ffffffffffffffff", "cls:d0538b5eaacb", today)
+    assert not wire.covers("fill_phantom", "shape", None, "cls:d0538b5eaacb", today)  # outside the glob
+    assert not wire.covers("playbook_happy", "shape", None, "cls:ffffffffffff", today)  # another class
 
 
 def test_gap_add_appends_without_disturbing_the_others_and_adds_a_tracker_row(tmp_path):

@@ -14,6 +14,7 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import ComparedWithPrevious, DeltaLine, EventBus, Notice
 from probes.history import open_store, rebuild
+from probes.results import entries
 
 from .conftest import REPO
 from .test_parity import json_answer
@@ -63,7 +64,7 @@ def test_a_changed_body_under_a_known_gap_is_regressed_and_blocks(servers, write
     path = parity_config(write_config, tmp_path, servers.serve_http(json_answer(RUST, 422)), servers.serve_http(go))
     first, seen = run(path)
     assert comparison(seen) is None  # the first run has nothing to compare with
-    fingerprint = json.loads((first.run_dir / "parity" / "results.json").read_text())["cases"][0]["fingerprints"]["go"]
+    fingerprint = next(entries(first.run_dir))["fingerprints"]["go"]
     (tmp_path / "gaps.toml").write_text(f'[[gap]]\nid = "wire"\ncase = "playbook_*"\nkind = "shape"\n'
                                         f'fingerprint = "{fingerprint}"\nnote = "flat vs tagged"\nowner = "validatord"\n'
                                         'opened = 2026-05-02\n')
@@ -121,7 +122,7 @@ def test_reviewer_engagement_across_two_waves(write_config, tmp_path):
     outcome, seen = run(path)
     rows = comparison(seen).engagement
     tokens = round(len(engaged) / 4)  # replayed reviews are estimated at about four characters a token
-    assert [(wave, t["kimi"]) for wave, kb, t in rows] == [("previous, c1", 3), ("this, c1", tokens)]
+    assert [(row.wave, row.tokens["kimi"]) for row in rows] == [("previous, c1", 3), ("this, c1", tokens)]
     synthesis = (outcome.run_dir / "verdict.md").read_text()
     assert "| Wave | Bundle KB | kimi tokens out |" in synthesis and f"| this, c1 | 1 | {tokens} |" in synthesis
 

@@ -6,7 +6,6 @@ import asyncio
 import gzip
 import json
 import os
-import re
 import shutil
 import socket
 import struct
@@ -19,6 +18,7 @@ import pytest
 from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.events import EventBus, ParityCaseFinished
+from probes.results import entries, stored_answer
 
 from .conftest import REPO, free_port, only_run
 
@@ -196,7 +196,7 @@ def test_faults_are_the_targets_error_not_a_crash(servers, write_config, fault):
     assert not result.status_match and not result.body_match
     assert outcome.verdict.verdict == "BLOCK"
     assert any("could not be compared" in r for r in outcome.verdict.reasons)
-    meta = json.loads((outcome.run_dir / "parity" / "c" / "go.meta.json").read_text())
+    meta, _ = stored_answer(outcome.run_dir, "c", "go")
     assert message in meta["error"]
 
 
@@ -212,14 +212,12 @@ def test_a_gzip_body_is_stored_decoded_and_its_meta_says_so(servers, write_confi
     wire = gzip.compress(json.dumps({"a": [1, 2, 4]}).encode())
     outcome, _ = probe(write_config, servers.serve_http(json_answer(None, raw=plain)),
                        servers.serve_http(_gzip_answer(gzip.decompress(wire))), ONE_CASE)
-    case = outcome.run_dir / "parity" / "c"
-    stored = (case / "go.body").read_bytes()
-    meta = json.loads((case / "go.meta.json").read_text())
+    meta, stored = stored_answer(outcome.run_dir, "c", "go")
     assert json.loads(stored) == {"a": [1, 2, 4]}
     assert meta["headers"]["content-encoding"] == "gzip"  # the headers stay as received
     assert meta["decoded"] == ["gzip"] and meta["body_bytes"] == len(stored)
     assert meta["wire_bytes"] == int(meta["headers"]["content-length"]) == len(wire) != len(stored)
-    ref_meta = json.loads((case / "rust.meta.json").read_text())
+    ref_meta, _ = stored_answer(outcome.run_dir, "c", "rust")
     assert ref_meta["decoded"] == [] and ref_meta["wire_bytes"] == ref_meta["body_bytes"] == len(plain)
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(outcome.run_dir), "c", "--headless"],
                           cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
@@ -236,7 +234,7 @@ def test_twenty_megabyte_bodies(servers, write_config):
     outcome, results = probe(write_config, servers.serve_http(json_answer(None, raw=raw)),
                              servers.serve_http(json_answer(changed)), ONE_CASE, timeout="20s")
     assert [(d.path, d.kind) for d in results["c"].diffs] == [("$.rows[77777].name", "value")]
-    assert (outcome.run_dir / "parity" / "c" / "rust.body").stat().st_size == len(raw)
+    assert stored_answer(outcome.run_dir, "c", "rust")[1] == raw
 
 
 def test_a_target_that_dies_mid_run(servers, write_config):
@@ -272,12 +270,11 @@ def test_artifacts_report_and_results(servers, write_config):
     assert "| Case | rust status | go status | Status match | Body match |" in report
     assert "| c | 422 | 422 | ✓ | ✗ |" in report
     assert "1/1 status codes match · 1/1 body shapes diverge" in report
-    results = json.loads((parity / "results.json").read_text())
-    case = results["cases"][0]
+    [case] = entries(outcome.run_dir)
     assert case["fingerprints"]["go"].startswith("sha256:")
     assert {d["path"] for d in case["differences"]} == {"$.Schema", "$.Kind", "$.Field"}
-    assert json.loads((parity / "c" / "rust.body").read_bytes()) == {"Schema": {"field": "f"}}
-    assert json.loads((parity / "c" / "go.meta.json").read_text())["status"] == 422
+    assert json.loads(stored_answer(outcome.run_dir, "c", "rust")[1]) == {"Schema": {"field": "f"}}
+    assert stored_answer(outcome.run_dir, "c", "go")[0]["status"] == 422
 
 
 def _text_answer(body: bytes, note: str):
@@ -308,18 +305,6 @@ def test_response_text_never_reaches_the_terminal_raw(servers, write_config):
     assert "\x1b" not in report and "screen ␛[2J cleared" in report
 
 
-@pytest.fixture
-def twins():
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "twins", "--rust-port", "0", "--go-port", "0"],
-                            cwd=REPO, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    urls = dict(re.findall(r"(rust|go) (http://\S+)", line))
-    assert set(urls) == {"rust", "go"}, line
-    yield urls
-    proc.terminate()
-    proc.wait(10)
-
-
 def twins_config(tmp_path, twins) -> Path:
     """The shipped demo_parity.toml, pointed at twins on free ports."""
     text = (REPO / "sample_configs" / "demo_parity.toml").read_text()
@@ -344,10 +329,10 @@ def test_demo_parity_against_the_twins_reports_the_seed_headline(twins_parity, t
     assert "6/6 status codes match · 5/6 body shapes diverge" in proc.stdout, proc.stdout + proc.stderr
     assert proc.returncode == 1  # no known gaps given: the divergences block
     run_dir = only_run(tmp_path / "out")
-    body = json.loads((run_dir / "parity" / "playbook_missing_fingerprint" / "go.body").read_bytes())
+    body = json.loads(stored_answer(run_dir, "playbook_missing_fingerprint", "go")[1])
     assert body == {"Kind": "schema", "Field": "fingerprint",
                     "Reason": "missing — required for Phase 25 validity window"}
-    rust = json.loads((run_dir / "parity" / "playbook_missing_fingerprint" / "rust.body").read_bytes())
+    rust = json.loads(stored_answer(run_dir, "playbook_missing_fingerprint", "rust")[1])
     assert rust == {"Schema": {"field": "fingerprint", "reason": "missing — required for Phase 25 validity window"}}
 
 

@@ -1,5 +1,5 @@
 """A case whose status and body both differ says both: the status kind and the body kind
-apart, in the events, results.json, every table and the verdict.
+apart, in the events, the parity record, every table and the verdict.
 
 The scenario is two mock servers of one contract disagreeing on validation errors: one
 answers 422 with a problem+json carrying `validation[]`, the other 400 `about:blank`.
@@ -14,16 +14,15 @@ import re
 import subprocess
 import sys
 
-from textual.widgets import DataTable
-
 from probes.events import ParityCaseFinished, from_json
 from probes.gaps import record_gap
+from probes.results import entries
 from tui.app import GauntletApp
 from tui.sources import FileSource
 
 from .conftest import REPO
 from .test_parity import probe
-from .tui_helpers import DEMO_RUN, settle
+from .tui_helpers import DEMO_RUN, settle, shown_text
 
 VALIDATION = {"type": "https://contract.test/problems/validation", "title": "Unprocessable Entity", "status": 422,
               "detail": "the request body does not match the schema",
@@ -71,13 +70,15 @@ def test_status_and_body_kinds_are_reported_apart(servers, write_config):
     assert "| bad_name | 422 | 400 | ✗ | ✗ | status | shape |" in report
     assert "| good_list | 200 | 200 | ✓ | ✓ |  |  |" in report
     assert "**2/5 status codes match · 3/5 body shapes diverge**" in report
-    stored = {c["case"]: c for c in json.loads((parity / "results.json").read_text())["cases"]}
+    stored = {c["case"]: c for c in entries(outcome.run_dir)}
     assert stored["bad_age"]["status_kinds"] == {"go": "status"} and stored["bad_age"]["kinds"] == {"go": "shape"}
 
     reasons = outcome.verdict.reasons
     assert outcome.verdict.verdict == "BLOCK"
-    assert "parity case bad_email: status codes differ (rust 422, go 400)" in reasons
-    assert any(r.startswith("parity case bad_email: go shape divergence not covered by a known gap") for r in reasons)
+    # One sentence per way of failing, however many cases share it.
+    assert "parity: 3 cases (bad_name, bad_email, bad_age): status codes differ (rust 422, go 400)" in reasons
+    assert any(r.startswith("parity: 3 cases (bad_name, bad_email, bad_age): go shape divergence not covered by a "
+                            "known gap (class cls:") for r in reasons)
 
 
 def test_the_headless_table_shows_both_kinds(servers, write_config):
@@ -108,13 +109,13 @@ async def test_the_parity_pane_shows_both_kinds(servers, write_config, monkeypat
         await asyncio.wait_for(app.source_finished.wait(), 30)
         await pilot.press("3")
         await settle(app, pilot)
-        table = app.query_one("#parity-table", DataTable)
-        heads = [str(c.label) for c in table.columns.values()]
-        row = [str(cell) for cell in table.get_row("bad_name")]
-        good = [str(cell) for cell in table.get_row("good_create")]
+        heads = shown_text(app.query_one("#parity-columns")).split()
+        lines = [line.split() for line in shown_text(app.query_one("#parity-list")).splitlines()]
+        row = next(line for line in lines if line[:1] == ["bad_name"])
+        good = next(line for line in lines if line[:1] == ["good_create"])
         headline = str(app.query_one("#parity-headline").render())
     assert heads[-2:] == ["Status", "Body"]
-    assert row[-2:] == ["✗ status", "✗ shape"]
+    assert row[-4:] == ["✗", "status", "✗", "shape"]
     assert good[-2:] == ["✓", "✓"]
     assert headline == "2/5 status codes match · 3/5 body shapes diverge"
 

@@ -1,5 +1,6 @@
-"""SVG snapshots of every pane at 80x24 and 200x50, and of the seed's divergence in the
-diff viewer, from a recorded demo run replayed (deterministic: the events' own times)."""
+"""SVG snapshots of every pane at 80x24 and 200x50, of the parity pane with 5,000 cases, and
+of the seed's divergence in the diff viewer, from a recorded demo run replayed (deterministic:
+the events' own times)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from tui.app import GauntletApp
 from tui.screens.diff import DiffApp
 from tui.sources import FileSource
 
+from .fixtures.synthetic_run import write_run
 from .tui_helpers import DEMO_RUN
 
 
@@ -42,6 +44,13 @@ def after_replay(*keys: str):
 @pytest.mark.parametrize("key,pane", [("1", "smokes"), ("2", "scrum"), ("3", "parity"), ("4", "verdict")])
 def test_pane_at_80x24(snap_compare, key, pane):
     assert snap_compare(replay_app(), terminal_size=(80, 24), run_before=after_replay(key))
+
+
+def test_parity_pane_of_5000_cases_at_80x24(snap_compare, tmp_path):
+    """Grouped by class: a header per class with its count and what differs, its cases under it."""
+    app = GauntletApp(FileSource(write_run(tmp_path / "run", 5000), follow=False), clock=False)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=after_replay("3", "right_square_bracket",
+                                                                              "right_square_bracket", "down"))
 
 
 def test_all_panes_at_200x50(snap_compare):

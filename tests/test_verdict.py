@@ -189,3 +189,17 @@ def test_interrupted_or_unfinished_phase_is_incomplete_never_a_pass():
 def test_the_live_verdict_does_not_call_pending_phases_incomplete():
     v = tracker(*smoke("d1", "pass"), *done("smokes"), phases=("smokes", "parity", "verdict")).current()
     assert v.verdict == SHIP
+
+
+def test_a_compared_header_that_differs_blocks_unless_a_gap_covers_it():
+    """compare_headers names what the operator cares about: a difference there counts."""
+    charset = ParityCaseFinished("ct", "rust", {"rust": 200, "go": 200}, {}, {"go": None},
+                                 {"go": "sha256:bbbbbbbbbbbbbbbb"}, True, True, status_kinds={"go": "header"})
+    v = tracker(*parity(charset), *done("parity"), phases=("parity", "verdict")).current(final=True)
+    assert v.verdict == BLOCK
+    assert v.reasons == ("parity case ct: go header divergence not covered by a known gap "
+                         "(fingerprint sha256:bbbbbbbbbbbbbbbb)",)
+    gap = KnownGap("charset", "ct", "header", ("sha256:bbbbbbbbbbbbbbbb",), "charset=utf-8 on Go", "o",
+                   date(2026, 11, 1))
+    v = tracker(*parity(charset), *done("parity"), phases=("parity", "verdict"), gaps=[gap]).current(final=True)
+    assert v.verdict == SHIP_WITH_KNOWN_GAP

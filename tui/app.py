@@ -16,9 +16,9 @@ from pathlib import Path
 from textual.app import ComposeResult, SystemCommand
 from textual.containers import Container
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Tab, Tabs
+from textual.widgets import Footer, Tab, Tabs
 
-from probes.gaps import KnownGap
+from probes import KnownGap
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 
@@ -120,6 +120,7 @@ class GauntletApp(TerminalApp):
         """Redraw from the model when it moved (and the clock, which always moves)."""
         if not self._header.is_attached:
             return  # shutting down
+        self.model.catch_up()
         update_static(self._header, header_text(self.model, self.elapsed(), self.source.read_only), layout=False)
         if self.model.version == self._rendered:
             return
@@ -144,7 +145,7 @@ class GauntletApp(TerminalApp):
             self._main.query_one(f"#{pane}").display = self.wide or pane == name
         self._main.query_one(Tabs).active = f"tab-{name}"
         target = self._main.query_one(f"#{name}")
-        focusable = target.query(DataTable)
+        focusable = target.query("DataTable, RowList")
         (focusable.first() if focusable else target).focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -179,9 +180,8 @@ class GauntletApp(TerminalApp):
         else:
             self.source.interrupt()
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "parity-table" and event.row_key.value:
-            self.open_case(str(event.row_key.value))
+    def on_parity_pane_case_chosen(self, event: ParityPane.CaseChosen) -> None:
+        self.open_case(event.case)
 
     def open_case(self, case: str) -> None:
         from .screens.diff import DiffScreen

@@ -1,8 +1,11 @@
 """The headless printer: plain, readable live progress for logs, CI and `--headless`.
 
 One line per result as it lands; on a terminal a spinner line shows what is running
-(rich Live), elsewhere nothing animates. Outside text is already display-safe in events,
-and is printed as rich Text so no markup in it is interpreted.
+(rich Live), elsewhere nothing animates. A parity phase of more than a few dozen cases is
+not told case by case (100,000 lines say less than a table): a progress line on a terminal,
+a line every tenth of the way elsewhere, then the case table, the divergence classes and the
+headline; `--verbose` keeps a line per case. Outside text is already display-safe in
+events, and is printed as rich Text so no markup in it is interpreted.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.spinner import Spinner
+from rich.table import Table
 from rich.text import Text
 
 from probes.events import (
@@ -22,6 +27,7 @@ from probes.events import (
     Event,
     Notice,
     ParityCaseFinished,
+    ParityPlanned,
     PhaseFinished,
     PhaseStarted,
     ReviewFinished,
@@ -36,6 +42,9 @@ from probes.smoke_report import STATUS_STYLE, STATUS_WORD
 from probes.verdict import VerdictTracker
 from themes.palette import CONSOLE_THEME
 
+CASE_LINES = 30  # parity cases told one line each; above it, progress and the tables
+MILESTONES = 10  # progress lines of a large parity phase when nothing animates
+
 
 def _console() -> Console:
     """A terminal gets its own width; a log or pipe gets lines wide enough not to wrap."""
@@ -48,23 +57,38 @@ def _console() -> Console:
 class HeadlessPrinter:
     """An EventBus subscriber that prints progress to a rich Console."""
 
-    def __init__(self, console: Console | None = None, *, show_diffs: bool = False) -> None:
+    def __init__(self, console: Console | None = None, *, show_diffs: bool = False, verbose: bool = False) -> None:
         self.console = console or _console()
         self.console.push_theme(CONSOLE_THEME)  # styles name meanings; the theme gives their ANSI colours
         self.show_diffs = show_diffs
+        self.verbose = verbose or show_diffs
         self.tracker = VerdictTracker()  # the boards of every phase, fed by the same events
         self._running: dict[str, float] = {}
         self._live: Live | None = None
         self._reasons: tuple[str, ...] = ()
+        self._planned = self._landed = self._diverged = 0
+        self._probing: float | None = None  # since when a large parity phase has been probing
         if self.console.is_terminal and not self.console.is_dumb_terminal:
             self._live = Live(console=self.console, refresh_per_second=8, transient=True,
-                              get_renderable=self._spinners)
+                              get_renderable=self._status)
             self._live.start()
 
-    def _spinners(self) -> RenderableType:
+    def _status(self) -> RenderableType:
+        """What is running now: a spinner per smoke, and a large parity phase's progress."""
         now = time.monotonic()
-        return Group(*(Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="smoke.running"))
-                       for name, since in self._running.items()))
+        lines: list[RenderableType] = [Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="smoke.running"))
+                                       for name, since in self._running.items()]
+        if self._probing is not None:
+            bar = Table.grid(padding=(0, 1))
+            bar.add_row(ProgressBar(total=self._planned or None, completed=self._landed, width=30),
+                        Text(self._progress(now - self._probing), style="smoke.running"))
+            lines.append(bar)
+        return Group(*lines)
+
+    def _progress(self, elapsed: float) -> str:
+        done = f"{self._landed:,}/{self._planned:,}" if self._planned else f"{self._landed:,}"
+        return (f"parity {done} cases · {self._diverged:,} diverge · {len(self.tracker.parity.classes):,} "
+                f"classes  {elapsed:.1f}s")
 
     def print(self, *renderables: Any) -> None:
         self.console.print(*renderables, highlight=False, soft_wrap=all(isinstance(r, Text) for r in renderables))
@@ -88,12 +112,17 @@ class HeadlessPrinter:
                                      f"{event.bundle}/{event.reviewer} ({event.lineage})  ", (detail, "dim")))
         elif isinstance(event, BundleTallied):
             self.print(Text(event.line, style="bold"))
+        elif isinstance(event, ParityPlanned):
+            self._planned, self._landed, self._diverged = len(event.cases), 0, 0
+            if not self.verbose and self._planned > CASE_LINES:
+                self._go_quiet()
         elif isinstance(event, ParityCaseFinished):
-            self._parity_line(event)
+            self._case_landed(event)
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
             self.print()
             self.print(self.tracker.smokes)
         elif isinstance(event, PhaseFinished) and event.phase == "parity":
+            self._probing = None
             self.print()
             self.print(self.tracker.parity)
         elif isinstance(event, PhaseFinished) and event.phase == "scrum":
@@ -122,6 +151,24 @@ class HeadlessPrinter:
         if e.status in ("fail", "timeout") and e.tail:
             for tail_line in e.tail.splitlines()[-10:]:
                 self.print(Text(f"    │ {tail_line}", style="dim"))
+
+    def _go_quiet(self) -> None:
+        """From here on, progress rather than a line per case."""
+        self._probing = time.monotonic()
+        planned = f"{self._planned:,} cases" if self._planned else "more cases"
+        self.print(Text(f"{planned}: progress only, then the table and the divergence classes "
+                        "(--verbose prints every case)", style="dim"))
+
+    def _case_landed(self, e: ParityCaseFinished) -> None:
+        self._landed += 1
+        self._diverged += not (e.status_match and e.body_match)
+        if self._probing is None and not self.verbose and self._landed > CASE_LINES:
+            self._go_quiet()  # cases streamed from a file: their number shows only as they land
+        if self._probing is None:
+            self._parity_line(e)
+        elif self._live is None and self._planned and self._landed * MILESTONES // self._planned \
+                != (self._landed - 1) * MILESTONES // self._planned:
+            self.print(Text(self._progress(time.monotonic() - self._probing), style="dim"))
 
     def _parity_line(self, e: ParityCaseFinished) -> None:
         ok = e.status_match and e.body_match

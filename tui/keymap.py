@@ -42,6 +42,31 @@ SCRUM_BINDINGS = [
     Binding("right", "cycle_reviewer(1)", "Reviewer", show=False, priority=True, tooltip="the next reviewer's review"),
 ]
 
+# The parity pane's list: a cursor over rows drawn only when on screen.
+ROW_LIST_BINDINGS = [
+    Binding("enter", "choose", "Open", show=False, tooltip="open the highlighted case's diff (on a class: fold or unfold it)"),
+    Binding("up", "move(-1)", show=False, tooltip="the row above"),
+    Binding("down", "move(1)", show=False, tooltip="the row below"),
+    Binding("pageup", "page(-1)", show=False, tooltip="a page up"),
+    Binding("pagedown", "page(1)", show=False, tooltip="a page down"),
+    Binding("home", "move(-1e12)", show=False, tooltip="the first row"),
+    Binding("end", "move(1e12)", show=False, tooltip="the last row"),
+]
+
+PARITY_BINDINGS = [
+    Binding("slash", "search", "Search", show=False, key_display="/", tooltip="search the case names (Enter keeps, Esc clears)"),
+    Binding("g", "toggle_grouping", "Group", show=False, tooltip="cases grouped by divergence class, or in landing order"),
+    Binding("f", "cycle_status", "Status", show=False, tooltip="only matches, status mismatches or errors (again: the next)"),
+    Binding("k", "cycle_kind", "Kind", show=False, tooltip="only one kind of divergence (again: the next kind)"),
+    Binding("c", "only_class", "Class", show=False,
+            tooltip="only the highlighted row's class (again: every class)"),
+    Binding("right_square_bracket", "jump_group(1)", show=False, key_display="]", tooltip="the next class"),
+    Binding("left_square_bracket", "jump_group(-1)", show=False, key_display="[", tooltip="the previous class"),
+    Binding("escape", "clear_filters", show=False, tooltip="every case again: filters and search cleared"),
+]
+
+PARITY_SEARCH_BINDINGS = [Binding("escape", "cancel", "Clear", tooltip="clear the search and go back to the cases")]
+
 DIFF_BINDINGS = [
     Binding("escape,q", "close", "Back", tooltip="back (the standalone viewer quits)"),
     Binding("n", "jump(1)", "Next", tooltip="next difference"),
@@ -83,6 +108,7 @@ HELP_BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", tooltip="
 SECTIONS: dict[str, tuple[list[Binding], ...]] = {
     "Everywhere": (APP_BINDINGS, [COMMAND_PALETTE], SCREEN_BINDINGS),
     "Scrum pane": (SCRUM_BINDINGS,),
+    "Parity pane": (PARITY_BINDINGS, ROW_LIST_BINDINGS, PARITY_SEARCH_BINDINGS),
     "Diff viewer": (DIFF_BINDINGS, DIFF_BODY_BINDINGS, DIFF_APP_BINDINGS),
     "Recording a known gap": (GAP_FORM_BINDINGS,),
     "Quit while phases run": (CONFIRM_BINDINGS,),

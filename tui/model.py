@@ -3,13 +3,19 @@
 The boards of the engine (smokes, scrum, parity, verdict) plus what only a screen needs:
 each smoke's output tail, each review's text as it streams, notices and artifacts. Every
 event bumps `version`; the app redraws at its own pace when the version moved, so a
-flood of events never turns into a flood of repaints.
+flood of events never turns into a flood of repaints. The live verdict is the same: a
+result only marks it stale, and it is judged again at most once per redraw, paced by what
+judging costs (at 100,000 cases, a fifth of a second), never once per event.
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from probes.events import (
     ArtifactWritten,
@@ -17,6 +23,7 @@ from probes.events import (
     Event,
     Notice,
     ParityCaseFinished,
+    ParityPlanned,
     ReviewChunk,
     RunFinished,
     RunStarted,
@@ -27,9 +34,33 @@ from probes.events import (
 from probes.textsafe import neutralise
 from probes.verdict import BLOCK, VerdictTracker
 
+if TYPE_CHECKING:
+    from probes import Judgement
+
 LIVE_RESULTS = (SmokeFinished, BundleTallied, ParityCaseFinished)  # results that can turn the verdict
 TAIL_LINES = 400  # per smoke, for the output pane
 REVIEW_CHARS = 256 * 1024  # per review, for the streaming tab
+PACE = 4.0  # a costly recomputation waits this many times its own cost before it runs again
+
+
+class Pacer:
+    """Keeps a recomputation whose cost grows with the run (the verdict, the parity headline)
+    to a fifth of the loop at most, so the screen keeps answering keys at 100,000 cases."""
+
+    def __init__(self) -> None:
+        self._next = 0.0
+
+    def due(self) -> bool:
+        return time.perf_counter() >= self._next
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            end = time.perf_counter()
+            self._next = end + (end - start) * PACE
 
 
 @dataclass
@@ -44,6 +75,10 @@ class RunModel:
     verdict: VerdictChanged | None = None
     finished: RunFinished | None = None
     abandoned: str | None = None  # why a followed run will never finish (its writer is gone)
+    parity_planned: int = 0  # cases announced up front (0: streamed, known only as they land)
+    parity_generation: int = 0  # moves when landed cases are replaced, not only added to
+    verdict_stale: bool = False  # results landed since the live verdict was judged
+    _verdict_pace: Pacer = field(default_factory=Pacer)
     elapsed: float = 0.0
     version: int = 0
 
@@ -54,6 +89,9 @@ class RunModel:
     def apply(self, t: float, event: Event) -> None:
         self.version += 1
         self.elapsed = max(self.elapsed, t)
+        if isinstance(event, ParityPlanned) or (isinstance(event, ParityCaseFinished)
+                                               and event.case in self.tracker.parity.results):
+            self.parity_generation += 1  # a new plan, or a case probed again: what was folded is stale
         self.tracker.apply(t, event)
         if isinstance(event, SmokeOutput):
             tail = self.tails.setdefault(event.name, deque(maxlen=TAIL_LINES))
@@ -73,23 +111,43 @@ class RunModel:
         elif isinstance(event, ArtifactWritten):
             self.artifacts.append(event)
         elif isinstance(event, VerdictChanged):
-            self.verdict = event
+            self.verdict, self.verdict_stale = event, False  # the engine's word, on everything before it
         elif isinstance(event, RunFinished):
             self.finished = event
+        elif isinstance(event, ParityPlanned):
+            self.parity_planned = len(event.cases)
         if isinstance(event, LIVE_RESULTS) and self.phase_state("verdict") == "pending":
-            self.refresh_verdict(emit=False)  # from the verdict phase on, the engine's word stands
+            self.verdict_stale = True  # from the verdict phase on, the engine's word stands
 
-    def refresh_verdict(self, *, emit: bool = True) -> None:
+    def catch_up(self) -> None:
+        """Once per redraw: judge the live verdict again if results landed since, unless the
+        last judging was so recent that doing it again would crowd out the screen."""
+        if self.verdict_stale and self._verdict_pace.due():
+            with self._verdict_pace.timed():
+                self.refresh_verdict()
+
+    def refresh_verdict(self) -> None:
         """Recompute the verdict from what has landed: live as results arrive (the engine
         publishes its own at phase ends), and at once after a known gap is recorded. An
         abandoned run blocks, incomplete, whatever its phases found before."""
         verdict = self.tracker.current(final=self.finished is not None or self.abandoned is not None)
+        self.verdict_stale = False
         if self.abandoned is None:
             self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
         else:
             self.verdict = VerdictChanged(BLOCK, (self.abandoned, *verdict.reasons), False)
-        if emit:
+        self.version += 1
+
+    def adopt(self, judgement: Judgement) -> None:
+        """The run judged again after its gaps file changed: what the verdict files now say
+        is what the screen shows; a run still going is judged live with the new gaps."""
+        self.tracker.gaps = list(judgement.gaps)
+        if judgement.written:
+            v = judgement.verdict
+            self.verdict = VerdictChanged(v.verdict, v.reasons, v.complete)
             self.version += 1
+        else:
+            self.refresh_verdict()
 
     def abandon(self, reason: str) -> None:
         """The run will never finish: its writer ended without RunFinished."""

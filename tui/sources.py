@@ -1,19 +1,25 @@
 """Where the app's events come from: an engine running in the app's loop, or a run
-directory's events.jsonl followed while another process writes it (or replayed)."""
+directory's events.jsonl followed while another process writes it (or replayed).
+
+A file is folded a slice at a time, giving the loop back between slices: a replay of
+100,000 cases takes seconds to read, and the screen paints and answers keys meanwhile."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
-from probes.engine import Engine
+from probes import Engine, Writer, writer_gone
 from probes.events import Event, RunFinished, from_json
-from probes.rundir import Writer, writer_gone
 
 Deliver = Callable[[float, Event], None]
 FOLLOW_EVERY = 0.1  # seconds between looks at a followed events.jsonl
+SLICE = 0.02  # seconds of reading before the loop gets its turn (keys, the next frame)
+BREATHE = 0.002  # the turn: long enough for the app to handle what queued meanwhile
+READ_BYTES = 1 << 20  # read this much of the file at a time, however large it is
 
 
 class LiveSource:
@@ -51,7 +57,7 @@ class FileSource:
     async def run(self, deliver: Deliver) -> int:
         gone: Writer | None = None
         while not self._stop.is_set():
-            if self._read(deliver):
+            if await self._read(deliver):
                 return 0
             if gone is not None:
                 # Read after the writer was seen gone: nothing it wrote before is missed.
@@ -70,23 +76,29 @@ class FileSource:
                 return 0
         return 0
 
-    def _read(self, deliver: Deliver) -> bool:
+    async def _read(self, deliver: Deliver) -> bool:
         """Deliver every complete line added since the last look; True at RunFinished."""
+        slice_ends = time.perf_counter() + SLICE
         with open(self.path, "rb") as fh:
             fh.seek(self._offset)
-            data = fh.read()
-        self._offset += len(data)
-        *lines, self._pending = (self._pending + data).split(b"\n")
-        for raw in lines:
-            self._number += 1
-            try:
-                t, event = from_json(raw.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError) as exc:
-                self.problems.append(f"{self.path}:{self._number}: {exc}")
-                continue
-            deliver(t, event)
-            if isinstance(event, RunFinished):
-                return True
+            while data := fh.read(READ_BYTES):
+                self._offset += len(data)
+                *lines, self._pending = (self._pending + data).split(b"\n")
+                for raw in lines:
+                    self._number += 1
+                    try:
+                        t, event = from_json(raw.decode("utf-8"))
+                    except (ValueError, UnicodeDecodeError) as exc:
+                        self.problems.append(f"{self.path}:{self._number}: {exc}")
+                        continue
+                    deliver(t, event)
+                    if isinstance(event, RunFinished):
+                        return True
+                    if time.perf_counter() > slice_ends:
+                        await asyncio.sleep(BREATHE)
+                        if self._stop.is_set():
+                            return False
+                        slice_ends = time.perf_counter() + SLICE
         return False
 
     def interrupt(self) -> None:

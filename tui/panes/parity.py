@@ -1,69 +1,505 @@
-"""Parity: the case table (status per target, the status and body matches with their kinds)
-and the headline; Enter opens the selected case's diff."""
+"""Parity: every case, grouped under its divergence class (or in landing order), filtered by
+status, kind or class and searched by name; Enter opens the highlighted case's diff.
+
+Built for 100,000 cases: each redraw folds in only the cases landed since the last one, and
+the list draws only the rows on screen.
+"""
 
 from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import DataTable, Static
+from textual.message import Message
+from textual.widgets import Input, Static
 
+from probes.parity_report import CaseRow, Tally, body_kinds, divergences, head_kinds
 from themes.palette import KIND_TONE
 
+from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS
 from ..model import RunModel
-from ..widgets import Themed, selected_key, update_static
+from ..widgets import Themed, update_static
+from ..widgets.row_list import RowList
 
 KIND_STYLE = {**{kind: f"kind.{kind}" for kind in KIND_TONE}, "error": "parity.error", "match": "parity.match"}
+MATCH, STATUS, ERROR, DIVERGE = "match", "status", "error", "diverge"  # what a case comes to, as a whole
+STATUS_FILTERS = (None, MATCH, STATUS, ERROR)
+STATUS_WORDS = {MATCH: "matches", STATUS: "status mismatches", ERROR: "errors"}
+# The groups of the cases no divergence class names, and their place among the classes.
+OUTSIDE = {ERROR: "could not be compared", STATUS: "status differs", MATCH: "match"}
+PLACE = {ERROR: 0, STATUS: 1, MATCH: 3}
+STATUS_WIDTH, BODY_MIN, INDENT = 9, 14, 2
+
+GroupKey = tuple[str, str]  # (candidate, class key), or ("", ERROR | STATUS | MATCH)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the filters and the groups ask of a case; one object for every case alike."""
+
+    outcome: str  # MATCH | STATUS | ERROR | DIVERGE
+    kinds: frozenset[str]
+    groups: tuple[tuple[GroupKey, str], ...]  # each group the case is listed in, with its kind
+
+
+@dataclass
+class Group:
+    key: GroupKey
+    kind: str
+    cases: list[str] = field(default_factory=list)  # landing order
+    shown: list[str] = field(default_factory=list)  # those the filters let through (`cases` without filters)
+
+
+@dataclass(frozen=True)
+class Columns:
+    name: int
+    statuses: tuple[int, ...]
+    status: int
+
+
+def facts_of(r: CaseRow) -> tuple[str, frozenset[str], tuple[tuple[GroupKey, str], ...]]:
+    """A case's outcome, kinds and groups: under each class it diverges in, and a case whose
+    status differs or that could not be compared under that too (it blocks on its own)."""
+    classes = tuple(((target, key), kind) for target, key, kind in divergences(r))
+    outcome = ERROR if r.errors else STATUS if not r.status_match else DIVERGE if classes else MATCH
+    own = (((("", outcome), outcome),) if outcome != DIVERGE else ())
+    return outcome, frozenset((*body_kinds(r), *head_kinds(r))), (*own, *classes)
+
+
+def _cell(text: Text | str, width: int, justify: str = "left") -> Text:
+    cell = Text(text) if isinstance(text, str) else text.copy()
+    cell.truncate(width, overflow="ellipsis")
+    if justify == "right":
+        cell.pad_left(width - cell.cell_len)
+    else:
+        cell.pad_right(width - cell.cell_len)
+    return cell
+
+
+class CaseIndex:
+    """The board's cases folded into groups as they land, the filters over them, and the rows
+    they make (the list's source): a row is found by bisecting the groups' first rows."""
+
+    def __init__(self) -> None:
+        self.grouped = True
+        self.status: str | None = None
+        self.kind: str | None = None
+        self.only: GroupKey | None = None
+        self.search = ""
+        self.folded: set[GroupKey] = set()
+        self.model = RunModel()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.facts: dict[str, Facts] = {}
+        self.groups: dict[GroupKey, Group] = {}
+        self.tally = Tally()
+        self.kinds: set[str] = set()
+        self.name_width = 4
+        self._alike: dict[tuple, Facts] = {}
+        self._order: list[str] = []  # landing order
+        self._flat: list[str] = []  # landing order, the filters applied
+        self._seen, self._generation = 0, -1
+        self._layout: list[Group] = []
+        self._starts: list[int] = []  # each laid-out group's header row
+        self._place: dict[GroupKey, int] = {}
+        self._rows = 0
+
+    # ---- cases as they land --------------------------------------------------------------------
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.status or self.kind or self.only or self.search)
+
+    def update(self, model: RunModel) -> None:
+        """Fold in the cases landed since the last look (every case again after a new plan
+        or a case probed twice)."""
+        self.model = model
+        board = model.tracker.parity
+        if model.parity_generation != self._generation:
+            self._reset()
+            self._generation = model.parity_generation
+        new, self._seen = board.cases[self._seen:], len(board.cases)
+        for case in new:
+            self._add(case, board.results[case])
+        self._lay_out()
+
+    def _add(self, case: str, r: CaseRow) -> None:
+        outcome, kinds, groups = facts_of(r)
+        key = (outcome, kinds, groups)
+        facts = self._alike.get(key) or self._alike.setdefault(key, Facts(*key))
+        self.facts[case] = facts
+        self.tally.add(r)
+        self.kinds |= facts.kinds
+        self.name_width = max(self.name_width, len(case))
+        self._order.append(case)
+        passes = self.filtered and self._passes(case, facts)
+        for group_key, kind in facts.groups:
+            group = self.groups.get(group_key)
+            if group is None:
+                group = self.groups[group_key] = Group(group_key, kind)
+                group.shown = [] if self.filtered else group.cases
+            group.cases.append(case)
+            if passes:
+                group.shown.append(case)
+        if passes:
+            self._flat.append(case)
+
+    def _passes(self, case: str, facts: Facts) -> bool:
+        return ((self.status is None or facts.outcome == self.status)
+                and (self.kind is None or self.kind in facts.kinds)
+                and (self.only is None or any(key == self.only for key, _ in facts.groups))
+                and (not self.search or self.search in case.lower()))
+
+    def refilter(self) -> None:
+        """The filters changed: every group's shown cases again (one pass over the cases)."""
+        if not self.filtered:
+            for group in self.groups.values():
+                group.shown = group.cases
+            self._flat = []
+        else:
+            passing = {case for case in self._order if self._passes(case, self.facts[case])}
+            for group in self.groups.values():
+                group.shown = [case for case in group.cases if case in passing]
+            self._flat = [case for case in self._order if case in passing]
+        self._lay_out()
+
+    def fold(self, key: GroupKey) -> None:
+        """Fold a group to its header, or unfold it."""
+        self.folded ^= {key}
+        self._lay_out()
+
+    def _lay_out(self) -> None:
+        groups = [g for g in self.groups.values() if g.shown and (self.only is None or g.key == self.only)]
+        groups.sort(key=lambda g: (PLACE.get(g.key[1], 2) if not g.key[0] else 2, -len(g.cases), g.key))
+        self._layout, self._starts, self._place, row = groups, [], {}, 0
+        for i, group in enumerate(groups):
+            self._starts.append(row)
+            self._place[group.key] = i
+            row += 1 + (0 if group.key in self.folded else len(group.shown))
+        self._rows = row
+
+    # ---- rows -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._rows if self.grouped else len(self._landed())
+
+    def _landed(self) -> list[str]:
+        return self._flat if self.filtered else self._order
+
+    def _locate(self, row: int) -> tuple[Group, int]:
+        """The group a row is in, and the row's place in it (-1: its header)."""
+        i = bisect.bisect_right(self._starts, row) - 1
+        return self._layout[i], row - self._starts[i] - 1
+
+    def is_header(self, row: int) -> bool:
+        return self.grouped and self._locate(row)[1] < 0
+
+    def case_at(self, row: int) -> str | None:
+        if not 0 <= row < len(self):
+            return None
+        if not self.grouped:
+            return self._landed()[row]
+        group, offset = self._locate(row)
+        return group.shown[offset] if offset >= 0 else None
+
+    def group_at(self, row: int) -> Group | None:
+        """The group of a row (a header's own; in landing order, the case's first class)."""
+        if not 0 <= row < len(self):
+            return None
+        if self.grouped:
+            return self._locate(row)[0]
+        case = self._landed()[row]
+        keys = [key for key, _ in self.facts[case].groups]
+        return self.groups[next((k for k in keys if k[0]), keys[0])]
+
+    def anchor(self, row: int) -> tuple[GroupKey | None, int]:
+        """Where a row is, in terms that survive cases landing above it."""
+        if not self.grouped or not self._layout:
+            return None, row
+        group, offset = self._locate(max(0, min(row, self._rows - 1)))
+        return group.key, offset
+
+    def row_of(self, anchor: tuple[GroupKey | None, int]) -> int:
+        key, offset = anchor
+        if key is None:
+            return offset
+        i = self._place.get(key)
+        if i is None:
+            return 0
+        group = self._layout[i]
+        shown = 0 if group.key in self.folded else len(group.shown)
+        return self._starts[i] + 1 + min(offset, shown - 1)
+
+    def find(self, case: str | None, near: GroupKey | None) -> int | None:
+        """The row of a case (in the group `near` when it is listed there too), if it is shown."""
+        if case is None:
+            return None if near is None or near not in self._place else self._starts[self._place[near]]
+        if not self.grouped:
+            try:
+                return self._landed().index(case)
+            except ValueError:
+                return None
+        keys = [key for key, _ in self.facts[case].groups]
+        for key in sorted(keys, key=lambda k: k != near):
+            i = self._place.get(key)
+            if i is not None and key not in self.folded:
+                try:
+                    return self._starts[i] + 1 + self._layout[i].shown.index(case)
+                except ValueError:
+                    continue
+        return None
+
+    def jump(self, row: int, step: int) -> int:
+        """The header of the next (or previous) group from a row."""
+        if not self.grouped or not self._starts:
+            return row
+        i = bisect.bisect_right(self._starts, row) - 1
+        if step < 0 and self._starts[i] < row:
+            return self._starts[i]
+        return self._starts[max(0, min(len(self._starts) - 1, i + step))]
+
+    def columns(self, width: int) -> Columns:
+        """The name gets what the longest one needs, the body's kinds what is left (at least
+        a few words' worth)."""
+        targets = self.model.tracker.parity.targets
+        statuses = tuple(max(len(t), 5) for t in targets)
+        fixed = sum(w + 1 for w in statuses) + STATUS_WIDTH + 1
+        indent = INDENT if self.grouped else 0
+        name = max(8, min(self.name_width + indent, width - fixed - BODY_MIN))
+        return Columns(name, statuses, STATUS_WIDTH)
+
+    def heading(self, width: int) -> Text:
+        cols = self.columns(width)
+        line = Text(" " * (INDENT if self.grouped else 0))
+        line.append_text(_cell("Case", cols.name - len(line)))
+        for target, w in zip(self.model.tracker.parity.targets, cols.statuses):
+            line.append(" ")
+            line.append_text(_cell(target, w, "right"))
+        line.append(" ")
+        line.append_text(_cell("Status", cols.status))
+        line.append(" Body")
+        return line
+
+    def row(self, index: int, width: int) -> Text:
+        if not self.grouped:
+            return self._case_row(self._landed()[index], width)
+        group, offset = self._locate(index)
+        return self._header_row(group) if offset < 0 else self._case_row(group.shown[offset], width)
+
+    def _header_row(self, group: Group) -> Text:
+        total = len(group.cases)
+        count = (f"{total:,} case{'' if total == 1 else 's'}" if group.shown is group.cases
+                 else f"{len(group.shown):,} of {total:,} cases")
+        mark = "▸ " if group.key in self.folded else "▾ "
+        target, key = group.key
+        if not target:
+            return Text.assemble(mark, (OUTSIDE[key], KIND_STYLE[key]), "  ", count)
+        g = self.model.tracker.parity.group(target, key, group.kind, group.cases)
+        return Text.assemble(mark, (f"{target} {g.kind}", KIND_STYLE.get(g.kind, "")), "  ", count, "  ",
+                             (g.description, "not bold"), ("  " + (g.class_id or ""), "dim"))
+
+    def _case_row(self, case: str, width: int) -> Text:
+        """The board's row, its kinds coloured and a known gap covering the body named."""
+        tracker = self.model.tracker
+        name, *statuses, status, body = tracker.parity.row_cells(case, KIND_STYLE)
+        r = tracker.parity.results[case]
+        if any(tracker.gap_for(r, t)[0] for t, k in r.kinds.items() if k):
+            body = Text.assemble(body, (" (known gap)", "dim"))
+        cols = self.columns(width)
+        line = Text(" " * (INDENT if self.grouped else 0))
+        line.append_text(_cell(name, cols.name - len(line)))
+        for cell, w in zip(statuses, cols.statuses):
+            line.append(" ")
+            line.append_text(_cell(cell, w, "right"))
+        line.append(" ")
+        line.append_text(_cell(status, cols.status))
+        line.append(" ")
+        line.append_text(body if isinstance(body, Text) else Text(body))
+        return line
+
+    def describe(self) -> str:
+        """The mode and the filters in words, and how many cases they let through."""
+        parts = ["by class" if self.grouped else "landing order"]
+        if self.status:
+            parts.append(f"only {STATUS_WORDS[self.status]}")
+        if self.kind:
+            parts.append(f"kind {self.kind}")
+        if self.only:
+            parts.append(f"class {self.only[1] if self.only[0] else OUTSIDE[self.only[1]]}")
+        if self.search:
+            parts.append(f"/{self.search}")
+        total = len(self._order)
+        shown = len(self._flat) if self.filtered else total
+        parts.append(f"{shown:,} of {total:,} cases" if self.filtered else f"{total:,} case{'' if total == 1 else 's'}")
+        return " · ".join(parts)
+
+    def kinds_in_order(self) -> list[str]:
+        """The kinds met, most severe first (the palette's order)."""
+        return [kind for kind in KIND_TONE if kind in self.kinds]
+
+
+class SearchBox(Input):
+    """The search: every key narrows the list at once; Enter keeps it, Esc clears it."""
+
+    BINDINGS = PARITY_SEARCH_BINDINGS
+
+    class Cancelled(Message):
+        pass
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
 
 
 class ParityPane(Vertical):
+    BINDINGS = PARITY_BINDINGS
     DEFAULT_CSS = """
     ParityPane { height: 1fr; }
-    ParityPane DataTable { height: 1fr; }
+    ParityPane #parity-columns { height: 1; color: $text-muted; text-style: bold; }
+    ParityPane #parity-search { display: none; height: 1; border: none; padding: 0 1; }
+    ParityPane #parity-search.-active { display: block; }
+    ParityPane #parity-status { height: 1; padding: 0 1; color: $text-muted; }
     ParityPane #parity-headline { height: auto; padding: 0 1; }
     """
+
+    class CaseChosen(Message):
+        """Enter on a case: the app opens its diff."""
+
+        def __init__(self, case: str) -> None:
+            super().__init__()
+            self.case = case
 
     def __init__(self) -> None:
         super().__init__(id="parity")
         self.border_title = "Parity"
-        self._cases: list[str] = []
-        self._targets: tuple[str, ...] = ()
+        self.index = CaseIndex()
+        self._headline_lines = 0
 
     def compose(self) -> ComposeResult:
-        yield DataTable(id="parity-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="parity-columns")
+        yield RowList(self.index, id="parity-list")
+        yield SearchBox(placeholder="search case names; Enter keeps, Esc clears", id="parity-search")
+        yield Static(id="parity-status")
         yield Static(id="parity-headline")
 
+    @property
+    def rows(self) -> RowList:
+        return self.query_one(RowList)
+
     def selected(self) -> str | None:
-        return selected_key(self.query_one(DataTable), self._cases)
+        return self.index.case_at(self.rows.cursor)
 
     def refresh_from(self, model: RunModel) -> None:
-        board = model.tracker.parity
-        table = self.query_one(DataTable)
-        if board.cases != self._cases or board.targets != self._targets:
-            table.clear(columns=True)
-            table.add_columns("Case", *(f"{t}" for t in board.targets), "Status", "Body")
-            for case in board.cases:
-                table.add_row(*self._row(model, case), key=case)
-            self._cases, self._targets = list(board.cases), board.targets
-        else:
-            for case in board.cases:
-                for col, value in zip(table.columns, self._row(model, case)):
-                    table.update_cell(case, col, value, update_width=True)
-        headline = board.headline() if board.results else ("probing…" if board.cases else "no parity yet")
-        update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"))
+        rows = self.rows
+        cursor, top = self.index.anchor(rows.cursor), self.index.anchor(rows.top)
+        self.index.update(model)
+        rows.rows_changed(self.index.row_of(cursor), self.index.row_of(top))
+        self._describe()
 
-    @classmethod
-    def _row(cls, model: RunModel, case: str) -> tuple[Themed | str, ...]:
-        """The cells in the theme's colours."""
-        return tuple(Themed(c) if isinstance(c, Text) else c for c in cls._cells(model, case))
+    def _describe(self) -> None:
+        """The column heads, the mode and filters, the headline. Each redraw while cases land
+        changes the headline's counts: only a change in how many lines it takes costs the
+        screen a layout pass."""
+        board = self.index.model.tracker.parity
+        columns = self.rows.size.width or self.size.width
+        update_static(self.query_one("#parity-columns", Static), Themed(self.index.heading(columns)), layout=False)
+        width = max(1, self.size.width - 2)  # the padding of the lines below
+        described, hint = self.index.describe(), "/ search  g group  f status  k kind  c class"
+        room = width - len(described) - len(hint)
+        status = Text.assemble(described, (" " * room + hint, "dim") if room >= 2 else "")
+        update_static(self.query_one("#parity-status", Static), status, layout=False)
+        tally = self.index.tally
+        headline = tally.headline() if tally.cases else ("probing…" if board.targets else "no parity yet")
+        lines = -(-len(headline) // width)
+        update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"),
+                      layout=lines != self._headline_lines)
+        self._headline_lines = lines
 
-    @staticmethod
-    def _cells(model: RunModel, case: str) -> tuple[Text | str, ...]:
-        """The board's row, its kinds coloured and a known gap covering the body named."""
-        *cells, body = model.tracker.parity.row_cells(case, KIND_STYLE)
-        r = model.tracker.parity.results.get(case)
-        if r is None:
-            return (*cells, body)
-        if any(model.tracker.gap_for(r, t)[0] for t, k in r.kinds.items() if k):
-            body = Text.assemble(body, (" (known gap)", "dim"))
-        return (*cells, body)
+    def on_resize(self) -> None:
+        self._describe()
+
+    # ---- what the keys do ---------------------------------------------------------------------
+
+    def _rearranged(self, change) -> None:
+        """Apply a change of mode or filters, keeping the highlighted case (or group) in view."""
+        rows = self.rows
+        case, group = self.index.case_at(rows.cursor), self.index.group_at(rows.cursor)
+        change()
+        found = self.index.find(case, group.key if group else None)
+        rows.rows_changed()
+        rows.move_to(found if found is not None else 0)
+        self._describe()
+
+    def action_toggle_grouping(self) -> None:
+        def change() -> None:
+            self.index.grouped = not self.index.grouped
+
+        self._rearranged(change)
+
+    def _filter(self, **filters) -> None:
+        def change() -> None:
+            for name, value in filters.items():
+                setattr(self.index, name, value)
+            self.index.refilter()
+
+        self._rearranged(change)
+
+    def action_cycle_status(self) -> None:
+        self._filter(status=STATUS_FILTERS[(STATUS_FILTERS.index(self.index.status) + 1) % len(STATUS_FILTERS)])
+
+    def action_cycle_kind(self) -> None:
+        kinds = [None, *self.index.kinds_in_order()]
+        current = kinds.index(self.index.kind) if self.index.kind in kinds else 0
+        self._filter(kind=kinds[(current + 1) % len(kinds)])
+
+    def action_only_class(self) -> None:
+        if self.index.only is not None:
+            self._filter(only=None)
+            return
+        group = self.index.group_at(self.rows.cursor)
+        if group is not None:
+            self._filter(only=group.key)
+
+    def action_clear_filters(self) -> None:
+        if self.index.filtered:
+            self.query_one(SearchBox).value = ""
+            self._filter(status=None, kind=None, only=None, search="")
+
+    def action_jump_group(self, step: int) -> None:
+        self.rows.move_to(self.index.jump(self.rows.cursor, step), to_top=True)
+
+    def action_search(self) -> None:
+        box = self.query_one(SearchBox)
+        box.add_class("-active")
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self._filter(search=event.value.strip().lower())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._end_search()
+
+    def on_search_box_cancelled(self, event: SearchBox.Cancelled) -> None:
+        event.stop()
+        self.query_one(SearchBox).value = ""
+        self._filter(search="")
+        self._end_search()
+
+    def _end_search(self) -> None:
+        self.query_one(SearchBox).remove_class("-active")
+        self.rows.focus()
+
+    def on_row_list_chosen(self, event: RowList.Chosen) -> None:
+        event.stop()
+        case = self.index.case_at(event.row)
+        if case is not None:
+            self.post_message(self.CaseChosen(case))
+            return
+        group = self.index.group_at(event.row)
+        if group is not None:
+            self._rearranged(lambda: self.index.fold(group.key))

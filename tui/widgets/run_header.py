@@ -29,8 +29,12 @@ def header_text(model: RunModel, elapsed: float, read_only: bool) -> Themed:
     for phase in (run.phases if run else ()):
         if phase == "verdict":
             continue
-        icon, style = PHASE_ICON.get(model.phase_state(phase), ("?", ""))
+        state = model.phase_state(phase)
+        icon, style = PHASE_ICON.get(state, ("?", ""))
         text.append(f" {icon}{phase}", style=style)
+        if phase == "parity" and state == "running":  # a phase of 100,000 cases: how far it is
+            landed, planned = len(model.tracker.parity.cases), model.parity_planned
+            text.append(f" {landed:,}" + (f"/{planned:,}" if planned else ""), style=style)
     if run:
         text.append(f"  {run.name}", style="bold")
         text.append(f"  run {run.run_id}", style="dim")
