@@ -25,13 +25,12 @@ the bodies copied.
 from __future__ import annotations
 
 import heapq
-import json
 import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+
 
 from .config import PHASES
 from .errors import InputError
@@ -50,7 +49,8 @@ from .events import (
 )
 from .history import HistoryUnavailable, RunSummary, open_store
 from .judge import Judgement, judge, run_gaps
-from .results import PACK, RESULTS, entries, read_body
+from .parity_store import BodyPack, record_line
+from .results import PACK, RESULTS, entries, read_body, read_head
 from .rundir import RunDir, Writer
 from .shard import Shard, parse_shard
 from .verdict import Verdict, VerdictTracker
@@ -331,75 +331,30 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
     return reasons[len(missing):]
 
 
-class _Pack:
-    """The merged bodies.pack: each distinct body once, opened when the first is stored."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._file: BinaryIO | None = None
-        self._index: dict[str, dict[str, Any]] = {}  # sha256 -> the body's reference in this pack
-        self._size = 0
-
-    def store(self, run_dir: Path, case: str, ref: dict[str, Any]) -> dict[str, Any]:
-        """The reference in this pack of the body `ref` names in a shard's pack (checked there)."""
-        digest = str(ref.get("sha256"))
-        if digest not in self._index:
-            body = read_body(run_dir, case, ref)
-            if self._file is None:
-                self._file = open(self.path, "wb")
-            self._file.write(body)
-            self._index[digest] = {"sha256": digest, "offset": self._size, "length": len(body)}
-            self._size += len(body)
-        return self._index[digest]
-
-    def close(self) -> bool:
-        """Whether a body was stored."""
-        if self._file is None:
-            return False
-        self._file.close()
-        return True
-
-
 def _join_records(runs: Sequence[ShardRun], folder: Path) -> list[Path]:
     """parity/results.jsonl of the merged run: the first shard's head line, then every shard's
     case lines in turn, each body reference rewritten to the merged pack. The files written."""
     sources = [run for run in runs if (run.path / "parity" / RESULTS).is_file()]
     if not sources:
         return []
-    head = _head(sources[0].path / "parity" / RESULTS)
+    head = read_head(sources[0].path)
     head["order"] = "landing: one case a line as each lands in its shard, the shards in turn"
     head["shards"] = [f"{run.shard} {run.started.run_id}" for run in sources]
     folder.mkdir(parents=True, exist_ok=True)
-    pack = _Pack(folder / PACK)
+    pack = BodyPack(folder / PACK)
     try:
         with open(folder / RESULTS, "wb") as out:
-            out.write(_line(head))
+            out.write(record_line(head))
             for run in sources:
                 for entry in entries(run.path):
                     for answer in (entry.get("answers") or {}).values():
-                        if isinstance(answer, dict) and answer.get("body") is not None:
-                            answer["body"] = pack.store(run.path, entry.get("case", "?"), answer["body"])
-                    out.write(_line(entry))
+                        if isinstance(answer, dict) and (ref := answer.get("body")) is not None:
+                            answer["body"] = pack.known(str(ref.get("sha256"))) or pack.store(
+                                read_body(run.path, entry.get("case", "?"), ref))
+                    out.write(record_line(entry))
     finally:
         stored = pack.close()
     return [folder / RESULTS, *([pack.path] if stored else [])]
-
-
-def _head(path: Path) -> dict[str, Any]:
-    with open(path, "rb") as fh:
-        line = fh.readline()
-    try:
-        head = json.loads(line)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: the head line is not valid JSON ({exc})") from None
-    if not isinstance(head, dict):
-        raise InputError(f"{path}: the head line is not a JSON object")
-    return head
-
-
-def _line(value: dict[str, Any]) -> bytes:
-    """As the probe writes them: compact, `"case"` first (a reader finds a case by its line's start)."""
-    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def _finish(merged: _MergedRun, strict: bool) -> None:

@@ -41,30 +41,15 @@ class ResultWriter:
     def __init__(self, folder: Path, head: dict[str, Any], keep_bodies: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.results_path = folder / RESULTS
-        self.pack_path = folder / PACK
         self._keep_all = keep_bodies == "all"
         self._sampled = 0
-        self._index: dict[bytes, tuple[int, int]] = {}  # digest -> (offset, length) in the pack
-        self._pack_fd: int | None = None
-        self._pack_size = 0
+        self.pack = BodyPack(folder / PACK)
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._failed: GauntletError | None = None
-        self._fd: int | None = self._open(self.results_path)
-        self._append(self.results_path, self._fd, _line(head))
-
-    def _open(self, path: Path) -> int:
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except OSError as exc:
-            raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
-
-    def _append(self, path: Path, fd: int, data: bytes) -> None:
-        try:
-            _write_all(fd, data)
-        except OSError as exc:
-            raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+        self._fd: int | None = _open(self.results_path)
+        _append(self.results_path, self._fd, record_line(head))
 
     def add(self, result: CaseResult, event: ParityCaseFinished) -> None:
         """Store the answers worth keeping, then buffer the case's line."""
@@ -74,8 +59,8 @@ class ResultWriter:
         keep = self._keep_all or not matched or self._sampled < MATCH_SAMPLE
         if keep and matched:
             self._sampled += 1
-        bodies = {t: self._store(a.body) for t, a in result.answers.items()} if keep else None
-        line = _line(case_record(result, event, bodies))
+        bodies = {t: self.pack.store(a.body) for t, a in result.answers.items()} if keep else None
+        line = record_line(case_record(result, event, bodies))
         self._pending.append(line)
         self._pending_bytes += len(line)
         if self._pending_bytes >= BUFFER_BYTES:
@@ -92,17 +77,6 @@ class ResultWriter:
         except GauntletError as exc:
             self._failed = exc
 
-    def _store(self, body: bytes) -> dict[str, Any]:
-        digest = hashlib.sha256(body).digest()
-        if digest not in self._index:
-            if self._pack_fd is None:
-                self._pack_fd = self._open(self.pack_path)
-            self._append(self.pack_path, self._pack_fd, body)
-            self._index[digest] = (self._pack_size, len(body))
-            self._pack_size += len(body)
-        offset, length = self._index[digest]
-        return {"sha256": digest.hex(), "offset": offset, "length": length}
-
     def flush(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -110,7 +84,7 @@ class ResultWriter:
         if self._pending and self._fd is not None:
             data = b"".join(self._pending)
             self._pending, self._pending_bytes = [], 0
-            self._append(self.results_path, self._fd, data)
+            _append(self.results_path, self._fd, data)
 
     def close(self) -> list[Path]:
         """Flush and close; the files written (the pack only when a body was kept)."""
@@ -119,14 +93,60 @@ class ResultWriter:
             if self._failed is not None:
                 raise self._failed
         finally:
-            for fd in (self._fd, self._pack_fd):
-                if fd is not None:
-                    os.close(fd)
-            written = [self.results_path] + ([self.pack_path] if self._pack_fd is not None else [])
-            self._fd = self._pack_fd = None
-        return written
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+            stored = self.pack.close()
+        return [self.results_path] + ([self.pack.path] if stored else [])
 
 
-def _line(value: dict[str, Any]) -> bytes:
-    """Compact, `"case"` first (the reader finds a case by the start of its line)."""
+class BodyPack:
+    """`bodies.pack`: each distinct body once, appended; a reference is its sha256, offset and
+    length. Opened when the first body is stored; the probe's record and a merge share it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._index: dict[str, dict[str, Any]] = {}  # sha256 -> the body's reference
+        self._fd: int | None = None
+        self._size = 0
+
+    def known(self, digest: str) -> dict[str, Any] | None:
+        return self._index.get(digest)
+
+    def store(self, body: bytes) -> dict[str, Any]:
+        digest = hashlib.sha256(body).hexdigest()
+        ref = self._index.get(digest)
+        if ref is None:
+            if self._fd is None:
+                self._fd = _open(self.path)
+            _append(self.path, self._fd, body)
+            ref = self._index[digest] = {"sha256": digest, "offset": self._size, "length": len(body)}
+            self._size += len(body)
+        return ref
+
+    def close(self) -> bool:
+        """Whether a body was stored."""
+        if self._fd is None:
+            return False
+        os.close(self._fd)
+        self._fd = None
+        return True
+
+
+def _open(path: Path) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+
+
+def _append(path: Path, fd: int, data: bytes) -> None:
+    try:
+        _write_all(fd, data)
+    except OSError as exc:
+        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+
+
+def record_line(value: dict[str, Any]) -> bytes:
+    """One line of results.jsonl: compact, `"case"` first (a reader finds a case by its line's start)."""
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

@@ -48,6 +48,13 @@ def _parse(path: Path, line: bytes, number: str) -> dict[str, Any]:
     return value
 
 
+def read_head(run_dir: Path) -> dict[str, Any]:
+    """The head line of a run's results.jsonl (reference, targets, the rules it was probed with)."""
+    path = _results(run_dir)
+    with open(path, "rb") as fh:
+        return _parse(path, fh.readline(), "the head line")
+
+
 def read_case(run_dir: Path, case: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the head line, the line of `case`); InputError naming what is missing."""
     path = _results(run_dir)
