@@ -95,9 +95,8 @@ def compare(previous: RunSummary, current: RunSummary, gaps: list[KnownGap] = ()
         if (now["status"] == before["status"] == "pass" and now["duration"] > SLOWER_FACTOR * before["duration"]
                 and now["duration"] - before["duration"] > SLOWER_SECONDS):
             c.slower.append((name, before["duration"], now["duration"]))
-    for case in sorted(set(previous.parity) | set(current.parity)):
-        if not current.parity_totals()[0]:
-            break  # no parity this time: nothing to say about it
+    probed = current.parity_totals()[0] > 0  # no parity this time: nothing to say about it
+    for case in sorted(set(previous.parity) | set(current.parity)) if probed else ():
         # A summary keeps the cases that did not match: a case absent from it matched.
         before, now = previous.parity.get(case) or {}, current.parity.get(case) or {}
         by_class = bool(before.get("classes")) and bool(now.get("classes"))

@@ -46,9 +46,8 @@ from .shard import Shard
 from .smoke_report import junit_xml, summary_text
 from .smokes import run_smokes
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
-from .verdict import Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
+from .verdict import EXIT_INTERRUPTED, Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
 
-EXIT_INTERRUPTED = 130
 CRASH_FILE = "crash.txt"
 
 

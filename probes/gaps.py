@@ -49,11 +49,14 @@ class KnownGap:
 
     def covers(self, case: str, kind: str | None, fingerprint: str | None, class_id: str | None,
                today: date) -> bool:
-        if self.expired(today) or not (case == self.case or fnmatch.fnmatchcase(case, self.case)):
+        if self.expired(today):
             return False
-        if self.classes:
-            return class_id in self.classes
-        return kind == self.kind and fingerprint in self.fingerprints
+        if self.classes:  # the class first: most cases of a run are not in it, and it needs no glob
+            if class_id not in self.classes:
+                return False
+        elif kind != self.kind or fingerprint not in self.fingerprints:
+            return False
+        return case == self.case or fnmatch.fnmatchcase(case, self.case)
 
 
 def load_gaps(path: Path) -> list[KnownGap]:

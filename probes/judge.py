@@ -16,9 +16,8 @@ from .errors import InputError
 from .events import RunFinished, read_events
 from .gaps import KnownGap, gaps_path_of_run, load_gaps
 from .rundir import Writer, write_atomic
-from .verdict import BLOCK, Verdict, VerdictTracker, verdict_json, verdict_markdown
+from .verdict import BLOCK, EXIT_INTERRUPTED, Verdict, VerdictTracker, verdict_json, verdict_markdown
 
-EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -82,6 +83,14 @@ class CaseResult:
         the same body divergence keeps its fingerprint when the status drifts too."""
         diffs = [d for d in self.diffs.get(target, []) if d.kind != "status"]
         return fingerprint(self.case.name, diffs) if summary_kind(diffs) else None
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        """Every difference, display-safe and cut short: the case's event carries the first
+        ones and its line in results.jsonl all of them, from this one list."""
+        return [{"target": target, "kind": d.kind, "path": d.where, "ref": _short(d.ref), "cand": _short(d.cand),
+                 "noise": d.noise, "ignored": d.ignored}
+                for target, diffs in self.diffs.items() for d in diffs]
 
     def divergence_class(self, target: str) -> DivergenceClass | None:
         return classify(self.diffs.get(target, []))
@@ -275,15 +284,6 @@ def _short(value: Any) -> str:
     return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + f"… ({len(text)} chars)"
 
 
-def diff_rows(result: CaseResult, limit: int | None = None) -> list[dict[str, Any]]:
-    rows = []
-    for target, diffs in result.diffs.items():
-        for d in diffs:
-            rows.append({"target": target, "kind": d.kind, "path": d.where, "ref": _short(d.ref),
-                         "cand": _short(d.cand), "noise": d.noise, "ignored": d.ignored})
-    return rows[:limit] if limit is not None else rows
-
-
 def case_event(result: CaseResult) -> ParityCaseFinished:
     ref = result.reference
     candidates = [t for t in result.answers if t != ref]
@@ -292,7 +292,7 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
     status_match = not errors and all(statuses[t] == statuses[ref] for t in candidates) and not result.expect_failures
     compared = [t for t in candidates if t in result.diffs]
     kinds = {t: result.kind(t) for t in compared}
-    rows = diff_rows(result)
+    rows = result.rows
     return ParityCaseFinished(
         case=result.case.name,
         reference=ref,
@@ -416,7 +416,7 @@ def case_record(result: CaseResult, event: ParityCaseFinished,
         record["answers"] = {t: {"elapsed_ms": round(a.elapsed * 1000, 2), "body_bytes": len(a.body), "body": None}
                              for t, a in result.answers.items()}
     else:
-        record["differences"] = diff_rows(result)
+        record["differences"] = result.rows
         record["answers"] = {t: {**_meta(result, a), "body": bodies[t]} for t, a in result.answers.items()}
     return {k: v for k, v in record.items() if not _empty(v)}
 

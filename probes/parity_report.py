@@ -104,6 +104,9 @@ class ParityBoard:
     reference: str = ""
     results: dict[str, CaseRow] = field(default_factory=dict)
     classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
+    _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
+    _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
     _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
     _shared: _Shared = field(default_factory=_Shared)
 
@@ -111,20 +114,39 @@ class ParityBoard:
         if isinstance(event, ParityPlanned):
             self.targets, self.reference = event.targets, event.reference
             self.cases, self.results = [], {}
+            self.tally, self._groups, self._group_kinds = Tally(), {}, {}
         elif isinstance(event, DivergenceClassFound):
             self.classes[event.id] = event
         elif isinstance(event, ParityCaseFinished):
-            if event.case not in self.results:
+            again = event.case in self.results
+            if not again:
                 self.cases.append(event.case)
             share = self._shared
-            self.results[event.case] = CaseRow(
+            row = self.results[event.case] = CaseRow(
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
                 event.fingerprints, event.status_match, event.body_match, event.expect_failures,
                 share(event.status_kinds), share(event.classes))
+            if again:  # a case probed twice (rare): count every case again
+                self._count_all()
+            else:
+                self._count(row)
             for target in event.kinds:
                 key = (target, event.classes.get(target) or event.fingerprints.get(target) or "")
                 if key not in self._examples and event.diffs:
                     self._examples[key] = tuple(d for d in event.diffs if d.target == target)
+
+    def _count(self, row: CaseRow) -> None:
+        """The headline's counts and the class groups, kept as cases land: a report, the
+        verdict or a redraw at 100,000 cases reads them instead of going over every case."""
+        self.tally.add(row)
+        for target, key, kind in divergences(row):
+            self._groups.setdefault((target, key), []).append(row.case)
+            self._group_kinds.setdefault((target, key), kind)
+
+    def _count_all(self) -> None:
+        self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+        for row in self.done():
+            self._count(row)
 
     @property
     def candidates(self) -> list[str]:
@@ -145,13 +167,8 @@ class ParityBoard:
     def class_groups(self) -> list[ClassGroup]:
         """Every (candidate, class) that diverges: the body's and the compared headers' way of
         differing, the status code left out (it blocks on its own). Most cases first."""
-        groups: dict[tuple[str, str], list[str]] = {}
-        kinds: dict[tuple[str, str], str] = {}
-        for r in self.done():
-            for target, key, kind in divergences(r):
-                groups.setdefault((target, key), []).append(r.case)
-                kinds.setdefault((target, key), kind)
-        out = [self.group(target, key, kinds[(target, key)], cases) for (target, key), cases in groups.items()]
+        out = [self.group(target, key, self._group_kinds[(target, key)], list(cases))
+               for (target, key), cases in self._groups.items()]
         return sorted(out, key=lambda g: (-len(g.cases), g.target, g.class_id or ""))
 
     def group(self, target: str, key: str, kind: str, cases: list[str]) -> ClassGroup:
@@ -165,10 +182,7 @@ class ParityBoard:
     def headline(self) -> str:
         """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any); a case
         whose status differs too still counts its body by the body's own kind."""
-        tally = Tally()
-        for r in self.done():
-            tally.add(r)
-        return tally.headline()
+        return self.tally.headline()
 
     def case_table(self) -> Table:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)

@@ -33,6 +33,7 @@ SCHEMA_VERSION = 1
 EXIT_BLOCK = 1
 CASES_LISTED = 200  # cases named in verdict.json; parity/results.jsonl has every one
 EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

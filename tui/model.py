@@ -44,7 +44,7 @@ PACE = 4.0  # a costly recomputation waits this many times its own cost before i
 
 
 class Pacer:
-    """Keeps a recomputation whose cost grows with the run (the verdict, the parity headline)
+    """Keeps a recomputation whose cost grows with the run (the verdict)
     to a fifth of the loop at most, so the screen keeps answering keys at 100,000 cases."""
 
     def __init__(self) -> None:

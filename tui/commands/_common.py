@@ -13,14 +13,13 @@ from rich.text import Text
 
 from probes import InputError
 from probes.textsafe import neutralise
+from probes.verdict import EXIT_INTERNAL, EXIT_INTERRUPTED  # noqa: F401 - the exit codes, for every command
 from themes.palette import CONSOLE_THEME
 
 if TYPE_CHECKING:
     from probes import Judgement
 
 EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
 
 
 def stdout() -> Console:

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from probes.parity_report import CaseRow, Tally, body_kinds, divergences, head_kinds
+from probes.parity_report import CaseRow, body_kinds, divergences, head_kinds
 from themes.palette import KIND_TONE
 
 from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS
@@ -96,7 +96,6 @@ class CaseIndex:
     def _reset(self) -> None:
         self.facts: dict[str, Facts] = {}
         self.groups: dict[GroupKey, Group] = {}
-        self.tally = Tally()
         self.kinds: set[str] = set()
         self.name_width = 4
         self._alike: dict[tuple, Facts] = {}
@@ -132,7 +131,6 @@ class CaseIndex:
         key = (outcome, kinds, groups)
         facts = self._alike.get(key) or self._alike.setdefault(key, Facts(*key))
         self.facts[case] = facts
-        self.tally.add(r)
         self.kinds |= facts.kinds
         self.name_width = max(self.name_width, len(case))
         self._order.append(case)
@@ -411,7 +409,7 @@ class ParityPane(Vertical):
         room = width - len(described) - len(hint)
         status = Text.assemble(described, (" " * room + hint, "dim") if room >= 2 else "")
         update_static(self.query_one("#parity-status", Static), status, layout=False)
-        tally = self.index.tally
+        tally = board.tally
         headline = tally.headline() if tally.cases else ("probing…" if board.targets else "no parity yet")
         lines = -(-len(headline) // width)
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"),
