@@ -11,7 +11,7 @@ import re
 import shlex
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -37,6 +37,9 @@ from ..settings import load_settings
 from ..terminal import TerminalApp
 from ..widgets import Themed
 from .help import HelpScreen
+
+if TYPE_CHECKING:
+    from probes import Judgement
 
 KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "header": "H", "changed": "·"}
 TOKEN = re.compile(r'(?P<key>"(?:[^"\\]|\\.)*"(?=:))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
@@ -349,23 +352,31 @@ class DiffScreen(Screen[None]):
 
     def record_gap(self, note: str, owner: str) -> None:
         """The same function as `gauntlet gap add`, into the run's own gaps file; the run is
-        judged again at once and the screen shows what its verdict files now say."""
+        judged again (a replay of its events: seconds at 100,000 cases, so on a thread) and
+        the screen shows what its verdict files now say."""
+        self.run_worker(lambda: self._record_gap(note, owner), thread=True, group="gap", exclusive=True)
+
+    def _record_gap(self, note: str, owner: str) -> None:
         from probes import gaps_path_of_run, judge_run, record_gap
 
         try:
             gaps_file, tracker = gaps_path_of_run(self.run_dir)
             if gaps_file is None:
-                self.notify("the run's config names no [verdict] known_gaps file", severity="error")
+                self.app.call_from_thread(self.notify, "the run's config names no [verdict] known_gaps file",
+                                          severity="error")
                 return
             gap = record_gap(self.run_dir, self.case, gaps_file, note=note, owner=owner, tracker=tracker,
                              today=date.today())
             judgement = judge_run(self.run_dir)
         except (GauntletError, ValueError) as exc:
-            self.notify(str(exc), severity="error", timeout=10)
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
             return
+        self.app.call_from_thread(self._recorded, gap.id, gaps_file, judgement)
+
+    def _recorded(self, gap_id: str, gaps_file: Path, judgement: Judgement) -> None:
         if self.app_model is not None:
             self.app_model.adopt(judgement)
-        self.notify(f"recorded known gap {gap.id} in {gaps_file}; the run's verdict is now "
+        self.notify(f"recorded known gap {gap_id} in {gaps_file}; the run's verdict is now "
                     f"{judgement.verdict.verdict}")
 
 
