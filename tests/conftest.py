@@ -215,3 +215,27 @@ def twins():
     yield urls
     proc.terminate()
     proc.wait(10)
+
+
+def wait_until(condition, timeout: float, what: str) -> None:
+    """Poll `condition` until it holds; fail naming `what` when `timeout` seconds pass."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout}s")
+        time.sleep(0.02)
+
+
+async def until(condition, pilot, timeout: float, what: str) -> None:
+    """`wait_until` for a test on the event loop: the loop (and the app, given its `pilot`)
+    runs while the test waits."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: not within {timeout}s")
+        await (pilot.pause(0.02) if pilot is not None else asyncio.sleep(0.02))

@@ -26,7 +26,7 @@ from probes.events import DivergenceClassFound, Notice, ParityCaseFinished, RunF
 from probes.results import PACK, entries, read_body
 from probes.rundir import Writer
 
-from .conftest import REPO, only_run
+from .conftest import REPO, only_run, wait_until
 
 CASES = 20_000
 SHARDS = 4
@@ -328,15 +328,14 @@ def test_a_shard_killed_mid_run_makes_the_merged_verdict_incomplete(servers, tmp
     stalled = [f"stall-{i}" for i in range(200) if third.holds(f"stall-{i}")]  # shard 3's alone
     config = project(servers, tmp_path, names + stalled)
     procs = shard_runs(config, tmp_path, range(1, SHARDS + 1))
-    events = None
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:  # shard 3 has landed a case and waits on the stalled ones
-        runs = list((tmp_path / "shard-3").glob("*/events.jsonl"))
-        events = runs[0] if runs else None
-        if events is not None and any(isinstance(e, ParityCaseFinished) for _, e in read_events(str(events))):
-            break
+    def landed() -> Path | None:  # shard 3 has landed a case and waits on the stalled ones
         assert procs["shard-3"].poll() is None, (tmp_path / "shard-3.log").read_text()
-        time.sleep(0.05)  # the poll's interval
+        runs = list((tmp_path / "shard-3").glob("*/events.jsonl"))
+        return next((r for r in runs if any(isinstance(e, ParityCaseFinished) for _, e in read_events(str(r)))),
+                    None)
+
+    wait_until(landed, DEADLINE, "shard 3 landed a case")
+    events = landed()
     assert events is not None
     procs["shard-3"].send_signal(signal.SIGKILL)
     assert procs.pop("shard-3").wait(DEADLINE) == -signal.SIGKILL

@@ -25,7 +25,7 @@ from tui.screens.diff import DiffScreen
 from tui.sources import FileSource
 from tui.widgets.row_list import RowList
 
-from .conftest import REPO
+from .conftest import REPO, until
 from .fixtures.synthetic_run import CLASSES, parity_events, write_run
 from .test_theme_keys import THEME_A, THEME_B, colour
 from .tui_helpers import DEMO_RUN, ScriptedSource, settle, shown_text
@@ -203,8 +203,7 @@ async def test_the_highlighted_case_stays_put_while_cases_land_above_it():
         for item in first + cases[:300]:
             source.push(*item)
         await pilot.press("3")
-        while len(app.model.tracker.parity.cases) < 300:
-            await pilot.pause(0.01)
+        await until(lambda: len(app.model.tracker.parity.cases) >= 300, pilot, 30, "300 cases on the board")
         await settle(app, pilot)
         rows = app.query_one(RowList)
         pane = app.query_one(ParityPane)
@@ -212,8 +211,7 @@ async def test_the_highlighted_case_stays_put_while_cases_land_above_it():
         before = pane.selected()
         for item in cases[300:]:
             source.push(*item)
-        while len(app.model.tracker.parity.cases) < 3000:
-            await pilot.pause(0.01)
+        await until(lambda: len(app.model.tracker.parity.cases) >= 3000, pilot, 30, "3000 cases on the board")
         await settle(app, pilot)
         assert pane.selected() == before and rows.cursor > 300
         assert before in shown_text(rows)

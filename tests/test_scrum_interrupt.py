@@ -11,25 +11,16 @@ import random
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 
 import psutil
 import pytest
 
 from probes import procs
 
-from .conftest import REPO, only_run
+from .conftest import REPO, only_run, until, wait_until
 from .test_scrum import KEY, openai, scrum_config
 
 pytestmark = pytest.mark.usefixtures("gateway_key")
-
-
-def wait_until(condition: Callable[[], object], deadline: float, what: str) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"gave up waiting: {what}"
-        time.sleep(0.02)
 
 
 def processes_with(marks: tuple[str, ...]) -> list[psutil.Process]:
@@ -112,10 +103,10 @@ async def test_a_stop_cut_short_kills_the_group_at_once(tmp_path):
     argv, marks = stubborn()
     child = await procs.spawn(argv, procs.ToMemory(lambda data: None), cwd=tmp_path)
     try:
-        wait_until(lambda: len(processes_with(marks)) == 3, 30, "sh and both sleeps")
+        await until(lambda: len(processes_with(marks)) == 3, None, 30, "sh and both sleeps")
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(procs.stop_group(child, grace=60), 0.2)
-        wait_until(lambda: not processes_with(marks), 1.0, f"no survivor of {marks}")
+        await until(lambda: not processes_with(marks), None, 1.0, f"no survivor of {marks}")
     finally:
         kill_all(marks)
 

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -26,7 +25,7 @@ from probes.rundir import WRITER_FILE, RunDir
 from tui.app import GauntletApp
 from tui.sources import FileSource
 
-from .conftest import REPO, pid_alive
+from .conftest import REPO, pid_alive, until, wait_until
 from .test_tmux import GAUNTLET, Tmux, wait_for_file
 from .tui_helpers import demo_run_copy, settle
 
@@ -37,22 +36,6 @@ ENDS_WITHIN = 5.0  # seconds from a signal (or a closed window) to no process le
 @pytest.fixture(autouse=True)
 def _config_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout}s")
-        time.sleep(0.05)
-
-
-async def until(condition: Callable[[], object], pilot, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {timeout}s")
-        await pilot.pause(0.05)
 
 
 def shown(app: GauntletApp, selector: str) -> str:
