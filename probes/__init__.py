@@ -28,10 +28,13 @@ _EXPORTS = {
     "Writer": "rundir", "writer_gone": "rundir",
     # the scrum offline
     "tally_files": "offline_tally",
+    "load_ledger": "findings_ledger", "record_dismissal": "findings_ledger", "run_findings": "findings_ledger",
+    "run_tokens": "findings",
     "split_diff": "bundle_split:split",
     # parity diffs and known gaps
-    "CaseView": "sidebyside", "GAP": "sidebyside", "load_case": "sidebyside",
+    "CaseView": "sidebyside", "GAP": "sidebyside", "load_case": "sidebyside", "latency_parts": "latency:viewer_parts",
     "KnownGap": "gaps", "gaps_path_of_run": "gaps", "record_gap": "gaps",
+    "read_noise": "noise", "suggest_ignore": "noise",
     "Judgement": "judge", "judge_run": "judge:judge", "run_gaps": "judge",
     # history
     "HistoryUnavailable": "history", "RunSummary": "history", "open_store": "history", "rebuild": "history",
@@ -40,7 +43,7 @@ _EXPORTS = {
     # the persistent stack and the demo's twins
     "StackUpError": "stack", "bring_up": "stack", "check_services": "stack", "read_stack": "stack",
     "stack_document": "stack", "stop_all": "stack", "write_merged": "stack",
-    "server_url": "twins", "start_twins": "twins",
+    "server_url": "twins", "start_twins": "twins", "parse_latency": "twins",
     # parity cases and a starter config
     "GeneratedCase": "casefile", "from_har": "har_cases", "from_openapi": "openapi_cases",
     "InitOptions": "init_project", "write_starter": "init_project:init_project",

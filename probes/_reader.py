@@ -111,6 +111,14 @@ class TableReader:
             return default
         return value
 
+    def number(self, key: str, default: float, *, minimum: float, maximum: float) -> float:
+        """A ratio or a fraction, `minimum` to `maximum` (an integer is a number too)."""
+        value = self._typed(key, (int, float), "a number", default)
+        if not minimum <= value <= maximum:
+            self.problem(key, f"must be between {minimum:g} and {maximum:g}, got {value:g}")
+            return default
+        return float(value)
+
     def duration(self, key: str, default: float) -> float:
         if key not in self.raw:
             return default

@@ -34,6 +34,7 @@ class GeneratedCase:
     body: str | None = None
     expect_status: int | None = None
     why: str = ""  # one line for the person reading the file: what this case sends and breaks
+    template: str | None = None  # the endpoint's path template when the path fills one in (noise is pooled by it)
 
     def identity(self) -> str:
         """What goes on the wire: two cases with the same identity probe the same thing."""
@@ -63,6 +64,8 @@ class GeneratedCase:
             out["body"] = body
         if self.expect_status is not None:
             out["expect_status"] = self.expect_status
+        if self.template is not None and self.template != self.path:
+            out["template"] = self.template
         return out
 
 

@@ -13,11 +13,12 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ._reader import TableReader
+from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
 from .errors import ConfigError, InputError, Problem
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
@@ -60,6 +61,7 @@ class Reviewer:
     run: tuple[str, ...] | None = None
     file: str | None = None
     timeout: float = 300.0
+    price_per_mtok: tuple[float, float] | None = None  # (input, output) per million tokens
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class ScrumConfig:
     prompt_file: Path | None = None
     reviewers: tuple[Reviewer, ...] = ()
     bundles: tuple[Bundle, ...] = ()
+    block_on: str = "convergent"  # or "any-lineage": a BLOCK from one lineage blocks too
+    findings_ignore: Path | None = None  # the ledger of dismissed findings
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,19 @@ class ParityCase:
     json: Any = UNSET
     body: str | None = None
     expect_status: int | None = None
+    template: str | None = None  # the endpoint's path template (`/v1/playbooks/{id}`): noise is pooled by it
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    """`[parity.latency]`: each case timed `repeats` times a target after `warmup` requests
+    not counted; a candidate is slower when its median's ratio to the reference's lies above
+    `max_ratio` with 95 % confidence. `blocking` is `[verdict] latency`: "block" or "report"."""
+
+    repeats: int = 30
+    warmup: int = 3
+    max_ratio: float = 1.25
+    blocking: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,13 +121,15 @@ class ParityConfig:
     targets: Mapping[str, str] = field(default_factory=dict)
     concurrency: int = 8
     timeout: float = 5.0
-    noise_check: bool = False
+    noise_samples: int = 0  # extra answers asked of the reference per case, to learn its noise
+    rules: Rules = Rules()  # unordered arrays, tolerances, numbers
     compare_headers: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     cases: tuple[ParityCase, ...] = ()
     keep_bodies: str = "divergent"  # whose answers the run keeps: "divergent" (and a sample) or "all"
     cases_stream: Path | None = None  # a JSON Lines cases file: read a line at a time as the probe goes
     generated_cases: str | None = None  # the cases file made from `cases_openapi`, kept with the run
+    latency: LatencyConfig | None = None  # `[parity.latency]`: None, latency is not measured
 
     def iter_cases(self) -> Iterator[ParityCase]:
         """Every case: those held in memory, then the JSON Lines file's, each validated as it
@@ -129,6 +148,7 @@ class ParityConfig:
 class VerdictConfig:
     known_gaps: Path | None = None
     tracker: Path | None = None
+    latency: str = "block"  # what a slower candidate does to the verdict: "block" or "report"
 
 
 @dataclass(frozen=True)
@@ -179,18 +199,23 @@ _GAUNTLET = ("name", "workdir", "out_dir")
 _SMOKES = ("stop_on_fail", "parallel", "timeout", "grace", "glob", "layer")
 _SMOKE = ("name", "layer", "run", "shell", "timeout", "env", "needs", "cwd")
 _SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line_tolerance",
-          "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle")
-_REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout")
+          "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle", "block_on", "findings_ignore")
+_REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout", "price_per_mtok")
+BLOCK_ON = ("convergent", "any-lineage")
 _BUNDLE = ("name", "diff", "git")
 # Framing and hop-by-hop headers: chunked against content-length is never a divergence.
 TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-length", "connection", "keep-alive", "te", "trailer",
                               "upgrade", "proxy-connection"})
-_PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "compare_headers",
-           "ignore", "cases_file", "cases_openapi", "keep_bodies", "case")
+_PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noise_samples", "compare_headers",
+           "ignore", "unordered", "tolerance", "numbers", "cases_file", "cases_openapi", "keep_bodies", "case",
+           "latency")
+_LATENCY = ("repeats", "warmup", "max_ratio")
+LATENCY_MODES = ("block", "report")
+MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
 KEEP_BODIES = ("divergent", "all")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-_CASE = ("name", "method", "path", "query", "headers", "json", "body", "expect_status")
-_VERDICT = ("known_gaps", "tracker")
+_CASE = ("name", "method", "path", "query", "headers", "json", "body", "expect_status", "template")
+_VERDICT = ("known_gaps", "tracker", "latency")
 _STACK = ("output", "up", "service")
 _SERVICE = ("name", "bin", "run", "args", "env", "port", "health", "health_timeout")
 _METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -219,6 +244,11 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         verdict=_verdict(top, workdir),
         stack=_stack(top, workdir),
     )
+    if config.parity.latency is not None:  # the verdict's word on latency travels with the probe's events
+        config = replace(config, parity=replace(config.parity, latency=replace(
+            config.parity.latency, blocking=config.verdict.latency == "block")))
+    elif isinstance(raw.get("verdict"), dict) and "latency" in raw["verdict"]:
+        problems.append(Problem("verdict.latency", "judges latency, but [parity.latency] is not set: nothing is timed"))
     if problems:
         raise ConfigError(str(source), problems)
     return config
@@ -405,6 +435,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
             run=r.argv("run"),
             file=r.string("file"),
             timeout=r.duration("timeout", timeout),
+            price_per_mtok=_price(r),
         )
         needed = {"openai": "model", "command": "run", "replay": "file"}[kind]
         if not r.has(needed):
@@ -439,6 +470,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
     if bundles and not reviewers:
         s.problem("reviewer", "bundles are listed but no [[scrum.reviewer]] is")
     prompt = s.string("prompt_file")
+    ledger = s.string("findings_ignore")
     return ScrumConfig(
         gateway=gateway.rstrip("/") if gateway else None,
         api_key_env=s.string("api_key_env"),
@@ -452,7 +484,26 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
         prompt_file=_resolve(workdir, prompt) if prompt else None,
         reviewers=tuple(reviewers),
         bundles=tuple(bundles),
+        block_on=s.string("block_on", "convergent", choices=BLOCK_ON) or "convergent",
+        findings_ignore=_resolve(workdir, ledger) if ledger else None,
     )
+
+
+def _price(r: TableReader) -> tuple[float, float] | None:
+    """`price_per_mtok = {input = 3.0, output = 15.0}`: what a million tokens cost each way."""
+    if not r.has("price_per_mtok"):
+        return None
+    p = r.table("price_per_mtok", ("input", "output"))
+    prices = []
+    for key in ("input", "output"):
+        value = p.raw.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1e6:
+            prices.append(float(value))
+        elif value is None:
+            p.problem(key, "is required: the price of a million tokens")
+        else:
+            p.problem(key, f"expected a price per million tokens (a number from 0 to 1000000), got {value!r}")
+    return (prices[0], prices[1]) if len(prices) == 2 else None
 
 
 def _parity(top: TableReader, workdir: Path) -> ParityConfig:
@@ -506,22 +557,69 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
             p.problems.append(Problem(f"parity.compare_headers[{i}]",
                                       f"{name} is how the answer travelled, not what it says: never compared"))
     ignore = p.string_list("ignore")
-    for i, path in enumerate(ignore):
-        if not path.startswith("$"):
-            p.problems.append(Problem(f"parity.ignore[{i}]", f"a JSON path starts with '$', got {path!r}"))
+    noise_samples, rules = _compare_rules(p, ignore)
     return ParityConfig(
         reference=reference,
         targets=targets,
         concurrency=p.integer("concurrency", 8, minimum=1) or 8,
         timeout=p.duration("timeout", 5.0),
-        noise_check=p.boolean("noise_check", False),
+        noise_samples=noise_samples,
+        rules=rules,
         compare_headers=compare_headers,
         ignore=ignore,
         cases=tuple(cases),
         keep_bodies=p.string("keep_bodies", "divergent", choices=KEEP_BODIES) or "divergent",
         cases_stream=stream,
         generated_cases=generated_cases,
+        latency=_latency(p) if p.has("latency") else None,
     )
+
+
+def _latency(p: TableReader) -> LatencyConfig:
+    r = p.table("latency", _LATENCY)
+    return LatencyConfig(
+        repeats=r.integer("repeats", 30, minimum=MIN_REPEATS) or 30,
+        warmup=r.integer("warmup", 3, minimum=0) or 0,
+        max_ratio=r.number("max_ratio", 1.25, minimum=1.0, maximum=100.0),
+    )
+
+
+NOISE_SAMPLES_MAX = 20
+
+
+def _compare_rules(p: TableReader, ignore: tuple[str, ...]) -> tuple[int, Rules]:
+    """`noise_samples` (`noise_check = true` is one sample), and the per-path rules: `ignore`
+    (optionally scoped to one endpoint), `unordered`, `tolerance` and `numbers`."""
+    from .noise import split_ignore  # imports this module
+
+    if p.has("noise_samples") and p.has("noise_check"):
+        p.problem("noise_check", "give noise_samples alone (noise_check = true is noise_samples = 1)")
+    samples = (p.integer("noise_samples", 0, maximum=NOISE_SAMPLES_MAX) or 0) if p.has("noise_samples") \
+        else int(p.boolean("noise_check", False))
+    for i, rule in enumerate(ignore):
+        try:
+            split_ignore(rule)
+        except ValueError as exc:
+            p.problems.append(Problem(f"parity.ignore[{i}]", str(exc)))
+    unordered = p.string_list("unordered")
+    for i, pattern in enumerate(unordered):
+        try:
+            parse_pattern(pattern)
+        except ValueError as exc:
+            p.problems.append(Problem(f"parity.unordered[{i}]", str(exc)))
+    tolerance: dict[str, Tolerance] = {}
+    t = p.table("tolerance", None)
+    for pattern, value in t.raw.items() if isinstance(t.raw, dict) else ():
+        try:
+            parse_pattern(pattern)
+            tolerance[pattern] = parse_tolerance(value)
+        except ValueError as exc:
+            t.problem(json.dumps(pattern), str(exc))
+    numbers = p.string("numbers", "strict", choices=NUMBERS) or "strict"
+    try:
+        return samples, Rules(unordered, tolerance, numbers)
+    except ValueError:  # a bad pattern, already a problem above
+        return samples, Rules()
 
 
 def _cases_from_file(p: TableReader, path: Path) -> list[TableReader]:
@@ -592,6 +690,9 @@ def _case(c: TableReader) -> ParityCase:
     path = c.string("path", "/") or "/"
     if not path.startswith("/"):
         c.problem("path", f"must start with '/', got {path!r}")
+    template = c.string("template")
+    if template is not None and not template.startswith("/"):
+        c.problem("template", f"a path template starts with '/', got {template!r}")
     return ParityCase(
         name=name or f"<{c.path}>",
         method=method,
@@ -601,6 +702,7 @@ def _case(c: TableReader) -> ParityCase:
         json=c.raw.get("json", UNSET),
         body=c.string("body"),
         expect_status=c.integer("expect_status", None, minimum=100, maximum=599),
+        template=template,
     )
 
 
@@ -611,6 +713,7 @@ def _verdict(top: TableReader, workdir: Path) -> VerdictConfig:
     return VerdictConfig(
         known_gaps=_resolve(workdir, gaps) if gaps else None,
         tracker=_resolve(workdir, tracker) if tracker else None,
+        latency=v.string("latency", "block", choices=LATENCY_MODES) or "block",
     )
 
 

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .events import DeltaLine, EngagementRow
+from .findings import scrum_delta
 from .gaps import KnownGap
 from .history import RunSummary
+from .latency import trend_lines
 
 SLOWER_FACTOR = 2.0
 SLOWER_SECONDS = 1.0
@@ -76,6 +78,8 @@ class Comparison:
         out += [DeltaLine(f"known gap {gap.id}: {state}" + (f" ({detail})" if detail else ""),
                           "worse" if state == "regressed" else "")
                 for gap, state, detail in self.gaps]
+        out += scrum_delta(self.previous.bundles, self.current.bundles, self.previous.run_id)
+        out += [DeltaLine(text, tone) for text, tone in trend_lines(self.previous.latency, self.current.latency)]
         if len(out) == 1:
             out.append(DeltaLine("nothing changed"))
         return out

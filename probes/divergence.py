@@ -69,11 +69,20 @@ def classify(diffs: Iterable[Difference]) -> DivergenceClass | None:
     """The class of one candidate's differences from the reference, its status code left
     out (a status mismatch blocks on its own; the class is what a known gap may cover);
     None when nothing else counts."""
-    entries = tuple(sorted({_entry(d) for d in diffs if d.counts and d.path[:1] != ("@status",)},
-                           key=lambda e: (e.kind, e.path, e.ref, e.cand)))
+    return class_of_entries({_entry(d) for d in diffs if d.counts and d.path[:1] != ("@status",)})
+
+
+def class_of_entries(found: Iterable[ClassEntry]) -> DivergenceClass | None:
+    """The class made of these entries (a class judged again once noise is settled keeps
+    the entries left to it, and is the class a case diverging in just those would have)."""
+    entries = tuple(sorted(set(found), key=lambda e: (e.kind, e.path, e.ref, e.cand)))
     if not entries:
         return None
     kind = min((e.kind for e in entries), key=SEVERITY.__getitem__)
+    return DivergenceClass(class_id(entries), kind, entries)
+
+
+def class_id(entries: Iterable[ClassEntry]) -> str:
+    """A hash of the entries (in order): the same way of diverging has the same id everywhere."""
     key = [[e.kind, e.path, e.ref, e.cand] for e in entries]
-    digest = hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()[:12]
-    return DivergenceClass(f"cls:{digest}", kind, entries)
+    return "cls:" + hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()[:12]

@@ -35,8 +35,10 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
+from .findings_ledger import load_ledger
 from .gaps import load_gaps
 from .history import HistoryStore, HistoryUnavailable, RunSummary, open_store
+from .noise import NOISE_FILE, noise_json
 from .parity import run_head, run_parity
 from .parity_store import ResultWriter
 from .results import RESULTS
@@ -305,8 +307,12 @@ class Engine:
         self._write("smokes/junit.xml", junit_xml(board, self.config.name), "smoke JUnit report")
 
     async def _scrum(self) -> str:
+        await self._history_settled()  # the previous wave, which the findings are matched against
+        previous = self._previous
         scrum = ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
-                         self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None))
+                         self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None),
+                         run_id=self.run_dir.run_id, previous_run_id=previous.run_id if previous else "",
+                         previous=previous.bundles if previous else {})
         try:
             await scrum.run()
         finally:
@@ -330,6 +336,8 @@ class Engine:
             self._close_record(writer)
             self._write("parity/report.md", self.tracker.parity.report_markdown(self.config.name),
                         "parity report")
+            if self.tracker.parity.noise is not None:
+                self._write(NOISE_FILE, noise_json(self.tracker.parity.noise), "learned noise")
         return self.tracker.parity.headline()
 
     def _close_record(self, writer: ResultWriter) -> None:
@@ -355,7 +363,13 @@ class Engine:
             self.bus.emit(ArtifactWritten(relative, what))
 
     def _reload_gaps(self) -> None:
-        """The gaps file as it is at the end: a gap recorded while the run went on counts."""
+        """The gaps file (and the findings ledger) as it is at the end: a gap recorded while
+        the run went on counts."""
+        if self.config.scrum.findings_ignore is not None:  # and a finding dismissed meanwhile
+            try:
+                self.tracker.scrum.ledger = load_ledger(self.config.scrum.findings_ignore)
+            except GauntletError as exc:
+                self.bus.emit(Notice("verdict", "error", f"the findings ledger as the run started is used: {exc}"))
         if self.config.verdict.known_gaps is None:
             return
         try:

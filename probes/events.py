@@ -53,6 +53,7 @@ class PlannedReviewer:
     name: str
     lineage: str
     kind: str  # openai | command | replay
+    model: str = ""  # what an openai reviewer asks for (SARIF names it)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class ReviewerRow:
     blocks: int
     retracted_blocks: int
     verdict: str | None
+    tokens_in: int = 0  # the prompt as the gateway counted it (estimated with tokens_out)
+    cost: float | None = None  # from the reviewer's price_per_mtok; None: no price given
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,47 @@ class LocationRow:
     convergent: bool
     severity: str
     what: str
+    id: str = ""  # the stable finding id: file, enclosing symbol, normalised WHAT (probes/findings.py)
+    ids: tuple[str, ...] = ()  # each finding's own id here: a later wave matches on any of them
+    state: str = ""  # new | recurring | "" (no earlier wave to compare with)
+    waves: int = 0  # waves in a row it has been seen, this one included
+    since: str = ""  # the run of the first of those waves
+
+
+@dataclass(frozen=True)
+class ResolvedRow:
+    """A finding of the previous wave that this wave no longer has."""
+
+    id: str
+    where: str
+    severity: str
+    lineages: tuple[str, ...]
+    what: str
+    waves: int
+
+
+@dataclass(frozen=True)
+class DismissalRow:
+    """An entry of the findings ledger: a finding answered and put to rest until `expires`."""
+
+    id: str
+    reason: str
+    owner: str
+    opened: str  # ISO date
+    expires: str = ""  # ISO date; "" never
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """One review's tokens and cost, of this wave or the previous one."""
+
+    bundle: str
+    reviewer: str
+    lineage: str
+    tokens_in: int
+    tokens_out: int
+    estimated: bool
+    cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +155,27 @@ class DiffRow:
     cand: str
     noise: bool
     ignored: bool
+
+
+@dataclass(frozen=True)
+class LatencyRow:
+    """One target's timed requests of a case, in milliseconds. A candidate's row holds the ratio
+    of its median to the reference's, that ratio's 95 % interval, the Mann–Whitney p and what
+    they come to; the reference's row has no ratio and no state."""
+
+    target: str
+    n: int  # timed requests counted (each answered as the target's first answer did)
+    p50: float | None = None
+    p95: float | None = None
+    hist: tuple[int, ...] = ()  # the timed requests in bins over `span`, for a sparkline
+    span: tuple[float, float] = (0.0, 0.0)  # the range `hist` covers: the same for every target of a case
+    ratio: float | None = None
+    low: float | None = None
+    high: float | None = None
+    p_value: float | None = None
+    state: str = ""  # a candidate's: slower | same | no data
+    why: str = ""  # no data: why
+    class_id: str | None = None  # slower: its latency divergence class, which a known gap may cover
 
 
 @dataclass(frozen=True)
@@ -265,6 +330,11 @@ class ScrumPlanned(Event):
     bundles: tuple[PlannedBundle, ...]
     reviewers: tuple[PlannedReviewer, ...]
     min_tokens_out: int = 100  # below it a review is thin
+    block_on: str = "convergent"  # convergent | any-lineage: which BLOCK findings block
+    ledger: str = ""  # the findings ledger (findings_ignore) the run was configured with
+    dismissed: tuple[DismissalRow, ...] = ()  # its entries as the run started
+    previous_run_id: str = ""  # the previous wave of this config, "" when there is none
+    previous_tokens: tuple[TokenRow, ...] = ()  # that wave's tokens, for the engagement table
 
 
 @dataclass(frozen=True)
@@ -294,6 +364,8 @@ class ReviewFinished(Event):
     findings: int
     error: str = ""
     retries: int = 0
+    tokens_in: int = 0
+    cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -310,6 +382,7 @@ class BundleTallied(Event):
     locations: tuple[LocationRow, ...]
     unanchored: tuple[UnanchoredRow, ...]
     convergent_blocks: int = 0
+    resolved: tuple[ResolvedRow, ...] = ()  # the previous wave's findings gone from this one
 
 
 # ---- phase 3: parity -----------------------------------------------------------------------
@@ -346,6 +419,49 @@ class ParityCaseFinished(Event):
     expect_failures: tuple[str, ...] = ()
     status_kinds: dict[str, str | None] = field(default_factory=dict)  # per candidate: status, header or None
     classes: dict[str, str | None] = field(default_factory=dict)  # per candidate: its divergence class, None = none
+    endpoint: str = ""  # `GET /v1/playbooks/{n}`: the noise pool it learns from (set when noise is sampled)
+    shape: str = ""  # the reference answer's leaf paths, hashed: settled noise can make it inconclusive
+    inconclusive: bool = False  # the reference's answer is noise through and through (so far)
+    latency: tuple[LatencyRow, ...] = ()  # per target, with `[parity.latency]` (probes/latency.py)
+
+
+@dataclass(frozen=True)
+class LatencyPlanned(Event):
+    """`[parity.latency]` as the probe times the cases: the figures each case's rows are read against."""
+
+    repeats: int
+    warmup: int
+    max_ratio: float
+    blocking: bool = True  # `[verdict] latency = "block"`; False: "report", shown and never blocking
+
+
+@dataclass(frozen=True)
+class NoisePathRow:
+    """A path the reference answered differently among its own samples (wildcarded)."""
+
+    path: str
+    differed: int  # samples in which it (or something under it) differed from the first answer
+    evidence: tuple[str, ...]  # a few of the reference's own values there, display-safe
+
+
+@dataclass(frozen=True)
+class NoiseEndpointRow:
+    endpoint: str  # method and path template
+    samples: int  # extra answers asked of the reference, over every case of the endpoint
+    cases: int
+    paths: tuple[NoisePathRow, ...]
+    hollow_shapes: tuple[str, ...] = ()  # shapes of reference answers that are noise through and through
+    inconclusive: int = 0  # cases of those shapes
+    truncated: bool = False  # more noisy paths than are kept
+
+
+@dataclass(frozen=True)
+class NoiseSettled(Event):
+    """The run's learned noise, final: the boards judge the cases that landed earlier again
+    from it (a case is judged against the pool as it stood when it landed)."""
+
+    endpoints: tuple[NoiseEndpointRow, ...]
+    overflow: int = 0  # cases of endpoints beyond the pool's limit, judged by their own samples
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import tomli_w
 from ._reader import TableReader
 from .compare import KINDS
 from .errors import ConfigError, GauntletError, Problem
+from .latency import LATENCY
 from .results import read_case
 from .rundir import write_atomic
 from .textsafe import md_cell
@@ -97,7 +98,7 @@ def load_gaps(path: Path) -> list[KnownGap]:
         gaps.append(KnownGap(
             id=gap_id,
             case=case,
-            kind=r.string("kind", required=not classes, choices=KINDS) or "",
+            kind=r.string("kind", required=not classes, choices=(*KINDS, LATENCY)) or "",
             fingerprints=tuple(fingerprints),
             note=r.string("note", "") or "",
             owner=r.string("owner", required=True) or "",

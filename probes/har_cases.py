@@ -148,7 +148,8 @@ def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence
             name=_name(method, template), method=method, path=url.path or "/",
             query=_query(url.query, redacted, notes, i), headers=_headers(request.get("headers"), keep, dropped),
             json=json_body, body=text_body,
-            why=f"{method} {template}" + (f", recorded {status}" if isinstance(status, int) and status else "")))
+            why=f"{method} {template}" + (f", recorded {status}" if isinstance(status, int) and status else ""),
+            template=template))
     return HarCases(source, requests, tuple(unique_names(cases)), tuple(sorted(dropped)), tuple(sorted(redacted)),
                     dict(sorted(seen_hosts.items())), tuple(notes))
 

@@ -29,6 +29,8 @@ from .events import (
     SmokeFinished,
     read_events,
 )
+from .findings import bundle_summary
+from .latency import remember
 from .rundir import writer_gone
 from .verdict import BLOCK
 
@@ -79,6 +81,7 @@ class RunSummary:
     # body_match; only the cases that did not match (100,000 matching cases are three counts)
     parity: dict[str, dict[str, Any]] = field(default_factory=dict)
     parity_counts: dict[str, int] = field(default_factory=dict)  # cases, status_match, body_divergent
+    latency: dict[str, Any] = field(default_factory=dict)  # per target and for the slowest cases (probes/latency.py)
     _smokes_start: float | None = None
     _smokes_end: float = 0.0
 
@@ -95,11 +98,10 @@ class RunSummary:
                 self._smokes_end = max(self._smokes_end, t)
                 self.smokes_wall = round(self._smokes_end - self._smokes_start, 3)
         elif isinstance(event, BundleTallied):
-            self.bundles[event.bundle] = {
-                "kb": event.kb, "convergent": event.convergent, "distinct": event.distinct,
-                "reviewers": {r.reviewer: {"lineage": r.lineage, "tokens_out": r.tokens_out,
-                                           "findings": r.findings, "thin": r.thin} for r in event.reviewers}}
+            self.bundles[event.bundle] = bundle_summary(event)
         elif isinstance(event, ParityCaseFinished):
+            if event.latency:
+                self.latency = remember(self.latency, event)
             counts = self.parity_counts = dict(self.parity_counts)  # a snapshot may hold the last one
             counts["cases"] = counts.get("cases", 0) + 1
             counts["status_match"] = counts.get("status_match", 0) + event.status_match

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import InputError
 from .events import RunFinished, read_events
+from .findings_ledger import load_ledger
 from .gaps import KnownGap, gaps_path_of_run, load_gaps
 from .rundir import Writer, write_atomic
 from .verdict import BLOCK, EXIT_INTERRUPTED, Verdict, VerdictTracker, verdict_json, verdict_markdown
@@ -58,6 +59,8 @@ def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> 
                 finished = event
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    if tracker.scrum.ledger_path:  # the findings ledger as it is now, like the gaps file
+        tracker.scrum.ledger = load_ledger(Path(tracker.scrum.ledger_path))
     verdict = tracker.current(final=True)
     writer = Writer.of_run(run_dir)
     live = finished is None and writer is not None and writer.running() is not False
@@ -69,5 +72,9 @@ def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> 
         write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=interrupted,
                                                             duration=duration))
         write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
+        if tracker.scrum.ledger is not None and (run_dir / "scrum").is_dir():  # what a dismissal changes there
+            write_atomic(run_dir / "scrum" / "summary.md", tracker.scrum.summary_markdown(tracker.run.name
+                                                                                          if tracker.run else "gauntlet"))
+            write_atomic(run_dir / "scrum" / "findings.sarif", tracker.scrum.sarif())
     code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
     return Judgement(run_dir, verdict, code, gaps_file, tuple(gaps), finished is not None, not live)

@@ -415,7 +415,7 @@ class _Builder:
         self.cases.append(GeneratedCase(
             name=safe_name(name), method=method.upper(), path=(self.base_path + path) or "/",
             query={k: as_text(v) for k, v in request.query.items()}, headers=headers,
-            json=request.body, expect_status=status, why=why))
+            json=request.body, expect_status=status, why=why, template=(self.base_path + raw_path) or "/"))
 
 
 def _with(request: _Request, where: str, values: dict[str, Any]) -> _Request:

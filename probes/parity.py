@@ -3,17 +3,20 @@
 The same request goes to the reference and to every candidate at once; each answer is
 compared with the reference's by status, chosen headers and body (parsed JSON when both
 are JSON, text or bytes otherwise). Faults — refused, reset, timed out, undecodable — are
-results on that target, never crashes. Optional noise check: the reference is asked twice
-and whatever differs between its own answers is noise, shown but never counted.
+results on that target, never crashes. Learned noise: the reference is asked `noise_samples`
+more times and whatever differs among its own answers is noise (probes/noise.py), shown but
+never counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -23,19 +26,19 @@ from .compare import (
     ABSENT,
     HEAD_KINDS,
     Difference,
-    compile_ignore,
     diff_bytes,
     diff_json,
     diff_text,
     fingerprint,
     mark,
-    render_path,
     summary_kind,
 )
+from .compare import Rules
 from .config import UNSET, ParityCase, ParityConfig
 from .divergence import DivergenceClass, classify
 from .errors import GauntletError
 from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
+from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths
 from .shard import Shard
 from .textsafe import neutralise
 
@@ -67,8 +70,11 @@ class CaseResult:
     reference: str
     answers: dict[str, Answer]
     diffs: dict[str, list[Difference]]  # per candidate
-    noise: tuple[str, ...] = ()
+    noise: tuple[str, ...] = ()  # the paths the reference's own samples differed on in this case
     expect_failures: tuple[str, ...] = ()
+    endpoint: str = ""  # the noise pool it learned from ("" when noise is not sampled)
+    shape: str = ""
+    inconclusive: bool = False  # the reference's answer is all noise, as the pool stood
 
     def status_kind(self, target: str) -> str | None:
         """`status` when the code differs from the reference's, `header` when only a compared header does."""
@@ -203,7 +209,7 @@ def parse_body(answer: Answer) -> tuple[str, Any]:
     return "text", text
 
 
-def compare_answers(ref: Answer, cand: Answer, headers: Sequence[str]) -> list[Difference]:
+def compare_answers(ref: Answer, cand: Answer, headers: Sequence[str], rules: Rules | None = None) -> list[Difference]:
     """Every difference of one candidate's answer from the reference's (both without error)."""
     out: list[Difference] = []
     if ref.status != cand.status:
@@ -217,7 +223,7 @@ def compare_answers(ref: Answer, cand: Answer, headers: Sequence[str]) -> list[D
     if ref_kind != cand_kind:
         out.append(Difference("shape", (), f"<{ref_kind} body>", f"<{cand_kind} body>"))
     elif ref_kind == "json":
-        out.extend(diff_json(ref_value, cand_value))
+        out.extend(diff_json(ref_value, cand_value, rules))
     elif ref_kind == "text":
         out.extend(diff_text(ref_value, cand_value))
     else:
@@ -235,45 +241,65 @@ def _answer_error(answer: Answer) -> str | None:
     return None
 
 
-async def probe_case(client: httpx.AsyncClient, gate: asyncio.Semaphore, config: ParityConfig,
-                     case: ParityCase) -> CaseResult:
+async def probe_case(clients: Mapping[str, httpx.AsyncClient], gate: asyncio.Semaphore, config: ParityConfig,
+                     case: ParityCase, pool: NoisePool | None = None) -> CaseResult:
     assert config.reference is not None
 
     async def one(target: str) -> Answer:
         async with gate:
-            return await fetch(client, case, target, config.targets[target], config.timeout)
+            return await fetch(clients[target], case, target, config.targets[target], config.timeout)
 
     names = list(config.targets)
     jobs = [one(t) for t in names]
-    if config.noise_check:
-        jobs.append(one(config.reference))
+    jobs += [one(config.reference) for _ in range(config.noise_samples if pool is not None else 0)]
     answers = await asyncio.gather(*jobs)
     by_target = dict(zip(names, answers))
-    return judge(case, config, by_target, answers[-1] if config.noise_check else None)
+    return judge(case, config, by_target, answers[len(names):], pool)
 
 
 def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
-          second_reference: Answer | None) -> CaseResult:
+          samples: Sequence[Answer] = (), pool: NoisePool | None = None) -> CaseResult:
     """Compare every candidate with the reference; errors become the target's own result."""
     assert config.reference is not None
     ref = answers[config.reference]
     errors = {t: _answer_error(a) for t, a in answers.items()}
     answers = {t: (a if errors[t] is None or a.error else replace(a, error=errors[t]))
                for t, a in answers.items()}
-    noise: set[str] = set()
-    if second_reference is not None and errors[config.reference] is None and _answer_error(second_reference) is None:
-        noise = {render_path(d.path) for d in compare_answers(ref, second_reference, config.compare_headers)
-                 if d.path[:1] not in (("@status",), ("@header",))}
-    ignore = compile_ignore(config.ignore)
+    learned = _learn_noise(case, config, ref, samples, pool) if pool is not None and errors[config.reference] is None \
+        else _NO_NOISE
+    noise, own, endpoint, shape, hollow = learned
+    ignore = _ignore_rules(config.ignore).for_case(case)
     diffs: dict[str, list[Difference]] = {}
     for target, answer in answers.items():
         if target == config.reference or errors[target] or errors[config.reference]:
             continue
-        diffs[target] = mark(compare_answers(ref, answer, config.compare_headers), ignore, noise)
+        diffs[target] = mark(compare_answers(ref, answer, config.compare_headers, config.rules), ignore, noise)
     expect = tuple(f"{t} answered {a.status}, expected {case.expect_status}"
                    for t, a in answers.items()
                    if case.expect_status is not None and a.status is not None and a.status != case.expect_status)
-    return CaseResult(case, config.reference, answers, diffs, tuple(sorted(noise)), expect)
+    return CaseResult(case, config.reference, answers, diffs, tuple(sorted(own)), expect,
+                      endpoint=endpoint, shape=shape, inconclusive=hollow)
+
+
+_NO_NOISE: tuple[frozenset[str], frozenset[str], str, str, bool] = (frozenset(), frozenset(), "", "", False)
+
+
+def _learn_noise(case: ParityCase, config: ParityConfig, ref: Answer, samples: Sequence[Answer],
+                 pool: NoisePool) -> tuple[frozenset[str], frozenset[str], str, str, bool]:
+    """Fold the reference's extra answers into its endpoint's pool: (the endpoint's noise now,
+    the paths this case's samples differed on, the endpoint, the answer's shape, whether the
+    answer is all noise). A sample that failed teaches nothing."""
+    endpoint = endpoint_of(case)
+    leaves = leaf_paths(*parse_body(ref))
+    differences = [compare_answers(ref, s, config.compare_headers, config.rules)
+                   for s in samples if _answer_error(s) is None]
+    noise, own, shape = pool.learn(endpoint, differences, leaves)
+    return noise, own, endpoint, shape, all_noise(leaves, noise)
+
+
+@functools.lru_cache(maxsize=8)
+def _ignore_rules(rules: tuple[str, ...]) -> IgnoreRules:
+    return IgnoreRules(rules)
 
 
 def _short(value: Any) -> str:
@@ -308,6 +334,9 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         expect_failures=result.expect_failures,
         status_kinds={t: result.status_kind(t) for t in compared},
         classes={t: c.id if (c := result.divergence_class(t)) else None for t in compared},
+        endpoint=result.endpoint,
+        shape=result.shape,
+        inconclusive=result.inconclusive,
     )
 
 
@@ -347,13 +376,26 @@ async def run_parity(config: ParityConfig, bus: EventBus,
 
     gate = asyncio.Semaphore(config.concurrency)
     emitter = CaseEmitter(bus)
+    pool = NoisePool() if config.noise_samples else None
+    # A client per target, each pooling up to `concurrency` connections (as many requests as
+    # may be in flight to it): every target's connections stay alive alike. One pool shared by
+    # the targets closes one target's idle connections to open the other's as the mix of
+    # requests in flight shifts, and its bookkeeping walks every connection of every target.
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
-    async with httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, limits=limits,
+                                                                          trust_env=False))
+                   for t in config.targets}
+        from .latency_probe import case_timer  # imports this module
+
+        timer = await stack.enter_async_context(case_timer(config, bus))
 
         async def worker() -> None:
             while (case := pull()) is not None:
-                result = await probe_case(client, gate, config, case)
+                result = await probe_case(clients, gate, config, case, pool)
                 event = case_event(result)
+                if timer is not None:  # `[parity.latency]`: the case timed after its first answers
+                    event = await timer.time(result, event, gate)
                 if on_result is not None:
                     on_result(result, event)
                 emitter.emit(result, event)
@@ -365,8 +407,21 @@ async def run_parity(config: ParityConfig, bus: EventBus,
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+    if pool is not None:
+        settle_noise(pool, bus)
     if failed:
         raise failed[0]
+
+
+def settle_noise(pool: NoisePool, bus: EventBus) -> None:
+    """The pool's final word, which the boards judge every landed case again by; the cases
+    whose reference answer is all noise are named as a notice, never a silent match."""
+    settled = pool.settled()
+    bus.emit(settled)
+    for row in settled.endpoints:
+        if row.inconclusive:
+            bus.emit(Notice("parity", "warn", f"{row.inconclusive} case(s) of {row.endpoint} inconclusive: every "
+                                              "value the reference gives differs among its own answers"))
 
 
 def _request_record(case: ParityCase, url: str) -> dict[str, Any]:
@@ -406,7 +461,7 @@ def case_record(result: CaseResult, event: ParityCaseFinished,
     kept). A case whose answers were not kept matched: its line keeps statuses and timings
     only, so 100,000 matching cases stay a file one can scan. Empty fields are left out."""
     record: dict[str, Any] = {
-        "case": result.case.name, "method": result.case.method, "path": result.case.path,
+        "case": result.case.name, "method": result.case.method, "path": result.case.path, "endpoint": result.endpoint,
         "statuses": event.statuses, "errors": event.errors, "kinds": event.kinds,
         "status_kinds": event.status_kinds, "classes": event.classes, "fingerprints": event.fingerprints,
         "status_match": event.status_match, "body_match": event.body_match, "noise": list(result.noise),
@@ -418,17 +473,21 @@ def case_record(result: CaseResult, event: ParityCaseFinished,
     else:
         record["differences"] = result.rows
         record["answers"] = {t: {**_meta(result, a), "body": bodies[t]} for t, a in result.answers.items()}
+    for row in event.latency:  # each target's timings beside its answer, for the diff viewer
+        record["answers"][row.target]["latency"] = asdict(row)
     return {k: v for k, v in record.items() if not _empty(v)}
 
 
 def _empty(value: Any) -> bool:
-    """Nothing to say: an empty list or map, or a map of targets to nothing."""
-    return value == [] or (isinstance(value, dict) and all(v is None for v in value.values()))
+    """Nothing to say: an empty list, map or text, or a map of targets to nothing."""
+    return value == [] or value == "" or (isinstance(value, dict) and all(v is None for v in value.values()))
 
 
 def run_head(config: ParityConfig, keep_bodies: str) -> dict[str, Any]:
     """The first line of parity/results.jsonl: what every case line is read against."""
     return {"reference": config.reference, "targets": dict(config.targets), "ignore": list(config.ignore),
-            "noise_check": config.noise_check, "keep_bodies": keep_bodies,
+            "noise_samples": config.noise_samples, "unordered": list(config.rules.unordered),
+            "tolerance": {p: str(t) for p, t in config.rules.tolerance.items()}, "numbers": config.rules.numbers,
+            "keep_bodies": keep_bodies,
             "order": "landing: one case a line as each lands (not the config's order)",
             "bodies": "bodies.pack: each answer's body once, at the offset and length its reference gives"}

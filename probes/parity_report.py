@@ -8,7 +8,7 @@ classes with a few example cases each rather than a section per case.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rich import box
@@ -17,7 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from .compare import HEAD_KINDS, SEVERITY
-from .events import DiffRow, DivergenceClassFound, Event, ParityCaseFinished, ParityPlanned
+from .events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
+from .noise import Settler, noise_markdown
+from .latency import LatencyBoard
 from .textsafe import md_cell
 
 TICK, CROSS = "✓", "✗"
@@ -40,6 +42,9 @@ class CaseRow:
     expect_failures: tuple[str, ...]
     status_kinds: dict[str, str | None]
     classes: dict[str, str | None]
+    endpoint: str = ""
+    shape: str = ""
+    inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
 
 
 @dataclass(frozen=True)
@@ -65,9 +70,11 @@ class Tally:
     divergent: int = 0  # bodies that diverge, of the cases that could be compared
     not_shape: int = 0  # of those, bodies that differ otherwise than in shape alone
     errored: int = 0
+    inconclusive: int = 0
 
     def add(self, r: CaseRow) -> None:
         self.cases += 1
+        self.inconclusive += r.inconclusive
         self.status_match += r.status_match
         if r.errors:
             self.errored += 1
@@ -81,6 +88,8 @@ class Tally:
         text = f"{self.status_match}/{n} status codes match · {self.divergent}/{n} {noun}"
         if self.errored:
             text += f" · {self.errored}/{n} could not be compared"
+        if self.inconclusive:
+            text += f" · {self.inconclusive}/{n} inconclusive (the reference's answer is all noise)"
         return text
 
 
@@ -105,18 +114,24 @@ class ParityBoard:
     results: dict[str, CaseRow] = field(default_factory=dict)
     classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
+    noise: NoiseSettled | None = None  # the run's learned noise, once settled
     _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
     _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
     _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
     _shared: _Shared = field(default_factory=_Shared)
+    latency: LatencyBoard = field(default_factory=LatencyBoard)  # with `[parity.latency]`: each case's timings
 
     def apply(self, t: float, event: Event) -> None:
+        self.latency.apply(t, event)
         if isinstance(event, ParityPlanned):
             self.targets, self.reference = event.targets, event.reference
             self.cases, self.results = [], {}
             self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+            self.noise = None
         elif isinstance(event, DivergenceClassFound):
             self.classes[event.id] = event
+        elif isinstance(event, NoiseSettled):
+            self.settle(event)
         elif isinstance(event, ParityCaseFinished):
             again = event.case in self.results
             if not again:
@@ -125,7 +140,7 @@ class ParityBoard:
             row = self.results[event.case] = CaseRow(
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
                 event.fingerprints, event.status_match, event.body_match, event.expect_failures,
-                share(event.status_kinds), share(event.classes))
+                share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive)
             if again:  # a case probed twice (rare): count every case again
                 self._count_all()
             else:
@@ -134,6 +149,31 @@ class ParityBoard:
                 key = (target, event.classes.get(target) or event.fingerprints.get(target) or "")
                 if key not in self._examples and event.diffs:
                     self._examples[key] = tuple(d for d in event.diffs if d.target == target)
+
+    def settle(self, event: NoiseSettled) -> None:
+        """Judge every landed case again from the settled noise (probes/noise.py): a case
+        judged before its endpoint's noise was all learned loses the entries that turned out
+        noise, keeps those that did not, and is inconclusive if its reference's answer is."""
+        self.noise = event
+        settler = Settler(event, self.classes)
+        share = self._shared
+        for case, row in self.results.items():
+            if row.errors or not row.endpoint:
+                continue
+            kinds, classes, fingerprints = dict(row.kinds), dict(row.classes), dict(row.fingerprints)
+            for target, class_id in row.classes.items():
+                again = settler.rejudge(case, row.endpoint, class_id) if class_id else None
+                if again is not None:
+                    classes[target], kinds[target], fingerprints[target] = again.class_id, again.kind, again.fingerprint
+                    if again.class_id and (target, again.class_id) not in self._examples:
+                        self._examples[(target, again.class_id)] = settler.rows(
+                            row.endpoint, self._examples.get((target, class_id), ()))
+            inconclusive = row.inconclusive or settler.inconclusive(row.endpoint, row.shape)
+            if classes != row.classes or inconclusive != row.inconclusive:
+                self.results[case] = replace(row, kinds=share(kinds), classes=share(classes), fingerprints=fingerprints,
+                                             body_match=not any(kinds.values()), inconclusive=inconclusive)
+        self.classes.update(settler.found)
+        self._count_all()
 
     def _count(self, row: CaseRow) -> None:
         """The headline's counts and the class groups, kept as cases land: a report, the
@@ -193,8 +233,11 @@ class ParityBoard:
             table.add_column(f"{target} status", justify="right")
         for head in ("Status match", "Body match"):
             table.add_column(head)
+        timed = self.latency.plan is not None
+        if timed:
+            table.add_column("Latency")
         for case in shown:
-            table.add_row(*self.row_cells(case))
+            table.add_row(*self.row_cells(case), *((self.latency.cell(case)[0],) if timed else ()))
         if len(self.cases) > len(shown):
             table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl"
         return table
@@ -241,7 +284,7 @@ class ParityBoard:
             for g in groups:
                 lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
                              f"{md_cell(examples(g.cases))} |")
-        return lines
+        return lines + (["", *self.latency.table_markdown()] if self.latency.plan is not None else [])
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield self.case_table()
@@ -267,6 +310,7 @@ class ParityBoard:
                     flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
                     lines.append(f"| {d.kind}{flag} | `{md_cell(d.path)}` | `{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
                 lines.append("")
+        lines += noise_markdown(self.noise)
         unmatched = [r for r in self.done() if r.errors or not r.status_match]
         if unmatched:
             lines += ["## Not compared, or the status differs", ""]
@@ -293,6 +337,19 @@ def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
         if kind is not None:
             out.append((target, r.classes.get(target) or r.fingerprints.get(target) or kind, kind))
     return out
+
+
+def noise_lines(event: NoiseSettled) -> Text:
+    """The learned noise in a few lines for the parity pane: per endpoint, each noisy path
+    and in how many of the reference's samples it differed."""
+    text = Text()
+    for e in event.endpoints:
+        if e.paths or e.inconclusive:
+            text.append(("\n" if text else "") + f"noise {e.endpoint}: ", style="bold")
+            text.append(" · ".join(f"{p.path} {p.differed}/{e.samples}" for p in e.paths))
+            if e.inconclusive:
+                text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
+    return text
 
 
 def examples(cases: list[str], limit: int = EXAMPLES) -> str:

@@ -17,9 +17,9 @@ import json
 import os
 import re
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -31,6 +31,7 @@ from . import procs
 from .config import Bundle, Reviewer, ScrumConfig
 from .events import (
     BundleTallied,
+    DismissalRow,
     EventBus,
     LocationRow,
     Notice,
@@ -43,6 +44,8 @@ from .events import (
     ScrumPlanned,
     UnanchoredRow,
 )
+from .findings import recall, summary_tokens
+from .findings_ledger import active, load_ledger
 from .tally import Review, Tally, estimate_tokens, parse_review, tally
 from .textsafe import neutralise
 
@@ -78,6 +81,7 @@ class ReviewOutcome:
     parts: list[str] = field(default_factory=list)  # the text as it streams in
     tokens_out: int = 0
     tokens_estimated: bool = False
+    tokens_in: int = 0
     partial: bool = False
     error: str | None = None
     retries: int = 0
@@ -235,8 +239,8 @@ async def review_openai(client: httpx.AsyncClient, config: ScrumConfig, reviewer
             out.error = None if parts else f"the stream broke before any text: {exc}"
             break
     out.text = "".join(parts)
-    if not out.tokens_out:
-        out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+    if not out.tokens_out:  # the gateway sent no usage: both sides estimated, and marked so
+        out.tokens_out, out.tokens_in, out.tokens_estimated = estimate_tokens(out.text), estimate_tokens(prompt), True
     return out
 
 
@@ -257,6 +261,7 @@ async def _read_stream(response: httpx.Response, parts: list[str], out: ReviewOu
             usage = chunk.get("usage") or {}
             if usage.get("completion_tokens") is not None:
                 out.tokens_out = int(usage["completion_tokens"])
+                out.tokens_in = int(usage.get("prompt_tokens") or 0)
             for choice in chunk.get("choices") or ():
                 text = (choice.get("delta") or {}).get("content")
                 if text:
@@ -318,12 +323,13 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
             out.partial = True  # it wrote a review, then failed: keep the review, say so
         else:
             out.error = f"exited with code {code} and wrote nothing"
-    out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+    out.tokens_out, out.tokens_in, out.tokens_estimated = estimate_tokens(out.text), estimate_tokens(prompt), True
     return out
 
 
-def review_replay(reviewer: Reviewer, bundle: str, workdir: Path) -> ReviewOutcome:
-    """A saved review: re-tally without calling anyone."""
+def review_replay(reviewer: Reviewer, bundle: str, workdir: Path, prompt: str) -> ReviewOutcome:
+    """A saved review: re-tally without calling anyone (its tokens are what the prompt and the
+    review would have cost, estimated)."""
     assert reviewer.file is not None
     path = Path(reviewer.file.replace("{bundle}", bundle))
     path = path if path.is_absolute() else workdir / path
@@ -331,7 +337,15 @@ def review_replay(reviewer: Reviewer, bundle: str, workdir: Path) -> ReviewOutco
         text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         return ReviewOutcome(error=f"cannot read the saved review {path}: {exc.strerror or exc}")
-    return ReviewOutcome(text=text, tokens_out=estimate_tokens(text), tokens_estimated=True)
+    return ReviewOutcome(text=text, tokens_out=estimate_tokens(text), tokens_estimated=True,
+                         tokens_in=estimate_tokens(prompt))
+
+
+def review_cost(reviewer: Reviewer, tokens_in: int, tokens_out: int) -> float | None:
+    if reviewer.price_per_mtok is None:
+        return None
+    price_in, price_out = reviewer.price_per_mtok
+    return round((tokens_in * price_in + tokens_out * price_out) / 1e6, 6)
 
 
 @dataclass
@@ -346,6 +360,11 @@ class ScrumRun:
     write: Callable[[str, str], None] | None = None  # (relative to out_dir, text)
     tallies: dict[str, Tally] = field(default_factory=dict)
     bundles: dict[str, BundleText] = field(default_factory=dict)
+    run_id: str = ""
+    previous_run_id: str = ""  # the previous wave of this config ("" none) and its bundles' summaries
+    previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    today: date = field(default_factory=date.today)
+    _dismissed: dict[str, DismissalRow] = field(default_factory=dict)  # the ledger in force, by finding id
 
     def _key(self) -> str | None:
         return os.environ.get(self.config.api_key_env) if self.config.api_key_env else None
@@ -360,10 +379,14 @@ class ScrumRun:
         loaded = await asyncio.gather(*(load_bundle(b, self.config, self.workdir, template, force)
                                         for b in self.config.bundles))
         self.bundles = {b.name: b for b in loaded}
+        ledger = self.config.findings_ignore
+        rows = load_ledger(ledger) if ledger is not None else []
+        self._dismissed = active(rows, self.today)
         self.bus.emit(ScrumPlanned(
             tuple(PlannedBundle(b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
-            tuple(PlannedReviewer(r.name, r.lineage, r.kind) for r in self.config.reviewers),
-            self.config.min_tokens_out))
+            tuple(PlannedReviewer(r.name, r.lineage, r.kind, r.model or "") for r in self.config.reviewers),
+            self.config.min_tokens_out, self.config.block_on, str(ledger or ""), tuple(rows), self.previous_run_id,
+            tuple(summary_tokens(self.previous))))
         for b in loaded:
             if b.guard in ("refused", "error"):
                 self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
@@ -378,11 +401,21 @@ class ScrumRun:
     async def _bundle(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, bundle: BundleText) -> None:
         reviews = await _together(self._review(client, gate, bundle, r) for r in self.config.reviewers)
         result = tally(bundle.name, bundle.kb, bundle.diff, reviews, tolerance=self.config.line_tolerance,
-                       min_tokens_out=self.config.min_tokens_out, source=f"bundle {bundle.name}")
+                       min_tokens_out=self.config.min_tokens_out, source=f"bundle {bundle.name}",
+                       dismissed=self._dismissed)
+        result.resolved = recall(result.locations, self._previous_findings(bundle.name), self.run_id)
         self.tallies[bundle.name] = result
         if self.write is not None:
             self.write(f"{bundle.name}/tally.json", json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
         self.bus.emit(bundle_event(result))
+
+    def _previous_findings(self, bundle: str) -> list[Mapping[str, Any]] | None:
+        """The previous wave's findings of a bundle; None when there is nothing to compare
+        with (no previous wave, or one recorded before findings were kept)."""
+        if not self.previous_run_id:
+            return None
+        before = self.previous.get(bundle)
+        return [] if before is None else before.get("findings")
 
     async def _review(self, client: httpx.AsyncClient, gate: asyncio.Semaphore, bundle: BundleText,
                       reviewer: Reviewer) -> Review:
@@ -404,11 +437,13 @@ class ScrumRun:
             self.write(f"{bundle.name}/{reviewer.name}.md", outcome.text)
         review = parse_review(outcome.text, reviewer.name, reviewer.lineage)
         review.tokens_out, review.tokens_estimated = outcome.tokens_out, outcome.tokens_estimated
+        review.tokens_in = outcome.tokens_in
+        review.cost = review_cost(reviewer, outcome.tokens_in, outcome.tokens_out)
         review.partial, review.error = outcome.partial, outcome.error
         status = "error" if outcome.error and not outcome.text else "partial" if outcome.partial else "ok"
         self.bus.emit(ReviewFinished(bundle.name, reviewer.name, reviewer.lineage, status, outcome.tokens_out,
                                      outcome.tokens_estimated, len(review.findings), outcome.error or "",
-                                     outcome.retries))
+                                     outcome.retries, outcome.tokens_in, review.cost))
         return review
 
     def _call(self, client: httpx.AsyncClient, bundle: BundleText, reviewer: Reviewer,
@@ -416,11 +451,11 @@ class ScrumRun:
         if reviewer.kind == "openai":
             out = ReviewOutcome()
             return _bounded(review_openai(client, self.config, reviewer, bundle.prompt, on_text, notice, out),
-                            reviewer.timeout, out)
+                            reviewer.timeout, out, bundle.prompt)
         if reviewer.kind == "command":
             return review_command(reviewer, bundle.prompt, self.workdir,
                                   self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text)
-        return _ready(review_replay(reviewer, bundle.name, self.workdir))
+        return _ready(review_replay(reviewer, bundle.name, self.workdir, bundle.prompt))
 
 
 async def _together(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:
@@ -446,7 +481,7 @@ async def _ready(outcome: ReviewOutcome) -> ReviewOutcome:
     return outcome
 
 
-async def _bounded(call: Awaitable[ReviewOutcome], timeout: float, out: ReviewOutcome) -> ReviewOutcome:
+async def _bounded(call: Awaitable[ReviewOutcome], timeout: float, out: ReviewOutcome, prompt: str) -> ReviewOutcome:
     """A reviewer that never answers becomes an error after its timeout; one that answered
     in part keeps that part, marked partial."""
     try:
@@ -456,6 +491,7 @@ async def _bounded(call: Awaitable[ReviewOutcome], timeout: float, out: ReviewOu
         if out.text:
             out.partial = True
             out.tokens_out, out.tokens_estimated = estimate_tokens(out.text), True
+            out.tokens_in = out.tokens_in or estimate_tokens(prompt)
         else:
             out.error = f"no answer within {timeout:g}s"
         return out
@@ -468,9 +504,11 @@ def bundle_event(result: Tally) -> BundleTallied:
         line=data["line"], notes=tuple(data["notes"]),
         reviewers=tuple(ReviewerRow(**r) for r in data["reviewers"]),
         locations=tuple(LocationRow(loc["where"], loc["path"], loc["start"], loc["end"], tuple(loc["lineages"]),
-                                    tuple(loc["reviewers"]), loc["convergent"], loc["severity"], loc["what"])
+                                    tuple(loc["reviewers"]), loc["convergent"], loc["severity"], loc["what"],
+                                    loc["id"], tuple(loc["ids"]), loc["state"], loc["waves"], loc["since"])
                         for loc in data["locations"]),
         unanchored=tuple(UnanchoredRow(u["reviewer"], u["lineage"], u["where"], u["severity"], u["why"], u["what"])
                          for u in data["unanchored"]),
         convergent_blocks=len(result.convergent_blocks()),
+        resolved=tuple(result.resolved),
     )

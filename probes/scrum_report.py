@@ -1,10 +1,18 @@
 """The scrum phase's state as the event stream tells it, and the reports made from it:
-scrum/summary.md (the per-bundle and reviewer-engagement tables) and scrum/findings.sarif (SARIF 2.1.0)."""
+scrum/summary.md (the per-bundle, reviewer-engagement and token tables, each finding with
+its wave) and scrum/findings.sarif (SARIF 2.1.0, a finding's stable id as its fingerprint).
+
+Which findings count is decided here, at the moment it is asked: the findings ledger as the
+run started comes with the plan, and whoever judges the run again later sets the ledger as
+it is now (`ledger`), so a dismissal made after the run changes its counts and its verdict.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 from rich import box
@@ -12,10 +20,23 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from .events import BundleTallied, Event, LocationRow, PlannedReviewer, ReviewFinished, ReviewStarted, ScrumPlanned
+from .events import (
+    BundleTallied,
+    DismissalRow,
+    Event,
+    LocationRow,
+    PlannedReviewer,
+    ReviewFinished,
+    ReviewStarted,
+    ScrumPlanned,
+    TokenRow,
+)
+from .findings import TokenSum, token_sums, total
+from .findings_ledger import active, dismissal
 from .textsafe import md_cell
 
 SARIF_LEVEL = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
+ANY_LINEAGE = "any-lineage"
 
 
 @dataclass
@@ -37,16 +58,32 @@ class BundleState:
         return f"no review finished ({cut} cut short" + (f", {failed} failed)" if failed else ")")
 
 
+def seen(loc: LocationRow) -> str:
+    """A finding's wave: `new`, `2 waves`, or nothing when there was no earlier wave."""
+    if loc.state == "recurring":
+        return f"{loc.waves} waves"
+    return loc.state
+
+
 @dataclass
 class ScrumBoard:
     bundles: dict[str, BundleState] = field(default_factory=dict)
     reviewers: tuple[PlannedReviewer, ...] = ()
     min_tokens_out: int = 100
+    block_on: str = "convergent"
+    ledger_path: str = ""
+    recorded: tuple[DismissalRow, ...] = ()  # the ledger as the run started
+    ledger: list[DismissalRow] | None = None  # the ledger as it is now, when someone read it since
+    today: date = field(default_factory=date.today)
+    previous_run_id: str = ""
+    previous_tokens: tuple[TokenRow, ...] = ()
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ScrumPlanned):
             self.reviewers = event.reviewers
             self.min_tokens_out = event.min_tokens_out
+            self.block_on, self.ledger_path, self.recorded = event.block_on, event.ledger, event.dismissed
+            self.previous_run_id, self.previous_tokens = event.previous_run_id, event.previous_tokens
             self.bundles = {b.name: BundleState(b.name, b.kb, b.kb_sent, b.guard, b.reason) for b in event.bundles}
         elif isinstance(event, ReviewStarted) and event.bundle in self.bundles:
             self.bundles[event.bundle].reviews[event.reviewer] = None
@@ -54,6 +91,19 @@ class ScrumBoard:
             self.bundles[event.bundle].reviews[event.reviewer] = event
         elif isinstance(event, BundleTallied) and event.bundle in self.bundles:
             self.bundles[event.bundle].tally = event
+
+    # ---- which findings count ----------------------------------------------------------
+
+    def dismissal(self, loc: LocationRow) -> DismissalRow | None:
+        return dismissal(loc, active(self.recorded if self.ledger is None else self.ledger, self.today))
+
+    def counted(self, b: BundleState) -> list[LocationRow]:
+        return [loc for loc in b.tally.locations if self.dismissal(loc) is None] if b.tally else []
+
+    def locations(self) -> Iterator[tuple[str, LocationRow]]:
+        """Every counted location of every tallied bundle."""
+        for b in self.bundles.values():
+            yield from ((b.name, loc) for loc in self.counted(b))
 
     def refused(self) -> list[BundleState]:
         return [b for b in self.bundles.values() if b.guard in ("refused", "error")]
@@ -65,18 +115,76 @@ class ScrumBoard:
                 and not any(r is not None and r.status == "ok" for r in b.reviews.values())]
 
     def convergent_blocks(self) -> list[tuple[str, LocationRow]]:
-        return [(b.name, loc) for b in self.bundles.values() if b.tally
-                for loc in b.tally.locations if loc.convergent and loc.severity == "BLOCK"]
+        return [(name, loc) for name, loc in self.locations() if loc.convergent and loc.severity == "BLOCK"]
+
+    def unverified_blocks(self) -> list[tuple[str, LocationRow]]:
+        """BLOCKs from one lineage (not taken back): they block only under `block_on = "any-lineage"`."""
+        return [(name, loc) for name, loc in self.locations() if not loc.convergent and loc.severity == "BLOCK"]
+
+    def block_reasons(self) -> list[str]:
+        """The verdict's scrum reasons: every convergent BLOCK (since when, when it recurs),
+        and every unverified one too when the config says any lineage blocks."""
+        reasons = [f"convergent BLOCK in {bundle} at {loc.where} ({' + '.join(loc.lineages)}): {loc.what}"
+                   + _since(loc) for bundle, loc in self.convergent_blocks()]
+        if self.block_on == ANY_LINEAGE:
+            reasons += [f"unverified BLOCK in {bundle} at {loc.where} ({loc.lineages[0]} only; "
+                        f'[scrum] block_on = "{ANY_LINEAGE}"): {loc.what}' + _since(loc)
+                        for bundle, loc in self.unverified_blocks()]
+        return reasons
+
+    def counts(self, b: BundleState) -> tuple[int, int]:
+        """(convergent, distinct) of a tallied bundle, dismissed findings left out."""
+        counted = self.counted(b)
+        return sum(1 for loc in counted if loc.convergent), len(counted)
+
+    def notes(self, b: BundleState) -> list[str]:
+        """The tally's notes, then what the waves and the ledger say of the bundle."""
+        assert b.tally is not None
+        notes = list(b.tally.notes)
+        states = [loc.state for loc in b.tally.locations]
+        if self.previous_run_id and b.tally.locations + b.tally.resolved:
+            waves = sorted({loc.waves for loc in b.tally.locations if loc.state == "recurring"})
+            span = f" ({waves[0]}{'–' + str(waves[-1]) if len(waves) > 1 else ''} waves)" if waves else ""
+            notes.append(f"{states.count('new')} new, {states.count('recurring')} recurring{span}, "
+                         f"{len(b.tally.resolved)} resolved")
+        dismissed = len(b.tally.locations) - len(self.counted(b))
+        if dismissed:
+            notes.append(f"{dismissed} dismissed")
+        return notes
 
     def headline(self) -> str:
-        tallied = [b.tally for b in self.bundles.values() if b.tally]
-        convergent = sum(t.convergent for t in tallied)
-        distinct = sum(t.distinct for t in tallied)
+        tallied = [b for b in self.bundles.values() if b.tally]
+        counts = [self.counts(b) for b in tallied]
         reviewed = len(tallied) - len(self.unreviewed())
-        text = f"{reviewed}/{len(self.bundles)} bundles reviewed · {convergent} convergent / {distinct} distinct"
+        text = (f"{reviewed}/{len(self.bundles)} bundles reviewed · {sum(c for c, _ in counts)} convergent / "
+                f"{sum(d for _, d in counts)} distinct")
         if self.refused():
             text += f" · {len(self.refused())} refused"
         return text
+
+    # ---- tokens ------------------------------------------------------------------------------
+
+    def token_rows(self) -> list[TokenRow]:
+        """This wave's reviews that finished, with their tokens and cost."""
+        return [TokenRow(b.name, name, r.lineage, r.tokens_in, r.tokens_out, r.tokens_estimated, r.cost)
+                for b in self.bundles.values() for name, r in b.reviews.items() if r is not None]
+
+    def bundle_tokens(self, b: BundleState) -> TokenSum:
+        return total(row for row in self.token_rows() if row.bundle == b.name)
+
+    def lineage_waves(self) -> list[tuple[str, TokenSum | None, TokenSum]]:
+        """Per lineage: (lineage, the previous wave's tokens or None, this wave's)."""
+        before = token_sums(self.previous_tokens, "lineage")
+        now = token_sums(self.token_rows(), "lineage")
+        return [(lineage, before.get(lineage), now.get(lineage, TokenSum()))
+                for lineage in dict.fromkeys([*now, *before])]
+
+    def tokens_line(self) -> str:
+        return f"tokens this wave: {total(self.token_rows()).text()}" + (
+            f" · previous wave ({self.previous_run_id}): {total(self.previous_tokens).text()}"
+            if self.previous_run_id else "")
+
+    # ---- tables --------------------------------------------------------------------------------
 
     def bundle_table(self) -> Table:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -90,7 +198,8 @@ class ScrumBoard:
             if b.tally is None:
                 table.add_row(b.name, kb, "", "", Text(b.reason or "…", style="bundle.refusal" if b.guard in ("refused", "error") else "dim"))
                 continue
-            table.add_row(b.name, kb, str(b.tally.convergent), str(b.tally.distinct), "; ".join(b.tally.notes))
+            convergent, distinct = self.counts(b)
+            table.add_row(b.name, kb, str(convergent), str(distinct), "; ".join(self.notes(b)))
         return table
 
     def engagement_table(self) -> Table:
@@ -107,6 +216,19 @@ class ScrumBoard:
             table.add_row(b.name, f"{b.kb:.0f}", *cells)
         return table
 
+    def lineage_table(self) -> Table:
+        """Tokens (and cost) per lineage, this wave beside the previous one."""
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      title="Tokens per lineage (~ estimated)")
+        table.add_column("Lineage")
+        if self.previous_run_id:
+            table.add_column("Previous wave", justify="right")
+        table.add_column("This wave", justify="right")
+        for lineage, before, now in self.lineage_waves():
+            previous = [before.text() if before else "–"] if self.previous_run_id else []
+            table.add_row(lineage, *previous, now.text())
+        return table
+
     def _thin(self, b: BundleState, reviewer: str) -> bool:
         row = next((r for r in (b.tally.reviewers if b.tally else ()) if r.reviewer == reviewer), None)
         return bool(row and row.thin)
@@ -116,75 +238,169 @@ class ScrumBoard:
         yield Text("")
         yield self.engagement_table()
         yield Text("")
+        yield self.lineage_table()
+        yield Text("")
         yield Text(self.headline(), style="bold")
+        yield Text(self.tokens_line())
 
     def tables_markdown(self) -> list[str]:
-        """The two tables (per bundle; reviewer engagement) and the headline."""
+        """The tables (per bundle; reviewer engagement; tokens per lineage), the headline,
+        and the BLOCKs from a single lineage."""
         names = [reviewer.name for reviewer in self.reviewers]
         lines = ["| Bundle | KB | Convergent (≥2 lineages) | Distinct | Notes |", "|---|---:|---:|---:|---|"]
         for b in self.bundles.values():
             if b.tally is None:
                 lines.append(f"| {b.name} | {b.kb:.0f} | – | – | {md_cell(b.reason or 'not tallied')} |")
             else:
-                lines.append(f"| {b.name} | {b.kb:.0f} | {b.tally.convergent} | {b.tally.distinct} | "
-                             f"{md_cell('; '.join(b.tally.notes))} |")
-        lines += ["", "| Bundle | Bundle KB | " + " | ".join(f"{n} tokens out" for n in names) + " |",
-                  "|---|---:|" + "---:|" * len(names)]
+                convergent, distinct = self.counts(b)
+                lines.append(f"| {b.name} | {b.kb:.0f} | {convergent} | {distinct} | "
+                             f"{md_cell('; '.join(self.notes(b)))} |")
+        lines += ["", "| Bundle | Bundle KB | " + " | ".join(f"{n} tokens out" for n in names) + " | Tokens in / out |",
+                  "|---|---:|" + "---:|" * len(names) + "---:|"]
         for b in self.bundles.values():
             cells = []
             for n in names:
                 r = b.reviews.get(n)
                 cells.append(_tokens(r) + (" (thin)" if self._thin(b, n) else ""))
-            lines.append(f"| {b.name} | {b.kb:.0f} | " + " | ".join(cells) + " |")
-        lines += ["", f"**{self.headline()}**", ""]
+            lines.append(f"| {b.name} | {b.kb:.0f} | " + " | ".join(cells) + f" | {self.bundle_tokens(b).text()} |")
+        previous = ["Previous wave"] if self.previous_run_id else []
+        lines += ["", "| Lineage | " + " | ".join([*previous, "This wave"]) + " |",
+                  "|---|" + "---:|" * (len(previous) + 1)]
+        for lineage, before, now in self.lineage_waves():
+            cells = [before.text() if before else "–"] if previous else []
+            lines.append(f"| {lineage} | " + " | ".join([*cells, now.text()]) + " |")
+        lines.append("| **run** | " + " | ".join(
+            ([total(self.previous_tokens).text()] if previous else []) + [total(self.token_rows()).text()]) + " |")
+        lines += ["", f"**{self.headline()}**", "", self.tokens_line() + " (~ estimated: the gateway sent no usage)", ""]
+        unverified = self.unverified_blocks()
+        if unverified:
+            blocking = self.block_on == ANY_LINEAGE
+            lines += [f"Unverified BLOCKs (one lineage; {'they block: block_on = any-lineage' if blocking else 'not blocking'}):",
+                      ""]
+            lines += [f"- {bundle} `{md_cell(loc.where)}` ({loc.lineages[0]}, {loc.id or 'no id'}): {md_cell(loc.what)}"
+                      for bundle, loc in unverified]
+            lines.append("")
         return lines
 
     def summary_markdown(self, title: str) -> str:
-        """scrum/summary.md: the tables, then each bundle's locations."""
+        """scrum/summary.md: the tables, then each bundle's findings with their wave."""
         lines = [f"# Scrum: {title}", "", *self.tables_markdown()]
+        if self.previous_run_id:
+            lines += [f"Compared with the previous wave, run `{self.previous_run_id}`.", ""]
         for b in self.bundles.values():
-            if b.tally and b.tally.locations:
-                lines += [f"## {b.name}", "", f"`{b.tally.line}`", "", "| Location | Lineages | Severity | What |",
-                          "|---|---|---|---|"]
-                for loc in b.tally.locations:
+            t = b.tally
+            if t and (t.locations or t.resolved):
+                lines += [f"## {b.name}", "", f"`{t.line}`", "", "| Id | Location | Lineages | Severity | Seen | What |",
+                          "|---|---|---|---|---|---|"]
+                for loc in t.locations:
                     mark = " **convergent**" if loc.convergent else ""
-                    lines.append(f"| `{md_cell(loc.where)}` | {', '.join(loc.lineages)}{mark} | {loc.severity} | "
-                                 f"{md_cell(loc.what)} |")
-                if b.tally.unanchored:
+                    gone = self.dismissal(loc)
+                    what = md_cell(loc.what) + (f" — *dismissed: {md_cell(gone.reason)} ({md_cell(gone.owner)}"
+                                                + (f", until {gone.expires}" if gone.expires else "") + ")*"
+                                                if gone else "")
+                    lines.append(f"| `{loc.id or '–'}` | `{md_cell(loc.where)}` | {', '.join(loc.lineages)}{mark} | "
+                                 f"{loc.severity} | {_seen_md(loc)} | {what} |")
+                lines += [f"| `{r.id}` | `{md_cell(r.where)}` | {', '.join(r.lineages)} | {r.severity} | "
+                          f"resolved (seen {r.waves} wave{'s' if r.waves != 1 else ''}) | {md_cell(r.what)} |"
+                          for r in t.resolved]
+                if t.unanchored:
                     lines += ["", "Unanchored (shown, never counted):", ""]
                     lines += [f"- `{md_cell(u.where)}` ({u.reviewer}, {u.severity}): {md_cell(u.why)}"
-                              for u in b.tally.unanchored]
+                              for u in t.unanchored]
                 lines.append("")
         return "\n".join(lines) + "\n"
 
+    def verdict_json(self) -> dict[str, Any]:
+        """The scrum phase in verdict.json."""
+        def finding(bundle: str, loc: LocationRow) -> dict[str, Any]:
+            return {"bundle": bundle, "id": loc.id, "where": loc.where, "lineages": list(loc.lineages),
+                    "what": loc.what, "state": loc.state, "waves": loc.waves, "since": loc.since}
+
+        def tokens(s: TokenSum) -> dict[str, Any]:
+            return {"tokens_in": s.tokens_in, "tokens_out": s.tokens_out, "estimated": s.estimated, "cost": s.cost}
+
+        dismissed = [dict(finding(b.name, loc), reason=d.reason, owner=d.owner, expires=d.expires)
+                     for b in self.bundles.values() for loc in (b.tally.locations if b.tally else ())
+                     if (d := self.dismissal(loc)) is not None]
+        return {
+            "headline": self.headline(),
+            "block_on": self.block_on,
+            "previous_run_id": self.previous_run_id or None,
+            "bundles": [{"bundle": b.name, "kb": b.kb, "guard": b.guard, "reason": b.reason,
+                         "convergent": self.counts(b)[0] if b.tally else None,
+                         "distinct": self.counts(b)[1] if b.tally else None,
+                         "convergent_blocks": sum(1 for n, _ in self.convergent_blocks() if n == b.name)
+                         if b.tally else None,
+                         "notes": self.notes(b) if b.tally else [],
+                         "reviewers": [asdict(r) for r in b.tally.reviewers] if b.tally else [],
+                         "tokens": tokens(self.bundle_tokens(b)),
+                         "findings": [finding(b.name, loc) for loc in self.counted(b)],
+                         "resolved": [asdict(r) for r in b.tally.resolved] if b.tally else []}
+                        for b in self.bundles.values()],
+            "unverified_blocks": [finding(bundle, loc) for bundle, loc in self.unverified_blocks()],
+            "dismissed": dismissed,
+            "tokens": {"run": tokens(total(self.token_rows())),
+                       "lineages": {lineage: tokens(now) for lineage, _, now in self.lineage_waves()},
+                       "previous_run": tokens(total(self.previous_tokens)) if self.previous_run_id else None},
+        }
+
     def sarif(self) -> str:
-        """One result per anchored location, lineages and convergence in its properties."""
+        """One result per anchored location: its stable id as the fingerprint code scanning
+        tracks it by, lineages, convergence and reviewers in its properties, a suppression
+        when the ledger dismissed it; each lineage a tool extension naming its models."""
         results = []
         for b in self.bundles.values():
             if b.tally is None:
                 continue
             for loc in b.tally.locations:
-                location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": loc.path}}}
-                if loc.start:
-                    location["physicalLocation"]["region"] = {"startLine": loc.start,
-                                                              "endLine": max(loc.end or loc.start, loc.start)}
-                results.append({
-                    "ruleId": "scrum/convergent" if loc.convergent else "scrum/single-lineage",
-                    "level": SARIF_LEVEL.get(loc.severity, "note"),
-                    "message": {"text": loc.what or f"{loc.severity} finding from {', '.join(loc.reviewers)}"},
-                    "locations": [location],
-                    "partialFingerprints": {"gauntletLocation/v1": f"{b.name}:{loc.where}"},
-                    "properties": {"bundle": b.name, "lineages": loc.lineages, "reviewers": loc.reviewers,
-                                   "convergent": loc.convergent, "severity": loc.severity},
-                })
+                results.append(self._sarif_result(b.name, loc))
         rules = [{"id": "scrum/convergent", "name": "ConvergentFinding",
                   "shortDescription": {"text": "Flagged by two or more distinct reviewer lineages"}},
                  {"id": "scrum/single-lineage", "name": "SingleLineageFinding",
                   "shortDescription": {"text": "Flagged by one reviewer lineage only"}}]
+        extensions = []
+        for lineage in dict.fromkeys(r.lineage for r in self.reviewers):
+            mine = [r for r in self.reviewers if r.lineage == lineage]
+            extensions.append({"name": lineage, "properties": {
+                "reviewers": [r.name for r in mine], "kinds": sorted({r.kind for r in mine}),
+                "models": [r.model for r in mine if r.model]}})
+        tool: dict[str, Any] = {"driver": {"name": "gauntlet-scrum", "version": "0.1.0", "rules": rules}}
+        if extensions:
+            tool["extensions"] = extensions
         sarif = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
-                 "runs": [{"tool": {"driver": {"name": "gauntlet-scrum", "version": "0.1.0", "rules": rules}},
-                           "results": results}]}
+                 "runs": [{"tool": tool, "results": results}]}
         return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
+
+    def _sarif_result(self, bundle: str, loc: LocationRow) -> dict[str, Any]:
+        location: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": loc.path}}}
+        if loc.start:
+            location["physicalLocation"]["region"] = {"startLine": loc.start, "endLine": max(loc.end or loc.start, loc.start)}
+        result: dict[str, Any] = {
+            "ruleId": "scrum/convergent" if loc.convergent else "scrum/single-lineage",
+            "level": SARIF_LEVEL.get(loc.severity, "note"),
+            "message": {"text": loc.what or f"{loc.severity} finding from {', '.join(loc.reviewers)}"},
+            "locations": [location],
+            "partialFingerprints": {"gauntletFinding/v1": loc.id or f"{bundle}:{loc.where}"},
+            "properties": {"bundle": bundle, "id": loc.id, "lineages": list(loc.lineages),
+                           "reviewers": list(loc.reviewers), "convergent": loc.convergent, "severity": loc.severity,
+                           "state": loc.state, "waves": loc.waves, "since": loc.since},
+        }
+        gone = self.dismissal(loc)
+        if gone is not None:
+            result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": gone.reason,
+                                       "properties": {"owner": gone.owner, "opened": gone.opened,
+                                                      **({"expires": gone.expires} if gone.expires else {})}}]
+        return result
+
+
+def _since(loc: LocationRow) -> str:
+    return f" — recurring for {loc.waves} waves, since run {loc.since}" if loc.state == "recurring" else ""
+
+
+def _seen_md(loc: LocationRow) -> str:
+    if loc.state == "recurring":
+        return f"recurring ({loc.waves} waves, since `{loc.since}`)"
+    return loc.state or "–"
 
 
 def _tokens(r: ReviewFinished | None) -> str:

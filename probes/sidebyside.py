@@ -20,7 +20,9 @@ from typing import Any
 
 import orjson
 
+from .compare import Layout, Rules, displayed, pair_unordered
 from .errors import InputError
+from .noise import explain as explain_noise
 from .results import kept_answer, read_body, read_case
 from .textsafe import neutralise
 
@@ -57,13 +59,33 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
         except orjson.JSONDecodeError:
             value = None
         else:
-            try:
-                text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
-            except TypeError:  # integers beyond 64 bits: the standard library copes
-                text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
             # JSON escapes every C0 control, so from ASCII input no control can come out.
-            return Body.of(text, True, safe=raw.isascii())
+            return pretty_value(value, safe=raw.isascii())
     return Body.of(raw.decode("utf-8", errors="replace"), False)
+
+
+def pretty_value(value: Any, *, safe: bool = False) -> Body:
+    """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent)."""
+    try:
+        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits: the standard library copes
+        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return Body.of(text, True, safe=safe)
+
+
+def _paired(run_dir: Path, case: str, head: dict[str, Any], metas: list[dict[str, Any]]) -> tuple[Body, Body, Layout] | None:
+    """Both JSON bodies with the run's unordered arrays laid out by their pairs, so an item
+    sits beside the one it was compared with; None when the run has no such rule or a body
+    is not JSON."""
+    if not head.get("unordered"):
+        return None
+    try:
+        values = [orjson.loads(read_body(run_dir, case, m["body"])) for m in metas]
+    except orjson.JSONDecodeError:
+        return None
+    rules = Rules(unordered=tuple(head["unordered"]), numbers=head.get("numbers", "strict"))
+    ref, cand, layout = pair_unordered(values[0], values[1], rules)
+    return pretty_value(ref), pretty_value(cand), layout
 
 
 @dataclass
@@ -242,16 +264,20 @@ def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normali
     if candidate not in candidates:
         raise InputError(f"{case}: no candidate {candidate!r} (candidates: {', '.join(candidates)})")
     meta = {t: kept_answer(entry, t) for t in (reference, candidate)}
+    layout: Layout = {}
     if headers:
         left = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[reference].get("headers", {}).items())), False)
         right = Body.of("".join(f"{k}: {v}\n" for k, v in sorted(meta[candidate].get("headers", {}).items())), False)
+    elif normalise and (paired := _paired(run_dir, case, head, [meta[reference], meta[candidate]])) is not None:
+        left, right, layout = paired
     else:
         left, right = (pretty(read_body(run_dir, case, meta[t]["body"]), _ctype(meta[t]), normalise=normalise)
                        for t in (reference, candidate))
     alignment = align(left.lines, right.lines)
     differences = [dict(d) for d in entry.get("differences", []) if d.get("target") == candidate]
+    explain_noise(run_dir, entry, differences)
     for d in differences:
-        d["rows"] = _rows_of(d, left, right, alignment) if not headers else _header_rows(d, left, right, alignment)
+        d["rows"] = _rows_of(d, left, right, alignment, layout) if not headers else _header_rows(d, left, right, alignment)
     return CaseView(case, reference, candidate, targets, left, right, alignment, differences, meta)
 
 
@@ -278,10 +304,11 @@ def parse_path(rendered: str) -> list[Any] | None:
     return keys
 
 
-def _rows_of(d: dict[str, Any], left: Body, right: Body, alignment: Alignment) -> list[int]:
+def _rows_of(d: dict[str, Any], left: Body, right: Body, alignment: Alignment, layout: Layout) -> list[int]:
     path = parse_path(d.get("path", ""))
     rows: list[int] = []
     if path is not None:
+        path = displayed(path, layout, candidate_side=d.get("ref") == "absent") if layout else path
         for side, body in (("left", left), ("right", right)):
             span = locate(body, path)
             if span is None:

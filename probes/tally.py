@@ -10,7 +10,7 @@ are only ever compared with the diff's paths as strings: no file is opened by th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,8 @@ from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from .errors import InputError
+from .events import DismissalRow, ResolvedRow
+from .findings import Anchors, normalise_what
 from .textsafe import neutralise
 
 SEVERITIES = ("BLOCK", "WARN", "INFO")
@@ -67,6 +69,8 @@ class Review:
     verdict_retracted: bool = False
     tokens_out: int = 0
     tokens_estimated: bool = False
+    tokens_in: int = 0
+    cost: float | None = None
     partial: bool = False
     error: str | None = None
 
@@ -156,14 +160,18 @@ def _retract(review: Review, line: str, verdicts: list[str]) -> None:
         f.retracted = True
 
 
-def diff_files(diff_text: str, source: str = "diff") -> dict[str, list[tuple[int, int]]]:
-    """Each path in a unified diff and the line ranges its hunks touch (new and old side)."""
+def parse_diff(diff_text: str, source: str = "diff") -> PatchSet:
     try:
         patch = PatchSet(diff_text)
     except UnidiffParseError as exc:
         raise InputError(f"{source}: not a unified diff: {exc}") from None
     if not len(patch):
         raise InputError(f"{source}: not a unified diff: no file header (`diff --git` or `---`/`+++`) found")
+    return patch
+
+
+def diff_files(patch: PatchSet) -> dict[str, list[tuple[int, int]]]:
+    """Each path in a unified diff and the line ranges its hunks touch (new and old side)."""
     files: dict[str, list[tuple[int, int]]] = {}
     for patched in patch:
         ranges = files.setdefault(_strip_prefix(patched.path), [])
@@ -204,6 +212,11 @@ class Location:
     start: int | None
     end: int | None
     findings: list[tuple[Review, Finding]] = field(default_factory=list)
+    id: str = ""  # stable across waves (probes/findings.py)
+    ids: tuple[str, ...] = ()  # each finding's id
+    state: str = ""  # new | recurring | "" (no previous wave)
+    waves: int = 0
+    since: str = ""
 
     @property
     def lineages(self) -> list[str]:
@@ -228,8 +241,15 @@ class Location:
         return f"{self.path}:{self.start}" + (f"-{self.end}" if self.end != self.start else "")
 
     @property
+    def lead(self) -> Finding:
+        """The finding that speaks for the location (its WHAT, its id): the most severe, then
+        one that says something, then by its words, whoever said it."""
+        return min((f for _, f in self.findings),
+                   key=lambda f: (RANK[f.severity], not f.what, normalise_what(f.what), f.start or 0))
+
+    @property
     def what(self) -> str:
-        return next((f.what for _, f in sorted(self.findings, key=lambda rf: RANK[rf[1].severity]) if f.what), "")
+        return self.lead.what
 
 
 def locate(reviews: Iterable[Review], tolerance: int) -> list[Location]:
@@ -267,15 +287,25 @@ class Tally:
     reviews: list[Review]
     locations: list[Location]
     min_tokens_out: int
+    dismissed: Mapping[str, DismissalRow] = field(default_factory=dict)  # the ledger in force, by id
+    resolved: list[ResolvedRow] = field(default_factory=list)  # the previous wave's, gone from this one
+
+    def dismissal(self, loc: Location) -> DismissalRow | None:
+        return next((self.dismissed[k] for k in (loc.id, *loc.ids) if k in self.dismissed), None)
+
+    @property
+    def counted(self) -> list[Location]:
+        """The locations that count: a dismissed finding is shown, never counted."""
+        return [loc for loc in self.locations if self.dismissal(loc) is None]
 
     @property
     def convergent(self) -> list[Location]:
-        return [loc for loc in self.locations if loc.convergent]
+        return [loc for loc in self.counted if loc.convergent]
 
     @property
     def distinct(self) -> int:
-        """Every anchored location after de-duplication by (lineage, location)."""
-        return len(self.locations)
+        """Every anchored location after de-duplication by (lineage, location), dismissed ones left out."""
+        return len(self.counted)
 
     def convergent_blocks(self) -> list[Location]:
         return [loc for loc in self.convergent if loc.severity == "BLOCK"]
@@ -285,7 +315,9 @@ class Tally:
 
     def line(self) -> str:
         """The greppable line: `c1_validatord (46KB) → 0 convergent / 11 distinct`."""
-        return f"{self.bundle} ({self.kb:.0f}KB) → {len(self.convergent)} convergent / {self.distinct} distinct"
+        dismissed = len(self.locations) - self.distinct
+        return (f"{self.bundle} ({self.kb:.0f}KB) → {len(self.convergent)} convergent / {self.distinct} distinct"
+                + (f" ({dismissed} dismissed)" if dismissed else ""))
 
     def notes(self) -> list[str]:
         notes = []
@@ -315,27 +347,36 @@ class Tally:
             "line": self.line(),
             "notes": self.notes(),
             "reviewers": [{"reviewer": r.reviewer, "lineage": r.lineage, "tokens_out": r.tokens_out,
-                           "tokens_estimated": r.tokens_estimated, "thin": self.thin(r), "partial": r.partial,
+                           "tokens_estimated": r.tokens_estimated, "tokens_in": r.tokens_in, "cost": r.cost,
+                           "thin": self.thin(r), "partial": r.partial,
                            "error": r.error, "findings": len(r.findings),
                            "anchored": sum(1 for f in r.findings if f.anchored),
                            "blocks": r.blocks(), "retracted_blocks": r.retracted(), "verdict": r.verdict}
                           for r in self.reviews],
             "locations": [{"where": loc.where, "path": loc.path, "start": loc.start, "end": loc.end,
                            "lineages": loc.lineages, "reviewers": loc.reviewers, "convergent": loc.convergent,
-                           "severity": loc.severity, "what": loc.what,
+                           "severity": loc.severity, "what": loc.what, "id": loc.id, "ids": list(loc.ids),
+                           "state": loc.state, "waves": loc.waves, "since": loc.since,
+                           "dismissed": (d := self.dismissal(loc)) and d.reason,
                            "findings": [finding(r, f) for r, f in loc.findings]}
                           for loc in self.locations],
+            "resolved": [row.__dict__ for row in self.resolved],
             "unanchored": [dict(finding(r, f), why=f.why_unanchored)
                            for r in self.reviews for f in r.findings if not f.anchored],
         }
 
 
 def tally(bundle: str, kb: float, diff_text: str, reviews: Sequence[Review], *, tolerance: int,
-          min_tokens_out: int, source: str = "diff") -> Tally:
-    files = diff_files(diff_text, source)
+          min_tokens_out: int, source: str = "diff", dismissed: Mapping[str, DismissalRow] | None = None) -> Tally:
+    patch = parse_diff(diff_text, source)
+    files = diff_files(patch)
     for review in reviews:
         anchor(review, files, tolerance)
-    return Tally(bundle, kb, list(reviews), locate(reviews, tolerance), min_tokens_out)
+    locations = locate(reviews, tolerance)
+    anchors = Anchors(patch, _strip_prefix)
+    for loc in locations:
+        anchors.assign(loc)
+    return Tally(bundle, kb, list(reviews), locations, min_tokens_out, dict(dismissed or {}))
 
 
 LINEAGE_HINTS = {"opus": "anthropic", "sonnet": "anthropic", "haiku": "anthropic", "claude": "anthropic",

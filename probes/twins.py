@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,18 +142,38 @@ def twin_handler(shape: str, latency: float = 0.0) -> Handler:
 
 
 async def start_twins(ports: Mapping[str, int], host: str = "127.0.0.1",
-                      latency: float = 0.0) -> dict[str, asyncio.Server]:
-    """Each wire shape named in `ports` on its port; port 0 picks a free one (read it off the
-    server). A port that cannot be had stops the ones already serving and raises GauntletError."""
+                      latency: Mapping[str, float] | None = None) -> dict[str, asyncio.Server]:
+    """Each wire shape named in `ports` on its port, answering after its `latency` (seconds;
+    none when not named); port 0 picks a free one (read it off the server). A port that cannot
+    be had stops the ones already serving and raises GauntletError."""
     servers: dict[str, asyncio.Server] = {}
     try:
         for shape, port in ports.items():
-            servers[shape] = await serve_http(twin_handler(shape, latency), host, port)
+            servers[shape] = await serve_http(twin_handler(shape, (latency or {}).get(shape, 0.0)), host, port)
     except OSError as exc:
         for server in servers.values():
             server.close()
         raise GauntletError(f"cannot serve the twins: {exc.strerror or exc}") from None
     return servers
+
+
+def parse_latency(values: Sequence[str], shapes: Sequence[str] = (RUST, GO)) -> dict[str, float]:
+    """`--latency-ms` values in seconds per wire shape: `10` for every twin, or `rust=10,go=15`
+    (repeatable); a later value wins. Raises ValueError saying what is wrong."""
+    out: dict[str, float] = {}
+    for value in values:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            shape, _, number = part.rpartition("=")
+            if shape and shape not in shapes:
+                raise ValueError(f"--latency-ms {value!r}: no twin {shape!r} (twins: {', '.join(shapes)})")
+            try:
+                milliseconds = float(number)
+            except ValueError:
+                raise ValueError(f"--latency-ms {value!r}: {number!r} is not a number of milliseconds") from None
+            if not 0 <= milliseconds <= 60_000:
+                raise ValueError(f"--latency-ms {value!r}: must be between 0 and 60000 ms")
+            out.update({s: milliseconds / 1000 for s in ([shape] if shape else shapes)})
+    return out
 
 
 def server_url(server: asyncio.Server) -> str:

@@ -9,7 +9,7 @@ divergences remain; SHIP otherwise.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,6 +22,7 @@ from .events import (
     RunStarted,
 )
 from .gaps import KnownGap
+from .noise import noise_markdown
 from .parity_report import CaseRow, ParityBoard, examples
 from .scrum_report import ScrumBoard
 from .smoke_report import SmokeBoard
@@ -74,6 +75,9 @@ class VerdictTracker:
     comparison: ComparedWithPrevious | None = None
     internal_errors: list[InternalError] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.scrum.today = self.today  # a finding's dismissal expires by the same day as a gap
+
     def apply(self, t: float, event: Event) -> None:
         self.smokes.apply(t, event)
         self.parity.apply(t, event)
@@ -101,6 +105,10 @@ class VerdictTracker:
         reasons += self._scrum_reasons()
         parity_reasons, covered, gap_ids = self._parity_reasons()
         reasons += parity_reasons
+        latency_reasons, latency_covered, latency_gaps = self.parity.latency.verdict(self.gaps, self.today, _cases)
+        reasons += latency_reasons
+        covered += latency_covered
+        gap_ids = tuple(dict.fromkeys((*gap_ids, *latency_gaps)))
         if self.comparison is not None:
             reasons += list(self.comparison.regressed)
         complete = True
@@ -128,10 +136,7 @@ class VerdictTracker:
     def _scrum_reasons(self) -> list[str]:
         reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
         reasons += [f"incomplete: scrum bundle {b.name}: {b.unreviewed_reason()}" for b in self.scrum.unreviewed()]
-        for bundle, loc in self.scrum.convergent_blocks():
-            reasons.append(f"convergent BLOCK in {bundle} at {loc.where} ({' + '.join(loc.lineages)}): "
-                           f"{loc.what}")
-        return reasons
+        return reasons + self.scrum.block_reasons()
 
     def gap_for(self, r: CaseRow, target: str,
                 kind: str | None = None) -> tuple[KnownGap | None, KnownGap | None]:
@@ -208,17 +213,7 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
                        for r in smokes.rows.values()],
         })
     if "scrum" in phases:
-        sboard = tracker.scrum
-        phases["scrum"].update({
-            "headline": sboard.headline(),
-            "bundles": [{"bundle": b.name, "kb": b.kb, "guard": b.guard, "reason": b.reason,
-                         "convergent": b.tally.convergent if b.tally else None,
-                         "distinct": b.tally.distinct if b.tally else None,
-                         "convergent_blocks": b.tally.convergent_blocks if b.tally else None,
-                         "notes": list(b.tally.notes) if b.tally else [],
-                         "reviewers": [asdict(r) for r in b.tally.reviewers] if b.tally else []}
-                        for b in sboard.bundles.values()],
-        })
+        phases["scrum"].update(tracker.scrum.verdict_json())
     if "parity" in phases:
         board = tracker.parity
         phases["parity"].update({
@@ -295,7 +290,8 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
         lines += ["## Phase 2: per-component scrum", "", *tracker.scrum.tables_markdown()]
     if "parity" in tracker.phases:
         board = tracker.parity
-        lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "", *board.table_markdown(), ""]
+        lines += ["## Phase 3: cross-runtime parity", "", f"**{board.headline()}**", "", *board.table_markdown(), "",
+                  *noise_markdown(board.noise)]
     used = [g for g in tracker.gaps if g.id in verdict.gap_ids]
     if used:
         lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "

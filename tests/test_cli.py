@@ -21,8 +21,8 @@ from .conftest import REPO
 from .test_history import run
 from .test_parity import json_answer
 
-COMMANDS = ("demo", "run", "smokes", "scrum", "parity", "merge", "watch", "diff", "verdict", "gap", "history", "compare",
-            "tally", "bundle", "check", "stack", "twins", "init", "cases")
+COMMANDS = ("demo", "run", "smokes", "scrum", "parity", "merge", "watch", "diff", "verdict", "gap", "finding", "noise", "history",
+            "compare", "tally", "bundle", "check", "stack", "twins", "init", "cases")
 # What a face may import from the engine besides `from probes import …`: the events, the
 # boards made from them, and the text made safe for a terminal.
 FACE_MODULES = ("probes.events", "probes.verdict", "probes.textsafe")

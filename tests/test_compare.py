@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -12,14 +13,22 @@ from hypothesis import strategies as st
 
 from probes.compare import (
     ABSENT,
+    ANY_INDEX,
+    ANY_KEY,
+    Rules,
+    Tolerance,
     compile_ignore,
+    covered,
     diff_bytes,
     diff_json,
     diff_text,
     fingerprint,
     mark,
+    parse_pattern,
+    parse_tolerance,
     render_path,
     summary_kind,
+    unordered_pairs,
 )
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False, width=32),
@@ -239,3 +248,174 @@ def test_text_and_bytes():
     assert [(d.where, d.ref, d.cand) for d in diffs] == [("line 2", "b", "B")]
     assert diff_text("same", "same") == []
     assert diff_bytes(b"\x00\x01", b"\x00\x02")[0].cand.endswith("first differs at byte 1")
+
+
+# ---- per-path rules: unordered arrays, tolerances, numbers ------------------------------------
+
+flat_scalars = st.one_of(st.none(), st.booleans(), st.integers(-3, 3),
+                         st.floats(-4, 4, allow_nan=False).filter(lambda x: x != 0 or str(x) == "0.0"),
+                         st.sampled_from(["", "a", "b", "1", "true"]))
+items = st.one_of(flat_scalars, st.dictionaries(st.sampled_from(["id", "n", "tag"]), flat_scalars, max_size=3))
+
+
+def _texts(values) -> Counter:
+    return Counter(json.dumps(v, sort_keys=True) for v in values)
+
+
+def _deepdiff_unmatched(a: list, b: list) -> tuple[Counter, Counter]:
+    """The items DeepDiff(ignore_order=True) finds on one side only, as multisets."""
+    tree = DeepDiff(a, b, ignore_order=True, report_repetition=True, cutoff_intersection_for_pairs=0, view="tree")
+    removed, added = Counter(), Counter()
+    for level in tree.get("iterable_item_removed", []):
+        removed[json.dumps(level.t1, sort_keys=True)] += 1
+    for level in tree.get("iterable_item_added", []):
+        added[json.dumps(level.t2, sort_keys=True)] += 1
+    for level in tree.get("repetition_change", []):
+        rep = level.additional["repetition"]
+        text = json.dumps(level.t1, sort_keys=True)
+        if rep["new_repeat"] > rep["old_repeat"]:
+            added[text] += rep["new_repeat"] - rep["old_repeat"]
+        else:
+            removed[text] += rep["old_repeat"] - rep["new_repeat"]
+    return removed, added
+
+
+@st.composite
+def shuffled_pairs(draw) -> tuple[list, list]:
+    """An array and a shuffled copy with items dropped, added and repeated, every object's
+    keys in another order."""
+    a = draw(st.lists(items, max_size=8))
+    b = [reordered(x) for x in a if draw(st.integers(0, 4))]
+    b += draw(st.lists(st.one_of(items, st.sampled_from(a) if a else items), max_size=3))
+    return a, draw(st.permutations(b))
+
+
+@settings(max_examples=400, deadline=None)
+@given(shuffled_pairs())
+def test_unordered_arrays_are_multisets_as_deepdiff_ignore_order_finds(pair):
+    a, b = parsed(pair[0]), parsed(pair[1])
+    rules = Rules(unordered=("$.items",))
+    diffs = diff_json({"items": a}, {"items": b}, rules)
+    removed, added = _deepdiff_unmatched(a, b)
+    assert (diffs == []) == (not removed and not added)
+    pairs = unordered_pairs(a, b)
+    key = lambda v: json.dumps(v, sort_keys=True)  # noqa: E731
+    alone = [(i, j) for i, j in pairs if i is None or j is None or key(a[i]) != key(b[j])]
+    ours_removed = Counter(key(a[i]) for i, _ in alone if i is not None)
+    ours_added = Counter(key(b[j]) for _, j in alone if j is not None)
+    assert (ours_removed, ours_added) == (removed, added)
+    # Every item is paired once at most, on each side.
+    assert sorted(i for i, _ in pairs if i is not None) == list(range(len(a)))
+    assert sorted(j for _, j in pairs if j is not None) == list(range(len(b)))
+
+
+def test_an_unordered_array_reports_the_item_that_changed_not_the_ones_that_moved():
+    ref = {"items": [{"id": 1, "price": 5}, {"id": 2, "price": 7}, {"id": 3, "price": 9}]}
+    cand = {"items": [{"id": 3, "price": 9}, {"id": 1, "price": 5}, {"id": 2, "price": 8}]}
+    assert {(d.where, d.kind) for d in diff_json(ref, cand)} != {("$.items[1].price", "value")}
+    assert [(d.where, d.kind) for d in diff_json(ref, cand, Rules(unordered=("$.items",)))] == [
+        ("$.items[1].price", "value")]
+    # Only the array named: the same array elsewhere keeps its order.
+    assert diff_json({"other": [1, 2]}, {"other": [2, 1]}, Rules(unordered=("$.items",))) != []
+
+
+numbers_ = st.floats(-1000, 1000, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(numbers_, numbers_, st.sampled_from([0.001, 0.01, 0.5, 3.0]))
+def test_an_absolute_tolerance_is_deepdiffs_math_epsilon(x, y, eps):
+    y = x + (y - x) / 100 if y != x and abs(y - x) > eps * 10 and x > 0 else y  # near misses too
+    ours = diff_json({"price": x, "n": 1}, {"price": y, "n": 1}, Rules(tolerance={"$.price": Tolerance(eps)}))
+    theirs = DeepDiff({"price": x, "n": 1}, {"price": y, "n": 1}, math_epsilon=eps)
+    assert (ours == []) == (not theirs)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.floats(1, 1e6, allow_nan=False), st.floats(-0.05, 0.05), st.integers(1, 4),
+       st.sampled_from(["a", "b"]))
+def test_a_relative_tolerance_holds_what_deepdiffs_significant_digits_call_equal(x, spread, digits, key):
+    """Numbers DeepDiff calls equal to `digits` digits of their scientific notation are
+    within 10^-digits of each other, relatively, and within that relative tolerance ours
+    are equal; numbers ours tell apart, DeepDiff never calls equal. (DeepDiff rounds numbers
+    below 1 at a fixed place, so they are left out.)"""
+    y = x * (1 + spread)
+    rules = Rules(tolerance={"$.stats.*": parse_tolerance(f"{10 ** -digits * 100:g}%")})
+    ours = diff_json({"stats": {key: x}}, {"stats": {key: y}}, rules)
+    theirs = DeepDiff({"stats": {key: x}}, {"stats": {key: y}}, significant_digits=digits,
+                      number_format_notation="e")
+    if not theirs:
+        assert ours == []
+    if ours:
+        assert theirs
+    assert ours == [] or ours[0].where == f"$.stats.{key}"
+
+
+def test_tolerances_cover_their_subtree_and_the_nearest_rule_wins():
+    rules = Rules(tolerance={"$.stats": Tolerance(0.5), "$.stats.exact": Tolerance(0.0), "$.price": parse_tolerance("1%")})
+    ref = {"stats": {"a": 1.0, "deep": {"b": 2.0}, "exact": 3.0}, "price": 100.0, "other": 1.0}
+    cand = {"stats": {"a": 1.4, "deep": {"b": 2.3}, "exact": 3.1}, "price": 100.9, "other": 1.1}
+    assert [d.where for d in diff_json(ref, cand, rules)] == ["$.stats.exact", "$.other"]
+    assert diff_json({"price": 100.0}, {"price": 102.0}, rules)[0].kind == "value"
+    # A tolerance is about values: strict numbers still tell an integer from a float.
+    assert [d.kind for d in diff_json({"price": 100}, {"price": 100.5}, rules)] == ["type"]
+    assert diff_json({"price": True}, {"price": 1}, Rules(tolerance={"$.price": Tolerance(1.0)}, numbers="numeric"))
+
+
+# Quarters: DeepDiff compares numbers of two types by their text to 12 digits, so values that
+# close (0 against 1e-45) are left out rather than judged.
+int_or_float = st.one_of(st.integers(-5, 5), st.integers(-5, 5).map(float), st.integers(-20, 20).map(lambda n: n / 4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(list("abcde")), st.one_of(int_or_float, st.lists(int_or_float, max_size=3)),
+                       max_size=5), st.data())
+def test_numeric_numbers_find_what_deepdiff_ignoring_numeric_types_finds(a, data):
+    def flip(value):
+        if isinstance(value, list):
+            return [flip(v) for v in value]
+        choice = data.draw(st.integers(0, 3))
+        if choice == 0:
+            return float(value) if isinstance(value, int) else int(value) if value.is_integer() else value
+        return data.draw(int_or_float) if choice == 1 else value
+
+    b = {k: flip(v) for k, v in a.items()}
+    ours = {d.path for d in diff_json(a, b, Rules(numbers="numeric"))}
+    tree = DeepDiff(a, b, ignore_numeric_type_changes=True, view="tree")
+    theirs = {tuple(level.path(output_format="list")) for levels in tree.values() for level in levels}
+    assert ours == theirs
+    strict = {d.path for d in diff_json(a, b)}
+    assert ours <= strict
+
+
+def test_numbers_strict_by_default_and_numeric_on_request():
+    assert [d.kind for d in diff_json({"n": 1}, {"n": 1.0})] == ["type"]
+    assert diff_json({"n": 1, "m": [2.0]}, {"n": 1.0, "m": [2]}, Rules(numbers="numeric")) == []
+    assert [d.kind for d in diff_json({"n": True}, {"n": 1}, Rules(numbers="numeric"))] == ["type"]
+
+
+def test_patterns_are_read_or_refused_with_where():
+    assert parse_pattern('$.a[*].b.*["odd key"][2]') == ("a", ANY_INDEX, "b", ANY_KEY, "odd key", 2)
+    for bad in ("a.b", "$.a..b", "$[x]"):
+        try:
+            parse_pattern(bad)
+        except ValueError as exc:
+            assert repr(bad) in str(exc)
+        else:
+            raise AssertionError(bad)
+    assert str(parse_tolerance("1%")) == "1%" and parse_tolerance(0.5) == Tolerance(0.5)
+    for bad in ("lots", -1, True, "nan"):
+        try:
+            parse_tolerance(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(bad)
+
+
+def test_noise_covers_a_path_and_its_subtree_only():
+    noise = {"$.steps[*]", "$.fingerprint"}
+    assert covered("$.steps[*].op", noise) and covered("$.steps[*]", noise) and covered("$.fingerprint", noise)
+    assert not covered("$.stepsCount", noise) and not covered("$.name", noise) and not covered("$", noise)
+    diffs = mark(diff_json({"steps": [1], "name": "a"}, {"steps": [1, 2], "name": "b"}), None, noise)
+    assert [(d.where, d.noise) for d in diffs] == [("$.steps[1]", True), ("$.name", False)]

@@ -40,6 +40,8 @@ SCRUM_BINDINGS = [
     Binding("left", "cycle_reviewer(-1)", "Reviewer", show=False, priority=True,
             tooltip="the previous reviewer's review"),
     Binding("right", "cycle_reviewer(1)", "Reviewer", show=False, priority=True, tooltip="the next reviewer's review"),
+    Binding("d", "dismiss_finding", "Dismiss", show=False,
+            tooltip="dismiss the highlighted finding (findings ledger: reason, owner, optional expiry)"),
 ]
 
 # The parity pane's list: a cursor over rows drawn only when on screen.
@@ -96,6 +98,7 @@ DIFF_APP_BINDINGS = [
 ]
 
 GAP_FORM_BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="record nothing")]
+DISMISS_FORM_BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="dismiss nothing")]
 
 CONFIRM_BINDINGS = [
     Binding("y", "confirm", "Yes", tooltip="stop the phases, write the verdict (marked incomplete), quit"),
@@ -111,6 +114,7 @@ SECTIONS: dict[str, tuple[list[Binding], ...]] = {
     "Parity pane": (PARITY_BINDINGS, ROW_LIST_BINDINGS, PARITY_SEARCH_BINDINGS),
     "Diff viewer": (DIFF_BINDINGS, DIFF_BODY_BINDINGS, DIFF_APP_BINDINGS),
     "Recording a known gap": (GAP_FORM_BINDINGS,),
+    "Dismissing a finding": (DISMISS_FORM_BINDINGS,),
     "Quit while phases run": (CONFIRM_BINDINGS,),
     "This help": (HELP_BINDINGS,),
 }

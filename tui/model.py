@@ -23,6 +23,7 @@ from probes.events import (
     Event,
     Notice,
     ParityCaseFinished,
+    NoiseSettled,
     ParityPlanned,
     ReviewChunk,
     RunFinished,
@@ -89,9 +90,11 @@ class RunModel:
     def apply(self, t: float, event: Event) -> None:
         self.version += 1
         self.elapsed = max(self.elapsed, t)
-        if isinstance(event, ParityPlanned) or (isinstance(event, ParityCaseFinished)
-                                               and event.case in self.tracker.parity.results):
-            self.parity_generation += 1  # a new plan, or a case probed again: what was folded is stale
+        if isinstance(event, (ParityPlanned, NoiseSettled)) or (isinstance(event, ParityCaseFinished)
+                                                               and event.case in self.tracker.parity.results):
+            # a new plan, a case probed again, or the cases judged again by the settled noise:
+            # what was folded is stale
+            self.parity_generation += 1
         self.tracker.apply(t, event)
         if isinstance(event, SmokeOutput):
             tail = self.tails.setdefault(event.name, deque(maxlen=TAIL_LINES))

@@ -43,7 +43,7 @@ def out_dir_of(where: Path | None) -> Path:
 
 
 def history_command(args: argparse.Namespace) -> int:
-    from probes import HistoryUnavailable, open_store, rebuild, sparkline
+    from probes import HistoryUnavailable, open_store, rebuild, run_tokens, sparkline
 
     out_dir = out_dir_of(args.where)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120, theme=CONSOLE_THEME)
@@ -59,7 +59,9 @@ def history_command(args: argparse.Namespace) -> int:
     except HistoryUnavailable as exc:
         raise GauntletError(f"history unavailable: {exc}") from None
     table = Table(title=f"gauntlet history: {out_dir}", show_edge=False)
-    for head in ("When (UTC)", "Run", "Verdict", "Smokes", "Conv.", "Parity: status · diverge", "Time"):
+    scrum = any(r.bundles for r in runs)  # the tokens column only when a run had a scrum: the table stays narrow
+    for head in ("When (UTC)", "Run", "Verdict", "Smokes", "Conv.", *(("Tokens in/out",) if scrum else ()),
+                 "Parity: status · diverge", "Time"):
         table.add_column(head, justify="right" if head in ("Conv.", "Time") else "left", no_wrap=True)
     for r in runs:
         passed = sum(1 for s in r.smokes.values() if s["status"] == "pass")
@@ -69,7 +71,8 @@ def history_command(args: argparse.Namespace) -> int:
             (r.verdict or "running") + ("" if r.complete or not r.finished else " (incomplete)"))
         table.add_row(r.started.replace("T", " ")[5:16], r.run_id, verdict,
                       f"{passed}/{len(r.smokes)}" if r.smokes else "", str(sum(b["convergent"] for b in r.bundles.values())),
-                      parity, f"{r.duration:.1f}s")
+                      *((run_tokens(r.bundles).short() if r.bundles else "",) if scrum else ()), parity,
+                      f"{r.duration:.1f}s")
     console.print(table)
     walls = [r.smokes_wall for r in runs if r.smokes]
     if walls:

@@ -6,24 +6,33 @@ import argparse
 import asyncio
 import signal
 
+from ._common import EXIT_USAGE, err
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     twins = sub.add_parser("twins", help="serve the demo's twin reference services on loopback")
     twins.add_argument("--rust-port", type=int, default=3100)
     twins.add_argument("--go-port", type=int, default=4110)
     twins.add_argument("--only", choices=("rust", "go"), help="serve one wire shape only")
-    twins.add_argument("--latency-ms", type=float, default=0.0,
-                       help="answer each request after this long (models a service's own I/O)")
+    twins.add_argument("--latency-ms", action="append", default=[], metavar="MS|TWIN=MS[,TWIN=MS]",
+                       help="answer each request after this long (models a service's own I/O): "
+                            "`10` for every twin, `rust=10,go=15` for each its own (repeatable)")
     twins.set_defaults(handler=twins_command)
 
 
 def twins_command(args: argparse.Namespace) -> int:
+    from probes import parse_latency
+
     ports = {"rust": args.rust_port, "go": args.go_port}
-    return asyncio.run(_serve({shape: ports[shape] for shape in ([args.only] if args.only else ports)},
-                              args.latency_ms / 1000))
+    try:
+        latency = parse_latency(args.latency_ms)
+    except ValueError as exc:
+        err(f"gauntlet twins: {exc}")
+        return EXIT_USAGE
+    return asyncio.run(_serve({shape: ports[shape] for shape in ([args.only] if args.only else ports)}, latency))
 
 
-async def _serve(ports: dict[str, int], latency: float) -> int:
+async def _serve(ports: dict[str, int], latency: dict[str, float]) -> int:
     """Serve until a signal; one line says when every server is ready (and on which port)."""
     from probes import server_url, start_twins
 

@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from probes.parity_report import CaseRow, body_kinds, divergences, head_kinds
+from probes.events import NoiseSettled
+from probes.parity_report import CaseRow, body_kinds, divergences, head_kinds, noise_lines
 from themes.palette import KIND_TONE
 
 from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS
@@ -32,6 +33,9 @@ STATUS_WORDS = {MATCH: "matches", STATUS: "status mismatches", ERROR: "errors"}
 OUTSIDE = {ERROR: "could not be compared", STATUS: "status differs", MATCH: "match"}
 PLACE = {ERROR: 0, STATUS: 1, MATCH: 3}
 STATUS_WIDTH, BODY_MIN, INDENT = 9, 14, 2
+LATENCY_WIDTH = 23  # `1.82× ▁▂█▃▁▁▁▁│▁▁▁▂█▅▁▁`: the ratio, then the reference's timings and the candidate's
+LATENCY_NARROW = 7  # `1.82×` or `no data`, when the timings would cut the names short
+LATENCY_STYLE = {"slower": "parity.mismatch", "no data": "parity.error", "ok": "dim"}
 
 GroupKey = tuple[str, str]  # (candidate, class key), or ("", ERROR | STATUS | MATCH)
 
@@ -58,6 +62,7 @@ class Columns:
     name: int
     statuses: tuple[int, ...]
     status: int
+    latency: int = 0  # with `[parity.latency]`
 
 
 def facts_of(r: CaseRow) -> tuple[str, frozenset[str], tuple[tuple[GroupKey, str], ...]]:
@@ -262,13 +267,18 @@ class CaseIndex:
 
     def columns(self, width: int) -> Columns:
         """The name gets what the longest one needs, the body's kinds what is left (at least
-        a few words' worth)."""
+        a few words' worth); latency shows its timings only when the names still fit beside them."""
         targets = self.model.tracker.parity.targets
         statuses = tuple(max(len(t), 5) for t in targets)
-        fixed = sum(w + 1 for w in statuses) + STATUS_WIDTH + 1
         indent = INDENT if self.grouped else 0
+        fixed = sum(w + 1 for w in statuses) + STATUS_WIDTH + 1
+        latency = 0
+        if self.model.tracker.parity.latency.plan is not None:
+            fits = width - fixed - LATENCY_WIDTH - 1 - BODY_MIN >= self.name_width + indent
+            latency = LATENCY_WIDTH if fits else LATENCY_NARROW
+            fixed += latency + 1
         name = max(8, min(self.name_width + indent, width - fixed - BODY_MIN))
-        return Columns(name, statuses, STATUS_WIDTH)
+        return Columns(name, statuses, STATUS_WIDTH, latency)
 
     def heading(self, width: int) -> Text:
         cols = self.columns(width)
@@ -279,6 +289,9 @@ class CaseIndex:
             line.append_text(_cell(target, w, "right"))
         line.append(" ")
         line.append_text(_cell("Status", cols.status))
+        if cols.latency:
+            line.append(" ")
+            line.append_text(_cell("Latency", cols.latency))
         line.append(" Body")
         return line
 
@@ -315,6 +328,10 @@ class CaseIndex:
             line.append_text(_cell(cell, w, "right"))
         line.append(" ")
         line.append_text(_cell(status, cols.status))
+        if cols.latency:
+            text, state = tracker.parity.latency.cell(case, sparks=cols.latency == LATENCY_WIDTH)
+            line.append(" ")
+            line.append_text(_cell(Text(text, style=LATENCY_STYLE.get(state, "")), cols.latency))
         line.append(" ")
         line.append_text(body if isinstance(body, Text) else Text(body))
         return line
@@ -361,6 +378,8 @@ class ParityPane(Vertical):
     ParityPane #parity-search.-active { display: block; }
     ParityPane #parity-status { height: 1; padding: 0 1; color: $text-muted; }
     ParityPane #parity-headline { height: auto; padding: 0 1; }
+    ParityPane #parity-noise { display: none; height: auto; max-height: 6; padding: 0 1; color: $text-muted; }
+    ParityPane #parity-noise.-learned { display: block; }
     """
 
     class CaseChosen(Message):
@@ -375,6 +394,7 @@ class ParityPane(Vertical):
         self.border_title = "Parity"
         self.index = CaseIndex()
         self._headline_lines = 0
+        self._noise: NoiseSettled | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="parity-columns")
@@ -382,6 +402,7 @@ class ParityPane(Vertical):
         yield SearchBox(placeholder="search case names; Enter keeps, Esc clears", id="parity-search")
         yield Static(id="parity-status")
         yield Static(id="parity-headline")
+        yield Static(id="parity-noise")
 
     @property
     def rows(self) -> RowList:
@@ -415,6 +436,11 @@ class ParityPane(Vertical):
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"),
                       layout=lines != self._headline_lines)
         self._headline_lines = lines
+        if board.noise is not None and board.noise is not self._noise:
+            self._noise = board.noise
+            noise, lines_of_noise = self.query_one("#parity-noise", Static), noise_lines(board.noise)
+            update_static(noise, lines_of_noise, layout=True)
+            noise.set_class(bool(lines_of_noise), "-learned")
 
     def on_resize(self) -> None:
         self._describe()

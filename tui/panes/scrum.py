@@ -1,8 +1,13 @@
 """Scrum: the bundles, and for the selected one each reviewer's text streaming live, the
-tally and a bar chart of tokens out, so a thin review is seen rather than read."""
+tally (each finding new or recurring for so many waves, a dismissed one dimmed with its
+reason, the previous wave's resolved ones), a bar chart of tokens out, so a thin review is
+seen rather than read, and what the wave cost per lineage beside the previous one. `d`
+dismisses the highlighted finding into the findings ledger, as `gauntlet finding dismiss`."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
@@ -10,14 +15,32 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static, TextArea
 
-from probes.scrum_report import BundleState
+from probes import GauntletError
+from probes.events import DismissalRow
+from probes.scrum_report import BundleState, ScrumBoard, seen
 
-from ..keymap import SCRUM_BINDINGS
+from ..keymap import DISMISS_FORM_BINDINGS, SCRUM_BINDINGS
 from ..model import RunModel
+from ..screens.form import EntryForm, Field
 from ..widgets import Themed, selected_key, update_static
 
 if TYPE_CHECKING:
+    from probes import Judgement
+
     from ..app import GauntletApp
+
+
+class DismissForm(EntryForm):
+    BINDINGS = DISMISS_FORM_BINDINGS
+
+
+def _check_expiry(answers: dict[str, str]) -> str:
+    try:
+        if answers["expires"] and date.fromisoformat(answers["expires"]) < date.today():
+            return "the expiry is already past"
+    except ValueError:
+        return f"expires: expected a date like 2026-06-01, got {answers['expires']!r}"
+    return ""
 
 
 def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width: int = 24) -> Text:
@@ -59,8 +82,9 @@ class ScrumPane(Vertical):
         self._bundles: list[str] = []
         self._reviewers: list[str] = []
         self.reviewer_index = 0
-        self._tally_for: tuple[str | None, int] = (None, -1)
+        self._tally_for: tuple[str | None, int, int] = (None, -1, 0)  # bundle, its tally, the ledger shown
         self._text_for: tuple[tuple[str, str] | None, int] = (None, 0)  # the review shown, its length
+        self._row_findings: list[str] = []  # the finding id of each tally row ("" for the other rows)
 
     def compose(self) -> ComposeResult:
         yield DataTable(id="bundle-table", cursor_type="row")
@@ -74,7 +98,7 @@ class ScrumPane(Vertical):
         yield Static(id="scrum-summary")
 
     def on_mount(self) -> None:
-        self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "What")
+        self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "Seen", "What")
 
     def selected(self) -> str | None:
         return selected_key(self.query_one("#bundle-table", DataTable), self._bundles)
@@ -92,18 +116,17 @@ class ScrumPane(Vertical):
             table.clear(columns=True)
             table.add_columns("Bundle", "KB", *reviewers, "Conv.", "Distinct", "BLOCKs")
             for b in board.bundles.values():
-                table.add_row(*self._cells(b, reviewers), key=b.name)
+                table.add_row(*self._cells(board, b, reviewers), key=b.name)
             self._bundles, self._reviewers = list(board.bundles), reviewers
         else:
             for b in board.bundles.values():
-                for col, value in zip(table.columns, self._cells(b, reviewers)):
+                for col, value in zip(table.columns, self._cells(board, b, reviewers)):
                     table.update_cell(b.name, col, value, update_width=True)
-        update_static(self.query_one("#scrum-summary", Static),
-                      Text(board.headline() if board.bundles else "no scrum yet", style="bold"))
         self._show_bundle(model)
+        self._show_summary()
 
     @staticmethod
-    def _cells(b: BundleState, reviewers: list[str]) -> tuple[Themed | str, ...]:
+    def _cells(board: ScrumBoard, b: BundleState, reviewers: list[str]) -> tuple[Themed | str, ...]:
         kb = Themed(f"{b.kb:.0f}", "" if b.guard == "ok" else f"bundle.{b.guard}")
         cells: list[Themed | str] = [b.name, kb]
         for name in reviewers:
@@ -118,7 +141,8 @@ class ScrumPane(Vertical):
                 cells.append(Themed(f"{est}{r.tokens_out}" if r.status != "error" else "error", f"review.{r.status}"))
         t = b.tally
         blocks = sum(row.blocks for row in t.reviewers) if t else 0
-        cells += [str(t.convergent) if t else "", str(t.distinct) if t else "",
+        convergent, distinct = board.counts(b)
+        cells += [str(convergent) if t else "", str(distinct) if t else "",
                   Themed(str(blocks), "tally.block" if blocks else "") if t else ""]
         return tuple(cells)
 
@@ -133,16 +157,18 @@ class ScrumPane(Vertical):
         tabs.append("  ←/→ reviewer", style="dim")
         update_static(self.query_one("#review-tabs", Static), tabs)
         self._show_review(model, (name or "", reviewer or ""))
-        tally_version = (name, id(bundle.tally) if bundle and bundle.tally else 0)
+        ledger = board.recorded if board.ledger is None else board.ledger
+        tally_version = (name, id(bundle.tally) if bundle and bundle.tally else 0, id(ledger))
         if tally_version != self._tally_for:
-            self._fill_tally(bundle)
+            self._fill_tally(board, bundle)
             self._tally_for = tally_version
         bars = self.query_one("#token-bars", Static)
         if bundle is None:
             update_static(bars, "")
             return
         tokens = tuple((n, r.tokens_out if r else None) for n, r in bundle.reviews.items())
-        update_static(bars, Themed(token_bars(bundle, self._reviewers, board.min_tokens_out)),
+        spent = Text.assemble(("tokens in/out ", "dim"), board.bundle_tokens(bundle).short())
+        update_static(bars, Themed(Text("\n").join([token_bars(bundle, self._reviewers, board.min_tokens_out), spent])),
                       key=(bundle.name, tokens))
 
     def _show_review(self, model: RunModel, key: tuple[str, str]) -> None:
@@ -160,25 +186,105 @@ class ScrumPane(Vertical):
         area.scroll_end(animate=False)
         self._text_for = (key, total)
 
-    def _fill_tally(self, bundle: BundleState | None) -> None:
+    def _fill_tally(self, board: ScrumBoard, bundle: BundleState | None) -> None:
         table = self.query_one("#tally-table", DataTable)
         table.clear()
-        if bundle is None or bundle.tally is None:
+        rows: list[str] = []
+        if bundle is not None and bundle.tally is not None:
+            for loc in bundle.tally.locations:
+                gone = board.dismissal(loc)
+                if gone is not None:
+                    table.add_row(*(Themed(text, "tally.dismissed") for text in (
+                        loc.where, " + ".join(loc.lineages), loc.severity, seen(loc),
+                        f"dismissed: {gone.reason} ({gone.owner}" + (f", until {gone.expires}" if gone.expires
+                                                                      else "") + f") — {loc.what}")))
+                    rows.append(loc.id)
+                    continue
+                severity = Text(loc.severity, style="tally.block" if loc.severity == "BLOCK" else "")
+                lineages = Text(" + ".join(loc.lineages), style="tally.convergent" if loc.convergent else "")
+                if loc.convergent:
+                    lineages.append(" convergent")
+                table.add_row(loc.where, Themed(lineages), Themed(severity),
+                              Themed(seen(loc), f"tally.{loc.state}" if loc.state else ""), loc.what)
+                rows.append(loc.id)
+            for r in bundle.tally.resolved:
+                table.add_row(*(Themed(text, "tally.dismissed") for text in (
+                    r.where, " + ".join(r.lineages), r.severity, "resolved", f"gone since the previous wave — {r.what}")))
+            for u in bundle.tally.unanchored:
+                table.add_row(Text(u.where, style="dim strike"), Text(u.lineage, style="dim"),
+                              Text(u.severity, style="dim"), "", Text(f"unanchored: {u.why}", style="dim"))
+            for row in bundle.tally.reviewers:
+                if row.retracted_blocks:
+                    table.add_row(Themed(row.reviewer, "tally.retracted"), row.lineage,
+                                  Themed("BLOCK (retracted)", "tally.retracted"), "", "retracted in the same response")
+                if row.thin:
+                    table.add_row(Themed(row.reviewer, "review.thin"), row.lineage, Themed("thin", "review.thin"), "",
+                                  f"{row.tokens_out} tokens out: too little to have read the bundle")
+        self._row_findings = rows + [""] * (table.row_count - len(rows))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "tally-table":
+            self._show_summary()
+
+    def highlighted_finding(self) -> str | None:
+        return selected_key(self.query_one("#tally-table", DataTable), self._row_findings) or None
+
+    def _show_summary(self) -> None:
+        """The headline and the highlighted finding's id; then what the wave cost per lineage
+        (tokens in/out, ~ estimated) and, in brackets, what the previous wave cost."""
+        board = cast("GauntletApp", self.app).model.tracker.scrum
+        if not board.bundles:
+            update_static(self.query_one("#scrum-summary", Static), Text("no scrum yet", style="bold"))
             return
-        for loc in bundle.tally.locations:
-            severity = Text(loc.severity, style="tally.block" if loc.severity == "BLOCK" else "")
-            lineages = Text(" + ".join(loc.lineages), style="tally.convergent" if loc.convergent else "")
-            if loc.convergent:
-                lineages.append(" convergent")
-            table.add_row(loc.where, Themed(lineages), Themed(severity), loc.what)
-        for u in bundle.tally.unanchored:
-            table.add_row(Text(u.where, style="dim strike"), Text(u.lineage, style="dim"),
-                          Text(u.severity, style="dim"), Text(f"unanchored: {u.why}", style="dim"))
-        for row in bundle.tally.reviewers:
-            if row.retracted_blocks:
-                table.add_row(Themed(row.reviewer, "tally.retracted"), row.lineage,
-                              Themed("BLOCK (retracted)", "tally.retracted"), "retracted in the same response")
-            if row.thin:
-                table.add_row(Themed(row.reviewer, "review.thin"), row.lineage, Themed("thin", "review.thin"),
-                              f"{row.tokens_out} tokens out: too little to have read the bundle")
+        head = Text(board.headline(), style="bold")
+        finding = self.highlighted_finding()
+        if finding:
+            head.append_text(Text.assemble("  ", (finding, "bold"), (" d dismiss", "dim")))
+        spent = Text("tokens in/out: ", style="dim")
+        for i, (lineage, before, now) in enumerate(board.lineage_waves()):
+            spent.append_text(Text.assemble(" · " if i else "", (lineage, "bold"), " ", now.short(),
+                                            (f" (previous {before.short() if before else '–'})", "dim")
+                                            if board.previous_run_id else ""))
+        update_static(self.query_one("#scrum-summary", Static), Themed(Text("\n").join([head, spent])))
+
+    def action_dismiss_finding(self) -> None:
+        app = cast("GauntletApp", self.app)
+        finding, board, run = self.highlighted_finding(), app.model.tracker.scrum, app.model.run
+        if finding is None or run is None:
+            self.notify("highlight a finding of the tally first", severity="warning")
+            return
+        if not board.ledger_path:
+            self.notify("the run's config names no [scrum] findings_ignore file", severity="error")
+            return
+
+        def dismiss(answer: dict[str, str] | None) -> None:
+            if answer is not None:
+                self.run_worker(lambda: self._dismiss(Path(run.run_dir), finding, Path(board.ledger_path), answer),
+                                thread=True, group="dismiss", exclusive=True)
+
+        app.push_screen(DismissForm(f"Dismiss finding {finding} (it stays shown, dimmed, and stops counting)",
+                                    [Field("reason", "reason: how it was answered"), Field("owner", "owner"),
+                                     Field("expires", "expires (optional, YYYY-MM-DD): then it counts again",
+                                           required=False)],
+                                    "Dismiss", _check_expiry), dismiss)
+
+    def _dismiss(self, run_dir: Path, finding: str, ledger: Path, answer: dict[str, str]) -> None:
+        """The same function as `gauntlet finding dismiss`; then the run is judged again (on
+        this thread: a replay of its events) and the screen shows what its files now say."""
+        from probes import judge_run, load_ledger, record_dismissal
+
+        try:
+            row = record_dismissal(run_dir, finding, ledger, reason=answer["reason"], owner=answer["owner"],
+                                   expires=date.fromisoformat(answer["expires"]) if answer["expires"] else None)
+            rows, judgement = load_ledger(ledger), judge_run(run_dir)
+        except (GauntletError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            return
+        self.app.call_from_thread(self._dismissed, row, rows, judgement)
+
+    def _dismissed(self, row: DismissalRow, rows: list[DismissalRow], judgement: Judgement) -> None:
+        app = cast("GauntletApp", self.app)
+        app.model.tracker.scrum.ledger = rows
+        app.model.adopt(judgement)
+        self.notify(f"dismissed {row.id}; the run's verdict is now {app.model.verdict.verdict if app.model.verdict else '…'}")
 

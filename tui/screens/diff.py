@@ -26,13 +26,14 @@ from textual.style import Style as ThemeStyle
 from textual.widgets import Button, Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from probes import GAP, CaseView, GauntletError, load_case
+from probes import GAP, CaseView, GauntletError, latency_parts, load_case
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 from themes.palette import STYLES
 
 from ..keymap import DIFF_APP_BINDINGS, DIFF_BINDINGS, DIFF_BODY_BINDINGS, GAP_FORM_BINDINGS
 from ..model import RunModel
+from ..panes.parity import LATENCY_STYLE
 from ..settings import load_settings
 from ..terminal import TerminalApp
 from ..widgets import Themed
@@ -218,6 +219,8 @@ class DiffScreen(Screen[None]):
     BINDINGS = DIFF_BINDINGS
     DEFAULT_CSS = """
     DiffScreen #diff-title { height: 1; background: $panel; padding: 0 1; }
+    DiffScreen #diff-latency { display: none; height: auto; background: $panel; padding: 0 1; }
+    DiffScreen #diff-latency.-timed { display: block; }
     DiffScreen #diff-columns { height: 1; padding: 0 0; color: $text-muted; }
     DiffScreen #diff-list { height: 8; border-top: solid $primary 50%; }
     Screen.-wide DiffScreen #diff-list, DiffScreen.-wide #diff-list { height: 12; }
@@ -235,6 +238,7 @@ class DiffScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="diff-title")
+        yield Static(id="diff-latency")
         yield Static(id="diff-columns")
         yield SideBySide(id="diff-view")
         yield OptionList(id="diff-list")
@@ -277,6 +281,8 @@ class DiffScreen(Screen[None]):
             label.append(f"{d['kind']:<7}", style=f"kind.{d['kind']}")
             flag = " noise" if d["noise"] else " ignored" if d["ignored"] else ""
             label.append(f"{_short(d['ref'])} → {_short(d['cand'])}{flag}", style="dim" if flag else "")
+            if d.get("evidence"):  # learned noise: what the reference itself answered there
+                label.append(f"  {d['evidence']}", style="dim italic")
             options.add_option(Option(Themed(label), id=str(i)))
         ref_status, cand_status = view.statuses
         mode = " · ".join(k for k, v in self.options.items() if v) or "normalised"
@@ -284,6 +290,10 @@ class DiffScreen(Screen[None]):
                               f"{view.candidate} {cand_status}  ", (f"{len(self.shown)} differences", "bold"),
                               (f"  [{mode}]", "dim"))
         self.query_one("#diff-title", Static).update(title)
+        timed = latency_parts(view.meta, view.reference)
+        line = self.query_one("#diff-latency", Static)
+        line.set_class(bool(timed), "-timed")
+        line.update(Themed(Text.assemble("latency  ", *((text, LATENCY_STYLE.get(state, "")) for text, state in timed))))
         self._columns()
         self.position = -1
 

@@ -1,0 +1,373 @@
+"""Latency parity: is a candidate slower than the reference, measured so that noise never
+blocks a release and a real slowdown does.
+
+Timing (probes/latency_probe.py): after a case's first pair of answers, its answers for parity,
+each target is timed `repeats` times in turns after a warm-up; the timed requests repeat the
+case's request, so time idempotent cases.
+
+Statistics. Per target p50 and p95; per candidate the ratio of its median to the reference's,
+with a 95 % percentile-bootstrap interval (each side resampled; seeded by the case and the
+target, so the same timings give the same interval) and a two-sided Mann–Whitney U test
+(normal approximation with tie and continuity corrections). A candidate is *slower* only when
+the interval's lower bound is above `max_ratio` and the test finds the two apart (p < 0.05).
+Fewer than MIN_SAMPLES timed requests, or a timed request that failed (no answer, or a status
+other than the target's first answer's), is *no data*: said so, never a pass.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, NamedTuple
+
+from .divergence import class_id
+from .events import (
+    ClassEntry,
+    DivergenceClassFound,
+    Event,
+    LatencyPlanned,
+    LatencyRow,
+    ParityCaseFinished,
+    ParityPlanned,
+)
+from .textsafe import md_cell
+
+if TYPE_CHECKING:
+    from .gaps import KnownGap
+
+LATENCY = "latency"  # the kind of a latency divergence, and its class's
+SLOWER, OK, NO_DATA = "slower", "ok", "no data"
+MIN_SAMPLES = 10
+BOOTSTRAP_ROUNDS = 2000
+CONFIDENCE = 0.95
+ALPHA = 0.05  # the Mann–Whitney test's level: below it the two targets' timings differ
+BINS = 8
+SPARK = "▁▂▃▄▅▆▇█"
+FIRST_FAILED = "its first answers could not be compared: not timed"
+LISTED = 200  # cases in a report's latency table
+
+_ENTRY = ClassEntry(LATENCY, "p50", "reference", "slower")
+LATENCY_CLASS = class_id((_ENTRY,))
+
+
+def class_event() -> DivergenceClassFound:
+    """The latency divergence class: a candidate's median slower than the reference's beyond
+    `max_ratio`. One class, so one known gap (limited to some cases by its `cases` glob) may
+    cover it like any other divergence."""
+    return DivergenceClassFound(LATENCY_CLASS, LATENCY, (_ENTRY,),
+                                "p50 slower than the reference's beyond max_ratio (latency)")
+
+
+# ---- statistics ------------------------------------------------------------------------------
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The q-quantile of sorted values, interpolated linearly between order statistics."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def bootstrap_interval(reference: Sequence[float], candidate: Sequence[float], seed: int,
+                       rounds: int = BOOTSTRAP_ROUNDS) -> tuple[float, float]:
+    """The CONFIDENCE percentile-bootstrap interval of median(candidate) / median(reference)."""
+    rng = random.Random(seed)
+    n, m = len(reference), len(candidate)
+    ratios = sorted(quantile(sorted(rng.choices(candidate, k=m)), 0.5)
+                    / max(quantile(sorted(rng.choices(reference, k=n)), 0.5), 1e-9) for _ in range(rounds))
+    tail = (1 - CONFIDENCE) / 2
+    return quantile(ratios, tail), quantile(ratios, 1 - tail)
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
+    """The two-sided p of the Mann–Whitney U test: normal approximation, ties given their mean
+    rank and the variance corrected for them, with a continuity correction."""
+    n1, n2 = len(a), len(b)
+    pooled = sorted([(v, 0) for v in a] + [(v, 1) for v in b])
+    rank_sum, ties, i = 0.0, 0.0, 0
+    while i < len(pooled):
+        j = i
+        while j + 1 < len(pooled) and pooled[j + 1][0] == pooled[i][0]:
+            j += 1
+        mean_rank = (i + j) / 2 + 1
+        rank_sum += mean_rank * sum(1 for k in range(i, j + 1) if pooled[k][1] == 0)
+        size = j - i + 1
+        ties += size ** 3 - size
+        i = j + 1
+    u = rank_sum - n1 * (n1 + 1) / 2
+    total = n1 + n2
+    variance = n1 * n2 / 12 * ((total + 1) - ties / (total * (total - 1)))
+    if variance <= 0:
+        return 1.0
+    z = max(0.0, abs(u - n1 * n2 / 2) - 0.5) / math.sqrt(variance)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
+
+
+class Judged(NamedTuple):
+    ratio: float | None
+    low: float | None
+    high: float | None
+    p_value: float | None
+    state: str
+    why: str = ""
+
+
+def judge_samples(reference: Sequence[float], candidate: Sequence[float], max_ratio: float, seed: int) -> Judged:
+    """A candidate's timings against the reference's: slower, ok, or no data (too few)."""
+    fewest = min(len(reference), len(candidate))
+    if fewest < MIN_SAMPLES:
+        return Judged(None, None, None, None, NO_DATA,
+                      f"too few samples: n = {fewest} (at least {MIN_SAMPLES} a target)")
+    ratio = quantile(sorted(candidate), 0.5) / max(quantile(sorted(reference), 0.5), 1e-9)
+    low, high = bootstrap_interval(reference, candidate, seed)
+    p = mann_whitney(reference, candidate)
+    return Judged(ratio, low, high, p, SLOWER if low > max_ratio and p < ALPHA else OK)
+
+
+def histogram(samples: Sequence[float], span: tuple[float, float], bins: int = BINS) -> tuple[int, ...]:
+    """How many samples fall in each of `bins` equal parts of `span`, the ones above it in the last."""
+    low, high = span
+    width = (high - low) / bins or 1.0
+    counts = [0] * bins
+    for value in samples:
+        counts[min(bins - 1, max(0, int((value - low) / width)))] += 1
+    return tuple(counts)
+
+
+def sparkline(hist: Sequence[int]) -> str:
+    """A histogram as block characters, its tallest bin full height."""
+    tallest = max(hist, default=0) or 1
+    return "".join(SPARK[0] if not c else SPARK[max(1, round(c / tallest * (len(SPARK) - 1)))] for c in hist)
+
+
+def case_rows(case: str, reference: str, samples: Mapping[str, Sequence[float]], failures: Mapping[str, str],
+              max_ratio: float) -> tuple[LatencyRow, ...]:
+    """A case's latency rows, the reference's first: each target's figures (milliseconds) and
+    each candidate's judgement. A target with `failures` has no data, and so has every candidate
+    when it is the reference."""
+    timed = [sorted(v) for v in samples.values() if v]
+    span = (min(v[0] for v in timed), max(quantile(v, 0.95) for v in timed)) if timed else (0.0, 0.0)
+    rows = []
+    for target in (reference, *(t for t in samples if t != reference)):
+        values = sorted(samples[target])
+        figures = dict(n=len(values), p50=round(quantile(values, 0.5), 3) if values else None,
+                       p95=round(quantile(values, 0.95), 3) if values else None,
+                       hist=histogram(values, span) if values else (), span=(round(span[0], 3), round(span[1], 3)))
+        if target == reference:
+            rows.append(LatencyRow(target, **figures, why=failures.get(target, "")))
+            continue
+        failed = failures.get(target) or (f"the reference {reference}: {failures[reference]}"
+                                          if reference in failures else "")
+        if failed:
+            rows.append(LatencyRow(target, **figures, state=NO_DATA, why=failed))
+            continue
+        judged = judge_samples(samples[reference], values, max_ratio, zlib.crc32(f"{case}\0{target}".encode()))
+        rows.append(LatencyRow(target, **figures, ratio=_round(judged.ratio), low=_round(judged.low),
+                               high=_round(judged.high), p_value=judged.p_value, state=judged.state,
+                               why=judged.why, class_id=LATENCY_CLASS if judged.state == SLOWER else None))
+    return tuple(rows)
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+# ---- the board, the verdict and the faces ---------------------------------------------------
+
+def times(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} ms"
+
+
+def p_text(p: float | None) -> str:
+    return "–" if p is None else "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+@dataclass
+class LatencyBoard:
+    """Every timed case's rows, as the events tell them."""
+
+    plan: LatencyPlanned | None = None
+    reference: str = ""
+    rows: dict[str, tuple[LatencyRow, ...]] = field(default_factory=dict)  # landing order
+
+    def apply(self, t: float, event: Event) -> None:
+        if isinstance(event, ParityPlanned):
+            self.plan, self.reference, self.rows = None, event.reference, {}
+        elif isinstance(event, LatencyPlanned):
+            self.plan = event
+        elif isinstance(event, ParityCaseFinished) and event.latency:
+            self.reference = event.reference
+            self.rows[event.case] = event.latency
+
+    def candidates(self, case: str) -> list[LatencyRow]:
+        return [r for r in self.rows.get(case, ()) if r.target != self.reference]
+
+    def of_state(self, state: str) -> list[tuple[str, LatencyRow]]:
+        return [(case, r) for case in self.rows for r in self.candidates(case) if r.state == state]
+
+    def sentence(self, case: str, row: LatencyRow) -> str:
+        """`go p50 1.82× rust on playbook_happy, 95 % CI 1.61–2.04×, n = 30`."""
+        return (f"{row.target} p50 {times(row.ratio)} {self.reference} on {case}, 95 % CI "
+                f"{row.low:.2f}–{row.high:.2f}×, n = {row.n} ({p_text(row.p_value)}; {ms(row.p50)} against "
+                f"{ms(self.reference_row(case).p50)})")
+
+    def reference_row(self, case: str) -> LatencyRow:
+        return next(r for r in self.rows[case] if r.target == self.reference)
+
+    def verdict(self, gaps: Sequence[KnownGap], today: date,
+                name_cases: Callable[[list[str]], str]) -> tuple[list[str], list[str], list[str]]:
+        """(reasons that block, what known gaps cover, the ids of those gaps). Blocking: a slower
+        candidate no live gap covers, and no data where the first answers were fine. `report`
+        mode blocks on nothing (the figures are in the reports)."""
+        if self.plan is None or not self.plan.blocking:
+            return [], [], []
+        reasons: list[str] = []
+        covered: list[str] = []
+        ids: list[str] = []
+        groups: dict[tuple[str, str, str], list[tuple[str, LatencyRow]]] = {}
+        for case, row in self.of_state(SLOWER):
+            gap = next((g for g in gaps if g.covers(case, LATENCY, None, row.class_id, today)), None)
+            expired = None if gap else next((g for g in gaps if g.expired(today) and g.covers(
+                case, LATENCY, None, row.class_id, g.expires or today)), None)
+            state = "covered" if gap else "expired" if expired else "open"
+            groups.setdefault((row.target, state, (gap or expired).id if gap or expired else ""), []).append((case, row))
+        for (target, state, gap_id), found in groups.items():
+            case, worst = max(found, key=lambda item: item[1].ratio or 0.0)
+            what = self.sentence(case, worst)
+            if len(found) > 1:
+                what = f"{what}, the slowest of {name_cases([c for c, _ in found])}"
+            gap = next((g for g in gaps if g.id == gap_id), None)
+            if state == "covered" and gap is not None:
+                ids.append(gap.id)
+                covered.append(f"latency: {what}, covered by known gap {gap.id} (owner {gap.owner}"
+                               + (f", expires {gap.expires}" if gap.expires else "") + f") — class {LATENCY_CLASS}")
+            elif state == "expired" and gap is not None:
+                reasons.append(f"latency: {what}; known gap {gap.id} expired on {gap.expires}")
+            else:
+                reasons.append(f"latency: {what} — above max_ratio {self.plan.max_ratio:g} "
+                               f"(class {LATENCY_CLASS})")
+        missing: dict[tuple[str, str], list[str]] = {}
+        for case, row in self.of_state(NO_DATA):
+            if row.why != FIRST_FAILED:
+                missing.setdefault((row.target, row.why), []).append(case)
+        for (target, why), cases in missing.items():
+            reasons.append(f"latency: no data for {target} on {name_cases(cases)}: {why}")
+        return reasons, covered, ids
+
+    def cell(self, case: str, *, sparks: bool = True) -> tuple[str, str]:
+        """(text, state) of a case's latency cell: the worst candidate's ratio and (`sparks`)
+        its timings as sparklines (the reference's, then its), or `no data`; ("", "") when
+        not timed."""
+        rows = self.candidates(case)
+        if not rows:
+            return "", ""
+        worst = max(rows, key=lambda r: (r.state == SLOWER, r.state == NO_DATA, r.ratio or 0.0))
+        if worst.state == NO_DATA:
+            return NO_DATA, NO_DATA
+        if not sparks:
+            return times(worst.ratio), worst.state
+        return f"{times(worst.ratio)} {sparkline(self.reference_row(case).hist)}│{sparkline(worst.hist)}", worst.state
+
+    def table_markdown(self) -> list[str]:
+        """The latency table: per case and candidate, both medians and p95s, the ratio, its
+        interval, the test and the state."""
+        if self.plan is None:
+            return []
+        plan = self.plan
+        lines = [f"### Latency ({plan.repeats} timed requests a target after {plan.warmup} not counted, "
+                 f"slower above {plan.max_ratio:g}× with 95 % confidence; "
+                 f"{'blocks' if plan.blocking else 'reported, never blocking'})", "",
+                 "| Case | Candidate | ref p50 | ref p95 | p50 | p95 | Ratio | 95 % CI | Mann–Whitney | State | Timings |",
+                 "|---|---|---:|---:|---:|---:|---:|---|---|---|---|"]
+        cases = sorted(self.rows, key=lambda c: -max((r.ratio or 0.0 for r in self.candidates(c)), default=0.0))
+        for case in cases[:LISTED]:
+            ref = self.reference_row(case)
+            for r in self.candidates(case):
+                interval = "–" if r.low is None else f"{r.low:.2f}–{r.high:.2f}×"
+                state = f"{r.state}: {r.why}" if r.why else r.state
+                lines.append(f"| {md_cell(case)} | {r.target} | {ms(ref.p50)} | {ms(ref.p95)} | {ms(r.p50)} | "
+                             f"{ms(r.p95)} | {times(r.ratio)} | {interval} | {p_text(r.p_value)} | "
+                             f"{md_cell(state)} | {sparkline(ref.hist)}│{sparkline(r.hist)} |")
+        if len(cases) > LISTED:
+            lines += ["", f"The {LISTED} slowest of {len(cases)} timed cases; every case is in `parity/results.jsonl`."]
+        return lines + [""]
+
+
+def viewer_parts(meta: Mapping[str, Mapping[str, object]], reference: str) -> list[tuple[str, str]]:
+    """The diff viewer's latency line from the answers as recorded (each target's `latency`
+    beside its answer in parity/results.jsonl); none when the case was not timed."""
+    rows = [LatencyRow(**answer["latency"]) for answer in meta.values()  # type: ignore[arg-type]
+            if isinstance(answer.get("latency"), dict)]
+    return header_parts(sorted(rows, key=lambda r: r.target != reference), reference)
+
+
+def header_parts(rows: Sequence[LatencyRow], reference: str) -> list[tuple[str, str]]:
+    """Each target's median, p95 and sparkline, and each candidate's ratio with its interval."""
+    parts: list[tuple[str, str]] = []
+    for r in rows:
+        parts.append((f"{r.target} p50 {ms(r.p50)} p95 {ms(r.p95)} {sparkline(r.hist)}  ", ""))
+        if r.target != reference:
+            if r.state == NO_DATA:
+                parts.append((f"no data: {r.why}  ", NO_DATA))
+            else:
+                parts.append((f"{times(r.ratio)} {reference} (95 % CI {r.low:.2f}–{r.high:.2f}×, "
+                              f"{p_text(r.p_value)}) {r.state}  ", r.state))
+    return parts
+
+
+# ---- history: a runtime getting slower across waves -----------------------------------------
+
+HISTORY_CASES = 50  # the slowest timed cases a run's summary keeps, by their worst candidate's ratio
+TREND = 1.25  # a change in p50 between two runs beyond this factor (either way) is said
+
+
+def remember(kept: Mapping[str, dict], event: ParityCaseFinished) -> dict[str, dict]:
+    """A run summary's latency after one more timed case, as a new mapping (a history writer
+    may be reading the last one): per target the count and the sum of log p50 over every case
+    (a geometric mean, whatever the number of cases), and the p50s of the HISTORY_CASES slowest."""
+    timed = {r.target: r.p50 for r in event.latency if r.p50}
+    if not timed:
+        return dict(kept)
+    targets = {t: list(v) for t, v in kept.get("targets", {}).items()}
+    for target, p50 in timed.items():
+        count, logs = targets.get(target, (0, 0.0))
+        targets[target] = [count + 1, logs + math.log(p50)]
+    cases = dict(kept.get("cases", {}))
+    worst = max((r.ratio or 0.0 for r in event.latency), default=0.0)
+    cases[event.case] = {"p50": timed, "ratio": worst}
+    if len(cases) > HISTORY_CASES:
+        del cases[min(cases, key=lambda c: cases[c]["ratio"])]
+    return {"targets": targets, "cases": cases}
+
+
+def trend_lines(before: Mapping[str, dict], now: Mapping[str, dict], limit: int = 10) -> list[tuple[str, str]]:
+    """(text, tone) of each target whose typical p50 (the geometric mean over its timed cases)
+    moved beyond TREND between two runs, then of each case both runs kept that did."""
+    out: list[tuple[str, str]] = []
+
+    def said(what: str, a: float, b: float) -> None:
+        if b > a * TREND or b < a / TREND:
+            out.append((f"latency: {what} p50 {a:.1f} ms → {b:.1f} ms ({b / a:.2f}×)", "worse" if b > a else "better"))
+
+    old, new = before.get("targets", {}), now.get("targets", {})
+    for target in sorted(set(old) & set(new)):
+        said(f"{target} (typical of {new[target][0]:,} cases)", math.exp(old[target][1] / old[target][0]),
+             math.exp(new[target][1] / new[target][0]))
+    cases = before.get("cases", {})
+    shown = 0
+    for case, entry in now.get("cases", {}).items():
+        for target, p50 in entry["p50"].items():
+            earlier = cases.get(case, {}).get("p50", {}).get(target)
+            if earlier and shown < limit:
+                count = len(out)
+                said(f"{target} on {case}", earlier, p50)
+                shown += len(out) - count
+    return out

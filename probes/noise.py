@@ -1,0 +1,399 @@
+"""Learned noise: what the reference itself does not answer the same way twice.
+
+Each case asks the reference `noise_samples` more times; every path on which a sample
+differs from the reference's first answer is noise, in wildcarded form (an array that
+changes length or items is `$.steps[*]`, not the indexes that happened to differ). Noise is
+pooled per endpoint (the method and the path template: the case's `template`, from an
+OpenAPI or HAR import, or its path with numeric, uuid, hex and token segments wildcarded),
+so a thousand cases of one endpoint teach each other what one case alone would miss.
+
+A case is judged against its endpoint's pool as it stands when it lands (its own samples
+included). Cases keep landing and the pool keeps growing, so the pool is settled at the
+end of the phase (`NoiseSettled`) and every board judges the early cases again from it: a
+divergence whose every path turned out to be noise no longer counts, one that keeps a
+stable path keeps counting, in the class of what is left. The pool only grows, so the
+final judgement does not depend on the order the cases landed in.
+
+A path the reference answers the same way in every sample is never noise, however noisy
+its neighbours. A case whose reference answer is noise through and through (every leaf)
+is *inconclusive*: shown and counted, never a silent match.
+
+Memory is per endpoint, never per case: at most ENDPOINT_PATHS noise paths with
+EVIDENCE example values each, and SHAPES reference shapes (the set of leaf paths an answer
+has, for telling an inconclusive case at the end); beyond ENDPOINTS endpoints, a new
+endpoint learns from its own case's samples only, and the settled table says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .compare import (
+    ABSENT,
+    HEAD_KINDS,
+    SEVERITY,
+    Difference,
+    compile_ignore,
+    covered,
+    fingerprint_of,
+    render_path,
+)
+from .config import ParityCase
+from .divergence import class_of_entries
+from .errors import InputError
+from .events import DiffRow, DivergenceClassFound, NoiseEndpointRow, NoisePathRow, NoiseSettled
+from .har_cases import path_template
+from .textsafe import md_cell, neutralise
+
+ENDPOINT_PATHS = 500
+ENDPOINTS = 10_000
+EVIDENCE = 3
+EVIDENCE_CHARS = 60
+SHAPES = 32
+ARRAY_SAMPLE = 4  # items of an array looked at for its shape (their paths are wildcarded alike)
+TEXT_LINES = 200
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def endpoint_of(case: ParityCase) -> str:
+    """`GET /v1/playbooks/{n}`: the key noise is pooled under."""
+    return f"{case.method} {case.template or path_template(case.path)}"
+
+
+def split_ignore(rule: str) -> tuple[str | None, str]:
+    """An ignore rule: `$.path` on every endpoint, or `GET /v1/playbooks/{n} $.path` on that
+    endpoint only (what `gauntlet noise suggest` writes); raises ValueError."""
+    if rule.startswith("$"):
+        return None, rule
+    parts = rule.split(" ", 2)
+    if len(parts) == 3 and parts[0] in METHODS and parts[1].startswith("/") and parts[2].startswith("$"):
+        return f"{parts[0]} {parts[1]}", parts[2]
+    raise ValueError(f"a JSON path starts with '$' (or 'METHOD /template $.path' for one endpoint), got {rule!r}")
+
+
+class IgnoreRules:
+    """The run's ignore rules compiled once for every endpoint, and once more for each
+    endpoint that has rules of its own."""
+
+    def __init__(self, rules: Iterable[str]) -> None:
+        everywhere: list[str] = []
+        scoped: dict[str, list[str]] = {}
+        for rule in rules:
+            endpoint, path = split_ignore(rule)
+            (everywhere if endpoint is None else scoped.setdefault(endpoint, [])).append(path)
+        self._everywhere = compile_ignore(everywhere)
+        self._scoped = {e: compile_ignore([*everywhere, *paths]) for e, paths in scoped.items()}
+
+    def for_case(self, case: ParityCase) -> re.Pattern[str] | None:
+        return self._scoped.get(endpoint_of(case), self._everywhere) if self._scoped else self._everywhere
+
+
+def leaf_paths(kind: str, value: Any) -> frozenset[str]:
+    """Every leaf of an answer, wildcarded (an empty object or array is a leaf; an array's
+    first ARRAY_SAMPLE items stand for the rest): what must all be noise for a case to be
+    inconclusive. A text is its lines, bytes are one leaf."""
+    if kind == "text":
+        return frozenset(f"line {n}" for n in range(1, min(value.count("\n") + 1, TEXT_LINES) + 1))
+    if kind != "json":
+        return frozenset({"$"})
+    out: set[str] = set()
+
+    def walk(node: Any, path: tuple[Any, ...]) -> None:
+        if isinstance(node, dict) and node:
+            for key, child in node.items():
+                walk(child, path + (key,))
+        elif isinstance(node, list) and node:
+            for child in node[:ARRAY_SAMPLE]:
+                walk(child, path + (0,))
+        else:
+            out.add(render_path(path, wildcard=True))
+
+    walk(value, ())
+    return frozenset(out)
+
+
+def all_noise(leaves: Collection[str], noise: Collection[str]) -> bool:
+    return bool(leaves) and bool(noise) and all(covered(p, noise) for p in leaves)
+
+
+def shape_id(leaves: frozenset[str]) -> str:
+    return hashlib.sha256("\0".join(sorted(leaves)).encode()).hexdigest()[:12]
+
+
+def _evidence(value: Any) -> str:
+    text = neutralise("absent" if value is ABSENT else value if isinstance(value, str)
+                      else json.dumps(value, ensure_ascii=False))
+    return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "…"
+
+
+@dataclass
+class _Path:
+    differed: int = 0  # samples in which this path (or something under it) differed
+    evidence: list[str] = field(default_factory=list)  # the reference's own values there
+
+
+@dataclass
+class _Endpoint:
+    samples: int = 0
+    cases: int = 0
+    paths: dict[str, _Path] = field(default_factory=dict)
+    noise: frozenset[str] = frozenset()
+    shapes: dict[str, tuple[frozenset[str], int]] = field(default_factory=dict)  # id -> (leaves, cases)
+    truncated: bool = False
+
+
+class NoisePool:
+    """The run's noise, per endpoint, learned as cases land; `settled()` is the final word."""
+
+    def __init__(self) -> None:
+        self._endpoints: dict[str, _Endpoint] = {}
+        self._overflow = 0  # endpoints beyond ENDPOINTS, learning from their own case only
+
+    def learn(self, endpoint: str, samples: Sequence[Sequence[Difference]],
+              leaves: frozenset[str] | None) -> tuple[frozenset[str], frozenset[str], str]:
+        """Fold in one case: its reference's differences from each extra sample, and the leaf
+        paths of its first answer (None: it could not be read). Returns the endpoint's noise
+        now, the paths this case's own samples differed on, and the case's shape id."""
+        state = self._endpoints.get(endpoint)
+        if state is None:
+            state = _Endpoint()
+            if len(self._endpoints) < ENDPOINTS:
+                self._endpoints[endpoint] = state
+            else:
+                self._overflow += 1
+        state.cases += 1
+        own: set[str] = set()
+        for diffs in samples:
+            state.samples += 1
+            hit: dict[str, Difference] = {}
+            for d in diffs:
+                if d.path[:1] in (("@status",), ("@header",)):
+                    continue
+                hit.setdefault(render_path(d.path, wildcard=True), d)
+            for where in _outermost(hit):
+                own.add(where)
+                self._count(state, where, hit[where])
+        shape = ""
+        if leaves is not None:
+            shape = shape_id(leaves)
+            seen = state.shapes.get(shape)
+            if seen is not None:
+                state.shapes[shape] = (seen[0], seen[1] + 1)
+            elif len(state.shapes) < SHAPES:
+                state.shapes[shape] = (leaves, 1)
+        return state.noise, frozenset(own), shape
+
+    def _count(self, state: _Endpoint, where: str, d: Difference) -> None:
+        """One sample differed at `where`: counted on the noise path covering it, or learned
+        as a new one (which takes in the narrower paths it covers)."""
+        home = next((p for p in _ancestors(where) if p in state.paths), None)
+        if home is None:
+            if len(state.paths) >= ENDPOINT_PATHS:
+                state.truncated = True
+                return
+            narrower = [p for p in state.paths if covered(p, (where,))]
+            entry = state.paths[where] = _Path(max((state.paths[p].differed for p in narrower), default=0))
+            for p in narrower:
+                entry.evidence += state.paths.pop(p).evidence[:EVIDENCE - len(entry.evidence)]
+            state.noise = frozenset(state.paths)
+            home = where
+        entry = state.paths[home]
+        entry.differed += 1
+        for value in (d.ref, d.cand):
+            shown = _evidence(value)
+            if len(entry.evidence) < EVIDENCE and shown not in entry.evidence:
+                entry.evidence.append(shown)
+
+    def settled(self) -> NoiseSettled:
+        """Every endpoint that was sampled, its noise with counts and evidence, and the shapes
+        of its reference answers that are noise through and through."""
+        rows = []
+        for endpoint, state in sorted(self._endpoints.items()):
+            if not state.samples:
+                continue
+            paths = tuple(NoisePathRow(p, e.differed, tuple(e.evidence)) for p, e in sorted(state.paths.items()))
+            hollow = tuple(sorted(s for s, (leaves, _) in state.shapes.items() if all_noise(leaves, state.noise)))
+            inconclusive = sum(state.shapes[s][1] for s in hollow)
+            rows.append(NoiseEndpointRow(endpoint, state.samples, state.cases, paths, hollow, inconclusive,
+                                         state.truncated))
+        return NoiseSettled(tuple(rows), self._overflow)
+
+
+def _ancestors(where: str) -> Iterable[str]:
+    """`$.a[*].b` itself, then `$.a[*]`, then `$.a`."""
+    yield where
+    for m in reversed(list(re.finditer(r"[.\[]", where[1:]))):
+        yield where[:m.start() + 1]
+
+
+def _outermost(paths: Iterable[str]) -> list[str]:
+    """The paths that no other of them covers: one sample that changed `$.a` and `$.a.b`
+    differed once, at `$.a`."""
+    found = set(paths)
+    return sorted(p for p in found if not any(a in found for a in list(_ancestors(p))[1:]))
+
+
+# ---- judging again from the settled pool -------------------------------------------------------
+
+@dataclass
+class Rejudged:
+    """What settling changes for one case and candidate: its class (None: nothing counts any
+    more), its body's kind and its fingerprint."""
+
+    class_id: str | None
+    kind: str | None
+    fingerprint: str | None
+
+
+class Settler:
+    """Judges landed cases again from the settled pool; each (class, endpoint) is worked out
+    once, however many cases share it."""
+
+    def __init__(self, event: NoiseSettled, classes: Mapping[str, DivergenceClassFound]) -> None:
+        self.noise = {e.endpoint: frozenset(p.path for p in e.paths) for e in event.endpoints}
+        self.hollow = {e.endpoint: frozenset(e.hollow_shapes) for e in event.endpoints}
+        self.classes = classes
+        self.found: dict[str, DivergenceClassFound] = {}  # classes met only by judging again
+        self._left: dict[tuple[str, str], tuple[tuple[Any, ...], str | None, str | None] | None] = {}
+
+    def inconclusive(self, endpoint: str, shape: str) -> bool:
+        return bool(shape) and shape in self.hollow.get(endpoint, ())
+
+    def rejudge(self, case: str, endpoint: str, class_id: str) -> Rejudged | None:
+        """None: the class keeps every entry under this endpoint's noise."""
+        noise = self.noise.get(endpoint)
+        found = self.classes.get(class_id)
+        if not noise or found is None:
+            return None
+        key = (class_id, endpoint)
+        if key not in self._left:
+            left = tuple(e for e in found.entries if not (e.path.startswith("$") and covered(e.path, noise)))
+            if len(left) == len(found.entries):
+                self._left[key] = None
+            else:
+                reduced = class_of_entries(left)
+                if reduced is not None and reduced.id not in self.classes:
+                    self.found.setdefault(reduced.id, reduced.event())
+                body = [e.kind for e in left if e.kind not in HEAD_KINDS]
+                self._left[key] = (left, reduced.id if reduced else None,
+                                   min(body, key=SEVERITY.__getitem__) if body else None)
+        settled = self._left[key]
+        if settled is None:
+            return None
+        left, new_id, kind = settled
+        return Rejudged(new_id, kind, fingerprint_of(case, ((e.kind, e.path) for e in left)) if left else None)
+
+    def rows(self, endpoint: str, diffs: Iterable[DiffRow]) -> tuple[DiffRow, ...]:
+        """A class's example differences with the settled noise flagged."""
+        noise = self.noise.get(endpoint, frozenset())
+        return tuple(replace(d, noise=True) if not d.noise and _wild(d.path).startswith("$")
+                     and covered(_wild(d.path), noise) else d for d in diffs)
+
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _wild(where: str) -> str:
+    """A rendered path's wildcarded form (`$.a[3].b` → `$.a[*].b`)."""
+    return _INDEX.sub("[*]", where)
+
+
+# ---- showing it --------------------------------------------------------------------------------
+
+def noise_markdown(event: NoiseSettled | None) -> list[str]:
+    """The per-endpoint noise table of report.md and verdict.md."""
+    if event is None:
+        return []
+    lines = ["### Learned noise", ""]
+    if not event.endpoints:
+        return lines + ["The reference answered every sample the same way: no noise learned.", ""]
+    lines += ["| Endpoint | Path | Samples that differed | The reference's own values |", "|---|---|---:|---|"]
+    for e in event.endpoints:
+        for p in e.paths:
+            values = ", ".join(f"`{md_cell(v)}`" for v in p.evidence)
+            lines.append(f"| {md_cell(e.endpoint)} | `{md_cell(p.path)}` | {p.differed} of {e.samples} | {values} |")
+        if not e.paths:
+            lines.append(f"| {md_cell(e.endpoint)} | (none) | 0 of {e.samples} | |")
+    lines.append("")
+    for e in event.endpoints:
+        if e.inconclusive:
+            lines.append(f"- {md_cell(e.endpoint)}: {e.inconclusive} case(s) inconclusive — every value the "
+                         "reference gives differs among its own answers")
+        if e.truncated:
+            lines.append(f"- {md_cell(e.endpoint)}: more than {ENDPOINT_PATHS} noisy paths; the rest were not learned")
+    if event.overflow:
+        lines.append(f"- {event.overflow} case(s) of endpoints beyond the first {ENDPOINTS:,} learned from "
+                     "their own samples only")
+    return lines + [""]
+
+
+def suggest_ignore(event: NoiseSettled) -> list[str]:
+    """`ignore` lines that make the learned noise explicit, scoped to the endpoint each path
+    was learned on, to review and paste into [parity]."""
+    lines = ["# learned noise: review, then paste into [parity] (and set noise_samples = 0 if you wish)",
+             "ignore = ["]
+    for e in event.endpoints:
+        if e.paths:
+            lines.append(f"  # {e.endpoint}: {e.samples} samples from {e.cases} case(s)")
+        for p in e.paths:
+            lines.append(f'  "{e.endpoint} {_toml_escape(p.path)}",  # differed in {p.differed} of {e.samples}')
+    lines.append("]")
+    return lines
+
+
+def _toml_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+# ---- the run's record of it --------------------------------------------------------------------
+
+NOISE_FILE = "parity/noise.json"
+
+
+def noise_json(event: NoiseSettled) -> str:
+    """parity/noise.json: the settled pool, for the diff viewer and `gauntlet noise suggest`."""
+    return json.dumps({"endpoints": [asdict(e) for e in event.endpoints], "overflow": event.overflow},
+                      indent=2, ensure_ascii=False) + "\n"
+
+
+def read_noise(run_dir: Path) -> NoiseSettled | None:
+    """The run's settled noise; None when it sampled none. Raises InputError on a damaged file."""
+    path = run_dir / NOISE_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        endpoints = tuple(NoiseEndpointRow(**{**e, "paths": tuple(NoisePathRow(p["path"], p["differed"],
+                                                                               tuple(p["evidence"]))
+                                                                  for p in e["paths"]),
+                                              "hollow_shapes": tuple(e.get("hollow_shapes", ()))})
+                          for e in data["endpoints"])
+        return NoiseSettled(endpoints, int(data.get("overflow", 0)))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a learned-noise file ({type(exc).__name__}: {exc})") from None
+
+
+def explain(run_dir: Path, entry: Mapping[str, Any], differences: list[dict[str, Any]]) -> None:
+    """Flag a stored case's differences that lie on its endpoint's settled noise (it may have
+    been learned after the case landed) and give each its evidence: the reference's own
+    values there, and in how many samples it differed."""
+    settled = read_noise(run_dir)
+    endpoint = entry.get("endpoint")
+    row = next((e for e in settled.endpoints if e.endpoint == endpoint), None) if settled and endpoint else None
+    if row is None:
+        return
+    paths = {p.path: p for p in row.paths}
+    for d in differences:
+        where = _wild(str(d.get("path", "")))
+        home = next((a for a in _ancestors(where) if a in paths), None) if where.startswith("$") else None
+        if home is not None:
+            noise = paths[home]
+            d["noise"] = True
+            d["evidence"] = (f"noise at {home}: the reference itself gave {', '.join(noise.evidence)} "
+                             f"(differed in {noise.differed} of {row.samples} samples)")

@@ -1,0 +1,452 @@
+"""The scrum remembers: stable finding ids, new / recurring / resolved across waves, the
+findings ledger, single-lineage BLOCKs, tokens and cost, SARIF that code scanning tracks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import date, timedelta
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from probes.config import load_config
+from probes.engine import Engine, select_phases
+from probes.errors import ConfigError, GauntletError
+from probes.events import BundleTallied, ComparedWithPrevious, EventBus
+from probes.findings import finding_id, normalise_what
+from probes.findings_ledger import load_ledger, record_dismissal
+from probes.history import open_store
+from probes.judge import judge
+from probes.tally import parse_review, tally
+
+from .conftest import REPO
+
+SCHEMA = Path(__file__).parent / "fixtures" / "sarif-2.1.0-rtm.5.json"  # from the npm package @microsoft/jest-sarif (MIT)
+
+CODE = """\
+use std::fmt;
+
+pub fn validate(input: &str) -> Result<(), String> {
+    let n = input.len();
+    if n > 10 {
+        return Err("too long".into());
+    }
+    Ok(())
+}
+
+pub fn parse(input: &str) -> u32 {
+    input.parse().unwrap()
+}
+"""
+INSERTED = """\
+pub fn helper() -> u32 {
+    // a block inserted above the findings
+    let x = 1;
+    x + 1
+}
+
+"""
+SHIFT = len(INSERTED.splitlines())
+
+
+def new_file_diff(text: str, path: str = "src/lib.rs") -> str:
+    lines = text.splitlines()
+    return (f"diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n"
+            f"@@ -0,0 +1,{len(lines)} @@\n" + "".join(f"+{line}\n" for line in lines))
+
+
+WAVE_1 = new_file_diff(CODE)
+WAVE_2 = new_file_diff(CODE.replace("\npub fn validate", "\n" + INSERTED + "pub fn validate", 1))
+
+
+def review(*findings: tuple[int, str, str]) -> str:
+    return "".join(f"WHERE: src/lib.rs:{line}\nSEVERITY: {severity}\nWHAT: {what}\n\n" for line, severity, what in findings)
+
+
+def test_an_id_survives_a_block_inserted_above_and_names_no_reviewer():
+    first = tally("b", 1.0, WAVE_1, [parse_review(review((5, "WARN", "length check off by one at line 5")),
+                                                  "opus", "anthropic")], tolerance=3, min_tokens_out=0)
+    moved = tally("b", 1.0, WAVE_2, [parse_review(review((5 + SHIFT, "WARN",
+                                                          f"Length check: off by one, at line {5 + SHIFT}!")),
+                                                  "kimi", "moonshot")], tolerance=3, min_tokens_out=0)
+    (a,), (b,) = first.locations, moved.locations
+    assert (a.start, b.start) == (5, 5 + SHIFT)
+    assert a.id == b.id and a.id.startswith("fnd:")
+    assert normalise_what("Length check: off by one (line 11)") == "length check off by one line #"
+    # the enclosing symbol and the words make the id, not the line number
+    assert a.id == finding_id("src/lib.rs", "pub fn validate(input: &str) -> Result<(), String>",
+                              "length check off by one at line 5")
+    other = tally("b", 1.0, WAVE_1, [parse_review(review((12, "WARN", "length check off by one at line 5")),
+                                                  "opus", "anthropic")], tolerance=3, min_tokens_out=0)
+    assert other.locations[0].id != a.id  # the same words in another function: another finding
+
+
+def test_the_same_place_from_two_lineages_is_one_id_whoever_said_it_first():
+    one = parse_review(review((5, "BLOCK", "overflow")), "opus", "anthropic")
+    two = parse_review(review((6, "WARN", "an overflow here")), "kimi", "moonshot")
+    ab = tally("b", 1.0, WAVE_1, [one, two], tolerance=3, min_tokens_out=0).locations
+    ba = tally("b", 1.0, WAVE_1, [parse_review(review((6, "WARN", "an overflow here")), "kimi", "moonshot"),
+                                  parse_review(review((5, "BLOCK", "overflow")), "opus", "anthropic")],
+               tolerance=3, min_tokens_out=0).locations
+    assert len(ab) == 1 and ab[0].convergent and ab[0].id == ba[0].id and len(ab[0].ids) == 2
+
+
+# ---- a config of saved reviews, run wave after wave ------------------------------------------
+
+def scrum_project(tmp_path: Path, extra: str = "", reviewers: str = "") -> Path:
+    (tmp_path / "reviews" / "b").mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "gauntlet.toml"
+    config.write_text(textwrap.dedent(f"""
+        [gauntlet]
+        name = "waves"
+        out_dir = "out"
+        [scrum]
+        findings_ignore = "findings_ignore.toml"
+        {extra}
+        [[scrum.reviewer]]
+        name = "opus"
+        lineage = "anthropic"
+        kind = "replay"
+        file = "reviews/{{bundle}}/opus.md"
+        price_per_mtok = {{ input = 3.0, output = 15.0 }}
+        [[scrum.reviewer]]
+        name = "kimi"
+        lineage = "moonshot"
+        kind = "replay"
+        file = "reviews/{{bundle}}/kimi.md"
+        {reviewers}
+        [[scrum.bundle]]
+        name = "b"
+        diff = "b.diff"
+    """))
+    return config
+
+
+def wave(tmp_path: Path, diff: str, opus: str, kimi: str, **kw):
+    (tmp_path / "b.diff").write_text(diff)
+    (tmp_path / "reviews" / "b" / "opus.md").write_text(opus)
+    (tmp_path / "reviews" / "b" / "kimi.md").write_text(kimi)
+    config = load_config(tmp_path / "gauntlet.toml", env={})
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **kw).run())
+    return outcome, next(e for e in seen if isinstance(e, BundleTallied)), seen
+
+
+FIRST = (review((5, "BLOCK", "length check off by one at line 5"), (12, "WARN", "unwrap panics on bad input")),
+         review((6, "WARN", "Off-by-one in the length check (line 6)")))
+SECOND = (review((5 + SHIFT, "BLOCK", f"length check off by one at line {5 + SHIFT}")),
+          review((6 + SHIFT, "WARN", f"Off-by-one in the length check (line {6 + SHIFT})")))
+
+
+def test_two_waves_a_moved_finding_recurs_and_a_removed_one_is_resolved(tmp_path):
+    scrum_project(tmp_path)
+    first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
+    assert [(loc.where, loc.state, loc.waves) for loc in tallied.locations] == [("src/lib.rs:5-6", "", 1),
+                                                                                  ("src/lib.rs:12", "", 1)]
+    assert first.verdict.verdict == "BLOCK"  # the convergent BLOCK at the length check
+    ids = [loc.id for loc in tallied.locations]
+    second, tallied, seen = wave(tmp_path, WAVE_2, *SECOND)
+    (loc,) = tallied.locations
+    assert (loc.where, loc.id, loc.state, loc.waves, loc.since) == (
+        f"src/lib.rs:{5 + SHIFT}-{6 + SHIFT}", ids[0], "recurring", 2, first.run_dir.name)
+    assert [(r.id, r.where, r.what) for r in tallied.resolved] == [(ids[1], "src/lib.rs:12", "unwrap panics on bad input")]
+    reason = next(r for r in second.verdict.reasons if r.startswith("convergent BLOCK"))
+    assert reason.endswith(f"recurring for 2 waves, since run {first.run_dir.name}")
+    summary = (second.run_dir / "scrum" / "summary.md").read_text()
+    assert f"| `{ids[0]}` | `src/lib.rs:{5 + SHIFT}-{6 + SHIFT}` |" in summary
+    assert f"recurring (2 waves, since `{first.run_dir.name}`)" in summary
+    assert f"| `{ids[1]}` | `src/lib.rs:12` | anthropic | WARN | resolved (seen 1 wave) |" in summary
+    assert "0 new, 1 recurring (2 waves), 1 resolved" in summary
+    lines = [line.text for line in next(e for e in seen if isinstance(e, ComparedWithPrevious)).lines]
+    assert "scrum b: 0 new, 1 recurring, 1 resolved finding(s)" in lines
+    assert f"scrum b: convergent BLOCK at src/lib.rs:{5 + SHIFT}-{6 + SHIFT} still there since {first.run_dir.name}" in lines
+    assert "scrum b: 0 new, 1 recurring, 1 resolved finding(s)" in (second.run_dir / "verdict.md").read_text()
+    third, tallied, _ = wave(tmp_path, WAVE_2, *SECOND)
+    assert (tallied.locations[0].state, tallied.locations[0].waves) == ("recurring", 3)
+    compared = subprocess.run([sys.executable, "-m", "tui.cli", "compare", str(first.run_dir), str(third.run_dir)],
+                              cwd=REPO, capture_output=True, text=True)
+    assert "scrum b: 0 new, 1 recurring, 1 resolved finding(s)" in compared.stdout, compared.stdout + compared.stderr
+
+
+def test_a_dismissal_holds_in_the_next_wave_and_lapses_when_it_expires(tmp_path):
+    scrum_project(tmp_path)
+    first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
+    block = tallied.locations[0].id
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "finding", "dismiss", str(first.run_dir), block,
+                           "--reason", "answered: the bound is inclusive", "--owner", "validatord",
+                           "--expires", (date.today() + timedelta(days=1)).isoformat()],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"dismissed {block}" in proc.stdout and "SHIP" in proc.stdout
+    rejudged = json.loads((first.run_dir / "verdict.json").read_text())
+    assert rejudged["verdict"] == "SHIP"  # the convergent BLOCK no longer counts
+    assert [d["id"] for d in rejudged["phases"]["scrum"]["dismissed"]] == [block]
+    assert "dismissed: answered: the bound is inclusive" in (first.run_dir / "scrum" / "summary.md").read_text()
+    sarif = json.loads((first.run_dir / "scrum" / "findings.sarif").read_text())
+    suppressed = [r for r in sarif["runs"][0]["results"] if r.get("suppressions")]
+    assert [r["partialFingerprints"]["gauntletFinding/v1"] for r in suppressed] == [block]
+    second, tallied, _ = wave(tmp_path, WAVE_2, *SECOND)
+    assert second.verdict.verdict == "SHIP" and tallied.locations[0].id == block
+    assert tallied.distinct == 0 and "(1 dismissed)" in tallied.line
+    after = judge(second.run_dir, today=date.today() + timedelta(days=2))
+    assert after.verdict.verdict == "BLOCK"  # the entry expired: the finding is back
+    assert any(r.startswith("convergent BLOCK in b at") for r in after.verdict.reasons)
+    again = subprocess.run([sys.executable, "-m", "tui.cli", "finding", "dismiss", str(second.run_dir), "fnd:000000000000",
+                            "--reason", "r", "--owner", "o"], cwd=REPO, capture_output=True, text=True)
+    assert again.returncode == 2 and "has no scrum finding 'fnd:000000000000'" in again.stderr
+    assert "Traceback" not in again.stderr
+
+
+def test_dismissals_from_processes_at_once_all_land(tmp_path):
+    scrum_project(tmp_path)
+    findings = [(n, "WARN", f"finding number {chr(97 + n)}") for n in (1, 5, 9, 13)]
+    first, tallied, _ = wave(tmp_path, WAVE_1, review(*findings), "No findings.")
+    ids = [loc.id for loc in tallied.locations]
+    assert len(set(ids)) == 4
+    code = ("import sys; from pathlib import Path; from probes.findings_ledger import record_dismissal; "
+            "record_dismissal(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), reason='r ' + sys.argv[2], owner='o')")
+    ledger = tmp_path / "findings_ignore.toml"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(first.run_dir), i, str(ledger)], cwd=REPO) for i in ids]
+    assert [p.wait(60) for p in procs] == [0, 0, 0, 0]
+    assert sorted(row.id for row in load_ledger(ledger)) == sorted(ids)
+    with pytest.raises(GauntletError, match="dismissed already"):
+        record_dismissal(first.run_dir, ids[0], ledger, reason="again", owner="o")
+
+
+def test_a_broken_ledger_is_named_with_its_key_path(tmp_path):
+    ledger = tmp_path / "findings_ignore.toml"
+    ledger.write_text('[[finding]]\nid = "nope"\nreason = "r"\nopened = "yesterday"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_ledger(ledger)
+    said = "\n".join(map(str, caught.value.problems))
+    assert "finding[0].id" in said and "finding[0].owner" in said and "finding[0].opened" in said
+
+
+def test_a_single_lineage_block_is_listed_and_blocks_only_when_asked(tmp_path):
+    scrum_project(tmp_path)
+    lone = review((12, "BLOCK", "unwrap panics on bad input"))
+    outcome, tallied, _ = wave(tmp_path, WAVE_1, lone, "No findings.")
+    assert outcome.verdict.verdict == "SHIP"
+    synthesis = (outcome.run_dir / "verdict.md").read_text()
+    assert "Unverified BLOCKs (one lineage; not blocking):" in synthesis
+    assert f"- b `src/lib.rs:12` (anthropic, {tallied.locations[0].id}): unwrap panics on bad input" in synthesis
+    data = json.loads((outcome.run_dir / "verdict.json").read_text())
+    assert [u["where"] for u in data["phases"]["scrum"]["unverified_blocks"]] == ["src/lib.rs:12"]
+    scrum_project(tmp_path, extra='block_on = "any-lineage"')
+    outcome, _, _ = wave(tmp_path, WAVE_1, lone, "No findings.")
+    assert outcome.verdict.verdict == "BLOCK"
+    assert any(r.startswith("unverified BLOCK in b at src/lib.rs:12 (anthropic only") for r in outcome.verdict.reasons)
+    retracted = lone + "On reflection, I retract the BLOCK on src/lib.rs: the input is validated upstream.\n"
+    outcome, _, _ = wave(tmp_path, WAVE_1, retracted, "No findings.")
+    assert outcome.verdict.verdict == "SHIP"  # a BLOCK its author took back blocks nothing
+
+
+def test_price_and_block_on_are_checked_with_their_key_paths(tmp_path):
+    scrum_project(tmp_path, extra='block_on = "sometimes"', reviewers="price_per_mtok = { input = -1 }")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "gauntlet.toml", env={})
+    said = "\n".join(map(str, caught.value.problems))
+    assert "scrum.block_on" in said and "scrum.reviewer[1].price_per_mtok.input" in said
+    assert "scrum.reviewer[1].price_per_mtok.output: is required" in said
+
+
+def test_tokens_and_cost_per_bundle_lineage_and_run_against_the_previous_wave(tmp_path):
+    scrum_project(tmp_path)
+    first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
+    opus = next(r for r in tallied.reviewers if r.reviewer == "opus")
+    assert opus.tokens_estimated and opus.tokens_in > 100  # the prompt a saved review answered, estimated
+    assert opus.cost == pytest.approx((opus.tokens_in * 3.0 + opus.tokens_out * 15.0) / 1e6, abs=1e-6)
+    kimi = next(r for r in tallied.reviewers if r.reviewer == "kimi")
+    assert kimi.cost is None  # no price given
+    second, _, _ = wave(tmp_path, WAVE_2, *SECOND)
+    summary = (second.run_dir / "scrum" / "summary.md").read_text()
+    assert "| Lineage | Previous wave | This wave |" in summary
+    assert f"| anthropic | ~{opus.tokens_in} in / ~{opus.tokens_out} out · ${opus.cost:.4f} |" in summary
+    verdict = json.loads((second.run_dir / "verdict.json").read_text())
+    tokens = verdict["phases"]["scrum"]["tokens"]
+    assert tokens["previous_run"]["tokens_out"] == opus.tokens_out + kimi.tokens_out
+    assert set(tokens["lineages"]) == {"anthropic", "moonshot"} and tokens["run"]["estimated"] is True
+    store = open_store(tmp_path / "out")
+    (summary_row,) = [r for r in store.runs() if r.run_id == first.run_dir.name]
+    store.close()
+    kept = summary_row.bundles["b"]["reviewers"]["opus"]
+    assert (kept["tokens_in"], kept["tokens_out"], kept["estimated"]) == (opus.tokens_in, opus.tokens_out, True)
+    assert kept["cost"] == opus.cost
+    assert [f["id"] for f in summary_row.bundles["b"]["findings"]] == [loc.id for loc in tallied.locations]
+    shown = subprocess.run([sys.executable, "-m", "tui.cli", "history", str(tmp_path / "out")], cwd=REPO,
+                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    spent = f"~{opus.tokens_in + kimi.tokens_in}/~{opus.tokens_out + kimi.tokens_out} ${opus.cost:.4f}"
+    assert spent in shown.stdout, shown.stdout  # the first wave's row
+
+
+def test_sarif_validates_against_the_2_1_0_schema_with_suppressions(tmp_path):
+    scrum_project(tmp_path)
+    first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
+    record_dismissal(first.run_dir, tallied.locations[1].id, tmp_path / "findings_ignore.toml", reason="known",
+                     owner="o")
+    judge(first.run_dir)
+    sarif = json.loads((first.run_dir / "scrum" / "findings.sarif").read_text())
+    jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
+    run = sarif["runs"][0]
+    assert [e["name"] for e in run["tool"]["extensions"]] == ["anthropic", "moonshot"]
+    assert run["tool"]["extensions"][0]["properties"]["reviewers"] == ["opus"]
+    convergent, lone = run["results"]
+    assert convergent["partialFingerprints"] == {"gauntletFinding/v1": tallied.locations[0].id}
+    assert convergent["properties"]["lineages"] == ["anthropic", "moonshot"]
+    assert convergent["properties"]["convergent"] is True and convergent["properties"]["reviewers"] == ["kimi", "opus"]
+    assert "suppressions" not in convergent
+    assert lone["suppressions"] == [{"kind": "external", "status": "accepted", "justification": "known",
+                                     "properties": {"owner": "o", "opened": date.today().isoformat()}}]
+    broken = dict(sarif, runs=[dict(run, results=[dict(lone, suppressions=[{"status": "accepted"}])])])
+    with pytest.raises(jsonschema.ValidationError):  # the schema does check what it is given
+        jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(broken)
+
+
+# ---- tokens from a real stream, and the scrum pane ---------------------------------------------
+
+def gateway_project(tmp_path: Path, url: str) -> Path:
+    from .test_tally import DIFF
+
+    (tmp_path / "c1.diff").write_text(DIFF)
+    config = tmp_path / "gauntlet.toml"
+    config.write_text(textwrap.dedent(f"""
+        [gauntlet]
+        name = "tokens"
+        out_dir = "out"
+        [scrum]
+        gateway = "{url}"
+        api_key_env = "TEST_GATEWAY_KEY"
+        [[scrum.reviewer]]
+        name = "opus"
+        lineage = "anthropic"
+        model = "normal:opus"
+        price_per_mtok = {{ input = 3.0, output = 15.0 }}
+        [[scrum.reviewer]]
+        name = "kimi"
+        lineage = "moonshot"
+        model = "nousage:kimi"
+        [[scrum.bundle]]
+        name = "c1"
+        diff = "c1.diff"
+    """))
+    return config
+
+
+async def test_usage_from_the_stream_lands_in_the_tally_the_pane_and_history(gateway, gateway_key, tmp_path):
+    from textual.widgets import Static
+
+    from tui.app import GauntletApp
+    from tui.sources import FileSource
+
+    from .tui_helpers import settle, shown_text
+
+    config = load_config(gateway_project(tmp_path, gateway.url))
+    outcome = await Engine(config, select_phases(config)).run()
+    assert all(r["body"]["stream_options"] == {"include_usage": True} for r in gateway.requests)
+    tally_json = json.loads((outcome.run_dir / "scrum" / "c1" / "tally.json").read_text())
+    opus, kimi = tally_json["reviewers"]
+    assert (opus["tokens_in"], opus["tokens_out"], opus["tokens_estimated"]) == (10, 250, False)
+    assert opus["cost"] == pytest.approx((10 * 3.0 + 250 * 15.0) / 1e6)
+    # the gateway sent no usage: both sides estimated from the text, and marked so
+    assert kimi["tokens_estimated"] is True and kimi["tokens_in"] > 100 and kimi["cost"] is None
+    store = open_store(tmp_path / "out")
+    (kept,) = store.runs()
+    store.close()
+    assert kept.bundles["c1"]["reviewers"]["opus"]["tokens_in"] == 10
+    assert kept.bundles["c1"]["reviewers"]["kimi"]["estimated"] is True
+    app = GauntletApp(FileSource(outcome.run_dir, follow=False), clock=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("2")
+        await settle(app, pilot)
+        summary = str(app.query_one("#scrum-summary", Static).content)
+        assert "anthropic 10/250 $0.0038" in summary
+        assert f"moonshot ~{kimi['tokens_in']}/~{kimi['tokens_out']}" in summary
+        bars = str(app.query_one("#token-bars", Static).content)
+        assert f"tokens in/out ~{10 + kimi['tokens_in']}/~{250 + kimi['tokens_out']} $0.0038" in bars
+        assert "kimi" in shown_text(app.query_one("#token-bars"))
+
+
+async def test_the_pane_shows_waves_dims_a_dismissal_and_dismisses_with_d(tmp_path):
+    from textual.widgets import DataTable, Input, Static
+
+    from tui.app import GauntletApp
+    from tui.sources import FileSource
+
+    from .conftest import until
+    from .tui_helpers import settle
+
+    scrum_project(tmp_path)
+    await asyncio.to_thread(wave, tmp_path, WAVE_1, *FIRST)
+    second, tallied, _ = await asyncio.to_thread(wave, tmp_path, WAVE_2, *SECOND)
+    assert second.verdict.verdict == "BLOCK"
+    app = GauntletApp(FileSource(second.run_dir, follow=False), clock=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("2")
+        await settle(app, pilot)
+        table = app.query_one("#tally-table", DataTable)
+        assert [str(c) for c in table.get_row_at(0)][3] == "2 waves"
+        assert [str(c) for c in table.get_row_at(1)][3:] == ["resolved", "gone since the previous wave — "
+                                                             "unwrap panics on bad input"]
+        summary = str(app.query_one("#scrum-summary", Static).content)
+        assert f"{tallied.locations[0].id} d dismiss" in summary
+        assert "tokens in/out: anthropic ~" in summary and "(previous ~" in summary
+        await pilot.press("d")
+        await settle(app, pilot)
+        form = app.screen
+        form.query_one("#form-reason", Input).value = "answered in review: inclusive bound"
+        form.query_one("#form-owner", Input).value = "validatord"
+        form.query_one("#form-expires", Input).value = "not a date"
+        form.query_one("#form-expires", Input).focus()
+        await pilot.press("enter")  # on the last field, Enter saves
+        await settle(app, pilot)
+        assert app.screen is form and not (tmp_path / "findings_ignore.toml").exists()  # a bad date: nothing written
+        form.query_one("#form-expires", Input).value = ""
+        await pilot.press("enter")
+        await until(lambda: app.model.verdict is not None and app.model.verdict.verdict == "SHIP", pilot, 30,
+                    "the verdict after the dismissal")
+        await settle(app, pilot)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[4].startswith("dismissed: answered in review: inclusive bound (validatord) — length check")
+        assert app.query_one("#bundle-table", DataTable).get_row_at(0)[-2] == "0"  # distinct: dismissed never counts
+    assert [r.id for r in load_ledger(tmp_path / "findings_ignore.toml")] == [tallied.locations[0].id]
+    assert json.loads((second.run_dir / "verdict.json").read_text())["verdict"] == "SHIP"
+
+
+def test_the_demo_run_twice_shows_its_findings_recurring_and_tokens_per_lineage_for_both_waves(tmp_path, demo_ports):
+    from .conftest import demo_copy
+
+    config = demo_copy(tmp_path / "sample_configs", demo_ports)
+    outputs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--only", "scrum", "--headless",
+                               "--out", str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
+        outputs.append(proc.stdout)
+    first, second = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
+    assert "Tokens per lineage" in outputs[0] and "Previous wave" not in outputs[0]
+    assert "c1_validatord (46KB) → 0 convergent / 11 distinct" in outputs[1]
+    for bundle, count in (("c1_validatord", 11), ("c2_vectord_substrate", 10), ("c3_materializer", 6),
+                          ("c4_replay", 10)):
+        assert f"scrum {bundle}: 0 new, {count} recurring, 0 resolved finding(s)" in outputs[1]
+    summary = (second / "scrum" / "summary.md").read_text()
+    assert summary.count(f"recurring (2 waves, since `{first.name}`)") == 37
+    assert "0 new, 11 recurring (2 waves), 0 resolved" in summary
+    header = next(line for line in outputs[1].splitlines() if line.startswith("Lineage"))
+    assert header.split() == ["Lineage", "Previous", "wave", "This", "wave"]
+    for lineage in ("anthropic", "moonshot", "qwen"):
+        row = next(line for line in outputs[1].splitlines() if line.startswith(lineage))
+        assert row.count(" in / ") == 2, row  # the previous wave and this one
+        assert f"scrum tokens {lineage}: ~" in outputs[1]
+    verdict = json.loads((second / "verdict.json").read_text())
+    assert verdict["phases"]["scrum"]["tokens"]["previous_run"]["tokens_out"] > 0

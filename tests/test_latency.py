@@ -1,0 +1,327 @@
+"""Latency parity against real loopback servers: fair timing, the statistics, the verdict."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from probes.config import load_config
+from probes.engine import Engine, select_phases
+from probes.errors import ConfigError
+from probes.events import EventBus, LatencyPlanned, ParityCaseFinished, from_json, to_json
+from probes.latency import (
+    LATENCY_CLASS,
+    NO_DATA,
+    OK,
+    SLOWER,
+    bootstrap_interval,
+    judge_samples,
+    mann_whitney,
+    quantile,
+)
+from probes.parity import run_parity
+from probes.results import entries
+from probes.twins import parse_latency
+
+from .conftest import REPO, free_ports, only_run, rewrite_ports
+
+CASE = '\n[[parity.case]]\nname = "c"\nmethod = "POST"\npath = "/v1/validate"\njson = { a = 1 }\n'
+
+
+def delayed(base_ms: float, repeats: int, seed: int = 1, log: list | None = None, name: str = "",
+            fail_every: int = 0):
+    """A JSON service answering after `base_ms` × a factor from 0.6 to 1.4: the factors are one
+    shuffled cycle of `repeats` values, so any `repeats` requests in a row take the same set of
+    delays and the true median is `base_ms`. `fail_every`: every such request answers 500."""
+    factors = [0.6 + 0.8 * k / (repeats - 1) for k in range(repeats)]
+    random.Random(seed).shuffle(factors)
+    count = 0
+
+    async def handle(method, path, headers, body):
+        nonlocal count
+        count += 1
+        if log is not None:
+            log.append(name)
+        await asyncio.sleep(base_ms / 1000 * factors[count % repeats])
+        if fail_every and count % fail_every == 0:
+            return 500, {"Content-Type": "application/json"}, b'{"error":"boom"}'
+        return 200, {"Content-Type": "application/json"}, b'{"ok":true}'
+
+    return handle
+
+
+def latency_config(write_config, ref: str, cand: str, *, repeats: int, warmup: int = 2, extra: str = "",
+                   verdict: str = ""):
+    path = write_config(f"""
+        [parity]
+        reference = "rust"
+        timeout = "5s"
+        [parity.targets]
+        rust = "{ref}"
+        go = "{cand}"
+        [parity.latency]
+        repeats = {repeats}
+        warmup = {warmup}
+        max_ratio = 1.25
+        {extra}
+        [verdict]
+        {verdict}
+    """ + CASE)
+    return load_config(path, env={})
+
+
+def run(config, **engine_kw):
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run())
+    return outcome, {e.case: e for e in seen if isinstance(e, ParityCaseFinished)}, seen
+
+
+def candidate(event: ParityCaseFinished):
+    return next(r for r in event.latency if r.target == "go")
+
+
+# ---- statistics --------------------------------------------------------------------------------
+
+def test_mann_whitney_agrees_with_scipy():
+    # scipy.stats.mannwhitneyu(a, b, alternative="two-sided", method="asymptotic"), computed once.
+    assert mann_whitney(list(range(1, 11)), list(range(11, 21))) == pytest.approx(0.00018267179110955002)
+    a, b = [1.0, 2, 2, 3, 4, 5, 5, 5, 6, 7, 8, 9], [3.0, 4, 5, 5, 6, 7, 8, 8, 9, 10, 11]
+    assert mann_whitney(a, b) == pytest.approx(0.07214484848423444)
+    assert mann_whitney([5.0] * 12, [5.0] * 12) == 1.0
+
+
+def test_the_interval_is_reproducible_and_holds_the_ratio():
+    rng = random.Random(3)
+    ref = [10 * rng.uniform(0.8, 1.2) for _ in range(30)]
+    cand = [v * 1.6 for v in ref]
+    assert bootstrap_interval(ref, cand, 42) == bootstrap_interval(ref, cand, 42)
+    low, high = bootstrap_interval(ref, cand, 42)
+    assert low < 1.6 < high and low > 1.25
+    assert quantile([1.0, 2.0, 3.0, 4.0], 0.5) == 2.5
+
+
+def test_too_few_samples_is_no_data_never_a_pass():
+    judged = judge_samples([10.0] * 5, [30.0] * 5, 1.25, 1)
+    assert judged.state == NO_DATA and "too few samples: n = 5" in judged.why
+    assert judged.ratio is None and judged.low is None
+
+
+# ---- config ------------------------------------------------------------------------------------
+
+def test_every_latency_key_is_checked_with_its_key_path(write_config):
+    path = write_config("""
+        [parity]
+        reference = "rust"
+        [parity.targets]
+        rust = "http://127.0.0.1:1"
+        go = "http://127.0.0.1:2"
+        [parity.latency]
+        repeats = 3
+        warmup = -1
+        max_ratio = "fast"
+        repeat = 30
+        [verdict]
+        latency = "warn"
+    """ + CASE)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    said = {p.where: p.message for p in caught.value.problems}
+    assert "must be between 10 and" in said["parity.latency.repeats"]
+    assert "must be between 0 and" in said["parity.latency.warmup"]
+    assert said["parity.latency.max_ratio"] == "expected a number, got a string 'fast'"
+    assert "did you mean 'repeats'" in said["parity.latency.repeat"]
+    assert said["verdict.latency"] == "expected one of block, report, got 'warn'"
+
+
+def test_a_latency_verdict_without_timing_is_a_problem_and_report_mode_travels(write_config):
+    path = write_config('[verdict]\nlatency = "report"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    assert [p.where for p in caught.value.problems] == ["verdict.latency"]
+    config = latency_config(write_config, "http://127.0.0.1:1", "http://127.0.0.1:2", repeats=12,
+                            verdict='latency = "report"')
+    assert config.parity.latency is not None and not config.parity.latency.blocking
+    assert (config.parity.latency.repeats, config.parity.latency.warmup, config.parity.latency.max_ratio) == (12, 2, 1.25)
+
+
+# ---- timing against real servers -----------------------------------------------------------
+
+def test_a_twice_slower_server_is_slower_with_an_interval_holding_two(servers, write_config, tmp_path):
+    ref = servers.serve_http(delayed(10, 30, seed=1))
+    cand = servers.serve_http(delayed(20, 30, seed=2))
+    config = latency_config(write_config, ref, cand, repeats=30)
+    outcome, results, _ = run(config)
+    row = candidate(results["c"])
+    assert row.state == SLOWER and row.n == 30 and row.class_id == LATENCY_CLASS
+    assert row.low < 2.0 < row.high and row.low > 1.25, row
+    assert row.p_value < 0.001
+    assert outcome.verdict.verdict == "BLOCK"
+    reason = next(r for r in outcome.verdict.reasons if r.startswith("latency:"))
+    assert f"go p50 {row.ratio:.2f}× rust on c, 95 % CI {row.low:.2f}–{row.high:.2f}×, n = 30" in reason
+    run_dir = only_run(tmp_path / "out")
+    line = next(e for e in entries(run_dir) if e["case"] == "c")
+    assert line["answers"]["go"]["latency"]["state"] == SLOWER
+    for name in ("verdict.md", "parity/report.md"):
+        text = (run_dir / name).read_text()
+        assert "### Latency" in text and f"{row.low:.2f}–{row.high:.2f}×" in text, name
+
+
+def test_identical_servers_are_never_slower_in_twenty_runs(servers, write_config):
+    """Twenty cases, each timed on its own: twenty runs of the probe's timing and statistics."""
+    ref = servers.serve_http(delayed(2, 12, seed=5))
+    cand = servers.serve_http(delayed(2, 12, seed=6))
+    config = latency_config(write_config, ref, cand, repeats=12, warmup=1,
+                            extra="".join(CASE.replace('"c"', f'"c{i}"') for i in range(1, 20)))
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    asyncio.run(run_parity(config.parity, bus))
+    states = [candidate(e).state for e in seen if isinstance(e, ParityCaseFinished)]
+    assert states == [OK] * 20
+
+
+def test_targets_take_turns_after_a_warm_up_that_is_not_counted(servers, write_config):
+    log: list[str] = []
+    ref = servers.serve_http(delayed(1, 10, log=log, name="rust"))
+    cand = servers.serve_http(delayed(1, 10, log=log, name="go"))
+    config = latency_config(write_config, ref, cand, repeats=10, warmup=3)
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    asyncio.run(run_parity(config.parity, bus))
+    assert sorted(log[:2]) == ["go", "rust"]  # the first pair, asked at once: the case's answers
+    turns = [["rust", "go"], ["go", "rust"]] * 7
+    assert log[2:] == [name for pair in turns[:13] for name in pair]  # A B B A …, 3 warm-up + 10
+    assert [r.n for r in next(e for e in seen if isinstance(e, ParityCaseFinished)).latency] == [10, 10]
+    assert next(e for e in seen if isinstance(e, LatencyPlanned)) == LatencyPlanned(10, 3, 1.25, True)
+
+
+def test_a_server_failing_some_requests_is_no_data_and_blocks(servers, write_config):
+    ref = servers.serve_http(delayed(1, 10))
+    cand = servers.serve_http(delayed(1, 10, fail_every=4))
+    outcome, results, _ = run(latency_config(write_config, ref, cand, repeats=10))
+    row = candidate(results["c"])
+    assert row.state == NO_DATA and row.ratio is None
+    assert "of 10 timed requests failed (first: answered 500 where its first answer was 200)" in row.why
+    assert outcome.verdict.verdict == "BLOCK"
+    assert any(r.startswith("latency: no data for go on parity case c:") for r in outcome.verdict.reasons)
+
+
+def test_report_mode_shows_a_slower_candidate_without_blocking(servers, write_config, tmp_path):
+    ref = servers.serve_http(delayed(2, 12, seed=1))
+    cand = servers.serve_http(delayed(12, 12, seed=2))
+    outcome, results, _ = run(latency_config(write_config, ref, cand, repeats=12, verdict='latency = "report"'))
+    assert candidate(results["c"]).state == SLOWER
+    assert outcome.verdict.verdict == "SHIP", outcome.verdict.reasons
+    assert "reported, never blocking" in (only_run(tmp_path / "out") / "verdict.md").read_text()
+
+
+def test_a_known_gap_covers_a_latency_divergence(servers, write_config, tmp_path):
+    (tmp_path / "gaps.toml").write_text(f"""
+[[gap]]
+id = "go-slower"
+classes = ["{LATENCY_CLASS}"]
+kind = "latency"
+cases = "c"
+note = "go's validator allocates per request; fix in 1.4"
+owner = "validatord"
+opened = 2026-05-02
+""")
+    ref = servers.serve_http(delayed(2, 12, seed=1))
+    cand = servers.serve_http(delayed(12, 12, seed=2))
+    outcome, _, seen = run(latency_config(write_config, ref, cand, repeats=12, verdict='known_gaps = "gaps.toml"'))
+    assert outcome.verdict.verdict == "SHIP_WITH_KNOWN_GAP", outcome.verdict.reasons
+    assert "covered by known gap go-slower" in outcome.verdict.known_gaps[0]
+    announced = [e for e in seen if getattr(e, "id", None) == LATENCY_CLASS]
+    assert len(announced) == 1 and announced[0].kind == "latency"
+
+
+def test_latency_rows_come_back_from_the_event_log_equal(servers, write_config):
+    ref = servers.serve_http(delayed(1, 10))
+    cand = servers.serve_http(delayed(1, 10, seed=9))
+    _, results, _ = run(latency_config(write_config, ref, cand, repeats=10))
+    event = results["c"]
+    assert from_json(to_json(event, 1.0))[1] == event
+    assert '"latency"' not in to_json(ParityCaseFinished("x", "rust", {}, {}, {}, {}, True, True), 0.0)
+
+
+# ---- the twins and the sample config ---------------------------------------------------------
+
+def test_twin_latency_is_given_per_twin():
+    assert parse_latency(["10"]) == {"rust": 0.01, "go": 0.01}
+    assert parse_latency(["rust=10,go=15", "go=20"]) == {"rust": 0.01, "go": 0.02}
+    with pytest.raises(ValueError, match="no twin 'java'"):
+        parse_latency(["java=3"])
+
+
+def test_the_sample_config_finds_the_slower_twin_with_its_interval(tmp_path):
+    for folder in ("demo", "parity"):
+        shutil.copytree(REPO / "sample_configs" / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    config = tmp_path / "latency.toml"
+    shutil.copy2(REPO / "sample_configs" / "latency.toml", config)
+    rewrite_ports(config, dict(zip((3100, 4110), free_ports(2), strict=True)))
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--headless", "--out",
+                           str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
+    verdict = json.loads((only_run(tmp_path / "runs") / "verdict.json").read_text())
+    assert verdict["verdict"] == "BLOCK"
+    latency = [r for r in verdict["reasons"] if r.startswith("latency:")]
+    assert len(verdict["reasons"]) == len(latency) == 1, verdict["reasons"]  # the wire format is a known gap
+    found = re.search(r"go p50 (\d\.\d\d)× rust on \w+, 95 % CI (\d\.\d\d)–(\d\.\d\d)×, n = 20", latency[0])
+    assert found, latency[0]
+    ratio, low, high = map(float, found.groups())
+    # 15 ms against 10 ms, the probe's own fraction of a millisecond on both sides
+    assert 1.25 < low <= ratio <= high and 1.3 < ratio <= 1.5, latency[0]
+
+
+# ---- the faces ------------------------------------------------------------------------------
+
+async def test_the_pane_and_the_diff_viewer_show_latency(servers, write_config, tmp_path, monkeypatch):
+    from tui.app import GauntletApp
+    from tui.screens.diff import DiffApp
+    from tui.sources import FileSource
+
+    from .tui_helpers import settle, shown_text
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    ref = servers.serve_http(delayed(2, 12, seed=1))
+    cand = servers.serve_http(delayed(12, 12, seed=2))
+    config = latency_config(write_config, ref, cand, repeats=12)
+    outcome = await Engine(config, select_phases(config)).run()
+    app = GauntletApp(FileSource(outcome.run_dir, follow=False), clock=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        shown = shown_text(app.query_one("#parity-columns")) + "\n" + shown_text(app.query_one("#parity-list"))
+        assert "Latency" in shown and re.search(r"\b\d\.\d\d× [▁-█]{8}│[▁-█]{8}", shown), shown
+    viewer = DiffApp(outcome.run_dir, "c")
+    async with viewer.run_test(size=(160, 30)) as pilot:
+        await pilot.pause()
+        line = shown_text(viewer.screen.query_one("#diff-latency"))
+        assert re.search(r"rust p50 [\d.]+ ms p95 [\d.]+ ms [▁-█]{8}", line), line
+        assert re.search(r"go p50 [\d.]+ ms .* \d\.\d\d× rust \(95 % CI \d\.\d\d–\d\.\d\d×, p [<=] 0\.\d+\) slower", line), line
+
+
+def test_compare_shows_a_runtime_getting_slower_across_waves(servers, write_config):
+    from probes.events import ComparedWithPrevious
+
+    ref = servers.serve_http(delayed(3, 12, seed=1))
+    before, after = servers.serve_http(delayed(3, 12, seed=2)), servers.serve_http(delayed(12, 12, seed=3))
+    run(latency_config(write_config, ref, before, repeats=12))
+    _, _, seen = run(latency_config(write_config, ref, after, repeats=12))
+    lines = next(e for e in seen if isinstance(e, ComparedWithPrevious)).lines
+    slower = [line for line in lines if line.text.startswith("latency: go (typical of 1 cases) p50 ")]
+    assert len(slower) == 1 and slower[0].tone == "worse", lines
+    assert any(line.text.startswith("latency: go on c p50 ") for line in lines), lines
