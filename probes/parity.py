@@ -10,6 +10,7 @@ and whatever differs between its own answers is noise, shown but never counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +41,7 @@ from .shard import Shard
 from .textsafe import neutralise
 
 MAX_BODY = 64 * 1024 * 1024
-EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl has them all
+EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl.gz has them all
 VALUE_CHARS = 300
 
 
@@ -87,7 +88,7 @@ class CaseResult:
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
         """Every difference, display-safe and cut short: the case's event carries the first
-        ones and its line in results.jsonl all of them, from this one list."""
+        ones and its line in results.jsonl.gz all of them, from this one list."""
         return [{"target": target, "kind": d.kind, "path": d.where, "ref": _short(d.ref), "cand": _short(d.cand),
                  "noise": d.noise, "ignored": d.ignored}
                 for target, diffs in self.diffs.items() for d in diffs]
@@ -115,7 +116,7 @@ class CaseEmitter:
                 new = True
         if event.diffs and not new and not event.errors and event.status_match:
             # The class's first case carried its differences; the rest name the class and
-            # keep theirs in parity/results.jsonl, so 100,000 cases stay a small event log.
+            # keep theirs in parity/results.jsonl.gz, so 100,000 cases stay a small event log.
             event = replace(event, diffs=(), more_diffs=event.more_diffs + len(event.diffs))
         self.bus.emit(event)
 
@@ -235,13 +236,13 @@ def _answer_error(answer: Answer) -> str | None:
     return None
 
 
-async def probe_case(client: httpx.AsyncClient, gate: asyncio.Semaphore, config: ParityConfig,
+async def probe_case(clients: Mapping[str, httpx.AsyncClient], gate: asyncio.Semaphore, config: ParityConfig,
                      case: ParityCase) -> CaseResult:
     assert config.reference is not None
 
     async def one(target: str) -> Answer:
         async with gate:
-            return await fetch(client, case, target, config.targets[target], config.timeout)
+            return await fetch(clients[target], case, target, config.targets[target], config.timeout)
 
     names = list(config.targets)
     jobs = [one(t) for t in names]
@@ -347,12 +348,19 @@ async def run_parity(config: ParityConfig, bus: EventBus,
 
     gate = asyncio.Semaphore(config.concurrency)
     emitter = CaseEmitter(bus)
+    # A client per target, each pooling up to `concurrency` connections (as many requests as
+    # may be in flight to it): every target's connections stay alive alike. One pool shared by
+    # the targets closes one target's idle connections to open the other's as the mix of
+    # requests in flight shifts, and its bookkeeping walks every connection of every target.
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
-    async with httpx.AsyncClient(timeout=config.timeout, limits=limits, trust_env=False) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, limits=limits,
+                                                                          trust_env=False))
+                   for t in config.targets}
 
         async def worker() -> None:
             while (case := pull()) is not None:
-                result = await probe_case(client, gate, config, case)
+                result = await probe_case(clients, gate, config, case)
                 event = case_event(result)
                 if on_result is not None:
                     on_result(result, event)
@@ -401,7 +409,7 @@ def _meta(result: CaseResult, answer: Answer) -> dict[str, Any]:
 
 def case_record(result: CaseResult, event: ParityCaseFinished,
                 bodies: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
-    """One line of parity/results.jsonl: the case's verdict on every target, every difference,
+    """One line of parity/results.jsonl.gz: the case's verdict on every target, every difference,
     and each answer's meta with `body`, the reference of its stored body (`bodies`; None: not
     kept). A case whose answers were not kept matched: its line keeps statuses and timings
     only, so 100,000 matching cases stay a file one can scan. Empty fields are left out."""
@@ -427,7 +435,7 @@ def _empty(value: Any) -> bool:
 
 
 def run_head(config: ParityConfig, keep_bodies: str) -> dict[str, Any]:
-    """The first line of parity/results.jsonl: what every case line is read against."""
+    """The first line of parity/results.jsonl.gz: what every case line is read against."""
     return {"reference": config.reference, "targets": dict(config.targets), "ignore": list(config.ignore),
             "noise_check": config.noise_check, "keep_bodies": keep_bodies,
             "order": "landing: one case a line as each lands (not the config's order)",
