@@ -350,3 +350,38 @@ def test_a_record_cut_short_reads_to_its_last_whole_block_and_a_damaged_one_is_n
     (run / "parity" / RESULTS).write_bytes(whole + b"not gzip at all" * 4)
     with pytest.raises(InputError, match=r"results.jsonl.gz: damaged, not a gzip stream"):
         list(entries(run))
+
+
+def keep_alive_server(servers, delay: float) -> tuple[str, list[int]]:
+    """An HTTP/1.1 server that keeps every connection open and answers `{}` after `delay`
+    seconds; the list counts the connections it accepted."""
+    accepted: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                await asyncio.sleep(delay)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return servers.serve(handle), accepted
+
+
+def test_each_target_keeps_its_connections_however_the_requests_in_flight_mix(servers, write_config, tmp_path):
+    """Concurrency 8 needs at most 8 connections to each target, opened once: a target that
+    answers slower holds more of the requests in flight, and that must not close the other
+    target's idle connections to open its own (each reconnection is a handshake on the clock)."""
+    fast, fast_accepted = keep_alive_server(servers, 0)
+    slow, slow_accepted = keep_alive_server(servers, 0.004)
+    jsonl = write_jsonl(tmp_path / "cases.jsonl", [f"match-{i}" for i in range(600)])
+    config = load_config(write_config(f'[parity]\nreference = "rust"\nconcurrency = 8\ncases_file = "{jsonl.name}"\n'
+                                      f'[parity.targets]\nrust = "{fast}"\ngo = "{slow}"\n'), env={})
+    outcome = asyncio.run(Engine(config, select_phases(config)).run())
+    assert outcome.verdict.verdict == "SHIP"
+    assert len(fast_accepted) <= 8 and len(slow_accepted) <= 8, (len(fast_accepted), len(slow_accepted))
