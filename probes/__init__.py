@@ -25,7 +25,7 @@ _EXPORTS = {
     "Engine": "engine", "RunOutcome": "engine", "select_phases": "engine",
     "Shard": "shard", "parse_shard": "shard", "Merged": "merge", "merge_runs": "merge",
     "Event": "events", "EventBus": "events",
-    "Writer": "rundir", "writer_gone": "rundir",
+    "Writer": "rundir", "writer_gone": "rundir", "EXIT_INTERRUPTED": "verdict",
     # the scrum offline
     "tally_files": "offline_tally",
     "load_ledger": "findings_ledger", "record_dismissal": "findings_ledger", "run_findings": "findings_ledger",

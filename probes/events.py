@@ -400,7 +400,7 @@ class ParityPlanned(Event):
 class ParityCaseFinished(Event):
     """One case probed on every target: statuses, errors and the differences found.
 
-    `diffs` are the first differences, display-safe; `more_diffs` says how many were left to parity/results.jsonl. A candidate's status and
+    `diffs` are the first differences, display-safe; `more_diffs` says how many were left to parity/results.jsonl.gz. A candidate's status and
     its body are judged apart (a status mismatch always blocks, a body divergence may be a
     known gap), so each has its own kind; runs recorded before `status_kinds` have none.
     """
@@ -408,11 +408,11 @@ class ParityCaseFinished(Event):
     case: str
     reference: str
     statuses: dict[str, int | None]
-    errors: dict[str, str]
-    kinds: dict[str, str | None]  # per candidate: the body's kind (shape/type/value), None = the body matches
-    fingerprints: dict[str, str | None]  # per candidate: everything that differs but the status code
-    status_match: bool
-    body_match: bool
+    errors: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, str | None] = field(default_factory=dict)  # per candidate: the body's kind (shape/type/value), None = the body matches
+    fingerprints: dict[str, str | None] = field(default_factory=dict)  # per candidate: everything that differs but the status code
+    status_match: bool = True
+    body_match: bool = True
     diffs: tuple[DiffRow, ...] = ()
     more_diffs: int = 0
     noise: tuple[str, ...] = ()
@@ -423,6 +423,18 @@ class ParityCaseFinished(Event):
     shape: str = ""  # the reference answer's leaf paths, hashed: settled noise can make it inconclusive
     inconclusive: bool = False  # the reference's answer is noise through and through (so far)
     latency: tuple[LatencyRow, ...] = ()  # per target, with `[parity.latency]` (probes/latency.py)
+
+    SPARSE: ClassVar[tuple[str, ...]] = ("kinds", "fingerprints", "status_kinds", "classes")
+
+    def __post_init__(self) -> None:
+        """Every candidate has its entry in each SPARSE map, however the event was made: a
+        line leaves off a map of candidates to None (most cases match), and the event read
+        back must be the one emitted."""
+        candidates = [t for t in self.statuses if t != self.reference]
+        for name in self.SPARSE:
+            value = getattr(self, name)
+            if any(t not in value for t in candidates):
+                object.__setattr__(self, name, {**dict.fromkeys(candidates), **value})
 
 
 @dataclass(frozen=True)
@@ -482,7 +494,8 @@ _NO_DEFAULT = object()
 
 def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
     """(name, default) of each field; a field whose value is its default is left off the
-    line (a case that matched carries no empty lists), and from_json gives it back."""
+    line (a case that matched carries no empty lists), as is a SPARSE map of targets to None
+    (the event fills it back in), and from_json gives it back."""
     found = _DEFAULTS.get(cls)
     if found is None:
         found = _DEFAULTS[cls] = tuple(
@@ -494,11 +507,16 @@ def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
 def to_json(event: Event, t: float) -> str:
     """One JSON line: `{"t": seconds since the run started, "type": ..., fields...}`."""
     payload: dict[str, Any] = {"t": round(t, 4), "type": event.event_type}
+    sparse = getattr(event, "SPARSE", ())
     for name, default in _defaults(type(event)):
         value = getattr(event, name)
-        if default is _NO_DEFAULT or value != default:
+        if default is _NO_DEFAULT or (value != default and not (name in sparse and _all_none(value))):
             payload[name] = value
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=_row_fields)
+
+
+def _all_none(value: dict[str, Any]) -> bool:
+    return all(v is None for v in value.values())
 
 
 def _row_fields(row: Any) -> dict[str, Any]:

@@ -297,13 +297,13 @@ class LatencyBoard:
                              f"{ms(r.p95)} | {times(r.ratio)} | {interval} | {p_text(r.p_value)} | "
                              f"{md_cell(state)} | {sparkline(ref.hist)}│{sparkline(r.hist)} |")
         if len(cases) > LISTED:
-            lines += ["", f"The {LISTED} slowest of {len(cases)} timed cases; every case is in `parity/results.jsonl`."]
+            lines += ["", f"The {LISTED} slowest of {len(cases)} timed cases; every case is in `parity/results.jsonl.gz`."]
         return lines + [""]
 
 
 def viewer_parts(meta: Mapping[str, Mapping[str, object]], reference: str) -> list[tuple[str, str]]:
     """The diff viewer's latency line from the answers as recorded (each target's `latency`
-    beside its answer in parity/results.jsonl); none when the case was not timed."""
+    beside its answer in parity/results.jsonl.gz); none when the case was not timed."""
     rows = [LatencyRow(**answer["latency"]) for answer in meta.values()  # type: ignore[arg-type]
             if isinstance(answer.get("latency"), dict)]
     return header_parts(sorted(rows, key=lambda r: r.target != reference), reference)

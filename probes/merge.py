@@ -49,7 +49,7 @@ from .events import (
 )
 from .history import HistoryUnavailable, RunSummary, open_store
 from .judge import Judgement, judge, run_gaps
-from .parity_store import BodyPack, record_line
+from .parity_store import BodyPack, RecordFile, record_line
 from .results import PACK, RESULTS, entries, read_body, read_head
 from .rundir import RunDir, Writer
 from .shard import Shard, parse_shard
@@ -332,7 +332,7 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
 
 
 def _join_records(runs: Sequence[ShardRun], folder: Path) -> list[Path]:
-    """parity/results.jsonl of the merged run: the first shard's head line, then every shard's
+    """parity/results.jsonl.gz of the merged run: the first shard's head line, then every shard's
     case lines in turn, each body reference rewritten to the merged pack. The files written."""
     sources = [run for run in runs if (run.path / "parity" / RESULTS).is_file()]
     if not sources:
@@ -342,17 +342,18 @@ def _join_records(runs: Sequence[ShardRun], folder: Path) -> list[Path]:
     head["shards"] = [f"{run.shard} {run.started.run_id}" for run in sources]
     folder.mkdir(parents=True, exist_ok=True)
     pack = BodyPack(folder / PACK)
+    record = RecordFile(folder / RESULTS, head)
     try:
-        with open(folder / RESULTS, "wb") as out:
-            out.write(record_line(head))
-            for run in sources:
-                for entry in entries(run.path):
-                    for answer in (entry.get("answers") or {}).values():
-                        if isinstance(answer, dict) and (ref := answer.get("body")) is not None:
-                            answer["body"] = pack.known(str(ref.get("sha256"))) or pack.store(
-                                read_body(run.path, entry.get("case", "?"), ref))
-                    out.write(record_line(entry))
+        for run in sources:
+            for entry in entries(run.path):
+                for answer in (entry.get("answers") or {}).values():
+                    if isinstance(answer, dict) and (ref := answer.get("body")) is not None:
+                        answer["body"] = pack.known(str(ref.get("sha256"))) or pack.store(
+                            read_body(run.path, entry.get("case", "?"), ref))
+                if record.add(record_line(entry)):
+                    record.flush()
     finally:
+        record.close()
         stored = pack.close()
     return [folder / RESULTS, *([pack.path] if stored else [])]
 

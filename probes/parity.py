@@ -43,7 +43,7 @@ from .shard import Shard
 from .textsafe import neutralise
 
 MAX_BODY = 64 * 1024 * 1024
-EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl has them all
+EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl.gz has them all
 VALUE_CHARS = 300
 
 
@@ -93,7 +93,7 @@ class CaseResult:
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
         """Every difference, display-safe and cut short: the case's event carries the first
-        ones and its line in results.jsonl all of them, from this one list."""
+        ones and its line in results.jsonl.gz all of them, from this one list."""
         return [{"target": target, "kind": d.kind, "path": d.where, "ref": _short(d.ref), "cand": _short(d.cand),
                  "noise": d.noise, "ignored": d.ignored}
                 for target, diffs in self.diffs.items() for d in diffs]
@@ -121,7 +121,7 @@ class CaseEmitter:
                 new = True
         if event.diffs and not new and not event.errors and event.status_match:
             # The class's first case carried its differences; the rest name the class and
-            # keep theirs in parity/results.jsonl, so 100,000 cases stay a small event log.
+            # keep theirs in parity/results.jsonl.gz, so 100,000 cases stay a small event log.
             event = replace(event, diffs=(), more_diffs=event.more_diffs + len(event.diffs))
         self.bus.emit(event)
 
@@ -456,7 +456,7 @@ def _meta(result: CaseResult, answer: Answer) -> dict[str, Any]:
 
 def case_record(result: CaseResult, event: ParityCaseFinished,
                 bodies: Mapping[str, dict[str, Any]] | None) -> dict[str, Any]:
-    """One line of parity/results.jsonl: the case's verdict on every target, every difference,
+    """One line of parity/results.jsonl.gz: the case's verdict on every target, every difference,
     and each answer's meta with `body`, the reference of its stored body (`bodies`; None: not
     kept). A case whose answers were not kept matched: its line keeps statuses and timings
     only, so 100,000 matching cases stay a file one can scan. Empty fields are left out."""
@@ -484,7 +484,7 @@ def _empty(value: Any) -> bool:
 
 
 def run_head(config: ParityConfig, keep_bodies: str) -> dict[str, Any]:
-    """The first line of parity/results.jsonl: what every case line is read against."""
+    """The first line of parity/results.jsonl.gz: what every case line is read against."""
     return {"reference": config.reference, "targets": dict(config.targets), "ignore": list(config.ignore),
             "noise_samples": config.noise_samples, "unordered": list(config.rules.unordered),
             "tolerance": {p: str(t) for p, t in config.rules.tolerance.items()}, "numbers": config.rules.numbers,

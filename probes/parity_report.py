@@ -23,7 +23,7 @@ from .latency import LatencyBoard
 from .textsafe import md_cell
 
 TICK, CROSS = "✓", "✗"
-TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl
+TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
 EXAMPLES = 3  # cases named per class in a sentence
 
 
@@ -239,7 +239,7 @@ class ParityBoard:
         for case in shown:
             table.add_row(*self.row_cells(case), *((self.latency.cell(case)[0],) if timed else ()))
         if len(self.cases) > len(shown):
-            table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl"
+            table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl.gz"
         return table
 
     def class_table(self) -> Table:
@@ -277,7 +277,7 @@ class ParityBoard:
             lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
                          f"{TICK if r.body_match else CROSS} | {status_kind(r)} | {body_kind(r)} |")
         if len(done) > TABLE_ROWS:
-            lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl`."]
+            lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl.gz`."]
         groups = self.class_groups()
         if groups:
             lines += ["", "| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
@@ -319,7 +319,7 @@ class ParityBoard:
                 statuses = ", ".join(f"{t} {_status(r, t)}" for t in self.targets)
                 lines.append(f"- `{md_cell(r.case)}` ({statuses})" + (f": {md_cell('; '.join(detail))}" if detail else ""))
             if len(unmatched) > TABLE_ROWS:
-                lines.append(f"- … and {len(unmatched) - TABLE_ROWS} more in `parity/results.jsonl`")
+                lines.append(f"- … and {len(unmatched) - TABLE_ROWS} more in `parity/results.jsonl.gz`")
             lines.append("")
         return "\n".join(lines) + "\n"
 

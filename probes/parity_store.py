@@ -1,9 +1,11 @@
-"""Writing a parity run's record as the cases land: `parity/results.jsonl` and `parity/bodies.pack`.
+"""Writing a parity run's record as the cases land: `parity/results.jsonl.gz` and `parity/bodies.pack`.
 
 A line per case, appended in the order the cases land and flushed at least once a second
 (and at the end), so `watch` and `diff` see a case soon after it lands and an interrupted
-run keeps what landed. Bodies are kept where a person can use them: every divergent or
-errored case's, the first MATCH_SAMPLE matching cases' (to see what matching looks like),
+run keeps what landed. Each flush appends one gzip member (a file of members is one gzip
+stream to `zcat`): a case's line repeats most of its neighbour's, so 100,000 of them take
+a few megabytes instead of a hundred and fifty. Bodies are kept where a person can use them: every divergent, errored
+or slower case's, the first MATCH_SAMPLE matching cases' (to see what matching looks like),
 or every case's under `keep_bodies = "all"`. Each distinct body is written once to the pack
 (identical answers, the usual error body, share one copy), before the line that names it,
 so a reader never finds a reference to bytes not yet written. What stays in memory is the
@@ -13,6 +15,7 @@ digest index of the bodies written, never the results.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import os
@@ -21,12 +24,14 @@ from typing import Any
 
 from .errors import GauntletError
 from .events import ParityCaseFinished
+from .latency import SLOWER
 from .parity import CaseResult, case_record, diverged
 from .results import PACK, RESULTS
 
 MATCH_SAMPLE = 20  # matching cases whose answers are kept under keep_bodies = "divergent"
 FLUSH_EVERY = 1.0  # seconds a landed case may wait in the buffer
 BUFFER_BYTES = 1 << 20
+LEVEL = 6  # zlib's default: a tenth of the size at level 1's CPU, give or take; a flush takes milliseconds
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -40,30 +45,23 @@ class ResultWriter:
 
     def __init__(self, folder: Path, head: dict[str, Any], keep_bodies: str) -> None:
         folder.mkdir(parents=True, exist_ok=True)
-        self.results_path = folder / RESULTS
         self._keep_all = keep_bodies == "all"
         self._sampled = 0
         self.pack = BodyPack(folder / PACK)
-        self._pending: list[bytes] = []
-        self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._failed: GauntletError | None = None
-        self._fd: int | None = _open(self.results_path)
-        _append(self.results_path, self._fd, record_line(head))
+        self.record = RecordFile(folder / RESULTS, head)
 
     def add(self, result: CaseResult, event: ParityCaseFinished) -> None:
         """Store the answers worth keeping, then buffer the case's line."""
         if self._failed is not None:
             raise self._failed
-        matched = not diverged(result)
+        matched = not diverged(result) and not any(row.state == SLOWER for row in event.latency)
         keep = self._keep_all or not matched or self._sampled < MATCH_SAMPLE
         if keep and matched:
             self._sampled += 1
         bodies = {t: self.pack.store(a.body) for t, a in result.answers.items()} if keep else None
-        line = record_line(case_record(result, event, bodies))
-        self._pending.append(line)
-        self._pending_bytes += len(line)
-        if self._pending_bytes >= BUFFER_BYTES:
+        if self.record.add(record_line(case_record(result, event, bodies))):
             self.flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(FLUSH_EVERY, self._flush_later)
@@ -81,10 +79,7 @@ class ResultWriter:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._pending and self._fd is not None:
-            data = b"".join(self._pending)
-            self._pending, self._pending_bytes = [], 0
-            _append(self.results_path, self._fd, data)
+        self.record.flush()
 
     def close(self) -> list[Path]:
         """Flush and close; the files written (the pack only when a body was kept)."""
@@ -93,11 +88,42 @@ class ResultWriter:
             if self._failed is not None:
                 raise self._failed
         finally:
+            self.record.close()
+            stored = self.pack.close()
+        return [self.record.path] + ([self.pack.path] if stored else [])
+
+
+class RecordFile:
+    """`results.jsonl.gz` as it is written: lines gathered, each flush one gzip member
+    appended; the probe's record and a merge share it."""
+
+    def __init__(self, path: Path, head: dict[str, Any]) -> None:
+        self.path = path
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._fd: int | None = _open(path)
+        self.add(record_line(head))
+        self.flush()
+
+    def add(self, line: bytes) -> bool:
+        """Gather a line; whether enough is gathered to flush."""
+        self._pending.append(line)
+        self._pending_bytes += len(line)
+        return self._pending_bytes >= BUFFER_BYTES
+
+    def flush(self) -> None:
+        if self._pending and self._fd is not None:
+            data = gzip.compress(b"".join(self._pending), LEVEL, mtime=0)
+            self._pending, self._pending_bytes = [], 0
+            _append(self.path, self._fd, data)
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
             if self._fd is not None:
                 os.close(self._fd)
                 self._fd = None
-            stored = self.pack.close()
-        return [self.results_path] + ([self.pack.path] if stored else [])
 
 
 class BodyPack:
@@ -148,5 +174,5 @@ def _append(path: Path, fd: int, data: bytes) -> None:
 
 
 def record_line(value: dict[str, Any]) -> bytes:
-    """One line of results.jsonl: compact, `"case"` first (a reader finds a case by its line's start)."""
+    """One line of results.jsonl.gz: compact, `"case"` first (a reader finds a case by its line's start)."""
     return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode()

@@ -1,41 +1,76 @@
 """Reading a run's parity record back, for the diff viewer and for recording known gaps: one
 reader, one set of messages.
 
-The record is two files in `parity/`: `results.jsonl`, a head line (reference, targets,
-ignore rules) then one line per case in the order the cases landed, and `bodies.pack`, the
-answers' bodies each stored once, found by the `{sha256, offset, length}` reference in a
-case's line. A case is found by searching the file's bytes for the start of its line, not
-by parsing every line: the writer puts `"case"` first, so one lookup among 100,000 lines
-is a search through the bytes.
+The record is two files in `parity/`: `results.jsonl.gz`, a head line (reference, targets,
+ignore rules) then one line per case in the order the cases landed, gzip-compressed a block
+at a time (`zcat` reads it; a block still being written is not read yet), and `bodies.pack`,
+the answers' bodies each stored once, found by the `{sha256, offset, length}` reference in a
+case's line. An uncompressed `results.jsonl` reads the same. A case is found by one pass over
+the lines, matching only their start: the writer puts `"case"` first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import re
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
 
-RESULTS = "results.jsonl"
+RESULTS = "results.jsonl.gz"
+PLAIN = "results.jsonl"  # the same record uncompressed (written by hand, or before compression)
 PACK = "bodies.pack"
 NAMES_SHOWN = 10
 KEEP_ALL_HINT = 'keep_bodies = "all" keeps them'
-_NAME = re.compile(rb'\n\{\s*"case"\s*:\s*"([^"\\]*)"')
+_NAME = re.compile(rb'\{\s*"case"\s*:\s*"([^"\\]*)"')
+CHUNK = 1 << 20
 
 
 def _results(run_dir: Path) -> Path:
-    path = run_dir / "parity" / RESULTS
-    if not path.is_file():
-        if (run_dir / "parity" / "results.json").is_file():
-            raise InputError(f"{run_dir}: parity/results.json is an older gauntlet's record, this one reads "
-                             f"parity/{RESULTS}: probe again to view it")
-        raise InputError(f"{run_dir}: no parity/{RESULTS}: not a run with a parity phase")
-    return path
+    folder = run_dir / "parity"
+    for name in (RESULTS, PLAIN):
+        if (folder / name).is_file():
+            return folder / name
+    if (folder / "results.json").is_file():
+        raise InputError(f"{run_dir}: parity/results.json is an older gauntlet's record, this one reads "
+                         f"parity/{RESULTS}: probe again to view it")
+    raise InputError(f"{run_dir}: no parity/{RESULTS}: not a run with a parity phase")
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    """The record's bytes, gzip members undone one after another; a member cut short (still
+    being written) ends the reading where its bytes end."""
+    with open(path, "rb") as fh:
+        if path.name != RESULTS:
+            while chunk := fh.read(CHUNK):
+                yield chunk
+            return
+        member = zlib.decompressobj(wbits=31)
+        while raw := fh.read(CHUNK):
+            while raw:
+                try:
+                    out = member.decompress(raw)
+                except zlib.error as exc:
+                    raise InputError(f"{path}: damaged, not a gzip stream ({exc})") from None
+                if out:
+                    yield out
+                raw = b""
+                if member.eof:
+                    raw, member = member.unused_data, zlib.decompressobj(wbits=31)
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    """Every complete line (a line still being written is not one)."""
+    rest = b""
+    for chunk in _chunks(path):
+        lines = (rest + chunk).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line + b"\n"
 
 
 def _parse(path: Path, line: bytes, number: str) -> dict[str, Any]:
@@ -49,41 +84,43 @@ def _parse(path: Path, line: bytes, number: str) -> dict[str, Any]:
 
 
 def read_head(run_dir: Path) -> dict[str, Any]:
-    """The head line of a run's results.jsonl (reference, targets, the rules it was probed with)."""
+    """The head line of a run's record (reference, targets, the rules it was probed with)."""
     path = _results(run_dir)
-    with open(path, "rb") as fh:
-        return _parse(path, fh.readline(), "the head line")
+    head = next(_lines(path), None)
+    if head is None:
+        raise InputError(f"{path}: empty (the run stopped before its parity phase began)")
+    return _parse(path, head, "the head line")
 
 
 def read_case(run_dir: Path, case: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the head line, the line of `case`); InputError naming what is missing."""
     path = _results(run_dir)
-    with open(path, "rb") as fh:
-        if path.stat().st_size == 0:
-            raise InputError(f"{path}: empty (the run stopped before its parity phase began)")
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            first = data.find(b"\n")
-            head = _parse(path, data[:first if first >= 0 else len(data)], "the head line")
-            needle = re.compile(rb'\n\{\s*"case"\s*:\s*' + re.escape(json.dumps(case).encode()) + rb"\s*,")
-            found = needle.search(data)
-            if found is None:
-                names = [m.group(1).decode("utf-8", "replace") for m in _NAME.finditer(data)]
-                shown = ", ".join(names[:NAMES_SHOWN]) + (f" and {len(names) - NAMES_SHOWN:,} more"
-                                                          if len(names) > NAMES_SHOWN else "")
-                raise InputError(f"{run_dir.name}: no parity case {case!r} (cases: {shown or 'none yet'})")
-            end = data.find(b"\n", found.end())
-            entry = _parse(path, data[found.start() + 1:end if end >= 0 else len(data)], f"the line of {case!r}")
-    return head, entry
+    lines = _lines(path)
+    first = next(lines, None)
+    if first is None:
+        raise InputError(f"{path}: empty (the run stopped before its parity phase began)")
+    head = _parse(path, first, "the head line")
+    needle = re.compile(rb'\{\s*"case"\s*:\s*' + re.escape(json.dumps(case).encode()) + rb"\s*,")
+    names: list[str] = []
+    count = 0
+    for line in lines:
+        if needle.match(line):
+            return head, _parse(path, line, f"the line of {case!r}")
+        if (name := _NAME.match(line)) is not None:
+            count += 1
+            if len(names) < NAMES_SHOWN:
+                names.append(name.group(1).decode("utf-8", "replace"))
+    shown = ", ".join(names) + (f" and {count - NAMES_SHOWN:,} more" if count > NAMES_SHOWN else "")
+    raise InputError(f"{run_dir.name}: no parity case {case!r} (cases: {shown or 'none yet'})")
 
 
 def entries(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """Every case's line, in the order the cases landed (a line still being written is not one)."""
+    """Every case's line, in the order the cases landed."""
     path = _results(run_dir)
-    with open(path, "rb") as fh:
-        next(fh, None)
-        for number, line in enumerate(fh, 2):
-            if line.endswith(b"\n"):
-                yield _parse(path, line, f"line {number}")
+    lines = _lines(path)
+    next(lines, None)
+    for number, line in enumerate(lines, 2):
+        yield _parse(path, line, f"line {number}")
 
 
 def kept_answer(entry: dict[str, Any], target: str) -> dict[str, Any]:

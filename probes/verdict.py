@@ -32,7 +32,7 @@ SHIP_WITH_KNOWN_GAP = "SHIP_WITH_KNOWN_GAP"
 BLOCK = "BLOCK"
 SCHEMA_VERSION = 1
 EXIT_BLOCK = 1
-CASES_LISTED = 200  # cases named in verdict.json; parity/results.jsonl has every one
+CASES_LISTED = 200  # cases named in verdict.json; parity/results.jsonl.gz has every one
 EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
 EXIT_INTERRUPTED = 130
 

@@ -40,7 +40,7 @@ def assert_seed_figures(run_dir: Path) -> None:
     assert parity["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
     for artifact in ("events.jsonl", "smokes/summary.txt", "smokes/junit.xml", "scrum/summary.md",
                      "scrum/findings.sarif", "scrum/c3_materializer/tally.json", "scrum/c3_materializer/opus.md",
-                     "parity/results.jsonl", "parity/report.md", "parity/bodies.pack", "verdict.md",
+                     "parity/results.jsonl.gz", "parity/report.md", "parity/bodies.pack", "verdict.md",
                      "stack.toml"):
         assert (run_dir / artifact).is_file(), artifact
     tally = json.loads((run_dir / "scrum" / "c3_materializer" / "tally.json").read_text())
@@ -135,7 +135,7 @@ def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_
     assert verdict["complete"] is False and verdict["interrupted"] is True and verdict["verdict"] == "BLOCK"
     assert any("incomplete: parity" in r for r in verdict["reasons"])
     assert (run_dir / "stack.toml").is_file()
-    assert (run_dir / "parity" / "results.jsonl").is_file()
+    assert (run_dir / "parity" / "results.jsonl.gz").is_file()
     assert not any(pid_alive(c.pid) for c in children)
     assert not port_taken(twin_port)
     assert "Traceback" not in out

@@ -9,13 +9,14 @@ import re
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
-from probes.config import load_config
+from probes.config import ParityCase, load_config
 from probes.engine import Engine, select_phases
-from probes.errors import ConfigError
-from probes.events import EventBus, LatencyPlanned, ParityCaseFinished, from_json, to_json
+from probes.errors import ConfigError, InputError
+from probes.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished, from_json, to_json
 from probes.latency import (
     LATENCY_CLASS,
     NO_DATA,
@@ -26,8 +27,9 @@ from probes.latency import (
     mann_whitney,
     quantile,
 )
-from probes.parity import run_parity
-from probes.results import entries
+from probes.parity import Answer, CaseResult, case_event, run_parity
+from probes.parity_store import MATCH_SAMPLE, ResultWriter
+from probes.results import entries, stored_answer
 from probes.twins import parse_latency
 
 from .conftest import REPO, free_ports, only_run, rewrite_ports
@@ -325,3 +327,26 @@ def test_compare_shows_a_runtime_getting_slower_across_waves(servers, write_conf
     slower = [line for line in lines if line.text.startswith("latency: go (typical of 1 cases) p50 ")]
     assert len(slower) == 1 and slower[0].tone == "worse", lines
     assert any(line.text.startswith("latency: go on c p50 ") for line in lines), lines
+
+
+def test_a_slower_case_keeps_its_answers_however_many_cases_matched_before(tmp_path):
+    """Only a sample of matching cases keeps its answers; a case slower on the clock is one a
+    person opens, so its answers are kept like a divergent one's."""
+    def result(name: str) -> CaseResult:
+        answers = {t: Answer(t, f"http://{t}/x", 200, {"content-type": "application/json"}, b'{"ok":true}')
+                   for t in ("rust", "go")}
+        return CaseResult(ParityCase(name, path="/x"), "rust", answers, {"go": []})
+
+    async def record() -> None:
+        writer = ResultWriter(tmp_path / "parity", {"reference": "rust"}, "divergent")
+        for i in range(MATCH_SAMPLE + 1):
+            writer.add(result(f"m{i}"), case_event(result(f"m{i}")))
+        slow = result("slow")
+        writer.add(slow, replace(case_event(slow), latency=(LatencyRow("rust", 30, 10.0),
+                                                             LatencyRow("go", 30, 20.0, state=SLOWER))))
+        writer.close()
+
+    asyncio.run(record())
+    assert stored_answer(tmp_path, "slow", "go")[1] == b'{"ok":true}'
+    with pytest.raises(InputError, match="matched; its answers were not kept"):
+        stored_answer(tmp_path, f"m{MATCH_SAMPLE}", "go")

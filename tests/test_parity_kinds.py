@@ -141,4 +141,4 @@ def test_events_recorded_before_status_kinds_still_load():
     lines = [line for line in (DEMO_RUN / "events.jsonl").read_text().splitlines() if "ParityCaseFinished" in line]
     assert lines and all('"status_kinds"' not in line for line in lines)
     events = [from_json(line)[1] for line in lines]
-    assert all(isinstance(e, ParityCaseFinished) and e.status_kinds == {} for e in events)
+    assert all(isinstance(e, ParityCaseFinished) and e.status_kinds == {"go": None} for e in events)  # none said

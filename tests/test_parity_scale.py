@@ -1,6 +1,6 @@
 """Parity at scale: a compact run directory, bounded memory, JSON Lines cases streamed.
 
-A run's parity record is `results.jsonl` (a line per case as it lands) and `bodies.pack`
+A run's parity record is `results.jsonl.gz` (a line per case as it lands, compressed a flush at a time) and `bodies.pack`
 (each distinct body once), whatever the number of cases; the answers kept are those a
 person can use. Cases stream from a JSON Lines file through a fixed pool of workers, so the
 probe's memory does not grow with the file.
@@ -9,6 +9,7 @@ probe's memory does not grow with the file.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import os
@@ -22,10 +23,10 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.errors import ConfigError
-from probes.events import EventBus, Notice, PhaseFinished
-from probes.parity_store import MATCH_SAMPLE
-from probes.results import entries, read_case, stored_answer
+from probes.errors import ConfigError, InputError
+from probes.events import EventBus, Notice, ParityCaseFinished, PhaseFinished, read_events, to_json
+from probes.parity_store import MATCH_SAMPLE, RecordFile, record_line
+from probes.results import RESULTS, entries, read_case, stored_answer
 
 from .conftest import REPO, only_run
 
@@ -73,13 +74,29 @@ def test_two_thousand_cases_leave_a_handful_of_files(servers, write_config, tmp_
     names = [f"match-{i:04d}" for i in range(1900)] + [f"diverge-{i:03d}" for i in range(100)]
     jsonl = write_jsonl(tmp_path / "cases.jsonl", names)
     config = load_config(scale_config(write_config, servers, "", f'cases_file = "{jsonl.name}"'), env={})
-    outcome = asyncio.run(Engine(config, select_phases(config)).run())
+    engine = Engine(config, select_phases(config))
+    live: dict[str, ParityCaseFinished] = {}
+    engine.bus.subscribe(lambda t, e: live.setdefault(e.case, e) if isinstance(e, ParityCaseFinished) else None)
+    outcome = asyncio.run(engine.run())
     parity = outcome.run_dir / "parity"
     files = sorted(p.name for p in parity.iterdir())
-    assert files == ["bodies.pack", "report.md", "results.jsonl"]
+    assert files == ["bodies.pack", "report.md", "results.jsonl.gz"]
 
     lines = {e["case"]: e for e in entries(outcome.run_dir)}
     assert sorted(lines) == sorted(names)
+    # One gzip stream to any reader (a member a flush), and a small one: the lines repeat each other.
+    plain = gzip.decompress((parity / "results.jsonl.gz").read_bytes())
+    assert [json.loads(line)["case"] for line in plain.splitlines()[1:]] == list(lines)
+    assert (parity / "results.jsonl.gz").stat().st_size * 8 < len(plain)
+
+    # A matching case's event line names its statuses and nothing else; read back, it is the
+    # event the faces saw live.
+    replayed = {e.case: (t, e) for t, e in read_events(str(outcome.run_dir / "events.jsonl"))
+                if isinstance(e, ParityCaseFinished)}
+    assert all(replayed[n][1] == live[n] for n in names)
+    t, matched = replayed["match-0007"]
+    assert json.loads(to_json(matched, t)).keys() == {"t", "type", "case", "reference", "statuses"}
+    assert matched.kinds == matched.classes == matched.fingerprints == matched.status_kinds == {"go": None}
     kept = [n for n, e in lines.items() if e["answers"]["rust"]["body"] is not None]
     matching_kept = [n for n in kept if n.startswith("match-")]
     assert len(matching_kept) == MATCH_SAMPLE  # the first matching cases to land: what matching looks like
@@ -148,7 +165,7 @@ def test_a_landed_case_is_on_disk_within_a_second_while_the_run_goes_on(servers,
 
     async def run_and_look() -> list[str]:
         task = asyncio.create_task(engine.run())
-        record = engine.run_dir.path / "parity" / "results.jsonl"
+        record = engine.run_dir.path / "parity" / "results.jsonl.gz"
         deadline = time.monotonic() + 10
         seen: list[str] = []
         while time.monotonic() < deadline and not seen:
@@ -312,3 +329,59 @@ def test_cases_from_the_contract_are_probed_and_kept_with_the_run(twins, tmp_pat
         load_config(broken, env={})
     assert [p.where for p in info.value.problems] == ["parity.cases_openapi"]
     assert "nowhere.yaml: no such file" in str(info.value)
+
+
+def test_a_record_cut_short_reads_to_its_last_whole_block_and_a_damaged_one_is_named(tmp_path):
+    """A reader of a live run meets the block being written cut short: it reads what is whole
+    and finds the rest later. Bytes that are no gzip stream are named, never a traceback."""
+    run = tmp_path / "run"
+    (run / "parity").mkdir(parents=True)
+    record = RecordFile(run / "parity" / RESULTS, {"reference": "rust"})
+    record.add(record_line({"case": "landed", "statuses": {"rust": 200}}))
+    record.flush()
+    whole = (run / "parity" / RESULTS).read_bytes()
+    record.add(record_line({"case": "being-written", "statuses": {"rust": 200}}))
+    record.close()
+    written = (run / "parity" / RESULTS).read_bytes()
+    (run / "parity" / RESULTS).write_bytes(written[:len(whole) + (len(written) - len(whole)) // 2])
+    assert [e["case"] for e in entries(run)] == ["landed"]
+    with pytest.raises(InputError, match=r"no parity case 'being-written' \(cases: landed\)"):
+        read_case(run, "being-written")
+    (run / "parity" / RESULTS).write_bytes(whole + b"not gzip at all" * 4)
+    with pytest.raises(InputError, match=r"results.jsonl.gz: damaged, not a gzip stream"):
+        list(entries(run))
+
+
+def keep_alive_server(servers, delay: float) -> tuple[str, list[int]]:
+    """An HTTP/1.1 server that keeps every connection open and answers `{}` after `delay`
+    seconds; the list counts the connections it accepted."""
+    accepted: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(1)
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                await asyncio.sleep(delay)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    return servers.serve(handle), accepted
+
+
+def test_each_target_keeps_its_connections_however_the_requests_in_flight_mix(servers, write_config, tmp_path):
+    """Concurrency 8 needs at most 8 connections to each target, opened once: a target that
+    answers slower holds more of the requests in flight, and that must not close the other
+    target's idle connections to open its own (each reconnection is a handshake on the clock)."""
+    fast, fast_accepted = keep_alive_server(servers, 0)
+    slow, slow_accepted = keep_alive_server(servers, 0.004)
+    jsonl = write_jsonl(tmp_path / "cases.jsonl", [f"match-{i}" for i in range(600)])
+    config = load_config(write_config(f'[parity]\nreference = "rust"\nconcurrency = 8\ncases_file = "{jsonl.name}"\n'
+                                      f'[parity.targets]\nrust = "{fast}"\ngo = "{slow}"\n'), env={})
+    outcome = asyncio.run(Engine(config, select_phases(config)).run())
+    assert outcome.verdict.verdict == "SHIP"
+    assert len(fast_accepted) <= 8 and len(slow_accepted) <= 8, (len(fast_accepted), len(slow_accepted))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from probes import Engine, Writer, writer_gone
+from probes import EXIT_INTERRUPTED, Engine, Writer, writer_gone
 from probes.events import Event, RunFinished, from_json
 
 Deliver = Callable[[float, Event], None]
@@ -74,7 +74,7 @@ class FileSource:
                 pass
             if not os.path.exists(self.path):
                 return 0
-        return 0
+        return EXIT_INTERRUPTED
 
     async def _read(self, deliver: Deliver) -> bool:
         """Deliver every complete line added since the last look; True at RunFinished."""

@@ -26,6 +26,8 @@ from textual.app import App
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
+from probes import EXIT_INTERRUPTED
+
 SIGNALS = (signal.SIGHUP, signal.SIGTERM, signal.SIGINT)
 
 
@@ -112,5 +114,5 @@ class TerminalApp(App[int]):
         self.action_interrupt()
 
     def action_interrupt(self) -> None:
-        """Quit; an app with work in flight stops it first."""
-        self.exit(0)
+        """Quit, interrupted; an app with work in flight stops it first."""
+        self.exit(EXIT_INTERRUPTED)

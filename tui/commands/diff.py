@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ._common import interactive, theme_option
+from ._common import EXIT_INTERRUPTED, interactive, theme_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -37,5 +37,4 @@ def show_case(run_dir: Path, case: str, args: argparse.Namespace) -> int:
         return 0
     from ..screens.diff import DiffApp
 
-    DiffApp(run_dir, case, theme=getattr(args, "theme", None)).run()
-    return 0
+    return EXIT_INTERRUPTED if DiffApp(run_dir, case, theme=getattr(args, "theme", None)).run() == EXIT_INTERRUPTED else 0

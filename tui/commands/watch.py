@@ -7,7 +7,7 @@ from pathlib import Path
 
 from probes import GauntletError
 
-from ._common import run_dir, theme_option
+from ._common import EXIT_INTERRUPTED, run_dir, theme_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,5 +29,5 @@ def watch_command(args: argparse.Namespace) -> int:
         _, gaps = run_gaps(run)  # for the live verdict while watching
     except GauntletError:
         gaps = []  # the run's own verdict events still say what it concluded
-    GauntletApp(FileSource(run, follow=not args.no_follow), theme=args.theme, clock=False, gaps=gaps).run()
-    return 0
+    app = GauntletApp(FileSource(run, follow=not args.no_follow), theme=args.theme, clock=False, gaps=gaps)
+    return EXIT_INTERRUPTED if app.run() == EXIT_INTERRUPTED else 0
