@@ -33,8 +33,9 @@ _EXPORTS = {
     "split_diff": "bundle_split:split",
     # parity diffs and known gaps
     "CaseView": "sidebyside", "GAP": "sidebyside", "load_case": "sidebyside", "latency_parts": "latency:viewer_parts",
-    "KnownGap": "gaps", "gaps_path_of_run": "gaps", "record_gap": "gaps",
-    "read_noise": "noise", "suggest_ignore": "noise",
+    "latency_classes": "latency:recorded_classes",
+    "KnownGap": "gaps", "gaps_path_of_run": "gaps", "load_gaps": "gaps", "record_gap": "gaps",
+    "read_noise": "noise", "suggest_ignore": "noise", "NOISE_FILE": "noise", "ENDPOINT_PATHS": "noise",
     "Judgement": "judge", "judge_run": "judge:judge", "run_gaps": "judge",
     # history
     "HistoryUnavailable": "history", "RunSummary": "history", "open_store": "history", "rebuild": "history",

@@ -457,6 +457,16 @@ class NoisePathRow:
 
 
 @dataclass(frozen=True)
+class NoiseShapeRow:
+    """A shard's reference-answer shape: what `gauntlet merge` needs to tell, from the union of
+    the shards' noise, whether the shape is noise through and through."""
+
+    id: str
+    cases: int
+    open: tuple[str, ...]  # its leaf paths that the shard's own noise does not cover
+
+
+@dataclass(frozen=True)
 class NoiseEndpointRow:
     endpoint: str  # method and path template
     samples: int  # extra answers asked of the reference, over every case of the endpoint
@@ -465,6 +475,7 @@ class NoiseEndpointRow:
     hollow_shapes: tuple[str, ...] = ()  # shapes of reference answers that are noise through and through
     inconclusive: int = 0  # cases of those shapes
     truncated: bool = False  # more noisy paths than are kept
+    shapes: tuple[NoiseShapeRow, ...] = ()  # a shard's only: every shape, for the merge
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-import tomli_w
-
 from ._reader import TableReader
 from .errors import ConfigError, GauntletError, InputError, Problem
 from .events import BundleTallied, DismissalRow, LocationRow, ScrumPlanned, read_events
 from .findings import ID_PREFIX
-from .gaps import locked
-from .rundir import write_atomic
+from .gaps import append_entry
 
 _ENTRY = ("id", "reason", "owner", "opened", "expires", "bundle", "where", "what")
 
@@ -33,6 +30,10 @@ def load_ledger(path: Path) -> list[DismissalRow]:
         raw = tomllib.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return []
+    except IsADirectoryError:
+        raise ConfigError(str(path), [Problem(str(path), "is a directory, not a findings ledger")]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem(str(path), exc.strerror or str(exc))]) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [Problem(str(path), f"invalid TOML: {exc}")]) from None
     problems: list[Problem] = []
@@ -111,12 +112,12 @@ def record_dismissal(run_dir: Path, finding: str, ledger: Path, *, reason: str, 
     if expires is not None:
         entry["expires"] = expires
     entry.update({"bundle": bundle, "where": loc.where, "what": loc.what})
-    with locked(ledger):
-        existing = ledger.read_text("utf-8") if ledger.exists() else ""
-        standing = dismissal(loc, active(load_ledger(ledger), today)) if existing.strip() else None
-        if standing is not None:
-            raise GauntletError(f"{ledger}: {loc.id} is dismissed already ({standing.reason}, owner {standing.owner}"
-                                + (f", until {standing.expires}" if standing.expires else "") + ")")
-        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-        write_atomic(ledger, existing + separator + tomli_w.dumps({"finding": [entry]}), durable=True)
+
+    def standing() -> None:
+        held = dismissal(loc, active(load_ledger(ledger), today))
+        if held is not None:
+            raise GauntletError(f"{ledger}: {loc.id} is dismissed already ({held.reason}, owner {held.owner}"
+                                + (f", until {held.expires}" if held.expires else "") + ")")
+
+    append_entry(ledger, "finding", entry, standing)
     return row

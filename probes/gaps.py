@@ -13,9 +13,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import fnmatch
+import glob
 import os
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,7 +26,7 @@ import tomli_w
 from ._reader import TableReader
 from .compare import KINDS
 from .errors import ConfigError, GauntletError, Problem
-from .latency import LATENCY
+from .latency import LATENCY, LATENCY_CLASS, recorded_classes
 from .results import read_case
 from .rundir import write_atomic
 from .textsafe import md_cell
@@ -133,8 +134,22 @@ def locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def append_entry(path: Path, table: str, entry: Mapping[str, object], refuse: Callable[[], None]) -> None:
+    """Append `entry` as one more `[[table]]` of the TOML file at `path` (made if missing),
+    the rest of the file untouched, under the lock and in one step: two processes adding at
+    once both land. `refuse` runs under the lock when the file has entries already, and
+    raises if the new one clashes with them."""
+    with locked(path):
+        existing = path.read_text("utf-8") if path.exists() else ""
+        if existing.strip():
+            refuse()
+        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+        write_atomic(path, existing + separator + tomli_w.dumps({table: [entry]}), durable=True)
+
+
 def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
-    """The recorded case's most severe kind, its candidates' divergence classes and their
+    """The recorded case's most severe kind (`latency` when it is only slower), its candidates'
+    divergence classes, the latency class among them when one was slower, and their
     fingerprints (classes are empty for runs recorded before them)."""
     _, entry = read_case(run_dir, case)
     fingerprints = [fp for fp in entry.get("fingerprints", {}).values() if fp]
@@ -144,19 +159,25 @@ def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
         raise GauntletError(f"case {case!r} answers with different status codes: a status mismatch always "
                             "blocks and cannot be a known gap")
     kinds += [k for k in (entry.get("status_kinds") or {}).values() if k == "header"]
-    if not kinds or not (classes or fingerprints):
+    slower = recorded_classes(entry.get("answers") or {})
+    if not slower and (not kinds or not (classes or fingerprints)):
         raise GauntletError(f"case {case!r} did not diverge in {run_dir.name}: there is no gap to record")
-    return min(kinds, key=KINDS.index), sorted(set(classes)), sorted(set(fingerprints))
+    kind = min(kinds, key=KINDS.index) if kinds else LATENCY
+    return kind, sorted({*classes, *slower}), sorted(set(fingerprints))
 
 
 def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: str,
                gap_id: str | None = None, expires: date | None = None, tracker: Path | None = None,
-               today: date | None = None, cases: str = "*") -> KnownGap:
-    """Append the gap covering `case`'s divergence classes in `run_dir` (in every case, or
-    in the `cases` glob) to `gaps_file`, others untouched, and an `_open_` row to the
-    decisions tracker when one is named."""
+               today: date | None = None, cases: str | None = None) -> KnownGap:
+    """Append the gap covering `case`'s divergence classes in `run_dir` (in the `cases` glob;
+    by default every case, or only `case` when it was slower) to `gaps_file`, others
+    untouched, and an `_open_` row to the decisions tracker when one is named. Every
+    slowdown is in the one latency class, so a gap for it in every case would hide any
+    case getting slower later: it names its case unless told otherwise."""
     kind, classes, fingerprints = divergence(run_dir, case)
     today = today or date.today()
+    if not cases:
+        cases = glob.escape(case) if LATENCY_CLASS in classes else "*"  # the name, never a pattern
     if classes:
         gap = KnownGap(gap_id or f"{case}-{kind}", cases, kind, (), note, owner, today, expires, tuple(classes))
         entry: dict[str, object] = {"id": gap.id, "classes": classes, "kind": kind}
@@ -169,14 +190,12 @@ def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: s
     entry.update({"note": note, "owner": owner, "opened": today})
     if expires is not None:
         entry["expires"] = expires
-    with locked(gaps_file):
-        existing = gaps_file.read_text("utf-8") if gaps_file.exists() else ""
-        if existing.strip():
-            if any(g.id == gap.id for g in load_gaps(gaps_file)):
-                raise GauntletError(f"{gaps_file}: a gap with id {gap.id!r} exists already (pass --id)")
-        block = tomli_w.dumps({"gap": [entry]})
-        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-        write_atomic(gaps_file, existing + separator + block, durable=True)
+
+    def taken() -> None:
+        if any(g.id == gap.id for g in load_gaps(gaps_file)):
+            raise GauntletError(f"{gaps_file}: a gap with id {gap.id!r} exists already (pass --id)")
+
+    append_entry(gaps_file, "gap", entry, taken)
     if tracker is not None:
         append_tracker_row(tracker, gap)
     return gap

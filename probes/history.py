@@ -22,7 +22,9 @@ from typing import Any
 
 from .events import (
     BundleTallied,
+    DivergenceClassFound,
     Event,
+    NoiseSettled,
     ParityCaseFinished,
     RunFinished,
     RunStarted,
@@ -31,6 +33,7 @@ from .events import (
 )
 from .findings import bundle_summary
 from .latency import remember
+from .noise import Settler
 from .rundir import writer_gone
 from .verdict import BLOCK
 
@@ -77,13 +80,17 @@ class RunSummary:
     smokes: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> status, duration, layer
     smokes_wall: float = 0.0
     bundles: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> kb, convergent, distinct, reviewers
-    # case -> statuses, kinds, fingerprints, classes, errors, and the engine's own status_match and
-    # body_match; only the cases that did not match (100,000 matching cases are three counts)
+    # case -> statuses, kinds, fingerprints, classes, errors, the engine's own status_match and
+    # body_match, and the endpoint its noise was pooled under; only the cases that did not match
+    # (100,000 matching cases are three counts)
     parity: dict[str, dict[str, Any]] = field(default_factory=dict)
     parity_counts: dict[str, int] = field(default_factory=dict)  # cases, status_match, body_divergent
     latency: dict[str, Any] = field(default_factory=dict)  # per target and for the slowest cases (probes/latency.py)
     _smokes_start: float | None = None
     _smokes_end: float = 0.0
+    # The classes announced, for judging the kept cases again once noise is settled: the events
+    # themselves, which the parity board holds too (not stored: the run's summary is settled by then).
+    _classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -99,6 +106,10 @@ class RunSummary:
                 self.smokes_wall = round(self._smokes_end - self._smokes_start, 3)
         elif isinstance(event, BundleTallied):
             self.bundles[event.bundle] = bundle_summary(event)
+        elif isinstance(event, DivergenceClassFound):
+            self._classes[event.id] = event
+        elif isinstance(event, NoiseSettled):
+            self._settle(event)
         elif isinstance(event, ParityCaseFinished):
             if event.latency:
                 self.latency = remember(self.latency, event)
@@ -112,10 +123,33 @@ class RunSummary:
             self.parity[event.case] = {"statuses": event.statuses, "kinds": event.kinds,
                                        "fingerprints": event.fingerprints, "classes": event.classes,
                                        "errors": event.errors,
-                                       "status_match": event.status_match, "body_match": event.body_match}
+                                       "status_match": event.status_match, "body_match": event.body_match,
+                                       **({"endpoint": event.endpoint} if event.endpoint else {})}
         elif isinstance(event, RunFinished):
             self.finished, self.verdict, self.complete = True, event.verdict, event.complete
             self.duration = event.duration
+
+    def _settle(self, event: NoiseSettled) -> None:
+        """The kept cases judged again from the settled noise, as the parity board judges
+        them (probes/noise.py): a case whose every divergence turned out noise is a match,
+        and leaves the summary; one that keeps a stable path keeps it, in its new class."""
+        settler = Settler(event, self._classes)
+        parity, counts = dict(self.parity), dict(self.parity_counts)
+        for case, kept in self.parity.items():
+            if kept["errors"] or not kept.get("endpoint"):
+                continue
+            again = settler.case(case, kept["endpoint"], kept["kinds"], kept["classes"], kept["fingerprints"])
+            if again is None:
+                continue
+            kinds, classes, fingerprints = again
+            body_match = not any(kinds.values())
+            counts["body_divergent"] = counts.get("body_divergent", 0) - (body_match and not kept["body_match"])
+            if kept["status_match"] and body_match and not any(classes.values()):
+                del parity[case]
+            else:
+                parity[case] = {**kept, "kinds": kinds, "classes": classes, "fingerprints": fingerprints,
+                                "body_match": body_match}
+        self.parity, self.parity_counts = parity, counts
 
     def to_json(self) -> str:
         data = {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}

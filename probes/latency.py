@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from .divergence import class_id
 from .events import (
@@ -197,6 +197,7 @@ class LatencyBoard:
     plan: LatencyPlanned | None = None
     reference: str = ""
     rows: dict[str, tuple[LatencyRow, ...]] = field(default_factory=dict)  # landing order
+    kind: ClassVar[str] = LATENCY  # the kind of its groups, as a face's filters name it
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ParityPlanned):
@@ -209,6 +210,21 @@ class LatencyBoard:
 
     def candidates(self, case: str) -> list[LatencyRow]:
         return [r for r in self.rows.get(case, ()) if r.target != self.reference]
+
+    def groups(self, case: str) -> list[tuple[str, str]]:
+        """(candidate, key) of each latency group a case is in: the latency class where it is
+        slower, NO_DATA where its timing could not be measured (not where its first answers
+        failed: it is among the cases that could not be compared)."""
+        return [(r.target, r.class_id or LATENCY_CLASS if r.state == SLOWER else NO_DATA)
+                for r in self.candidates(case) if r.state == SLOWER or (r.state == NO_DATA and r.why != FIRST_FAILED)]
+
+    def group_head(self, target: str, key: str) -> tuple[str, str, str, str]:
+        """(label, state, words, class id) of a latency group's heading: `go latency · slower`,
+        `p50 over 1.25× rust`, the class; or `go latency · no data` and why."""
+        if key == NO_DATA:
+            return f"{target} {LATENCY} · {NO_DATA}", NO_DATA, "timing could not be measured", ""
+        words = f"p50 over {self.plan.max_ratio:g}× {self.reference}" if self.plan else ""
+        return f"{target} {LATENCY} · {SLOWER}", SLOWER, words, key
 
     def of_state(self, state: str) -> list[tuple[str, LatencyRow]]:
         return [(case, r) for case in self.rows for r in self.candidates(case) if r.state == state]
@@ -223,10 +239,13 @@ class LatencyBoard:
         return next(r for r in self.rows[case] if r.target == self.reference)
 
     def verdict(self, gaps: Sequence[KnownGap], today: date,
-                name_cases: Callable[[list[str]], str]) -> tuple[list[str], list[str], list[str]]:
+                examples: Callable[[list[str]], str]) -> tuple[list[str], list[str], list[str]]:
         """(reasons that block, what known gaps cover, the ids of those gaps). Blocking: a slower
-        candidate no live gap covers, and no data where the first answers were fine. `report`
-        mode blocks on nothing (the figures are in the reports)."""
+        candidate no live gap covers, and no data where the first answers were fine, one reason
+        a candidate however many cases (`examples` names a few of them). `report` mode blocks on
+        nothing (the figures are in the reports). No data is the targets failing timed requests,
+        as a case that could not be compared is: the phase ran to its end, so the verdict stays
+        complete."""
         if self.plan is None or not self.plan.blocking:
             return [], [], []
         reasons: list[str] = []
@@ -243,7 +262,7 @@ class LatencyBoard:
             case, worst = max(found, key=lambda item: item[1].ratio or 0.0)
             what = self.sentence(case, worst)
             if len(found) > 1:
-                what = f"{what}, the slowest of {name_cases([c for c, _ in found])}"
+                what = f"{what}, the slowest of {len(found):,} cases ({examples([c for c, _ in found])})"
             gap = next((g for g in gaps if g.id == gap_id), None)
             if state == "covered" and gap is not None:
                 ids.append(gap.id)
@@ -254,12 +273,18 @@ class LatencyBoard:
             else:
                 reasons.append(f"latency: {what} — above max_ratio {self.plan.max_ratio:g} "
                                f"(class {LATENCY_CLASS})")
-        missing: dict[tuple[str, str], list[str]] = {}
+        missing: dict[str, list[tuple[str, LatencyRow]]] = {}
         for case, row in self.of_state(NO_DATA):
-            if row.why != FIRST_FAILED:
-                missing.setdefault((row.target, row.why), []).append(case)
-        for (target, why), cases in missing.items():
-            reasons.append(f"latency: no data for {target} on {name_cases(cases)}: {why}")
+            if row.why != FIRST_FAILED:  # those block as cases that could not be compared
+                missing.setdefault(row.target, []).append((case, row))
+        for target, found in missing.items():
+            case, row = found[0]
+            if len(found) == 1:
+                reasons.append(f"latency: no data for {target} on case {case}: {row.why}")
+            else:
+                reasons.append(f"latency: no data for {target} on {len(found):,} cases "
+                               f"({examples([c for c, _ in found])}) — the timing could not be measured; "
+                               f"{case}: {row.why}")
         return reasons, covered, ids
 
     def cell(self, case: str, *, sparks: bool = True) -> tuple[str, str]:
@@ -299,6 +324,14 @@ class LatencyBoard:
         if len(cases) > LISTED:
             lines += ["", f"The {LISTED} slowest of {len(cases)} timed cases; every case is in `parity/results.jsonl.gz`."]
         return lines + [""]
+
+
+def recorded_classes(answers: Mapping[str, Mapping[str, object]]) -> list[str]:
+    """The latency class of a case as recorded (each target's `latency` beside its answer in
+    parity/results.jsonl.gz), when a candidate was slower: what a known gap for it covers."""
+    return sorted({str(row["class_id"]) for answer in answers.values()
+                   if isinstance(row := answer.get("latency"), dict) and row.get("state") == SLOWER
+                   and row.get("class_id")})
 
 
 def viewer_parts(meta: Mapping[str, Mapping[str, object]], reference: str) -> list[tuple[str, str]]:

@@ -17,6 +17,12 @@ The phases besides parity (the stack, the smokes, the scrum) ran alike in every 
 merge keeps the first shard's events and files for each, and says so, rather than judging
 the same smokes N times.
 
+Each shard that sampled noise learned a pool of its own and judged its cases by it: the merge
+unites the pools (samples, cases and each path's count added, evidence bounded) and settles
+the union once, as one run of every case does, so the cases a shard could not tell from
+noise on its own are judged again by what every shard learned (one `NoiseSettled`, one
+parity/noise.json, the shards' own left out).
+
 The shards' events are read side by side, one event of each in hand; what the merge keeps
 is what the verdict's boards and the history summary keep of every case, and the digests of
 the bodies copied.
@@ -38,6 +44,7 @@ from .events import (
     ArtifactWritten,
     DivergenceClassFound,
     Event,
+    NoiseSettled,
     Notice,
     ParityPlanned,
     PhaseFinished,
@@ -49,6 +56,7 @@ from .events import (
 )
 from .history import HistoryUnavailable, RunSummary, open_store
 from .judge import Judgement, judge, run_gaps
+from .noise import NOISE_FILE, NoisePool, inconclusive_notices, noise_json
 from .parity_store import BodyPack, RecordFile, record_line
 from .results import PACK, RESULTS, entries, read_body, read_head
 from .rundir import RunDir, Writer
@@ -179,12 +187,16 @@ class _ParityOf:
         self.began = False
         self.ended: PhaseFinished | None = None
         self.finished: RunFinished | None = None
+        self.noise: NoiseSettled | None = None  # its own pool, settled
         self.last = 0.0
 
     def events(self) -> Iterator[tuple[float, Event]]:
         """The events of the phase the merge carries: its own plan, its artifacts and its end
-        are the merge's to write. Read to the end, for the run's own end."""
+        are the merge's to write, and so are its settled noise and what it said of that noise's
+        inconclusive cases (the merge settles every shard's pool as one). Read to the end, for
+        the run's own end."""
         inside = False
+        own_notices: list[Notice] = []
         for t, event in _events(self.run.path):
             self.last = t
             if isinstance(event, PhaseStarted) and event.phase == "parity":
@@ -193,6 +205,10 @@ class _ParityOf:
                 inside, self.ended = False, event
             elif isinstance(event, RunFinished):
                 self.finished = event
+            elif isinstance(event, NoiseSettled):
+                self.noise, own_notices = event, inconclusive_notices(event)
+            elif isinstance(event, Notice) and event in own_notices:
+                own_notices.remove(event)
             elif inside and not isinstance(event, (ParityPlanned, ArtifactWritten)):
                 yield t, event
 
@@ -304,8 +320,9 @@ def _phase(path: Path, phase: str) -> Iterator[tuple[float, Event]]:
 
 def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[str]) -> list[str]:
     """Every shard's cases in the order they landed across the shards, each class announced
-    once (before the first case that names it, as in each shard); then the record, the
-    report, and the phase's end: complete when every shard's was."""
+    once (before the first case that names it, as in each shard); then the shards' noise
+    settled as one pool, the record, the report, and the phase's end: complete when every
+    shard's was."""
     merged.emit(PhaseStarted("parity"))
     plans = [run.planned for run in runs if run.planned is not None]
     if plans:
@@ -319,16 +336,35 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
                 continue
             announced.add(event.id)
         merged.emit(event, t)
+    settled = _united_noise(shards)
+    if settled is not None:
+        merged.emit(settled)
+        for notice in inconclusive_notices(settled):
+            merged.emit(notice)
     for path in _join_records(runs, merged.run_dir.path / "parity"):
         merged.emit(ArtifactWritten(str(path.relative_to(merged.run_dir.path)),
                                     "parity results" if path.name == RESULTS else "parity answers"))
     name = merged.tracker.run.name if merged.tracker.run else ""
     merged.write("parity/report.md", merged.tracker.parity.report_markdown(name), "parity report")
+    if settled is not None:
+        merged.write(NOISE_FILE, noise_json(settled), "learned noise")
     reasons = [*missing, *filter(None, (shard.unfinished() for shard in shards))]
     merged.emit(PhaseFinished("parity", not reasons, merged.tracker.parity.headline(), "; ".join(reasons)))
     merged.publish()
     merged.t = max(merged.t, *(shard.duration for shard in shards))  # they ran side by side
     return reasons[len(missing):]
+
+
+def _united_noise(shards: Sequence[_ParityOf]) -> NoiseSettled | None:
+    """The shards' pools as one, the shards in turn (each path's evidence the first shards'):
+    None when no shard sampled noise."""
+    pools = [shard.noise for shard in shards if shard.noise is not None]
+    if not pools:
+        return None
+    pool = NoisePool()
+    for settled in pools:
+        pool.absorb(settled)
+    return pool.settled()
 
 
 def _join_records(runs: Sequence[ShardRun], folder: Path) -> list[Path]:

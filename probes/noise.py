@@ -47,7 +47,15 @@ from .compare import (
 from .config import ParityCase
 from .divergence import class_of_entries
 from .errors import InputError
-from .events import DiffRow, DivergenceClassFound, NoiseEndpointRow, NoisePathRow, NoiseSettled
+from .events import (
+    DiffRow,
+    DivergenceClassFound,
+    NoiseEndpointRow,
+    NoisePathRow,
+    NoiseSettled,
+    NoiseShapeRow,
+    Notice,
+)
 from .har_cases import path_template
 from .textsafe import md_cell, neutralise
 
@@ -56,6 +64,7 @@ ENDPOINTS = 10_000
 EVIDENCE = 3
 EVIDENCE_CHARS = 60
 SHAPES = 32
+OPEN_LEAVES = 100  # leaves of a shard's shape its noise leaves open, told to the merge; beyond, it is never hollow
 ARRAY_SAMPLE = 4  # items of an array looked at for its shape (their paths are wildcarded alike)
 TEXT_LINES = 200
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -119,7 +128,13 @@ def leaf_paths(kind: str, value: Any) -> frozenset[str]:
 
 
 def all_noise(leaves: Collection[str], noise: Collection[str]) -> bool:
-    return bool(leaves) and bool(noise) and all(covered(p, noise) for p in leaves)
+    return bool(leaves) and _hollow(leaves, noise)
+
+
+def _hollow(leaves: Collection[str], noise: Collection[str]) -> bool:
+    """A shape is noise through and through; a shard's hollow shape comes to the merge with
+    no leaf left open, and stays hollow under the (larger) noise of every shard."""
+    return bool(noise) and all(covered(p, noise) for p in leaves)
 
 
 def shape_id(leaves: frozenset[str]) -> str:
@@ -155,11 +170,8 @@ class NoisePool:
         self._endpoints: dict[str, _Endpoint] = {}
         self._overflow = 0  # endpoints beyond ENDPOINTS, learning from their own case only
 
-    def learn(self, endpoint: str, samples: Sequence[Sequence[Difference]],
-              leaves: frozenset[str] | None) -> tuple[frozenset[str], frozenset[str], str]:
-        """Fold in one case: its reference's differences from each extra sample, and the leaf
-        paths of its first answer (None: it could not be read). Returns the endpoint's noise
-        now, the paths this case's own samples differed on, and the case's shape id."""
+    def _state(self, endpoint: str) -> _Endpoint:
+        """The endpoint's state; beyond ENDPOINTS, a new one is counted and forgotten."""
         state = self._endpoints.get(endpoint)
         if state is None:
             state = _Endpoint()
@@ -167,6 +179,14 @@ class NoisePool:
                 self._endpoints[endpoint] = state
             else:
                 self._overflow += 1
+        return state
+
+    def learn(self, endpoint: str, samples: Sequence[Sequence[Difference]],
+              leaves: frozenset[str] | None) -> tuple[frozenset[str], frozenset[str], str]:
+        """Fold in one case: its reference's differences from each extra sample, and the leaf
+        paths of its first answer (None: it could not be read). Returns the endpoint's noise
+        now, the paths this case's own samples differed on, and the case's shape id."""
+        state = self._state(endpoint)
         state.cases += 1
         own: set[str] = set()
         for diffs in samples:
@@ -178,20 +198,39 @@ class NoisePool:
                 hit.setdefault(render_path(d.path, wildcard=True), d)
             for where in _outermost(hit):
                 own.add(where)
-                self._count(state, where, hit[where])
+                self._count(state, where, 1, (_evidence(hit[where].ref), _evidence(hit[where].cand)))
         shape = ""
         if leaves is not None:
             shape = shape_id(leaves)
-            seen = state.shapes.get(shape)
-            if seen is not None:
-                state.shapes[shape] = (seen[0], seen[1] + 1)
-            elif len(state.shapes) < SHAPES:
-                state.shapes[shape] = (leaves, 1)
+            self._shape(state, shape, leaves, 1)
         return state.noise, frozenset(own), shape
 
-    def _count(self, state: _Endpoint, where: str, d: Difference) -> None:
-        """One sample differed at `where`: counted on the noise path covering it, or learned
-        as a new one (which takes in the narrower paths it covers)."""
+    def absorb(self, settled: NoiseSettled) -> None:
+        """Fold in a shard's settled pool (`gauntlet merge`): samples, cases and each path's
+        count added, evidence and paths bounded as when learning, every shape with the leaves
+        the shard's noise left open. The merged pool is then what one run of every case learns."""
+        self._overflow += settled.overflow
+        for row in settled.endpoints:
+            state = self._state(row.endpoint)
+            state.samples += row.samples
+            state.cases += row.cases
+            state.truncated |= row.truncated
+            for p in row.paths:
+                self._count(state, p.path, p.differed, p.evidence)
+            for s in row.shapes:
+                self._shape(state, s.id, frozenset(s.open), s.cases)
+
+    @staticmethod
+    def _shape(state: _Endpoint, shape: str, leaves: frozenset[str], cases: int) -> None:
+        seen = state.shapes.get(shape)
+        if seen is not None:
+            state.shapes[shape] = (seen[0], seen[1] + cases)
+        elif len(state.shapes) < SHAPES:
+            state.shapes[shape] = (leaves, cases)
+
+    def _count(self, state: _Endpoint, where: str, times: int, shown: Iterable[str]) -> None:
+        """`times` samples differed at `where`: counted on the noise path covering it, or
+        learned as a new one (which takes in the narrower paths it covers)."""
         home = next((p for p in _ancestors(where) if p in state.paths), None)
         if home is None:
             if len(state.paths) >= ENDPOINT_PATHS:
@@ -204,25 +243,39 @@ class NoisePool:
             state.noise = frozenset(state.paths)
             home = where
         entry = state.paths[home]
-        entry.differed += 1
-        for value in (d.ref, d.cand):
-            shown = _evidence(value)
-            if len(entry.evidence) < EVIDENCE and shown not in entry.evidence:
-                entry.evidence.append(shown)
+        entry.differed += times
+        for value in shown:
+            if len(entry.evidence) < EVIDENCE and value not in entry.evidence:
+                entry.evidence.append(value)
 
-    def settled(self) -> NoiseSettled:
+    def settled(self, *, shard: bool = False) -> NoiseSettled:
         """Every endpoint that was sampled, its noise with counts and evidence, and the shapes
-        of its reference answers that are noise through and through."""
+        of its reference answers that are noise through and through; a `shard`'s also every
+        shape with the leaves left open (one with more than OPEN_LEAVES is left out: the
+        merge never calls it hollow)."""
         rows = []
         for endpoint, state in sorted(self._endpoints.items()):
             if not state.samples:
                 continue
             paths = tuple(NoisePathRow(p, e.differed, tuple(e.evidence)) for p, e in sorted(state.paths.items()))
-            hollow = tuple(sorted(s for s, (leaves, _) in state.shapes.items() if all_noise(leaves, state.noise)))
+            hollow = tuple(sorted(s for s, (leaves, _) in state.shapes.items() if _hollow(leaves, state.noise)))
             inconclusive = sum(state.shapes[s][1] for s in hollow)
+            shapes = ()
+            if shard:
+                open_ = {s: sorted(p for p in leaves if not covered(p, state.noise))
+                         for s, (leaves, _) in state.shapes.items()}
+                shapes = tuple(NoiseShapeRow(s, state.shapes[s][1], tuple(left))
+                               for s, left in sorted(open_.items()) if len(left) <= OPEN_LEAVES)
             rows.append(NoiseEndpointRow(endpoint, state.samples, state.cases, paths, hollow, inconclusive,
-                                         state.truncated))
+                                         state.truncated, shapes))
         return NoiseSettled(tuple(rows), self._overflow)
+
+
+def inconclusive_notices(settled: NoiseSettled) -> list[Notice]:
+    """The cases whose reference answer is all noise, named per endpoint: never a silent match."""
+    return [Notice("parity", "warn", f"{row.inconclusive} case(s) of {row.endpoint} inconclusive: every value "
+                                     "the reference gives differs among its own answers")
+            for row in settled.endpoints if row.inconclusive]
 
 
 def _ancestors(where: str) -> Iterable[str]:
@@ -288,6 +341,19 @@ class Settler:
             return None
         left, new_id, kind = settled
         return Rejudged(new_id, kind, fingerprint_of(case, ((e.kind, e.path) for e in left)) if left else None)
+
+    def case(self, case: str, endpoint: str, kinds: Mapping[str, str | None], classes: Mapping[str, str | None],
+             fingerprints: Mapping[str, str | None]) -> tuple[dict[str, str | None], ...] | None:
+        """A landed case's kinds, classes and fingerprints per candidate, judged again (the
+        parity board and the history summary alike); None when settling changes none of them."""
+        kinds, classes, fingerprints = dict(kinds), dict(classes), dict(fingerprints)
+        changed = False
+        for target, class_id in list(classes.items()):
+            again = self.rejudge(case, endpoint, class_id) if class_id else None
+            if again is not None:
+                classes[target], kinds[target], fingerprints[target] = again.class_id, again.kind, again.fingerprint
+                changed = True
+        return (kinds, classes, fingerprints) if changed else None
 
     def rows(self, endpoint: str, diffs: Iterable[DiffRow]) -> tuple[DiffRow, ...]:
         """A class's example differences with the settled noise flagged."""
@@ -372,7 +438,9 @@ def read_noise(run_dir: Path) -> NoiseSettled | None:
         endpoints = tuple(NoiseEndpointRow(**{**e, "paths": tuple(NoisePathRow(p["path"], p["differed"],
                                                                                tuple(p["evidence"]))
                                                                   for p in e["paths"]),
-                                              "hollow_shapes": tuple(e.get("hollow_shapes", ()))})
+                                              "hollow_shapes": tuple(e.get("hollow_shapes", ())),
+                                              "shapes": tuple(NoiseShapeRow(s["id"], s["cases"], tuple(s["open"]))
+                                                              for s in e.get("shapes", ()))})
                           for e in data["endpoints"])
         return NoiseSettled(endpoints, int(data.get("overflow", 0)))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:

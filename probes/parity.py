@@ -38,7 +38,7 @@ from .config import UNSET, ParityCase, ParityConfig
 from .divergence import DivergenceClass, classify
 from .errors import GauntletError
 from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
-from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths
+from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, inconclusive_notices, leaf_paths
 from .shard import Shard
 from .textsafe import neutralise
 
@@ -408,20 +408,19 @@ async def run_parity(config: ParityConfig, bus: EventBus,
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
     if pool is not None:
-        settle_noise(pool, bus)
+        settle_noise(pool, bus, shard=shard is not None)
     if failed:
         raise failed[0]
 
 
-def settle_noise(pool: NoisePool, bus: EventBus) -> None:
-    """The pool's final word, which the boards judge every landed case again by; the cases
-    whose reference answer is all noise are named as a notice, never a silent match."""
-    settled = pool.settled()
+def settle_noise(pool: NoisePool, bus: EventBus, *, shard: bool = False) -> None:
+    """The pool's final word, which the boards judge every landed case again by (a shard's
+    with what `gauntlet merge` needs to unite the shards' pools); the cases whose reference
+    answer is all noise are named as a notice, never a silent match."""
+    settled = pool.settled(shard=shard)
     bus.emit(settled)
-    for row in settled.endpoints:
-        if row.inconclusive:
-            bus.emit(Notice("parity", "warn", f"{row.inconclusive} case(s) of {row.endpoint} inconclusive: every "
-                                              "value the reference gives differs among its own answers"))
+    for notice in inconclusive_notices(settled):
+        bus.emit(notice)
 
 
 def _request_record(case: ParityCase, url: str) -> dict[str, Any]:

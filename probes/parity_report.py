@@ -160,16 +160,15 @@ class ParityBoard:
         for case, row in self.results.items():
             if row.errors or not row.endpoint:
                 continue
-            kinds, classes, fingerprints = dict(row.kinds), dict(row.classes), dict(row.fingerprints)
-            for target, class_id in row.classes.items():
-                again = settler.rejudge(case, row.endpoint, class_id) if class_id else None
-                if again is not None:
-                    classes[target], kinds[target], fingerprints[target] = again.class_id, again.kind, again.fingerprint
-                    if again.class_id and (target, again.class_id) not in self._examples:
-                        self._examples[(target, again.class_id)] = settler.rows(
-                            row.endpoint, self._examples.get((target, class_id), ()))
+            again = settler.case(case, row.endpoint, row.kinds, row.classes, row.fingerprints)
+            kinds, classes, fingerprints = again or (row.kinds, row.classes, row.fingerprints)
+            for target, class_id in classes.items():
+                before = row.classes.get(target)
+                if class_id and class_id != before and (target, class_id) not in self._examples:
+                    self._examples[(target, class_id)] = settler.rows(row.endpoint,
+                                                                      self._examples.get((target, before or ""), ()))
             inconclusive = row.inconclusive or settler.inconclusive(row.endpoint, row.shape)
-            if classes != row.classes or inconclusive != row.inconclusive:
+            if again is not None or inconclusive != row.inconclusive:
                 self.results[case] = replace(row, kinds=share(kinds), classes=share(classes), fingerprints=fingerprints,
                                              body_match=not any(kinds.values()), inconclusive=inconclusive)
         self.classes.update(settler.found)

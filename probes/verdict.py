@@ -105,7 +105,7 @@ class VerdictTracker:
         reasons += self._scrum_reasons()
         parity_reasons, covered, gap_ids = self._parity_reasons()
         reasons += parity_reasons
-        latency_reasons, latency_covered, latency_gaps = self.parity.latency.verdict(self.gaps, self.today, _cases)
+        latency_reasons, latency_covered, latency_gaps = self.parity.latency.verdict(self.gaps, self.today, examples)
         reasons += latency_reasons
         covered += latency_covered
         gap_ids = tuple(dict.fromkeys((*gap_ids, *latency_gaps)))

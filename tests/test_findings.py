@@ -18,7 +18,16 @@ import pytest
 from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.errors import ConfigError, GauntletError
-from probes.events import BundleTallied, ComparedWithPrevious, EventBus
+from probes.events import (
+    BundleTallied,
+    ComparedWithPrevious,
+    DismissalRow,
+    EventBus,
+    LocationRow,
+    PlannedBundle,
+    PlannedReviewer,
+    ScrumPlanned,
+)
 from probes.findings import finding_id, normalise_what
 from probes.findings_ledger import load_ledger, record_dismissal
 from probes.history import open_store
@@ -230,6 +239,43 @@ def test_a_broken_ledger_is_named_with_its_key_path(tmp_path):
     assert "finding[0].id" in said and "finding[0].owner" in said and "finding[0].opened" in said
 
 
+def check(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tui.cli", "check", str(config)], capture_output=True, text=True,
+                          cwd=REPO)
+
+
+def test_check_validates_the_ledger_with_its_file_and_key_paths_and_a_missing_one_is_none_dismissed(tmp_path):
+    config = scrum_project(tmp_path)
+    (tmp_path / "b.diff").write_text(WAVE_1)
+    ledger = tmp_path / "findings_ignore.toml"
+    assert not ledger.exists()
+    proc = check(config)
+    assert proc.returncode == 0, proc.stderr  # no ledger yet: nothing dismissed, nothing wrong
+    ledger.write_text('[[finding]]\nid = "nope"\nreason = "r"\nopened = "yesterday"\n')
+    proc = check(config)
+    assert proc.returncode == 2, proc.stdout
+    assert "Traceback" not in proc.stderr + proc.stdout
+    said = proc.stderr.replace("\n", " ")
+    for key in ("finding[0].id", "finding[0].owner", "finding[0].opened"):
+        assert f"{ledger}: {key}:" in said
+    ledger.write_text("[[finding]\n")
+    proc = check(config)
+    assert proc.returncode == 2 and f"{ledger}: invalid TOML" in proc.stderr and "Traceback" not in proc.stderr
+    ledger.unlink()
+    ledger.mkdir()
+    proc = check(config)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert f"{ledger}: is a directory" in proc.stderr.replace("\n", " ")
+    ledger.rmdir()
+    gaps = tmp_path / "gaps.toml"  # the known-gaps file is read the same way
+    gaps.write_text('[[gap]]\nid = "g"\nnote = "n"\nopened = "today"\n')
+    config.write_text(config.read_text() + '[verdict]\nknown_gaps = "gaps.toml"\n')
+    proc = check(config)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    said = proc.stderr.replace("\n", " ")
+    assert f"{gaps}: gap[0].owner:" in said and f"{gaps}: gap[0].opened:" in said
+
+
 def test_a_single_lineage_block_is_listed_and_blocks_only_when_asked(tmp_path):
     scrum_project(tmp_path)
     lone = review((12, "BLOCK", "unwrap panics on bad input"))
@@ -420,6 +466,41 @@ async def test_the_pane_shows_waves_dims_a_dismissal_and_dismisses_with_d(tmp_pa
         assert app.query_one("#bundle-table", DataTable).get_row_at(0)[-2] == "0"  # distinct: dismissed never counts
     assert [r.id for r in load_ledger(tmp_path / "findings_ignore.toml")] == [tallied.locations[0].id]
     assert json.loads((second.run_dir / "verdict.json").read_text())["verdict"] == "SHIP"
+
+
+def lone(i: int, severity: str = "BLOCK", lineages: tuple[str, ...] = ("anthropic",)) -> LocationRow:
+    return LocationRow(f"src/m{i}.rs:{i}", f"src/m{i}.rs", i, i, lineages, ("opus", "kimi")[:len(lineages)],
+                       len(lineages) > 1, severity, f"finding number {i} here", id=f"fnd:{i:012x}")
+
+
+async def test_the_verdict_pane_lists_unverified_blocks_a_screenful_at_most(tmp_path):
+    from tui.app import GauntletApp
+
+    from .tui_helpers import ScriptedSource, settle, shown_text
+
+    lone_blocks = [lone(i) for i in range(1, 15)]  # 14: more than the pane lists
+    others = [lone(90, lineages=("anthropic", "moonshot")), lone(91, "WARN"), lone(92)]
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(160, 60)) as pilot:
+        source.start("scrum")
+        source.push(0, ScrumPlanned((PlannedBundle("c1", 4.0, 5.0, "ok"),),
+                                    (PlannedReviewer("opus", "anthropic", "replay"),
+                                     PlannedReviewer("kimi", "moonshot", "replay")),
+                                    dismissed=(DismissalRow("fnd:00000000005c", "answered", "ana", "2026-05-01"),)))
+        source.push(1, BundleTallied("c1", 4.0, 1, 17, "c1: …", (), (), (*lone_blocks, *others), (), 1))
+        await pilot.press("4")
+        await settle(app, pilot)
+        shown = shown_text(app.query_one("#verdict-body"))
+        assert "Unverified BLOCKs  (one lineage; not blocking)" in shown
+        for loc in lone_blocks[:12]:
+            assert f"  • finding number {loc.start} here  anthropic only · c1 {loc.where}" in shown
+        assert "finding number 13 " not in shown and "finding number 14 " not in shown
+        assert "… and 2 more (verdict.md lists them all)" in shown
+        assert "finding number 90 here  " not in shown  # convergent: a reason, not unverified
+        assert "convergent BLOCK in c1 at src/m90.rs:90" in shown
+        assert "finding number 91" not in shown and "finding number 92" not in shown  # a WARN; a dismissed one
+        source.close()
 
 
 def test_the_demo_run_twice_shows_its_findings_recurring_and_tokens_per_lineage_for_both_waves(tmp_path, demo_ports):

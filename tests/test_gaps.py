@@ -129,3 +129,17 @@ def test_gap_add_command_uses_the_runs_config(tmp_path, write_config):
     again = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), "playbook_missing_fingerprint",
                             "--note", "x", "--owner", "y"], cwd=REPO, capture_output=True, text=True)
     assert again.returncode == 2 and "exists already" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_a_latency_gap_for_a_case_named_like_a_glob_covers_that_case_alone(tmp_path):
+    """A slowdown's gap names its case; a name with `*`, `?` or `[` in it must not turn into a
+    pattern that covers the cases it happens to match."""
+    from probes.latency import LATENCY_CLASS, SLOWER
+
+    slower = {"rust": {"latency": {"state": ""}}, "go": {"latency": {"state": SLOWER, "class_id": LATENCY_CLASS}}}
+    run = fake_run(tmp_path, [{"case": "get[1]*", "statuses": {"rust": 200, "go": 200}, "answers": slower}])
+    gap = record_gap(run, "get[1]*", tmp_path / "g.toml", note="n", owner="o")
+    (loaded,) = load_gaps(tmp_path / "g.toml")
+    assert loaded == gap and loaded.classes == (LATENCY_CLASS,)
+    assert loaded.covers("get[1]*", "latency", None, LATENCY_CLASS, date(2026, 5, 2))
+    assert not loaded.covers("get1-and-more", "latency", None, LATENCY_CLASS, date(2026, 5, 2))

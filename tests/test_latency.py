@@ -18,6 +18,7 @@ from probes.engine import Engine, select_phases
 from probes.errors import ConfigError, InputError
 from probes.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished, from_json, to_json
 from probes.latency import (
+    LATENCY,
     LATENCY_CLASS,
     NO_DATA,
     OK,
@@ -215,7 +216,7 @@ def test_a_server_failing_some_requests_is_no_data_and_blocks(servers, write_con
     assert row.state == NO_DATA and row.ratio is None
     assert "of 10 timed requests failed (first: answered 500 where its first answer was 200)" in row.why
     assert outcome.verdict.verdict == "BLOCK"
-    assert any(r.startswith("latency: no data for go on parity case c:") for r in outcome.verdict.reasons)
+    assert any(r.startswith("latency: no data for go on case c:") for r in outcome.verdict.reasons)
 
 
 def test_report_mode_shows_a_slower_candidate_without_blocking(servers, write_config, tmp_path):
@@ -350,3 +351,163 @@ def test_a_slower_case_keeps_its_answers_however_many_cases_matched_before(tmp_p
     assert stored_answer(tmp_path, "slow", "go")[1] == b'{"ok":true}'
     with pytest.raises(InputError, match="matched; its answers were not kept"):
         stored_answer(tmp_path, f"m{MATCH_SAMPLE}", "go")
+
+
+# ---- a slower case as a known gap, in the pane's groups, and no data said once ----------------
+
+def by_path(slow_ms: dict[str, float], fail: dict[str, set[int]] | None = None):
+    """A JSON service answering each path after its delay (1 ms unless named); the requests of
+    a path numbered in `fail` (1: its first, the case's answer for parity) answer 500."""
+    counts: dict[str, int] = {}
+
+    async def handle(method, path, headers, body):
+        counts[path] = counts.get(path, 0) + 1
+        await asyncio.sleep(slow_ms.get(path, 1) / 1000)
+        if counts[path] in (fail or {}).get(path, ()):
+            return 500, {"Content-Type": "application/json"}, b'{"error":"boom"}'
+        return 200, {"Content-Type": "application/json"}, b'{"ok":true}'
+
+    return handle
+
+
+def cases(*names: str) -> str:
+    return "".join(f'\n[[parity.case]]\nname = "{n}"\nmethod = "POST"\npath = "/{n}"\njson = {{ a = 1 }}\n'
+                   for n in names)
+
+
+def slow_run(servers, write_config, tmp_path, names=("slow",), slow=("slow",)):
+    """A blocking run in which go is 12× slower than rust on the cases `slow`, its known gaps
+    in gaps.toml (empty); the run directory."""
+    (tmp_path / "gaps.toml").write_text("# known gaps\n")
+    ref = servers.serve_http(by_path({}))
+    cand = servers.serve_http(by_path({f"/{n}": 12 for n in slow}))
+    path = write_config(f"""
+        [parity]
+        reference = "rust"
+        [parity.targets]
+        rust = "{ref}"
+        go = "{cand}"
+        [parity.latency]
+        repeats = 12
+        warmup = 1
+        [verdict]
+        known_gaps = "gaps.toml"
+    """ + cases(*names))
+    outcome, results, _ = run(load_config(path, env={}))
+    assert [candidate(results[n]).state for n in names] == [SLOWER if n in slow else OK for n in names]
+    assert outcome.verdict.verdict == "BLOCK"
+    return outcome.run_dir
+
+
+def test_gap_add_on_a_case_only_slower_covers_its_latency_class(servers, write_config, tmp_path, capsys):
+    from probes.gaps import load_gaps
+    from tui.cli import main
+
+    run_dir = slow_run(servers, write_config, tmp_path)
+    assert main(["gap", "add", str(run_dir), "slow", "--note", "go allocates", "--owner", "validatord"]) == 0
+    gap = load_gaps(tmp_path / "gaps.toml")[0]
+    # One class for every slowdown: the gap names this case, so another case getting slower still blocks.
+    assert (gap.id, gap.classes, gap.kind, gap.case) == ("slow-latency", (LATENCY_CLASS,), LATENCY, "slow")
+    assert json.loads((run_dir / "verdict.json").read_text())["verdict"] == "SHIP_WITH_KNOWN_GAP"
+    assert main(["verdict", str(run_dir)]) == 0
+    assert main(["gap", "add", str(run_dir), "slow", "--note", "any", "--owner", "o", "--id", "wide", "--cases", "*"]) == 0
+    assert load_gaps(tmp_path / "gaps.toml")[1].case == "*"
+    assert f"recorded gap wide: * latency {LATENCY_CLASS}" in capsys.readouterr().out
+
+
+async def test_a_in_the_viewer_records_a_slower_case_as_a_known_gap(servers, write_config, tmp_path):
+    from probes.gaps import load_gaps
+    from probes import judge_run
+    from tui.screens.diff import DiffApp, GapForm
+
+    run_dir = await asyncio.to_thread(slow_run, servers, write_config, tmp_path)
+    app = DiffApp(run_dir, "slow")
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        assert isinstance(app.screen, GapForm)
+        await pilot.click("#gap-note")
+        await pilot.press(*"go is slower", "enter", *"validatord", "enter")
+        deadline = asyncio.get_running_loop().time() + 20
+        while "cls:" not in (tmp_path / "gaps.toml").read_text():
+            assert asyncio.get_running_loop().time() < deadline, "no gap recorded"
+            await pilot.pause(0.05)
+    assert load_gaps(tmp_path / "gaps.toml")[0].classes == (LATENCY_CLASS,)
+    assert judge_run(run_dir).verdict.verdict == "SHIP_WITH_KNOWN_GAP"
+
+
+async def test_the_pane_groups_slower_cases_under_their_latency_class(servers, write_config, tmp_path, monkeypatch):
+    from tui.app import GauntletApp
+    from tui.sources import FileSource
+
+    from .tui_helpers import settle, shown_text
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    run_dir = await asyncio.to_thread(slow_run, servers, write_config, tmp_path, ("slow", "quick"), ("slow",))
+    app = GauntletApp(FileSource(run_dir, follow=False), clock=False)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        await pilot.press("3")
+        await settle(app, pilot)
+        listed = [line.strip() for line in shown_text(app.query_one("#parity-list")).splitlines() if line.strip()]
+        heads = [line for line in listed if line.startswith("▾")]
+        assert len(heads) == 2, listed
+        slower = next(h for h in heads if h.startswith("▾ go latency · slower"))
+        assert "1 case" in slower and LATENCY_CLASS in slower, heads
+        assert next(h for h in heads if h.startswith("▾ match")) == "▾ match  1 case", heads
+        under = {listed[listed.index(h) + 1].split()[0]: h for h in heads}
+        assert under == {"slow": slower, "quick": "▾ match  1 case"}, listed
+        await pilot.press("k")  # the kinds met: latency only
+        await settle(app, pilot)
+        assert "kind latency" in shown_text(app.query_one("#parity-status"))
+        listed = [line.strip() for line in shown_text(app.query_one("#parity-list")).splitlines() if line.strip()]
+        assert [line.split()[0] for line in listed[1:]] == ["slow"], listed
+
+
+def test_no_data_on_many_cases_is_one_reason(servers, write_config):
+    """Each case's timing fails a different number of times: one reason for the candidate, the
+    cases counted and named, the first case's failure given; the run itself ran to the end."""
+    names = ("c1", "c2", "c3")
+    ref = servers.serve_http(by_path({}))
+    # 1: the first answer, 2: the warm-up, 3…: timed
+    cand = servers.serve_http(by_path({}, {f"/{n}": set(range(3, 3 + i)) for i, n in enumerate(names, 1)}))
+    path = write_config(f"""
+        [parity]
+        reference = "rust"
+        [parity.targets]
+        rust = "{ref}"
+        go = "{cand}"
+        [parity.latency]
+        repeats = 10
+        warmup = 1
+    """ + cases(*names))
+    outcome, results, _ = run(load_config(path, env={}))
+    assert {n: candidate(results[n]).why.split(" timed")[0] for n in names} == {
+        "c1": "1 of 10", "c2": "2 of 10", "c3": "3 of 10"}
+    latency = [r for r in outcome.verdict.reasons if r.startswith("latency:")]
+    assert len(latency) == 1, latency
+    first = next(iter(results))
+    assert latency[0].startswith("latency: no data for go on 3 cases (")
+    assert f"{first}: {candidate(results[first]).why}" in latency[0], latency[0]
+    assert outcome.verdict.verdict == "BLOCK" and outcome.verdict.complete
+
+
+def test_no_data_at_scale_is_one_reason_a_candidate():
+    from datetime import date
+
+    from probes.latency import LatencyBoard
+    from probes.parity_report import examples
+
+    board = LatencyBoard()
+    board.apply(0, LatencyPlanned(30, 3, 1.25, True))
+    for i in range(5000):
+        board.apply(0, ParityCaseFinished(f"c{i}", "rust", {}, {}, {}, {}, True, True, latency=(
+            LatencyRow("rust", 30, 10.0),
+            LatencyRow("go", 30 - i % 29, state=NO_DATA, why=f"{i % 29 + 1} of 30 timed requests failed"),
+            LatencyRow("java", 30, 10.0, state=OK))))
+    reasons, covered, ids = board.verdict([], date(2026, 5, 2), examples)
+    assert reasons == ["latency: no data for go on 5,000 cases (c0, c1, c2 and 4,997 more) — "
+                       "the timing could not be measured; c0: 1 of 30 timed requests failed"], reasons
+    assert board.groups("c0") == [("go", NO_DATA)]  # the pane lists it under go's latency group
+    assert board.group_head("go", NO_DATA)[:2] == ("go latency · no data", NO_DATA)

@@ -4,7 +4,8 @@ One line per result as it lands; on a terminal a spinner line shows what is runn
 (rich Live), elsewhere nothing animates. A parity phase of more than a few dozen cases is
 not told case by case (100,000 lines say less than a table): a progress line on a terminal,
 a line every tenth of the way elsewhere, then the case table, the divergence classes and the
-headline; `--verbose` keeps a line per case. Outside text is already display-safe in
+headline, and the noise the reference taught (a few paths per endpoint, the rest counted);
+`--verbose` keeps a line per case. Outside text is already display-safe in
 events, and is printed as rich Text so no markup in it is interpreted.
 """
 
@@ -21,10 +22,12 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from probes import ENDPOINT_PATHS, NOISE_FILE
 from probes.events import (
     BundleTallied,
     ComparedWithPrevious,
     Event,
+    NoiseSettled,
     Notice,
     ParityCaseFinished,
     ParityPlanned,
@@ -44,6 +47,8 @@ from themes.palette import CONSOLE_THEME
 
 CASE_LINES = 30  # parity cases told one line each; above it, progress and the tables
 MILESTONES = 10  # progress lines of a large parity phase when nothing animates
+NOISE_PATHS = 5  # noisy paths told per endpoint; the rest are counted (all are in parity/noise.json)
+NOISE_ENDPOINTS = 20  # endpoints told; the rest are counted
 
 
 def _console() -> Console:
@@ -125,6 +130,8 @@ class HeadlessPrinter:
             self._probing = None
             self.print()
             self.print(self.tracker.parity)
+            if self.tracker.parity.noise is not None:
+                self._noise_table(self.tracker.parity.noise)
         elif isinstance(event, PhaseFinished) and event.phase == "scrum":
             self.print()
             self.print(self.tracker.scrum)
@@ -184,6 +191,35 @@ class HeadlessPrinter:
                 flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
                 self.print(Text(f"    │ {d.target:<8} {d.kind + flag:<16} {d.path:<28} "
                                 f"{d.ref}  →  {d.cand}"))
+
+    def _noise_table(self, settled: NoiseSettled) -> None:
+        """What the reference's own answers taught, as report.md has it, bounded for a log: the
+        noisiest paths of each endpoint with the reference's values there, the rest counted."""
+        told = [e for e in settled.endpoints if e.paths or e.inconclusive or e.truncated]
+        self.print()
+        if not told:
+            self.print(Text("learned noise: none (the reference answered every sample the same way)", style="bold"))
+            return
+        self.print(Text("learned noise (paths on which the reference's own answers differed, in how many samples):",
+                        style="bold"))
+        for e in told[:NOISE_ENDPOINTS]:
+            self.print(Text(f"  {e.endpoint}: {e.samples} samples from {e.cases} case(s)"))
+            paths = sorted(e.paths, key=lambda p: (-p.differed, p.path))
+            for p in paths[:NOISE_PATHS]:
+                self.print(Text.assemble(f"    {p.path}  {p.differed}/{e.samples}  ", (", ".join(p.evidence), "dim")))
+            if len(paths) > NOISE_PATHS:
+                self.print(Text(f"    … {len(paths) - NOISE_PATHS} more noisy path(s): {NOISE_FILE}, "
+                                "`gauntlet noise suggest`", style="dim"))
+            if e.truncated:
+                self.print(Text(f"    more than {ENDPOINT_PATHS} noisy paths; the rest were not learned", style="dim"))
+            if e.inconclusive:
+                self.print(Text(f"  {e.endpoint}: {e.inconclusive} case(s) inconclusive — every value the reference "
+                                "gives differs among its own answers", style="notice.warn"))
+        if len(told) > NOISE_ENDPOINTS:
+            self.print(Text(f"  … {len(told) - NOISE_ENDPOINTS} more endpoint(s) with noise: {NOISE_FILE}", style="dim"))
+        if settled.overflow:
+            self.print(Text(f"  {settled.overflow} case(s) of endpoints beyond the pool's limit learned from their "
+                            "own samples only", style="dim"))
 
     def _verdict_line(self, e: RunFinished) -> None:
         self.print()

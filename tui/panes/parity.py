@@ -1,5 +1,7 @@
 """Parity: every case, grouped under its divergence class (or in landing order), filtered by
-status, kind or class and searched by name; Enter opens the highlighted case's diff.
+status, kind or class and searched by name; Enter opens the highlighted case's diff. A case
+slower than the reference, or whose timing could not be measured, is listed under its
+candidate's latency group too, and is no longer a match.
 
 Built for 100,000 cases: each redraw folds in only the cases landed since the last one, and
 the list draws only the rows on screen.
@@ -65,13 +67,16 @@ class Columns:
     latency: int = 0  # with `[parity.latency]`
 
 
-def facts_of(r: CaseRow) -> tuple[str, frozenset[str], tuple[tuple[GroupKey, str], ...]]:
-    """A case's outcome, kinds and groups: under each class it diverges in, and a case whose
-    status differs or that could not be compared under that too (it blocks on its own)."""
-    classes = tuple(((target, key), kind) for target, key, kind in divergences(r))
+def facts_of(r: CaseRow, latency: tuple[tuple[GroupKey, str], ...]
+             ) -> tuple[str, frozenset[str], tuple[tuple[GroupKey, str], ...]]:
+    """A case's outcome, kinds and groups: under each class it diverges in and each latency
+    group it is in (`latency`: slower, or no data, with the latency kind, so that the kind
+    filter finds both), and a case whose status differs or that could not be compared under
+    that too (it blocks on its own)."""
+    classes = (*(((target, key), kind) for target, key, kind in divergences(r)), *latency)
     outcome = ERROR if r.errors else STATUS if not r.status_match else DIVERGE if classes else MATCH
     own = (((("", outcome), outcome),) if outcome != DIVERGE else ())
-    return outcome, frozenset((*body_kinds(r), *head_kinds(r))), (*own, *classes)
+    return outcome, frozenset((*body_kinds(r), *head_kinds(r), *(kind for _, kind in latency))), (*own, *classes)
 
 
 def _cell(text: Text | str, width: int, justify: str = "left") -> Text:
@@ -132,7 +137,8 @@ class CaseIndex:
         self._lay_out()
 
     def _add(self, case: str, r: CaseRow) -> None:
-        outcome, kinds, groups = facts_of(r)
+        latency = self.model.tracker.parity.latency
+        outcome, kinds, groups = facts_of(r, tuple((key, latency.kind) for key in latency.groups(case)))
         key = (outcome, kinds, groups)
         facts = self._alike.get(key) or self._alike.setdefault(key, Facts(*key))
         self.facts[case] = facts
@@ -309,6 +315,11 @@ class CaseIndex:
         target, key = group.key
         if not target:
             return Text.assemble(mark, (OUTSIDE[key], KIND_STYLE[key]), "  ", count)
+        latency = self.model.tracker.parity.latency
+        if group.kind == latency.kind:
+            label, state, words, class_id = latency.group_head(target, key)
+            return Text.assemble(mark, (label, LATENCY_STYLE[state]), "  ", count, "  ", (words, "not bold"),
+                                 ("  " + class_id if class_id else "", "dim"))
         g = self.model.tracker.parity.group(target, key, group.kind, group.cases)
         return Text.assemble(mark, (f"{target} {g.kind}", KIND_STYLE.get(g.kind, "")), "  ", count, "  ",
                              (g.description, "not bold"), ("  " + (g.class_id or ""), "dim"))
@@ -353,8 +364,8 @@ class CaseIndex:
         return " · ".join(parts)
 
     def kinds_in_order(self) -> list[str]:
-        """The kinds met, most severe first (the palette's order)."""
-        return [kind for kind in KIND_TONE if kind in self.kinds]
+        """The kinds met, most severe first (the palette's order), latency last."""
+        return [kind for kind in (*KIND_TONE, self.model.tracker.parity.latency.kind) if kind in self.kinds]
 
 
 class SearchBox(Input):

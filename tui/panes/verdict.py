@@ -6,8 +6,12 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from probes.scrum_report import ANY_LINEAGE
+
 from ..model import RunModel
 from ..widgets import Themed, update_static
+
+LISTED = 12  # entries of a list the pane shows; the run's files have them all
 
 
 def badge(verdict: str | None, complete: bool = True) -> Text:
@@ -45,6 +49,7 @@ class VerdictPane(VerticalScroll):
         for phase, st in model.tracker.phases.items():
             if phase != "verdict" and st.summary:
                 parts.append(Text(f"  {phase}: {st.summary}", style="dim"))
+        parts += unverified_blocks(model)
         comparison = model.tracker.comparison
         if comparison is not None:
             parts.append(Text(""))
@@ -55,7 +60,7 @@ class VerdictPane(VerticalScroll):
         if warnings:
             parts.append(Text(""))
             parts.append(Text("Notices", style="bold"))
-            for n in warnings[-12:]:
+            for n in warnings[-LISTED:]:
                 parts.append(Text(f"  {n.phase}: {n.message}", style=f"notice.{n.level}"))
         if model.finished is not None and model.run is not None:
             parts.append(Text(""))
@@ -65,3 +70,21 @@ class VerdictPane(VerticalScroll):
             parts.append(Text(f"\nexit code {model.finished.exit_code}"
                               + ("  (interrupted)" if model.finished.interrupted else ""), style="dim"))
         update_static(self.query_one("#verdict-body", Static), Themed(Text("\n").join(parts)))
+
+
+def unverified_blocks(model: RunModel) -> list[Text]:
+    """BLOCKs from one lineage, not taken back: by default they do not block, but nobody
+    should learn of them only from verdict.md. The first few, then how many more."""
+    board = model.tracker.scrum
+    blocks = board.unverified_blocks()
+    if not blocks:
+        return []
+    blocking = board.block_on == ANY_LINEAGE
+    lines = [Text(""), Text.assemble(("Unverified BLOCKs", "bold"), (
+        f"  (one lineage; {'they block: block_on = any-lineage' if blocking else 'not blocking'})", "dim"))]
+    for bundle, loc in blocks[:LISTED]:
+        lines.append(Text.assemble("  • ", (loc.what, "verdict.reason.BLOCK" if blocking else ""),
+                                   (f"  {loc.lineages[0]} only · {bundle} {loc.where}", "dim")))
+    if len(blocks) > LISTED:
+        lines.append(Text(f"  … and {len(blocks) - LISTED} more (verdict.md lists them all)", style="dim"))
+    return lines

@@ -17,16 +17,15 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.geometry import Size
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.style import Style as ThemeStyle
-from textual.widgets import Button, Footer, Input, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from probes import GAP, CaseView, GauntletError, latency_parts, load_case
+from probes import GAP, CaseView, GauntletError, latency_classes, latency_parts, load_case
 from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 from themes.palette import STYLES
@@ -37,6 +36,7 @@ from ..panes.parity import LATENCY_STYLE
 from ..settings import load_settings
 from ..terminal import TerminalApp
 from ..widgets import Themed
+from .form import EntryForm, Field
 from .help import HelpScreen
 
 if TYPE_CHECKING:
@@ -151,46 +151,15 @@ class SideBySide(ScrollView, can_focus=True):
         self.scroll_to(y=max(0, row - self.size.height // 3), animate=False)
 
 
-class GapForm(ModalScreen[tuple[str, str] | None]):
+class GapForm(EntryForm):
     """Note and owner for a new known gap."""
 
     BINDINGS = GAP_FORM_BINDINGS
-    DEFAULT_CSS = """
-    GapForm { align: center middle; }
-    GapForm > Vertical { width: 70; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
-    GapForm Input { margin-bottom: 1; }
-    """
+    PREFIX = "gap"
 
     def __init__(self, case: str) -> None:
-        super().__init__()
-        self.case = case
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(f"Record the divergence of [b]{self.case}[/b] as a known gap")
-            yield Input(placeholder="note: what diverges and the fix", id="gap-note")
-            yield Input(placeholder="owner", id="gap-owner")
-            yield Button("Record", id="gap-save", variant="primary")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "gap-note":
-            self.query_one("#gap-owner", Input).focus()
-        else:
-            self._save()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self._save()
-
-    def _save(self) -> None:
-        note = self.query_one("#gap-note", Input).value.strip()
-        owner = self.query_one("#gap-owner", Input).value.strip()
-        if not note or not owner:
-            self.notify("a known gap needs a note and an owner", severity="error")
-            return
-        self.dismiss((note, owner))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(Text.assemble("Record the divergence of ", (case, "bold"), " as a known gap"),
+                         [Field("note", "note: what diverges and the fix"), Field("owner", "owner")], "Record")
 
 
 class DiffApp(TerminalApp):
@@ -350,13 +319,14 @@ class DiffScreen(Screen[None]):
         self.notify(command, title="copied (OSC 52)", timeout=8)
 
     def action_add_gap(self) -> None:
-        if self.view is None or not any(d["kind"] != "status" for d in self.view.differences):
-            self.notify("this case has no body divergence to record", severity="warning")
+        if self.view is None or not (any(d["kind"] != "status" for d in self.view.differences)
+                                     or latency_classes(self.view.meta)):
+            self.notify("this case has no body divergence or slowdown to record", severity="warning")
             return
 
-        def record(answer: tuple[str, str] | None) -> None:
+        def record(answer: dict[str, str] | None) -> None:
             if answer is not None:
-                self.record_gap(*answer)
+                self.record_gap(answer["note"], answer["owner"])
 
         self.app.push_screen(GapForm(self.case), record)
 

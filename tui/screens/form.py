@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
@@ -20,7 +21,10 @@ class Field:
 
 class EntryForm(ModalScreen[dict[str, str] | None]):
     """Its fields in order (Enter moves on, on the last one saves); `check` says what is
-    wrong with the answers, or nothing. A subclass binds its `cancel` key (None)."""
+    wrong with the answers, or nothing. A subclass binds its `cancel` key (None) and may
+    name its widgets' ids (`PREFIX`-field, `PREFIX`-save)."""
+
+    PREFIX = "form"
 
     DEFAULT_CSS = """
     EntryForm { align: center middle; }
@@ -28,7 +32,7 @@ class EntryForm(ModalScreen[dict[str, str] | None]):
     EntryForm Input { margin-bottom: 1; }
     """
 
-    def __init__(self, title: str, fields: Sequence[Field], save: str,
+    def __init__(self, title: str | Text, fields: Sequence[Field], save: str,
                  check: Callable[[dict[str, str]], str] = lambda _: "") -> None:
         super().__init__()
         self.title_text, self.fields, self.save_label, self.check = title, list(fields), save, check
@@ -37,11 +41,11 @@ class EntryForm(ModalScreen[dict[str, str] | None]):
         with Vertical():
             yield Static(self.title_text, markup=False)
             for f in self.fields:
-                yield Input(placeholder=f.placeholder, id=f"form-{f.name}")
-            yield Button(self.save_label, id="form-save", variant="primary")
+                yield Input(placeholder=f.placeholder, id=f"{self.PREFIX}-{f.name}")
+            yield Button(self.save_label, id=f"{self.PREFIX}-save", variant="primary")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        names = [f"form-{f.name}" for f in self.fields]
+        names = [f"{self.PREFIX}-{f.name}" for f in self.fields]
         at = names.index(event.input.id or "")
         if at + 1 < len(names):
             self.query_one(f"#{names[at + 1]}", Input).focus()
@@ -52,7 +56,7 @@ class EntryForm(ModalScreen[dict[str, str] | None]):
         self._save()
 
     def _save(self) -> None:
-        answers = {f.name: self.query_one(f"#form-{f.name}", Input).value.strip() for f in self.fields}
+        answers = {f.name: self.query_one(f"#{self.PREFIX}-{f.name}", Input).value.strip() for f in self.fields}
         missing = [f.name for f in self.fields if f.required and not answers[f.name]]
         problem = f"{' and '.join(missing)} required" if missing else self.check(answers)
         if problem:
