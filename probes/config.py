@@ -212,6 +212,7 @@ _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noi
 _LATENCY = ("repeats", "warmup", "max_ratio")
 LATENCY_MODES = ("block", "report")
 MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
+MAX_REPEATS, MAX_WARMUP = 1000, 100  # a case's timing is serial: more would never end
 KEEP_BODIES = ("divergent", "all")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 _CASE = ("name", "method", "path", "query", "headers", "json", "body", "expect_status", "template")
@@ -578,8 +579,8 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
 def _latency(p: TableReader) -> LatencyConfig:
     r = p.table("latency", _LATENCY)
     return LatencyConfig(
-        repeats=r.integer("repeats", 30, minimum=MIN_REPEATS) or 30,
-        warmup=r.integer("warmup", 3, minimum=0) or 0,
+        repeats=r.integer("repeats", 30, minimum=MIN_REPEATS, maximum=MAX_REPEATS) or 30,
+        warmup=r.integer("warmup", 3, minimum=0, maximum=MAX_WARMUP) or 0,
         max_ratio=r.number("max_ratio", 1.25, minimum=1.0, maximum=100.0),
     )
 

@@ -101,6 +101,7 @@ class Engine:
         self._history_jobs: list[Future[None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: RunSummary | None = None
+        self._previous_wave: RunSummary | None = None  # the last run that had a scrum
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
         self._last_verdict: Verdict | None = None
@@ -131,6 +132,9 @@ class Engine:
                 self._history.record(snapshot)
                 self._previous = self._history.previous(self.config.name, started.started_at,
                                                         exclude=started.run_id)
+                if "scrum" in self.phases:
+                    self._previous_wave = self._history.previous(self.config.name, started.started_at,
+                                                                 exclude=started.run_id, scrum=True)
             elif self._history is not None:
                 self._history.record(snapshot)
         except HistoryUnavailable as exc:
@@ -308,7 +312,7 @@ class Engine:
 
     async def _scrum(self) -> str:
         await self._history_settled()  # the previous wave, which the findings are matched against
-        previous = self._previous
+        previous = self._previous_wave
         scrum = ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
                          self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None),
                          run_id=self.run_dir.run_id, previous_run_id=previous.run_id if previous else "",
@@ -316,10 +320,15 @@ class Engine:
         try:
             await scrum.run()
         finally:
-            board = self.tracker.scrum
-            self._write("scrum/summary.md", board.summary_markdown(self.config.name), "scrum summary")
-            self._write("scrum/findings.sarif", board.sarif(), "scrum findings (SARIF)")
-        return board.headline()
+            self._write_scrum_reports()
+        return self.tracker.scrum.headline()
+
+    def _write_scrum_reports(self, *, listed: bool = True) -> None:
+        """scrum/summary.md and findings.sarif as the board and its ledger say now; listed to
+        the operator the first time only."""
+        board = self.tracker.scrum
+        self._write("scrum/summary.md", board.summary_markdown(self.config.name), "scrum summary" if listed else None)
+        self._write("scrum/findings.sarif", board.sarif(), "scrum findings (SARIF)" if listed else None)
 
     async def _parity(self) -> str:
         """Each case is recorded as it lands and then dropped: the run holds no list of
@@ -364,12 +373,16 @@ class Engine:
 
     def _reload_gaps(self) -> None:
         """The gaps file (and the findings ledger) as it is at the end: a gap recorded while
-        the run went on counts."""
+        the run went on counts, and a finding dismissed meanwhile reaches the scrum reports."""
         if self.config.scrum.findings_ignore is not None:  # and a finding dismissed meanwhile
+            board = self.tracker.scrum
             try:
-                self.tracker.scrum.ledger = load_ledger(self.config.scrum.findings_ignore)
+                board.ledger = load_ledger(self.config.scrum.findings_ignore)
             except GauntletError as exc:
                 self.bus.emit(Notice("verdict", "error", f"the findings ledger as the run started is used: {exc}"))
+            else:
+                if board.bundles and tuple(board.ledger) != board.recorded:  # its reports were written without it
+                    self._write_scrum_reports(listed=False)
         if self.config.verdict.known_gaps is None:
             return
         try:

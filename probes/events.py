@@ -476,6 +476,7 @@ class NoiseEndpointRow:
     inconclusive: int = 0  # cases of those shapes
     truncated: bool = False  # more noisy paths than are kept
     shapes: tuple[NoiseShapeRow, ...] = ()  # a shard's only: every shape, for the merge
+    failed: int = 0  # samples that taught nothing: no answer, or another status or body kind than the first
 
 
 @dataclass(frozen=True)

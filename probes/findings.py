@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import chain
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,11 +27,16 @@ if TYPE_CHECKING:
     from .tally import Location
 
 ID_PREFIX = "fnd:"
+# A definition: modifiers, a keyword, then the name it defines (after a Rust `impl<T>`'s
+# generics or a Go method's receiver). Without the name, `type = …`, `object.x()` and
+# `module.exports = …` would be taken for one, and editing them would change the ids below.
 _SYMBOL = re.compile(
     r"^\s*(?:(?:pub(?:\([^)]*\))?|export|default|async|static|public|private|protected|internal|final|abstract|"
     r"unsafe|const|extern(?:\s+\"[^\"]*\")?|override|open)\s+)*"
-    r"(?:fn|def|func|class|impl|struct|enum|trait|interface|type|function|module|mod|object|record|union)\b"
-    r"|^#{1,6}\s")  # a Markdown heading is a document's symbol
+    r"(?:fn|def|func|class|impl|struct|enum|trait|interface|type|function|module|mod|object|record|union)"
+    r"(?:\s*<[^>]*>|\s*\([^)]*\))?\s+[A-Za-z_$][\w$]*")
+_HEADING = re.compile(r"^#{1,6}\s")  # a document's symbol; in code, `# …` is a comment
+_MARKDOWN = (".md", ".markdown")
 
 
 def normalise_what(text: str) -> str:
@@ -53,15 +59,20 @@ class _Hunk:
 
 
 class Anchors:
-    """The symbol each line of a diff sits in, from the diff alone (no file is opened)."""
+    """The symbol each line of a diff sits in, from the diff alone (no file is opened).
+
+    A reviewer's line number is of the new side, unless it points at a deleted line: every
+    hunk's new-side range is tried before any old-side one, since after a large deletion a
+    new-side line can fall inside an earlier hunk's old-side range, whose symbol is not its own.
+    """
 
     def __init__(self, patch: PatchSet, strip: Callable[[str], str]) -> None:
-        self._hunks: dict[str, list[_Hunk]] = {}
+        self._hunks: dict[str, tuple[list[_Hunk], list[_Hunk]]] = {}  # path -> (new side, old side)
         for patched in patch:
-            hunks = self._hunks.setdefault(strip(patched.path), [])
+            sides = self._hunks.setdefault(strip(patched.path), ([], []))
             for hunk in patched:
                 heading = _symbol_text(hunk.section_header or "")
-                for side in ("target", "source"):
+                for side, hunks in zip(("target", "source"), sides):
                     start, length = getattr(hunk, f"{side}_start"), getattr(hunk, f"{side}_length")
                     if length:
                         numbered = tuple((n, line.value) for line in hunk
@@ -69,14 +80,15 @@ class Anchors:
                         hunks.append(_Hunk(start, start + length - 1, heading, numbered))
 
     def symbol(self, path: str, line: int | None) -> str:
-        """The nearest definition at or above `line` in its hunk, else the hunk's heading;
-        "" for a finding about a whole file or a line outside every hunk."""
+        """The nearest definition (a heading, in Markdown) at or above `line` in its hunk, else
+        the hunk's heading; "" for a finding about a whole file or a line outside every hunk."""
         if line is None:
             return ""
-        hunk = next((h for h in self._hunks.get(path, ()) if h.start <= line <= h.end), None)
+        hunk = next((h for h in chain(*self._hunks.get(path, ())) if h.start <= line <= h.end), None)
         if hunk is None:
             return ""
-        above = [text for n, text in hunk.lines if n <= line and _SYMBOL.match(text)]
+        pattern = _HEADING if path.lower().endswith(_MARKDOWN) else _SYMBOL
+        above = [text for n, text in hunk.lines if n <= line and pattern.match(text)]
         return _symbol_text(above[-1]) if above else hunk.heading
 
     def assign(self, location: Location) -> None:
@@ -95,19 +107,31 @@ def _keys(finding: Mapping[str, Any]) -> set[str]:
     return {finding["id"], *finding.get("ids", ())} - {""}
 
 
+def _pair(keys: Iterable[set[str]], previous: Iterable[Mapping[str, Any]]
+          ) -> tuple[list[Mapping[str, Any] | None], list[Mapping[str, Any]]]:
+    """Each finding (its ids) paired with the first earlier finding that shares an id, each
+    earlier one used once: (the match of each, None when it is new; the earlier findings
+    left over, which are resolved)."""
+    unmatched = list(previous)
+    matches: list[Mapping[str, Any] | None] = []
+    for own in keys:
+        match = next((p for p in unmatched if own & _keys(p)), None)
+        if match is not None:
+            unmatched.remove(match)
+        matches.append(match)
+    return matches, unmatched
+
+
 def recall(locations: Sequence[Location], previous: Sequence[Mapping[str, Any]] | None,
            run_id: str) -> list[ResolvedRow]:
     """Mark each location new or recurring against the previous wave's findings of the same
     bundle (None: no previous wave, nothing to say) and return what that wave had and this
     one has not. A recurring location keeps the id it had, and counts its waves."""
-    unmatched = list(previous or ())
-    for loc in locations:
-        keys = {loc.id, *loc.ids}
-        match = next((p for p in unmatched if keys & _keys(p)), None)
+    matches, unmatched = _pair(({loc.id, *loc.ids} for loc in locations), previous or ())
+    for loc, match in zip(locations, matches):
         if match is None:
             loc.state, loc.waves, loc.since = ("new" if previous is not None else ""), 1, run_id
             continue
-        unmatched.remove(match)
         loc.id, loc.state = match["id"], "recurring"
         loc.waves, loc.since = int(match.get("waves") or 1) + 1, match.get("since") or ""
     if previous is None:
@@ -202,15 +226,9 @@ def scrum_delta(previous: Mapping[str, Mapping[str, Any]], current: Mapping[str,
         before = previous.get(bundle)
         if before is None or "findings" not in before or "findings" not in now:
             continue
-        unmatched = list(before["findings"])
-        new, recurring = [], []
-        for finding in now["findings"]:
-            match = next((p for p in unmatched if _keys(finding) & _keys(p)), None)
-            if match is None:
-                new.append(finding)
-            else:
-                unmatched.remove(match)
-                recurring.append(finding)
+        matches, unmatched = _pair(map(_keys, now["findings"]), before["findings"])
+        new = [f for f, match in zip(now["findings"], matches) if match is None]
+        recurring = [f for f, match in zip(now["findings"], matches) if match is not None]
         if new or recurring or unmatched:
             out.append(DeltaLine(f"scrum {bundle}: {len(new)} new, {len(recurring)} recurring, "
                                  f"{len(unmatched)} resolved finding(s)",

@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date
 from pathlib import Path
+from typing import Protocol
 
 from ._reader import TableReader
 from .errors import ConfigError, GauntletError, InputError, Problem
@@ -66,7 +67,17 @@ def active(rows: Iterable[DismissalRow], today: date) -> dict[str, DismissalRow]
     return {row.id: row for row in rows if not row.expires or date.fromisoformat(row.expires) >= today}
 
 
-def dismissal(loc: LocationRow, in_force: Mapping[str, DismissalRow]) -> DismissalRow | None:
+class Identified(Protocol):
+    """A location as the ledger names it (a tallied one or one replayed from the events)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def ids(self) -> tuple[str, ...]: ...
+
+
+def dismissal(loc: Identified, in_force: Mapping[str, DismissalRow]) -> DismissalRow | None:
     """The entry that puts this location to rest, by its id or any of its findings' ids."""
     return next((in_force[k] for k in (loc.id, *loc.ids) if k in in_force), None)
 

@@ -138,13 +138,21 @@ def append_entry(path: Path, table: str, entry: Mapping[str, object], refuse: Ca
     """Append `entry` as one more `[[table]]` of the TOML file at `path` (made if missing),
     the rest of the file untouched, under the lock and in one step: two processes adding at
     once both land. `refuse` runs under the lock when the file has entries already, and
-    raises if the new one clashes with them."""
-    with locked(path):
-        existing = path.read_text("utf-8") if path.exists() else ""
-        if existing.strip():
-            refuse()
-        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-        write_atomic(path, existing + separator + tomli_w.dumps({table: [entry]}), durable=True)
+    raises if the new one clashes with them. A file that cannot be written (its directory
+    cannot be made, the lock beside it cannot be opened) is the operator's to fix: a
+    GauntletError naming it."""
+    try:
+        with locked(path):
+            existing = path.read_text("utf-8") if path.exists() else ""
+            if existing.strip():
+                refuse()
+            separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+            write_atomic(path, existing + separator + tomli_w.dumps({table: [entry]}), durable=True)
+    except OSError as exc:
+        # FileExistsError comes from making the directory only: a file of that name is in the way
+        reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        culprit = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+        raise GauntletError(f"{path}: cannot write it: {reason}{culprit}") from None
 
 
 def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
@@ -168,37 +176,58 @@ def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
 
 def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: str,
                gap_id: str | None = None, expires: date | None = None, tracker: Path | None = None,
-               today: date | None = None, cases: str | None = None) -> KnownGap:
-    """Append the gap covering `case`'s divergence classes in `run_dir` (in the `cases` glob;
-    by default every case, or only `case` when it was slower) to `gaps_file`, others
-    untouched, and an `_open_` row to the decisions tracker when one is named. Every
-    slowdown is in the one latency class, so a gap for it in every case would hide any
-    case getting slower later: it names its case unless told otherwise."""
+               today: date | None = None, cases: str | None = None) -> list[KnownGap]:
+    """Append the gaps covering `case`'s divergence in `run_dir` to `gaps_file`, others
+    untouched, and an `_open_` row a gap to the decisions tracker when one is named. Its
+    body's classes are covered in the `cases` glob, by default every case. Every slowdown is
+    in the one latency class, so a gap for it in every case would hide any case getting
+    slower later: the latency class is covered in `case` alone unless `cases` says
+    otherwise. A case both diverging and slower gets two gaps, each with its kind and its
+    glob: `<case>-<kind>` for its body and `<case>-latency` for its time (given an id: the id
+    and `<id>-latency`)."""
     kind, classes, fingerprints = divergence(run_dir, case)
     today = today or date.today()
-    if not cases:
-        cases = glob.escape(case) if LATENCY_CLASS in classes else "*"  # the name, never a pattern
-    if classes:
-        gap = KnownGap(gap_id or f"{case}-{kind}", cases, kind, (), note, owner, today, expires, tuple(classes))
-        entry: dict[str, object] = {"id": gap.id, "classes": classes, "kind": kind}
-        if cases != "*":
-            entry["cases"] = cases
-    else:
+    body = [c for c in classes if c != LATENCY_CLASS]
+    parts: list[tuple[KnownGap, dict[str, object]]] = []
+    if body:
+        parts.append(_class_gap(gap_id or f"{case}-{kind}", cases or "*", kind, body, note, owner, today, expires))
+    if LATENCY_CLASS in classes:
+        own = f"{gap_id}-{LATENCY}" if gap_id and body else gap_id or f"{case}-{LATENCY}"
+        parts.append(_class_gap(own, cases or glob.escape(case), LATENCY, [LATENCY_CLASS], note, owner, today,
+                                expires))  # the name, never a pattern
+    if not classes:
         gap = KnownGap(gap_id or f"{case}-{kind}", case, kind, tuple(fingerprints), note, owner, today, expires)
-        entry = {"id": gap.id, "case": gap.case, "kind": gap.kind,
-                 "fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints}
-    entry.update({"note": note, "owner": owner, "opened": today})
-    if expires is not None:
-        entry["expires"] = expires
+        parts.append((gap, {"id": gap.id, "case": gap.case, "kind": gap.kind,
+                            "fingerprint": fingerprints[0] if len(fingerprints) == 1 else fingerprints,
+                            **_signed(note, owner, today, expires)}))
+    ids = [gap.id for gap, _ in parts]
 
-    def taken() -> None:
-        if any(g.id == gap.id for g in load_gaps(gaps_file)):
-            raise GauntletError(f"{gaps_file}: a gap with id {gap.id!r} exists already (pass --id)")
+    def taken(among: list[str]) -> Callable[[], None]:
+        def refuse() -> None:
+            existing = {g.id for g in load_gaps(gaps_file)}
+            clash = next((i for i in among if i in existing), None)
+            if clash is not None:
+                raise GauntletError(f"{gaps_file}: a gap with id {clash!r} exists already (pass --id)")
+        return refuse
 
-    append_entry(gaps_file, "gap", entry, taken)
-    if tracker is not None:
-        append_tracker_row(tracker, gap)
-    return gap
+    for n, (gap, entry) in enumerate(parts):
+        append_entry(gaps_file, "gap", entry, taken(ids[n:]))  # the first refuses on any clash: the file as it was
+        if tracker is not None:
+            append_tracker_row(tracker, gap)
+    return [gap for gap, _ in parts]
+
+
+def _class_gap(gap_id: str, cases: str, kind: str, classes: list[str], note: str, owner: str, today: date,
+               expires: date | None) -> tuple[KnownGap, dict[str, object]]:
+    """A class-form gap and its `[[gap]]` entry (no `cases` key for every case)."""
+    gap = KnownGap(gap_id, cases, kind, (), note, owner, today, expires, tuple(classes))
+    entry: dict[str, object] = {"id": gap_id, "classes": classes, "kind": kind,
+                                **({"cases": cases} if cases != "*" else {})}
+    return gap, {**entry, **_signed(note, owner, today, expires)}
+
+
+def _signed(note: str, owner: str, today: date, expires: date | None) -> dict[str, object]:
+    return {"note": note, "owner": owner, "opened": today, **({"expires": expires} if expires is not None else {})}
 
 
 TRACKER_COLUMNS = ("Gap", "Case", "Kind", "Owner", "Opened", "Status", "Note")

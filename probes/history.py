@@ -32,8 +32,9 @@ from .events import (
     read_events,
 )
 from .findings import bundle_summary
-from .latency import remember
+from .latency import held, remember
 from .noise import Settler
+from .parity_report import Shared
 from .rundir import writer_gone
 from .verdict import BLOCK
 
@@ -85,12 +86,13 @@ class RunSummary:
     # (100,000 matching cases are three counts)
     parity: dict[str, dict[str, Any]] = field(default_factory=dict)
     parity_counts: dict[str, int] = field(default_factory=dict)  # cases, status_match, body_divergent
-    latency: dict[str, Any] = field(default_factory=dict)  # per target and for the slowest cases (probes/latency.py)
+    latency: dict[str, Any] = field(default_factory=dict)  # per target and per timed case (probes/latency.py)
     _smokes_start: float | None = None
     _smokes_end: float = 0.0
     # The classes announced, for judging the kept cases again once noise is settled: the events
     # themselves, which the parity board holds too (not stored: the run's summary is settled by then).
     _classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
+    _shared: Shared = field(default_factory=Shared, repr=False, compare=False)
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -120,9 +122,10 @@ class RunSummary:
             if event.status_match and event.body_match and not event.errors and not any(event.classes.values()):
                 self.parity.pop(event.case, None)
                 return
-            self.parity[event.case] = {"statuses": event.statuses, "kinds": event.kinds,
-                                       "fingerprints": event.fingerprints, "classes": event.classes,
-                                       "errors": event.errors,
+            share = self._shared  # 75,000 divergent cases hold a handful of distinct maps
+            self.parity[event.case] = {"statuses": share(event.statuses), "kinds": share(event.kinds),
+                                       "fingerprints": event.fingerprints, "classes": share(event.classes),
+                                       "errors": share(event.errors),
                                        "status_match": event.status_match, "body_match": event.body_match,
                                        **({"endpoint": event.endpoint} if event.endpoint else {})}
         elif isinstance(event, RunFinished):
@@ -172,7 +175,8 @@ class RunSummary:
     def snapshot(self) -> RunSummary:
         """A copy as of now, for a writer on another thread: the tables are copied, their
         entries shared (an entry is replaced, never changed, when an event lands)."""
-        return replace(self, smokes=dict(self.smokes), bundles=dict(self.bundles), parity=dict(self.parity))
+        return replace(self, smokes=dict(self.smokes), bundles=dict(self.bundles), parity=dict(self.parity),
+                       latency=held(self.latency))
 
     def parity_totals(self) -> tuple[int, int, int]:
         """(cases, status codes matching, bodies diverging); derived from the cases for
@@ -293,12 +297,15 @@ class HistoryStore:
                                 [(s.run_id, c, t, v["statuses"].get(t), v["kinds"].get(t), v["fingerprints"].get(t))
                                  for c, v in s.parity.items() for t in v["statuses"]])
 
-    def previous(self, config_name: str, before: str, exclude: str = "") -> RunSummary | None:
-        """The last complete run of the same config started before `before`."""
+    def previous(self, config_name: str, before: str, exclude: str = "", *, scrum: bool = False) -> RunSummary | None:
+        """The last complete run of the same config started before `before`; with `scrum`, the
+        last one that tallied a bundle (the previous wave of scrum findings: a run between
+        that had no scrum has nothing to compare them with)."""
         try:
             row = self.db.execute(
                 "SELECT summary FROM runs WHERE config_name = ? AND complete = 1 AND started <= ? AND run_id != ? "
-                "ORDER BY started DESC, run_id DESC LIMIT 1", (config_name, before, exclude)).fetchone()
+                + ("AND run_id IN (SELECT run_id FROM bundles) " if scrum else "")
+                + "ORDER BY started DESC, run_id DESC LIMIT 1", (config_name, before, exclude)).fetchone()
         except sqlite3.DatabaseError as exc:
             raise HistoryUnavailable(f"{self.path}: {exc}") from None
         return RunSummary.from_json(row[0]) if row else None

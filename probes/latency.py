@@ -16,13 +16,14 @@ other than the target's first answer's), is *no data*: said so, never a pass.
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .divergence import class_id
 from .events import (
@@ -192,21 +193,43 @@ def p_text(p: float | None) -> str:
 
 @dataclass
 class LatencyBoard:
-    """Every timed case's rows, as the events tell them."""
+    """The timed cases as the events tell them. A case's rows (a kilobyte or so) are kept when
+    a candidate was slower or had no data (the verdict names them, the pane groups them) or
+    when it is among the LISTED with the highest ratio (the report's table); of every other
+    case, all its candidates ok, only its highest ratio, for the pane's cell."""
 
     plan: LatencyPlanned | None = None
     reference: str = ""
     rows: dict[str, tuple[LatencyRow, ...]] = field(default_factory=dict)  # landing order
+    ratios: dict[str, float] = field(default_factory=dict)  # the other cases: the highest ratio, every candidate ok
+    # The kept cases only ok, the lowest ratio first (the latest landed first among equal ones):
+    # (ratio, -landing number, case), LISTED at most.
+    _listed: list[tuple[float, int, str]] = field(default_factory=list)
     kind: ClassVar[str] = LATENCY  # the kind of its groups, as a face's filters name it
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ParityPlanned):
-            self.plan, self.reference, self.rows = None, event.reference, {}
+            self.plan, self.reference, self.rows, self.ratios, self._listed = None, event.reference, {}, {}, []
         elif isinstance(event, LatencyPlanned):
             self.plan = event
         elif isinstance(event, ParityCaseFinished) and event.latency:
             self.reference = event.reference
             self.rows[event.case] = event.latency
+            if not any(r.state in (SLOWER, NO_DATA) for r in self.candidates(event.case)):
+                self._list(event.case)
+
+    def _list(self, case: str) -> None:
+        """Keep an ok case's rows while it is among the LISTED highest ratios, else its ratio."""
+        entry = (_worst_ratio(self.candidates(case)), -self.timed(), case)
+        if len(self._listed) < LISTED:
+            heapq.heappush(self._listed, entry)
+            return
+        ratio, _, dropped = heapq.heappushpop(self._listed, entry)
+        self.ratios[dropped] = ratio
+        del self.rows[dropped]
+
+    def timed(self) -> int:
+        return len(self.rows) + len(self.ratios)
 
     def candidates(self, case: str) -> list[LatencyRow]:
         return [r for r in self.rows.get(case, ()) if r.target != self.reference]
@@ -288,9 +311,11 @@ class LatencyBoard:
         return reasons, covered, ids
 
     def cell(self, case: str, *, sparks: bool = True) -> tuple[str, str]:
-        """(text, state) of a case's latency cell: the worst candidate's ratio and (`sparks`)
-        its timings as sparklines (the reference's, then its), or `no data`; ("", "") when
-        not timed."""
+        """(text, state) of a case's latency cell: the worst candidate's ratio and (`sparks`,
+        where the case's rows are kept) its timings as sparklines (the reference's, then its),
+        or `no data`; ("", "") when not timed."""
+        if case in self.ratios:
+            return times(self.ratios[case]), OK
         rows = self.candidates(case)
         if not rows:
             return "", ""
@@ -312,7 +337,7 @@ class LatencyBoard:
                  f"{'blocks' if plan.blocking else 'reported, never blocking'})", "",
                  "| Case | Candidate | ref p50 | ref p95 | p50 | p95 | Ratio | 95 % CI | Mann–Whitney | State | Timings |",
                  "|---|---|---:|---:|---:|---:|---:|---|---|---|---|"]
-        cases = sorted(self.rows, key=lambda c: -max((r.ratio or 0.0 for r in self.candidates(c)), default=0.0))
+        cases = sorted(self.rows, key=lambda c: -_worst_ratio(self.candidates(c)))
         for case in cases[:LISTED]:
             ref = self.reference_row(case)
             for r in self.candidates(case):
@@ -321,9 +346,14 @@ class LatencyBoard:
                 lines.append(f"| {md_cell(case)} | {r.target} | {ms(ref.p50)} | {ms(ref.p95)} | {ms(r.p50)} | "
                              f"{ms(r.p95)} | {times(r.ratio)} | {interval} | {p_text(r.p_value)} | "
                              f"{md_cell(state)} | {sparkline(ref.hist)}│{sparkline(r.hist)} |")
-        if len(cases) > LISTED:
-            lines += ["", f"The {LISTED} slowest of {len(cases)} timed cases; every case is in `parity/results.jsonl.gz`."]
+        if self.timed() > LISTED:
+            lines += ["", f"The {LISTED} slowest of {self.timed()} timed cases; every case is in "
+                      "`parity/results.jsonl.gz`."]
         return lines + [""]
+
+
+def _worst_ratio(candidates: Sequence[LatencyRow]) -> float:
+    return max((r.ratio or 0.0 for r in candidates), default=0.0)
 
 
 def recorded_classes(answers: Mapping[str, Mapping[str, object]]) -> list[str]:
@@ -358,49 +388,56 @@ def header_parts(rows: Sequence[LatencyRow], reference: str) -> list[tuple[str, 
 
 # ---- history: a runtime getting slower across waves -----------------------------------------
 
-HISTORY_CASES = 50  # the slowest timed cases a run's summary keeps, by their worst candidate's ratio
 TREND = 1.25  # a change in p50 between two runs beyond this factor (either way) is said
 
 
-def remember(kept: Mapping[str, dict], event: ParityCaseFinished) -> dict[str, dict]:
-    """A run summary's latency after one more timed case, as a new mapping (a history writer
-    may be reading the last one): per target the count and the sum of log p50 over every case
-    (a geometric mean, whatever the number of cases), and the p50s of the HISTORY_CASES slowest."""
-    timed = {r.target: r.p50 for r in event.latency if r.p50}
-    if not timed:
-        return dict(kept)
-    targets = {t: list(v) for t, v in kept.get("targets", {}).items()}
-    for target, p50 in timed.items():
-        count, logs = targets.get(target, (0, 0.0))
-        targets[target] = [count + 1, logs + math.log(p50)]
-    cases = dict(kept.get("cases", {}))
-    worst = max((r.ratio or 0.0 for r in event.latency), default=0.0)
-    cases[event.case] = {"p50": timed, "ratio": worst}
-    if len(cases) > HISTORY_CASES:
-        del cases[min(cases, key=lambda c: cases[c]["ratio"])]
-    return {"targets": targets, "cases": cases}
+def remember(kept: dict[str, Any], event: ParityCaseFinished) -> dict[str, Any]:
+    """A run summary's latency after one more timed case, `kept` updated and returned: per
+    target the count and the sum of log p50 over every case (a geometric mean, whatever the
+    number of cases), and every timed case's p50 a target (a float each: cases are timed one
+    at a time, `repeats` requests a target, so even a long run times thousands, not millions).
+    A writer on another thread reads a copy (`held`)."""
+    for row in event.latency:
+        if not row.p50:
+            continue
+        targets, p50s = kept.setdefault("targets", {}), kept.setdefault("p50", {})
+        count, logs = targets.get(row.target, (0, 0.0))
+        targets[row.target] = [count + 1, logs + math.log(row.p50)]
+        p50s.setdefault(row.target, {})[event.case] = row.p50
+    return kept
+
+
+def held(kept: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a summary's latency that `remember` leaves alone."""
+    return {key: {t: (dict(v) if isinstance(v, dict) else v) for t, v in table.items()}
+            for key, table in kept.items()}
 
 
 def trend_lines(before: Mapping[str, dict], now: Mapping[str, dict], limit: int = 10) -> list[tuple[str, str]]:
     """(text, tone) of each target whose typical p50 (the geometric mean over its timed cases)
-    moved beyond TREND between two runs, then of each case both runs kept that did."""
+    moved beyond TREND between two runs, then of the cases both runs timed whose p50 did on
+    a target: the `limit` largest moves, then how many more."""
     out: list[tuple[str, str]] = []
 
     def said(what: str, a: float, b: float) -> None:
-        if b > a * TREND or b < a / TREND:
-            out.append((f"latency: {what} p50 {a:.1f} ms → {b:.1f} ms ({b / a:.2f}×)", "worse" if b > a else "better"))
+        out.append((f"latency: {what} p50 {a:.1f} ms → {b:.1f} ms ({b / a:.2f}×)", "worse" if b > a else "better"))
+
+    def moved(a: float, b: float) -> bool:
+        return b > a * TREND or b < a / TREND
 
     old, new = before.get("targets", {}), now.get("targets", {})
     for target in sorted(set(old) & set(new)):
-        said(f"{target} (typical of {new[target][0]:,} cases)", math.exp(old[target][1] / old[target][0]),
-             math.exp(new[target][1] / new[target][0]))
-    cases = before.get("cases", {})
-    shown = 0
-    for case, entry in now.get("cases", {}).items():
-        for target, p50 in entry["p50"].items():
-            earlier = cases.get(case, {}).get("p50", {}).get(target)
-            if earlier and shown < limit:
-                count = len(out)
-                said(f"{target} on {case}", earlier, p50)
-                shown += len(out) - count
+        a, b = math.exp(old[target][1] / old[target][0]), math.exp(new[target][1] / new[target][0])
+        if moved(a, b):
+            said(f"{target} (typical of {new[target][0]:,} cases)", a, b)
+    earlier = before.get("p50", {})
+    cases = sorted(((target, case, a, b) for target, p50s in now.get("p50", {}).items() for case, b in p50s.items()
+                    if (a := earlier.get(target, {}).get(case)) and moved(a, b)),
+                   key=lambda m: -abs(math.log(m[3] / m[2])))
+    for target, case, a, b in cases[:limit]:
+        said(f"{target} on {case}", a, b)
+    if len(cases) > limit:
+        slower = sum(1 for _, _, a, b in cases[limit:] if b > a)
+        out.append((f"latency: {len(cases) - limit:,} more case p50s moved beyond {TREND:g}× "
+                    f"({slower:,} of them slower)", "worse" if slower else "better"))
     return out

@@ -56,7 +56,7 @@ from .events import (
 )
 from .history import HistoryUnavailable, RunSummary, open_store
 from .judge import Judgement, judge, run_gaps
-from .noise import NOISE_FILE, NoisePool, inconclusive_notices, noise_json
+from .noise import NOISE_FILE, NoisePool, noise_json, noise_notices
 from .parity_store import BodyPack, RecordFile, record_line
 from .results import PACK, RESULTS, entries, read_body, read_head
 from .rundir import RunDir, Writer
@@ -206,7 +206,7 @@ class _ParityOf:
             elif isinstance(event, RunFinished):
                 self.finished = event
             elif isinstance(event, NoiseSettled):
-                self.noise, own_notices = event, inconclusive_notices(event)
+                self.noise, own_notices = event, noise_notices(event)
             elif isinstance(event, Notice) and event in own_notices:
                 own_notices.remove(event)
             elif inside and not isinstance(event, (ParityPlanned, ArtifactWritten)):
@@ -339,7 +339,7 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
     settled = _united_noise(shards)
     if settled is not None:
         merged.emit(settled)
-        for notice in inconclusive_notices(settled):
+        for notice in noise_notices(settled):
             merged.emit(notice)
     for path in _join_records(runs, merged.run_dir.path / "parity"):
         merged.emit(ArtifactWritten(str(path.relative_to(merged.run_dir.path)),

@@ -15,8 +15,10 @@ stable path keeps counting, in the class of what is left. The pool only grows, s
 final judgement does not depend on the order the cases landed in.
 
 A path the reference answers the same way in every sample is never noise, however noisy
-its neighbours. A case whose reference answer is noise through and through (every leaf)
-is *inconclusive*: shown and counted, never a silent match.
+its neighbours. A sample that fails, or answers with another status or another kind of body
+than the first answer (a 429 among 200s), teaches nothing: every path would differ in it.
+It is counted as failed, and the noise table says so. A case whose reference answer is noise
+through and through (every leaf) is *inconclusive*: shown and counted, never a silent match.
 
 Memory is per endpoint, never per case: at most ENDPOINT_PATHS noise paths with
 EVIDENCE example values each, and SHAPES reference shapes (the set of leaf paths an answer
@@ -27,12 +29,15 @@ endpoint learns from its own case's samples only, and the settled table says so.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import tomlkit
 
 from .compare import (
     ABSENT,
@@ -57,7 +62,7 @@ from .events import (
     Notice,
 )
 from .har_cases import path_template
-from .textsafe import md_cell, neutralise
+from .textsafe import UNSAFE, md_cell, neutralise
 
 ENDPOINT_PATHS = 500
 ENDPOINTS = 10_000
@@ -67,6 +72,8 @@ SHAPES = 32
 OPEN_LEAVES = 100  # leaves of a shard's shape its noise leaves open, told to the merge; beyond, it is never hollow
 ARRAY_SAMPLE = 4  # items of an array looked at for its shape (their paths are wildcarded alike)
 TEXT_LINES = 200
+NOISE_ROWS = 200  # noisy paths listed in report.md and verdict.md; every one is in NOISE_FILE
+NOTICE_ENDPOINTS = 3  # endpoints named one by one in a notice; beyond, one notice for them all
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -142,9 +149,28 @@ def shape_id(leaves: frozenset[str]) -> str:
 
 
 def _evidence(value: Any) -> str:
-    text = neutralise("absent" if value is ABSENT else value if isinstance(value, str)
-                      else json.dumps(value, ensure_ascii=False))
+    """The start of a value, display-safe: only what is shown is serialised (a differing
+    subtree can be megabytes)."""
+    if value is ABSENT:
+        text = "absent"
+    elif isinstance(value, str):
+        text = value[:2 * EVIDENCE_CHARS]
+    else:
+        text = _prefix(json.JSONEncoder(ensure_ascii=False).iterencode(value), 2 * EVIDENCE_CHARS)
+    text = neutralise(text)
     return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "…"
+
+
+def _prefix(chunks: Iterable[str], chars: int) -> str:
+    """At least `chars` characters of an encoding, or all of it: the encoder stops there."""
+    taken: list[str] = []
+    size = 0
+    for chunk in chunks:
+        taken.append(chunk)
+        size += len(chunk)
+        if size >= chars:
+            break
+    return "".join(taken)
 
 
 @dataclass
@@ -156,6 +182,7 @@ class _Path:
 @dataclass
 class _Endpoint:
     samples: int = 0
+    failed: int = 0  # samples that taught nothing: no answer, or another status or body kind
     cases: int = 0
     paths: dict[str, _Path] = field(default_factory=dict)
     noise: frozenset[str] = frozenset()
@@ -182,12 +209,14 @@ class NoisePool:
         return state
 
     def learn(self, endpoint: str, samples: Sequence[Sequence[Difference]],
-              leaves: frozenset[str] | None) -> tuple[frozenset[str], frozenset[str], str]:
-        """Fold in one case: its reference's differences from each extra sample, and the leaf
-        paths of its first answer (None: it could not be read). Returns the endpoint's noise
-        now, the paths this case's own samples differed on, and the case's shape id."""
+              leaves: frozenset[str] | None, failed: int = 0) -> tuple[frozenset[str], frozenset[str], str]:
+        """Fold in one case: its reference's differences from each extra sample, the leaf
+        paths of its first answer (None: it could not be read), and how many samples failed.
+        Returns the endpoint's noise now, the paths this case's own samples differed on, and
+        the case's shape id."""
         state = self._state(endpoint)
         state.cases += 1
+        state.failed += failed
         own: set[str] = set()
         for diffs in samples:
             state.samples += 1
@@ -198,7 +227,8 @@ class NoisePool:
                 hit.setdefault(render_path(d.path, wildcard=True), d)
             for where in _outermost(hit):
                 own.add(where)
-                self._count(state, where, 1, (_evidence(hit[where].ref), _evidence(hit[where].cand)))
+                d = hit[where]
+                self._count(state, where, 1, lambda d=d: (_evidence(d.ref), _evidence(d.cand)))
         shape = ""
         if leaves is not None:
             shape = shape_id(leaves)
@@ -214,9 +244,10 @@ class NoisePool:
             state = self._state(row.endpoint)
             state.samples += row.samples
             state.cases += row.cases
+            state.failed += row.failed
             state.truncated |= row.truncated
             for p in row.paths:
-                self._count(state, p.path, p.differed, p.evidence)
+                self._count(state, p.path, p.differed, lambda p=p: p.evidence)
             for s in row.shapes:
                 self._shape(state, s.id, frozenset(s.open), s.cases)
 
@@ -228,9 +259,10 @@ class NoisePool:
         elif len(state.shapes) < SHAPES:
             state.shapes[shape] = (leaves, cases)
 
-    def _count(self, state: _Endpoint, where: str, times: int, shown: Iterable[str]) -> None:
+    def _count(self, state: _Endpoint, where: str, times: int, shown: Callable[[], Iterable[str]]) -> None:
         """`times` samples differed at `where`: counted on the noise path covering it, or
-        learned as a new one (which takes in the narrower paths it covers)."""
+        learned as a new one (which takes in the narrower paths it covers); `shown` gives the
+        values seen there, asked for only while the path lacks evidence."""
         home = next((p for p in _ancestors(where) if p in state.paths), None)
         if home is None:
             if len(state.paths) >= ENDPOINT_PATHS:
@@ -244,7 +276,9 @@ class NoisePool:
             home = where
         entry = state.paths[home]
         entry.differed += times
-        for value in shown:
+        if len(entry.evidence) >= EVIDENCE:
+            return
+        for value in shown():
             if len(entry.evidence) < EVIDENCE and value not in entry.evidence:
                 entry.evidence.append(value)
 
@@ -255,7 +289,7 @@ class NoisePool:
         merge never calls it hollow)."""
         rows = []
         for endpoint, state in sorted(self._endpoints.items()):
-            if not state.samples:
+            if not state.samples and not state.failed:
                 continue
             paths = tuple(NoisePathRow(p, e.differed, tuple(e.evidence)) for p, e in sorted(state.paths.items()))
             hollow = tuple(sorted(s for s, (leaves, _) in state.shapes.items() if _hollow(leaves, state.noise)))
@@ -267,15 +301,40 @@ class NoisePool:
                 shapes = tuple(NoiseShapeRow(s, state.shapes[s][1], tuple(left))
                                for s, left in sorted(open_.items()) if len(left) <= OPEN_LEAVES)
             rows.append(NoiseEndpointRow(endpoint, state.samples, state.cases, paths, hollow, inconclusive,
-                                         state.truncated, shapes))
+                                         state.truncated, shapes, state.failed))
         return NoiseSettled(tuple(rows), self._overflow)
 
 
-def inconclusive_notices(settled: NoiseSettled) -> list[Notice]:
-    """The cases whose reference answer is all noise, named per endpoint: never a silent match."""
-    return [Notice("parity", "warn", f"{row.inconclusive} case(s) of {row.endpoint} inconclusive: every value "
-                                     "the reference gives differs among its own answers")
-            for row in settled.endpoints if row.inconclusive]
+def noise_notices(settled: NoiseSettled) -> list[Notice]:
+    """The cases whose reference answer is all noise (never a silent match), and the samples
+    that taught nothing, named per endpoint while they are few."""
+    return [*(Notice("parity", "warn", line) for line in _told(settled, lambda e: e.inconclusive, _inconclusive)),
+            *(Notice("parity", "info", line) for line in _told(settled, lambda e: e.failed, _failed))]
+
+
+def _inconclusive(n: int, where: str) -> str:
+    return f"{n} case(s) of {where} inconclusive: every value the reference gives differs among its own answers"
+
+
+def _failed(n: int, where: str) -> str:
+    return (f"{n} noise sample(s) of {where} taught nothing: no answer, or another status or body kind "
+            "than the reference's first answer")
+
+
+def _truncated(n: int, where: str) -> str:
+    return f"{where}: more than {ENDPOINT_PATHS} noisy paths; the rest were not learned"
+
+
+def _told(settled: NoiseSettled, count: Callable[[NoiseEndpointRow], int],
+          say: Callable[[int, str], str]) -> list[str]:
+    """`say` for each endpoint with a count; beyond NOTICE_ENDPOINTS of them, once for them
+    all (endpoints that do not template grow with the cases)."""
+    hit = [(neutralise(e.endpoint), n) for e in settled.endpoints if (n := count(e))]
+    if len(hit) <= NOTICE_ENDPOINTS:
+        return [say(n, where) for where, n in hit]
+    named = ", ".join(where for where, _ in hit[:NOTICE_ENDPOINTS])
+    return [say(sum(n for _, n in hit),
+                f"{len(hit):,} endpoints ({named} and {len(hit) - NOTICE_ENDPOINTS:,} more in {NOISE_FILE})")]
 
 
 def _ancestors(where: str) -> Iterable[str]:
@@ -326,7 +385,7 @@ class Settler:
             return None
         key = (class_id, endpoint)
         if key not in self._left:
-            left = tuple(e for e in found.entries if not (e.path.startswith("$") and covered(e.path, noise)))
+            left = tuple(e for e in found.entries if e.kind in HEAD_KINDS or not covered(e.path, noise))
             if len(left) == len(found.entries):
                 self._left[key] = None
             else:
@@ -358,7 +417,7 @@ class Settler:
     def rows(self, endpoint: str, diffs: Iterable[DiffRow]) -> tuple[DiffRow, ...]:
         """A class's example differences with the settled noise flagged."""
         noise = self.noise.get(endpoint, frozenset())
-        return tuple(replace(d, noise=True) if not d.noise and _wild(d.path).startswith("$")
+        return tuple(replace(d, noise=True) if not d.noise and d.kind not in HEAD_KINDS
                      and covered(_wild(d.path), noise) else d for d in diffs)
 
 
@@ -380,41 +439,57 @@ def noise_markdown(event: NoiseSettled | None) -> list[str]:
     if not event.endpoints:
         return lines + ["The reference answered every sample the same way: no noise learned.", ""]
     lines += ["| Endpoint | Path | Samples that differed | The reference's own values |", "|---|---|---:|---|"]
-    for e in event.endpoints:
-        for p in e.paths:
-            values = ", ".join(f"`{md_cell(v)}`" for v in p.evidence)
-            lines.append(f"| {md_cell(e.endpoint)} | `{md_cell(p.path)}` | {p.differed} of {e.samples} | {values} |")
-        if not e.paths:
-            lines.append(f"| {md_cell(e.endpoint)} | (none) | 0 of {e.samples} | |")
+    rows = (_row(e, p) for e in event.endpoints for p in (e.paths or (None,)))
+    lines += itertools.islice(rows, NOISE_ROWS)
+    left = sum(max(len(e.paths), 1) for e in event.endpoints) - NOISE_ROWS
     lines.append("")
-    for e in event.endpoints:
-        if e.inconclusive:
-            lines.append(f"- {md_cell(e.endpoint)}: {e.inconclusive} case(s) inconclusive — every value the "
-                         "reference gives differs among its own answers")
-        if e.truncated:
-            lines.append(f"- {md_cell(e.endpoint)}: more than {ENDPOINT_PATHS} noisy paths; the rest were not learned")
+    if left > 0:
+        lines += [f"{NOISE_ROWS} rows shown; {left:,} more, and every path with its values, in `{NOISE_FILE}`.", ""]
+    for told in (_told(event, lambda e: e.inconclusive, _inconclusive), _told(event, lambda e: e.failed, _failed),
+                 _told(event, lambda e: int(e.truncated), _truncated)):
+        lines += [f"- {md_cell(line)}" for line in told]
     if event.overflow:
         lines.append(f"- {event.overflow} case(s) of endpoints beyond the first {ENDPOINTS:,} learned from "
                      "their own samples only")
     return lines + [""]
 
 
+def _row(e: NoiseEndpointRow, p: NoisePathRow | None) -> str:
+    """One row of the noise table (p None: the endpoint learned no noise)."""
+    where = md_cell(neutralise(e.endpoint))
+    if p is None:
+        return f"| {where} | (none) | 0 of {e.samples} | |"
+    values = ", ".join(f"`{md_cell(v)}`" for v in p.evidence)
+    return f"| {where} | `{md_cell(neutralise(p.path))}` | {p.differed} of {e.samples} | {values} |"
+
+
 def suggest_ignore(event: NoiseSettled) -> list[str]:
     """`ignore` lines that make the learned noise explicit, scoped to the endpoint each path
-    was learned on, to review and paste into [parity]."""
-    lines = ["# learned noise: review, then paste into [parity] (and set noise_samples = 0 if you wish)",
-             "ignore = ["]
+    was learned on, to review and paste into [parity]: valid TOML whatever the paths hold,
+    with nothing a terminal would act on (such characters are TOML escapes)."""
+    rules = tomlkit.array()
     for e in event.endpoints:
-        if e.paths:
-            lines.append(f"  # {e.endpoint}: {e.samples} samples from {e.cases} case(s)")
+        if not e.paths:
+            continue
+        rules.add_line(comment=_comment(f"{e.endpoint}: {e.samples} samples from {e.cases} case(s)"))
+        if e.inconclusive:
+            rules.add_line(comment=f"WARNING: {e.inconclusive} case(s) of it inconclusive (the reference's answer all "
+                                   "noise):")
+            rules.add_line(comment="with noise_samples = 0 these lines make them silent matches")
         for p in e.paths:
-            lines.append(f'  "{e.endpoint} {_toml_escape(p.path)}",  # differed in {p.differed} of {e.samples}')
-    lines.append("]")
-    return lines
+            rules.add_line(f"{e.endpoint} {p.path}", comment=f"differed in {p.differed} of {e.samples}")
+    rules.add_line(indent="")
+    document = tomlkit.document()
+    document.add(tomlkit.comment("learned noise: review, then paste into [parity] (and set noise_samples = 0 "
+                                 "if you wish)"))
+    document["ignore"] = rules
+    text = UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", tomlkit.dumps(document))
+    return text.rstrip("\n").split("\n")
 
 
-def _toml_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+def _comment(text: str) -> str:
+    """Outside text as one line of a TOML comment."""
+    return neutralise(text).replace("\n", "\u240a")
 
 
 # ---- the run's record of it --------------------------------------------------------------------
@@ -443,8 +518,8 @@ def read_noise(run_dir: Path) -> NoiseSettled | None:
                                                               for s in e.get("shapes", ()))})
                           for e in data["endpoints"])
         return NoiseSettled(endpoints, int(data.get("overflow", 0)))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a learned-noise file ({type(exc).__name__}: {exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: not a learned-noise file ({type(exc).__name__}: {neutralise(str(exc))})") from None
 
 
 def explain(run_dir: Path, entry: Mapping[str, Any], differences: list[dict[str, Any]]) -> None:
@@ -458,10 +533,11 @@ def explain(run_dir: Path, entry: Mapping[str, Any], differences: list[dict[str,
         return
     paths = {p.path: p for p in row.paths}
     for d in differences:
-        where = _wild(str(d.get("path", "")))
-        home = next((a for a in _ancestors(where) if a in paths), None) if where.startswith("$") else None
+        if d.get("kind") in HEAD_KINDS:
+            continue
+        home = next((a for a in _ancestors(_wild(str(d.get("path", "")))) if a in paths), None)
         if home is not None:
             noise = paths[home]
             d["noise"] = True
-            d["evidence"] = (f"noise at {home}: the reference itself gave {', '.join(noise.evidence)} "
-                             f"(differed in {noise.differed} of {row.samples} samples)")
+            d["evidence"] = neutralise(f"noise at {home}: the reference itself gave {', '.join(noise.evidence)} "
+                                       f"(differed in {noise.differed} of {row.samples} samples)")

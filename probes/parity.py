@@ -38,7 +38,7 @@ from .config import UNSET, ParityCase, ParityConfig
 from .divergence import DivergenceClass, classify
 from .errors import GauntletError
 from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
-from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, inconclusive_notices, leaf_paths
+from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, noise_notices
 from .shard import Shard
 from .textsafe import neutralise
 
@@ -288,12 +288,20 @@ def _learn_noise(case: ParityCase, config: ParityConfig, ref: Answer, samples: S
                  pool: NoisePool) -> tuple[frozenset[str], frozenset[str], str, str, bool]:
     """Fold the reference's extra answers into its endpoint's pool: (the endpoint's noise now,
     the paths this case's samples differed on, the endpoint, the answer's shape, whether the
-    answer is all noise). A sample that failed teaches nothing."""
+    answer is all noise). A sample that failed, or that answered another status or another
+    kind of body (a 429 `{"error": …}` among 200s), teaches nothing: every path differs in it."""
     endpoint = endpoint_of(case)
-    leaves = leaf_paths(*parse_body(ref))
-    differences = [compare_answers(ref, s, config.compare_headers, config.rules)
-                   for s in samples if _answer_error(s) is None]
-    noise, own, shape = pool.learn(endpoint, differences, leaves)
+    kind, value = parse_body(ref)
+    leaves = leaf_paths(kind, value)
+    differences = []
+    for sample in samples:
+        try:
+            alike = not sample.error and sample.status == ref.status and parse_body(sample)[0] == kind
+        except BodyError:
+            alike = False
+        if alike:
+            differences.append(compare_answers(ref, sample, config.compare_headers, config.rules))
+    noise, own, shape = pool.learn(endpoint, differences, leaves, failed=len(samples) - len(differences))
     return noise, own, endpoint, shape, all_noise(leaves, noise)
 
 
@@ -416,10 +424,11 @@ async def run_parity(config: ParityConfig, bus: EventBus,
 def settle_noise(pool: NoisePool, bus: EventBus, *, shard: bool = False) -> None:
     """The pool's final word, which the boards judge every landed case again by (a shard's
     with what `gauntlet merge` needs to unite the shards' pools); the cases whose reference
-    answer is all noise are named as a notice, never a silent match."""
+    answer is all noise are named as a notice, never a silent match, as are the samples that
+    taught nothing."""
     settled = pool.settled(shard=shard)
     bus.emit(settled)
-    for notice in inconclusive_notices(settled):
+    for notice in noise_notices(settled):
         bus.emit(notice)
 
 

@@ -20,7 +20,7 @@ from .compare import HEAD_KINDS, SEVERITY
 from .events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
 from .noise import Settler, noise_markdown
 from .latency import LatencyBoard
-from .textsafe import md_cell
+from .textsafe import md_cell, neutralise
 
 TICK, CROSS = "✓", "✗"
 TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
@@ -93,7 +93,7 @@ class Tally:
         return text
 
 
-class _Shared:
+class Shared:
     """One object per distinct small dictionary: 100,000 cases share a handful of them."""
 
     def __init__(self) -> None:
@@ -118,7 +118,7 @@ class ParityBoard:
     _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
     _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
     _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
-    _shared: _Shared = field(default_factory=_Shared)
+    _shared: Shared = field(default_factory=Shared)
     latency: LatencyBoard = field(default_factory=LatencyBoard)  # with `[parity.latency]`: each case's timings
 
     def apply(self, t: float, event: Event) -> None:
@@ -344,8 +344,8 @@ def noise_lines(event: NoiseSettled) -> Text:
     text = Text()
     for e in event.endpoints:
         if e.paths or e.inconclusive:
-            text.append(("\n" if text else "") + f"noise {e.endpoint}: ", style="bold")
-            text.append(" · ".join(f"{p.path} {p.differed}/{e.samples}" for p in e.paths))
+            text.append(("\n" if text else "") + f"noise {neutralise(e.endpoint)}: ", style="bold")
+            text.append(" · ".join(f"{neutralise(p.path)} {p.differed}/{e.samples}" for p in e.paths))
             if e.inconclusive:
                 text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
     return text

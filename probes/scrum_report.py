@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from rich import box
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -58,11 +58,16 @@ class BundleState:
         return f"no review finished ({cut} cut short" + (f", {failed} failed)" if failed else ")")
 
 
-def seen(loc: LocationRow) -> str:
-    """A finding's wave: `new`, `2 waves`, or nothing when there was no earlier wave."""
-    if loc.state == "recurring":
-        return f"{loc.waves} waves"
-    return loc.state
+def seen(loc: LocationRow, form: Literal["cell", "markdown", "reason"] = "cell") -> str:
+    """A finding's wave, in the one wording every report shares. `cell` (the pane): `new`,
+    `2 waves`, nothing when there was no earlier wave; `markdown`: `recurring (2 waves, since
+    `run`)`, `–` with no earlier wave; `reason` (a verdict reason's tail): ` — recurring for
+    2 waves, since run …`, nothing for a new finding."""
+    if loc.state != "recurring":
+        return {"cell": loc.state, "markdown": loc.state or "–", "reason": ""}[form]
+    waves = f"{loc.waves} waves"
+    return {"cell": waves, "markdown": f"recurring ({waves}, since `{loc.since}`)",
+            "reason": f" — recurring for {waves}, since run {loc.since}"}[form]
 
 
 @dataclass
@@ -77,6 +82,7 @@ class ScrumBoard:
     today: date = field(default_factory=date.today)
     previous_run_id: str = ""
     previous_tokens: tuple[TokenRow, ...] = ()
+    _in_force: tuple[object, date, dict[str, DismissalRow]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, ScrumPlanned):
@@ -95,7 +101,12 @@ class ScrumBoard:
     # ---- which findings count ----------------------------------------------------------
 
     def dismissal(self, loc: LocationRow) -> DismissalRow | None:
-        return dismissal(loc, active(self.recorded if self.ledger is None else self.ledger, self.today))
+        """Asked once per location per redraw: the entries in force are worked out again only
+        when the ledger (replaced whole, never changed in place) or the day changes."""
+        rows = self.recorded if self.ledger is None else self.ledger
+        if self._in_force is None or self._in_force[0] is not rows or self._in_force[1] != self.today:
+            self._in_force = (rows, self.today, active(rows, self.today))
+        return dismissal(loc, self._in_force[2])
 
     def counted(self, b: BundleState) -> list[LocationRow]:
         return [loc for loc in b.tally.locations if self.dismissal(loc) is None] if b.tally else []
@@ -125,10 +136,10 @@ class ScrumBoard:
         """The verdict's scrum reasons: every convergent BLOCK (since when, when it recurs),
         and every unverified one too when the config says any lineage blocks."""
         reasons = [f"convergent BLOCK in {bundle} at {loc.where} ({' + '.join(loc.lineages)}): {loc.what}"
-                   + _since(loc) for bundle, loc in self.convergent_blocks()]
+                   + seen(loc, "reason") for bundle, loc in self.convergent_blocks()]
         if self.block_on == ANY_LINEAGE:
             reasons += [f"unverified BLOCK in {bundle} at {loc.where} ({loc.lineages[0]} only; "
-                        f'[scrum] block_on = "{ANY_LINEAGE}"): {loc.what}' + _since(loc)
+                        f'[scrum] block_on = "{ANY_LINEAGE}"): {loc.what}' + seen(loc, "reason")
                         for bundle, loc in self.unverified_blocks()]
         return reasons
 
@@ -179,6 +190,10 @@ class ScrumBoard:
         return [(lineage, before.get(lineage), now.get(lineage, TokenSum()))
                 for lineage in dict.fromkeys([*now, *before])]
 
+    def estimated(self) -> bool:
+        """Some count shown, of this wave or the previous one, is an estimate (marked `~`)."""
+        return total([*self.token_rows(), *self.previous_tokens]).estimated
+
     def tokens_line(self) -> str:
         return f"tokens this wave: {total(self.token_rows()).text()}" + (
             f" · previous wave ({self.previous_run_id}): {total(self.previous_tokens).text()}"
@@ -219,7 +234,7 @@ class ScrumBoard:
     def lineage_table(self) -> Table:
         """Tokens (and cost) per lineage, this wave beside the previous one."""
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      title="Tokens per lineage (~ estimated)")
+                      title="Tokens per lineage" + (" (~ estimated)" if self.estimated() else ""))
         table.add_column("Lineage")
         if self.previous_run_id:
             table.add_column("Previous wave", justify="right")
@@ -271,7 +286,8 @@ class ScrumBoard:
             lines.append(f"| {lineage} | " + " | ".join([*cells, now.text()]) + " |")
         lines.append("| **run** | " + " | ".join(
             ([total(self.previous_tokens).text()] if previous else []) + [total(self.token_rows()).text()]) + " |")
-        lines += ["", f"**{self.headline()}**", "", self.tokens_line() + " (~ estimated: the gateway sent no usage)", ""]
+        lines += ["", f"**{self.headline()}**", "",
+                  self.tokens_line() + (" (~ estimated: the gateway sent no usage)" if self.estimated() else ""), ""]
         unverified = self.unverified_blocks()
         if unverified:
             blocking = self.block_on == ANY_LINEAGE
@@ -299,7 +315,7 @@ class ScrumBoard:
                                                 + (f", until {gone.expires}" if gone.expires else "") + ")*"
                                                 if gone else "")
                     lines.append(f"| `{loc.id or '–'}` | `{md_cell(loc.where)}` | {', '.join(loc.lineages)}{mark} | "
-                                 f"{loc.severity} | {_seen_md(loc)} | {what} |")
+                                 f"{loc.severity} | {seen(loc, 'markdown')} | {what} |")
                 lines += [f"| `{r.id}` | `{md_cell(r.where)}` | {', '.join(r.lineages)} | {r.severity} | "
                           f"resolved (seen {r.waves} wave{'s' if r.waves != 1 else ''}) | {md_cell(r.what)} |"
                           for r in t.resolved]
@@ -391,16 +407,6 @@ class ScrumBoard:
                                        "properties": {"owner": gone.owner, "opened": gone.opened,
                                                       **({"expires": gone.expires} if gone.expires else {})}}]
         return result
-
-
-def _since(loc: LocationRow) -> str:
-    return f" — recurring for {loc.waves} waves, since run {loc.since}" if loc.state == "recurring" else ""
-
-
-def _seen_md(loc: LocationRow) -> str:
-    if loc.state == "recurring":
-        return f"recurring ({loc.waves} waves, since `{loc.since}`)"
-    return loc.state or "–"
 
 
 def _tokens(r: ReviewFinished | None) -> str:

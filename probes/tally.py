@@ -20,6 +20,7 @@ from unidiff.errors import UnidiffParseError
 from .errors import InputError
 from .events import DismissalRow, ResolvedRow
 from .findings import Anchors, normalise_what
+from .findings_ledger import dismissal
 from .textsafe import neutralise
 
 SEVERITIES = ("BLOCK", "WARN", "INFO")
@@ -291,7 +292,7 @@ class Tally:
     resolved: list[ResolvedRow] = field(default_factory=list)  # the previous wave's, gone from this one
 
     def dismissal(self, loc: Location) -> DismissalRow | None:
-        return next((self.dismissed[k] for k in (loc.id, *loc.ids) if k in self.dismissed), None)
+        return dismissal(loc, self.dismissed)
 
     @property
     def counted(self) -> list[Location]:

@@ -17,7 +17,8 @@ _TABLE.update({c: f"\\x{c:02x}" for c in range(0x80, 0xA0)})
 _TABLE.update({c: f"\\u{c:04x}" for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))})
 
 
-_UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _TABLE) + "]")
+# Every character neutralise replaces (for output that must escape them its own way, as TOML).
+UNSAFE = re.compile("[" + "".join(re.escape(chr(c)) for c in _TABLE) + "]")
 
 
 def neutralise(text: str) -> str:
@@ -25,7 +26,7 @@ def neutralise(text: str) -> str:
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
     # A scan by the regex engine is far cheaper than translate on clean megabytes.
-    return text.translate(_TABLE) if _UNSAFE.search(text) else text
+    return text.translate(_TABLE) if UNSAFE.search(text) else text
 
 
 def decode_safe(data: bytes) -> str:

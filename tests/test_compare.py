@@ -337,8 +337,9 @@ def test_an_absolute_tolerance_is_deepdiffs_math_epsilon(x, y, eps):
 def test_a_relative_tolerance_holds_what_deepdiffs_significant_digits_call_equal(x, spread, digits, key):
     """Numbers DeepDiff calls equal to `digits` digits of their scientific notation are
     within 10^-digits of each other, relatively, and within that relative tolerance ours
-    are equal; numbers ours tell apart, DeepDiff never calls equal. (DeepDiff rounds numbers
-    below 1 at a fixed place, so they are left out.)"""
+    are equal; numbers ours tell apart, DeepDiff never calls equal; and numbers further apart
+    than the tolerance ours tell apart. (DeepDiff rounds numbers below 1 at a fixed place, so
+    they are left out.)"""
     y = x * (1 + spread)
     rules = Rules(tolerance={"$.stats.*": parse_tolerance(f"{10 ** -digits * 100:g}%")})
     ours = diff_json({"stats": {key: x}}, {"stats": {key: y}}, rules)
@@ -348,6 +349,11 @@ def test_a_relative_tolerance_holds_what_deepdiffs_significant_digits_call_equal
         assert ours == []
     if ours:
         assert theirs
+    # The tolerance is a fraction of the larger number: y = x (1 + spread) is beyond it once
+    # |spread| passes tolerance / (1 - tolerance): under 1.02 × tolerance for 1 % and less, and
+    # the spreads drawn stay within 5 %, short of the 10 % one.
+    if abs(spread) > 10 ** -digits * 1.02:
+        assert ours != [], (x, y, digits)
     assert ours == [] or ours[0].where == f"$.stats.{key}"
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,20 +20,25 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.errors import ConfigError, GauntletError
 from probes.events import (
+    ArtifactWritten,
     BundleTallied,
     ComparedWithPrevious,
     DismissalRow,
     EventBus,
     LocationRow,
+    PhaseFinished,
     PlannedBundle,
     PlannedReviewer,
+    ReviewFinished,
     ScrumPlanned,
+    TokenRow,
 )
 from probes.findings import finding_id, normalise_what
 from probes.findings_ledger import load_ledger, record_dismissal
 from probes.history import open_store
 from probes.judge import judge
-from probes.tally import parse_review, tally
+from probes.scrum_report import ScrumBoard
+from probes.tally import Location, parse_review, tally
 
 from .conftest import REPO
 
@@ -108,7 +114,7 @@ def test_the_same_place_from_two_lineages_is_one_id_whoever_said_it_first():
 
 # ---- a config of saved reviews, run wave after wave ------------------------------------------
 
-def scrum_project(tmp_path: Path, extra: str = "", reviewers: str = "") -> Path:
+def scrum_project(tmp_path: Path, extra: str = "", reviewers: str = "", ledger: str = "findings_ignore.toml") -> Path:
     (tmp_path / "reviews" / "b").mkdir(parents=True, exist_ok=True)
     config = tmp_path / "gauntlet.toml"
     config.write_text(textwrap.dedent(f"""
@@ -116,7 +122,7 @@ def scrum_project(tmp_path: Path, extra: str = "", reviewers: str = "") -> Path:
         name = "waves"
         out_dir = "out"
         [scrum]
-        findings_ignore = "findings_ignore.toml"
+        findings_ignore = "{ledger}"
         {extra}
         [[scrum.reviewer]]
         name = "opus"
@@ -531,3 +537,218 @@ def test_the_demo_run_twice_shows_its_findings_recurring_and_tokens_per_lineage_
         assert f"scrum tokens {lineage}: ~" in outputs[1]
     verdict = json.loads((second / "verdict.json").read_text())
     assert verdict["phases"]["scrum"]["tokens"]["previous_run"]["tokens_out"] > 0
+
+
+# ---- review round 3: ids that hold, the wave compared with, live dismissals, outside text ----
+
+SETTINGS = """\
+def helper():
+    return 1
+
+
+settings = load()
+timeout = settings["timeout"] * 1000
+"""
+
+
+def located(diff: str, where: str, what: str = "timeout scaled twice") -> Location:
+    (loc,) = tally("b", 1.0, diff, [parse_review(f"WHERE: {where}\nSEVERITY: WARN\nWHAT: {what}\n", "opus", "anthropic")],
+                   tolerance=0, min_tokens_out=0).locations
+    return loc
+
+
+@pytest.mark.parametrize("inserted", ["# tuning, in milliseconds", "type = settings['type']", "record = {}",
+                                      "object.x()", "module.exports = {}"])
+def test_a_comment_or_an_assignment_inserted_above_a_finding_keeps_its_id(inserted):
+    before = located(new_file_diff(SETTINGS, "app.py"), "app.py:6")
+    after = located(new_file_diff(SETTINGS.replace("timeout =", f"{inserted}\ntimeout ="), "app.py"), "app.py:7")
+    assert before.id == after.id == finding_id("app.py", "def helper()", "timeout scaled twice")
+
+
+def test_a_markdown_heading_is_a_symbol_in_a_markdown_file_only():
+    doc = "# Guide\n\n## Install\n\nRun the installer twice.\n"
+    for path, symbol in (("docs/guide.md", "## Install"), ("docs/GUIDE.markdown", "## Install"), ("setup.sh", "")):
+        assert located(new_file_diff(doc, path), f"{path}:5", "say why").id == finding_id(path, symbol, "say why"), path
+
+
+def test_a_line_after_a_large_deletion_takes_its_symbol_from_its_own_side_of_the_diff(tmp_path):
+    old = ["import os", "", "def removed():", *(f"    x{i} = {i}" for i in range(30)), "", "def kept():",
+           *(f"    a{i} = {i}" for i in range(20)), "    return a0"]
+    new = ["import os", "", "def kept():", *(f"    a{i} = {i}" for i in range(16)), "    extra = 1",
+           *(f"    a{i} = {i}" for i in range(16, 20)), "    return a0"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "app.py").write_text("\n".join(old) + "\n")
+    subprocess.run(["git", "init", "-q", "."], cwd=repo, check=True)
+    subprocess.run(["git", "add", "app.py"], cwd=repo, check=True)
+    (repo / "app.py").write_text("\n".join(new) + "\n")
+    diff = subprocess.run(["git", "diff", "--no-color", "--no-ext-diff"], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+    assert "@@ -1,37 +1,5 @@" in diff and "@@ def kept():" in diff  # line 20 is new-side of the second hunk only
+    assert located(diff, "app.py:20", "extra is never used").id == finding_id("app.py", "def kept()",
+                                                                              "extra is never used")
+    # a line only the old side has (deleted) still takes its symbol from there
+    assert located(diff, "app.py:30", "x27 was used").id == finding_id("app.py", "def removed()", "x27 was used")
+
+
+def test_the_previous_wave_is_the_last_run_that_had_a_scrum_not_any_run(tmp_path):
+    scrum_project(tmp_path)
+    first, _, _ = wave(tmp_path, WAVE_1, *FIRST)
+    config = load_config(tmp_path / "gauntlet.toml", env={})
+    between = asyncio.run(Engine(config, select_phases(config, skip=("scrum",))).run())
+    assert between.verdict.complete and not (between.run_dir / "scrum").exists()
+    third, tallied, seen = wave(tmp_path, WAVE_2, *SECOND)
+    planned = next(e for e in seen if isinstance(e, ScrumPlanned))
+    assert planned.previous_run_id == first.run_dir.name and planned.previous_tokens
+    (loc,) = tallied.locations
+    assert (loc.state, loc.waves, loc.since) == ("recurring", 2, first.run_dir.name)
+    assert [r.where for r in tallied.resolved] == ["src/lib.rs:12"]
+    # the comparison of runs still faces the run just before, whatever it ran
+    compared = next(e for e in seen if isinstance(e, ComparedWithPrevious))
+    assert compared.previous_run_id == between.run_dir.name
+
+
+def test_a_dismissal_made_while_the_run_is_live_reaches_the_summary_and_the_sarif(tmp_path):
+    scrum_project(tmp_path)
+    (tmp_path / "b.diff").write_text(WAVE_1)
+    (tmp_path / "reviews" / "b" / "opus.md").write_text(FIRST[0])
+    (tmp_path / "reviews" / "b" / "kimi.md").write_text(FIRST[1])
+    config = load_config(tmp_path / "gauntlet.toml", env={})
+    ledger, blocks, seen = tmp_path / "findings_ignore.toml", [], []
+
+    def dismiss_after_the_scrum(t: float, event) -> None:
+        seen.append(event)
+        if isinstance(event, BundleTallied):
+            blocks.append(event.locations[0].id)
+        elif isinstance(event, PhaseFinished) and event.phase == "scrum":  # its reports are written by now
+            ledger.write_text(f'[[finding]]\nid = "{blocks[0]}"\nreason = "answered while it ran"\nowner = "ana"\n'
+                              f"opened = {date.today().isoformat()}\n")
+
+    bus = EventBus()
+    bus.subscribe(dismiss_after_the_scrum)
+    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus).run())
+    assert outcome.verdict.verdict == "SHIP"  # the convergent BLOCK was dismissed before the verdict
+    summary = (outcome.run_dir / "scrum" / "summary.md").read_text()
+    assert "dismissed: answered while it ran (ana)" in summary and "1 dismissed" in summary
+    sarif = json.loads((outcome.run_dir / "scrum" / "findings.sarif").read_text())
+    suppressed = [r["partialFingerprints"]["gauntletFinding/v1"] for r in sarif["runs"][0]["results"]
+                  if r.get("suppressions")]
+    assert suppressed == blocks
+    written = [e.path for e in seen if isinstance(e, ArtifactWritten)]
+    assert written.count("scrum/summary.md") == 1 and written.count("scrum/findings.sarif") == 1  # listed once
+
+
+def test_the_estimated_note_is_there_only_when_a_count_was_estimated():
+    def board(estimated: bool, previous: tuple[TokenRow, ...] = ()) -> ScrumBoard:
+        b = ScrumBoard()
+        b.apply(0, ScrumPlanned((PlannedBundle("c1", 4.0, 5.0, "ok"),), (PlannedReviewer("opus", "anthropic", "openai"),),
+                                previous_run_id="r0" if previous else "", previous_tokens=previous))
+        b.apply(1, ReviewFinished("c1", "opus", "anthropic", "ok", 250, estimated, 0, tokens_in=10))
+        return b
+
+    exact = board(False)
+    assert "estimated" not in exact.summary_markdown("t") and exact.lineage_table().title == "Tokens per lineage"
+    assert "| anthropic | 10 in / 250 out |" in exact.summary_markdown("t")
+    for guessed in (board(True), board(False, (TokenRow("c1", "opus", "anthropic", 5, 100, True, None),))):
+        assert "(~ estimated: the gateway sent no usage)" in guessed.summary_markdown("t")
+        assert guessed.lineage_table().title == "Tokens per lineage (~ estimated)"
+
+
+async def test_reviewer_text_in_the_tally_is_shown_as_written_never_as_markup():
+    from tui.app import GauntletApp
+
+    from .conftest import until
+    from .tui_helpers import ScriptedSource, settle, shown_text
+
+    where, what = "src/[id]/page.tsx:3", "the regex `[/\\w+/]` and [reverse]x[/reverse]"
+    loc = LocationRow(where, "src/[id]/page.tsx", 3, 3, ("anthropic",), ("opus",), False, "WARN", what,
+                      id="fnd:0000000000aa", ids=("fnd:0000000000aa",))
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(400, 40), notifications=True) as pilot:  # the tally is one column of several
+        source.start("scrum")
+        source.push(0, ScrumPlanned((PlannedBundle("c1", 4.0, 5.0, "ok"),), (PlannedReviewer("opus", "anthropic", "replay"),)))
+        source.push(1, BundleTallied("c1", 4.0, 0, 1, "c1: …", (), (), (loc,), (), 0))
+        await pilot.press("2")
+        await settle(app, pilot)
+        shown = shown_text(app.query_one("#tally-table"))
+        assert where in shown and what in shown
+        await pilot.press("d")  # the scripted run names no ledger: said with its brackets, not as markup
+        await until(lambda: toast_drawn(app, "names no [scrum] findings_ignore file"), pilot, 10, "the missing ledger")
+        source.close()
+
+
+def error_said(app, text: str) -> bool:
+    """`text` is in a notification the app raised."""
+    return any(text in str(n.message) for n in app._notifications)
+
+
+def toast_drawn(app, text: str) -> bool:
+    """`text` is in a notification as its toast draws it (the app runs with notifications shown)."""
+    return any(text in toast.render().plain for toast in app.screen.query("Toast"))
+
+
+async def test_a_ledger_that_cannot_be_written_is_a_clear_error_in_the_cli_and_the_pane(tmp_path):
+    from textual.widgets import Input
+
+    from tui.app import GauntletApp
+    from tui.sources import FileSource
+
+    from .conftest import until
+    from .tui_helpers import settle
+
+    scrum_project(tmp_path, ledger="ledgers/findings_ignore.toml")  # no such directory yet: an empty ledger
+    first, tallied, _ = await asyncio.to_thread(wave, tmp_path, WAVE_1, *FIRST)
+    (tmp_path / "ledgers").write_text("a regular file where the ledger's directory should be\n")
+    ledger, block = tmp_path / "ledgers" / "findings_ignore.toml", tallied.locations[0].id
+    with pytest.raises(GauntletError, match=re.escape(str(ledger))):
+        record_dismissal(first.run_dir, block, ledger, reason="r", owner="o")
+    proc = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "tui.cli", "finding", "dismiss",
+                                                    str(first.run_dir), block, "--reason", "r", "--owner", "o"],
+                                   cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 2 and str(ledger) in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    app = GauntletApp(FileSource(first.run_dir, follow=False), clock=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("2")
+        await settle(app, pilot)
+        await pilot.press("d")
+        await settle(app, pilot)
+        app.screen.query_one("#form-reason", Input).value = "answered"
+        app.screen.query_one("#form-owner", Input).value = "validatord"
+        app.screen.query_one("#form-expires", Input).focus()
+        await pilot.press("enter")
+        await until(lambda: error_said(app, str(ledger)), pilot, 30, "the ledger's error in the pane")
+        assert app.is_running and app.model.verdict is not None and app.model.verdict.verdict == "BLOCK"
+
+
+async def test_a_gaps_file_that_cannot_be_written_is_a_clear_error_in_the_diff_viewer(servers, write_config, tmp_path,
+                                                                                       monkeypatch):
+    from tui.screens.diff import DiffApp, GapForm
+
+    from .conftest import until
+    from .test_diff_view import probe_run
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    run = await probe_run(servers, write_config, {"rust": {"a": 1}, "go": {"a": 2}}, gaps=True)
+    gaps = run.parent.parent / "known_gaps.toml"
+    (gaps.parent / f".{gaps.name}.lock").mkdir()  # the lock beside it cannot be opened, even by root
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        assert isinstance(app.screen, GapForm)
+        await pilot.click("#gap-note")
+        await pilot.press(*"flat vs tagged", "enter", *"validatord", "enter")
+        await until(lambda: error_said(app, str(gaps)), pilot, 30, "the gaps file's error in the viewer")
+        assert app.is_running
+    assert gaps.read_text() == "# gaps\n"
+    run = await probe_run(servers, write_config, {"rust": {"a": 1}, "go": {"a": 2}})  # no known_gaps file named
+    app = DiffApp(run, "c")
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await pilot.click("#gap-note")
+        await pilot.press(*"n", "enter", *"o", "enter")
+        await until(lambda: toast_drawn(app, "names no [verdict] known_gaps file"), pilot, 30, "the missing gaps file")

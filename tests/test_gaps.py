@@ -86,8 +86,8 @@ def test_gap_add_appends_without_disturbing_the_others_and_adds_a_tracker_row(tm
                       "| use serde | core | _done_ |\n\n## Later\n\nMore text.\n")
     tracker.write_text(tracker_before)
     run = fake_run(tmp_path, [CASE])
-    gap = record_gap(run, "playbook_missing_fingerprint", gaps, note="flat vs tagged | fix MarshalJSON",
-                     owner="validatord", gap_id="validator-wire-format", tracker=tracker, today=date(2026, 5, 2))
+    (gap,) = record_gap(run, "playbook_missing_fingerprint", gaps, note="flat vs tagged | fix MarshalJSON",
+                        owner="validatord", gap_id="validator-wire-format", tracker=tracker, today=date(2026, 5, 2))
     text = gaps.read_text()
     assert text.startswith(before)
     loaded = load_gaps(gaps)
@@ -138,7 +138,7 @@ def test_a_latency_gap_for_a_case_named_like_a_glob_covers_that_case_alone(tmp_p
 
     slower = {"rust": {"latency": {"state": ""}}, "go": {"latency": {"state": SLOWER, "class_id": LATENCY_CLASS}}}
     run = fake_run(tmp_path, [{"case": "get[1]*", "statuses": {"rust": 200, "go": 200}, "answers": slower}])
-    gap = record_gap(run, "get[1]*", tmp_path / "g.toml", note="n", owner="o")
+    (gap,) = record_gap(run, "get[1]*", tmp_path / "g.toml", note="n", owner="o")
     (loaded,) = load_gaps(tmp_path / "g.toml")
     assert loaded == gap and loaded.classes == (LATENCY_CLASS,)
     assert loaded.covers("get[1]*", "latency", None, LATENCY_CLASS, date(2026, 5, 2))

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -39,12 +40,15 @@ CASE = '\n[[parity.case]]\nname = "c"\nmethod = "POST"\npath = "/v1/validate"\nj
 
 
 def delayed(base_ms: float, repeats: int, seed: int = 1, log: list | None = None, name: str = "",
-            fail_every: int = 0):
+            fail_every: int = 0, cycle: bool = True):
     """A JSON service answering after `base_ms` × a factor from 0.6 to 1.4: the factors are one
     shuffled cycle of `repeats` values, so any `repeats` requests in a row take the same set of
-    delays and the true median is `base_ms`. `fail_every`: every such request answers 500."""
+    delays and the true median is `base_ms`; without `cycle` each factor is drawn on its own
+    from the seeded generator (uniform), so two servers' delays are independent samples of one
+    distribution. `fail_every`: every such request answers 500."""
+    rng = random.Random(seed)
     factors = [0.6 + 0.8 * k / (repeats - 1) for k in range(repeats)]
-    random.Random(seed).shuffle(factors)
+    rng.shuffle(factors)
     count = 0
 
     async def handle(method, path, headers, body):
@@ -52,7 +56,7 @@ def delayed(base_ms: float, repeats: int, seed: int = 1, log: list | None = None
         count += 1
         if log is not None:
             log.append(name)
-        await asyncio.sleep(base_ms / 1000 * factors[count % repeats])
+        await asyncio.sleep(base_ms / 1000 * (factors[count % repeats] if cycle else rng.uniform(0.6, 1.4)))
         if fail_every and count % fail_every == 0:
             return 500, {"Content-Type": "application/json"}, b'{"error":"boom"}'
         return 200, {"Content-Type": "application/json"}, b'{"ok":true}'
@@ -145,6 +149,25 @@ def test_every_latency_key_is_checked_with_its_key_path(write_config):
     assert said["verdict.latency"] == "expected one of block, report, got 'warn'"
 
 
+def test_timing_counts_have_an_upper_bound_with_their_key_path(write_config):
+    """A case's timing is serial: 5,000 timed requests a target a case would never end."""
+    path = write_config("""
+        [parity]
+        reference = "rust"
+        [parity.targets]
+        rust = "http://127.0.0.1:1"
+        go = "http://127.0.0.1:2"
+        [parity.latency]
+        repeats = 5000
+        warmup = 500
+    """ + CASE)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    said = {p.where: p.message for p in caught.value.problems}
+    assert said == {"parity.latency.repeats": "must be between 10 and 1000, got 5000",
+                    "parity.latency.warmup": "must be between 0 and 100, got 500"}
+
+
 def test_a_latency_verdict_without_timing_is_a_problem_and_report_mode_travels(write_config):
     path = write_config('[verdict]\nlatency = "report"\n')
     with pytest.raises(ConfigError) as caught:
@@ -179,9 +202,11 @@ def test_a_twice_slower_server_is_slower_with_an_interval_holding_two(servers, w
 
 
 def test_identical_servers_are_never_slower_in_twenty_runs(servers, write_config):
-    """Twenty cases, each timed on its own: twenty runs of the probe's timing and statistics."""
-    ref = servers.serve_http(delayed(2, 12, seed=5))
-    cand = servers.serve_http(delayed(2, 12, seed=6))
+    """Twenty cases, each timed on its own: twenty runs of the probe's timing and statistics,
+    each server's delays its own random draws (a judgement on the p-value alone, or on the
+    ratio alone, calls some of them slower)."""
+    ref = servers.serve_http(delayed(2, 12, seed=5, cycle=False))
+    cand = servers.serve_http(delayed(2, 12, seed=6, cycle=False))
     config = latency_config(write_config, ref, cand, repeats=12, warmup=1,
                             extra="".join(CASE.replace('"c"', f'"c{i}"') for i in range(1, 20)))
     bus = EventBus()
@@ -206,6 +231,52 @@ def test_targets_take_turns_after_a_warm_up_that_is_not_counted(servers, write_c
     assert log[2:] == [name for pair in turns[:13] for name in pair]  # A B B A …, 3 warm-up + 10
     assert [r.n for r in next(e for e in seen if isinstance(e, ParityCaseFinished)).latency] == [10, 10]
     assert next(e for e in seen if isinstance(e, LatencyPlanned)) == LatencyPlanned(10, 3, 1.25, True)
+
+
+def test_nothing_else_of_the_probe_is_in_flight_while_a_case_is_timed(servers, write_config):
+    """Four workers, two noise samples a case: while one case is timed, the other cases' first
+    answers and the reference's extra samples wait, so they never load one target during the
+    other's timed turns. Seen by the servers: no request arrives while a timed one (or a
+    warm-up) is being answered, and no timed one while any other is."""
+    names = [f"c{i}" for i in range(8)]
+    samples = 2
+    busy: Counter[bool] = Counter()  # requests being answered: timed or warm-up (True), else False
+    asked: Counter[tuple[str, str]] = Counter()
+    overlaps: list[str] = []
+
+    def server(name: str, untimed: int):
+        async def handle(method, path, headers, body):
+            asked[name, path] += 1
+            timed = asked[name, path] > untimed  # a case's first answers, the samples, then its timing
+            if busy[True] or (timed and busy[False]):
+                overlaps.append(f"{name} {path} #{asked[name, path]} while {dict(busy)} in flight")
+            busy[timed] += 1
+            try:
+                await asyncio.sleep(0.002)
+            finally:
+                busy[timed] -= 1
+            return 200, {"Content-Type": "application/json"}, b'{"ok":true}'
+
+        return handle
+
+    ref, cand = servers.serve_http(server("rust", 1 + samples)), servers.serve_http(server("go", 1))
+    path = write_config(f"""
+        [parity]
+        reference = "rust"
+        concurrency = 4
+        noise_samples = {samples}
+        [parity.targets]
+        rust = "{ref}"
+        go = "{cand}"
+        [parity.latency]
+        repeats = 10
+        warmup = 1
+    """ + cases(*names))
+    _, results, _ = run(load_config(path, env={}))
+    assert [candidate(results[n]).n for n in names] == [10] * len(names)
+    assert {n: (asked["rust", f"/{n}"], asked["go", f"/{n}"]) for n in names} == {
+        n: (1 + samples + 11, 1 + 11) for n in names}
+    assert overlaps == []
 
 
 def test_a_server_failing_some_requests_is_no_data_and_blocks(servers, write_config):
@@ -355,9 +426,10 @@ def test_a_slower_case_keeps_its_answers_however_many_cases_matched_before(tmp_p
 
 # ---- a slower case as a known gap, in the pane's groups, and no data said once ----------------
 
-def by_path(slow_ms: dict[str, float], fail: dict[str, set[int]] | None = None):
+def by_path(slow_ms: dict[str, float], fail: dict[str, set[int]] | None = None, other: frozenset[str] = frozenset()):
     """A JSON service answering each path after its delay (1 ms unless named); the requests of
-    a path numbered in `fail` (1: its first, the case's answer for parity) answer 500."""
+    a path numbered in `fail` (1: its first, the case's answer for parity) answer 500; the
+    paths in `other` answer another body."""
     counts: dict[str, int] = {}
 
     async def handle(method, path, headers, body):
@@ -365,7 +437,7 @@ def by_path(slow_ms: dict[str, float], fail: dict[str, set[int]] | None = None):
         await asyncio.sleep(slow_ms.get(path, 1) / 1000)
         if counts[path] in (fail or {}).get(path, ()):
             return 500, {"Content-Type": "application/json"}, b'{"error":"boom"}'
-        return 200, {"Content-Type": "application/json"}, b'{"ok":true}'
+        return 200, {"Content-Type": "application/json"}, b'{"ok":false}' if path in other else b'{"ok":true}'
 
     return handle
 
@@ -375,12 +447,13 @@ def cases(*names: str) -> str:
                    for n in names)
 
 
-def slow_run(servers, write_config, tmp_path, names=("slow",), slow=("slow",)):
-    """A blocking run in which go is 12× slower than rust on the cases `slow`, its known gaps
-    in gaps.toml (empty); the run directory."""
+def slow_run(servers, write_config, tmp_path, names=("slow",), slow=("slow",), diverging=()):
+    """A blocking run in which go is 12× slower than rust on the cases `slow` and answers
+    another body on the cases `diverging`, its known gaps in gaps.toml (empty); the run
+    directory."""
     (tmp_path / "gaps.toml").write_text("# known gaps\n")
     ref = servers.serve_http(by_path({}))
-    cand = servers.serve_http(by_path({f"/{n}": 12 for n in slow}))
+    cand = servers.serve_http(by_path({f"/{n}": 12 for n in slow}, other=frozenset(f"/{n}" for n in diverging)))
     path = write_config(f"""
         [parity]
         reference = "rust"
@@ -413,6 +486,32 @@ def test_gap_add_on_a_case_only_slower_covers_its_latency_class(servers, write_c
     assert main(["gap", "add", str(run_dir), "slow", "--note", "any", "--owner", "o", "--id", "wide", "--cases", "*"]) == 0
     assert load_gaps(tmp_path / "gaps.toml")[1].case == "*"
     assert f"recorded gap wide: * latency {LATENCY_CLASS}" in capsys.readouterr().out
+
+
+def test_gap_add_on_a_case_diverging_and_slower_writes_a_gap_for_each_with_its_glob(servers, write_config,
+                                                                                   tmp_path, capsys):
+    """Its body's classes in every case, as for a case that is only divergent; its slowdown in
+    this case alone: one glob for both would either narrow the body gap unasked or widen the
+    latency one to every case."""
+    from probes.gaps import load_gaps
+    from tui.cli import main
+
+    run_dir = slow_run(servers, write_config, tmp_path, diverging=("slow",))
+    assert main(["gap", "add", str(run_dir), "slow", "--note", "go differs", "--owner", "validatord"]) == 0
+    body, latency = load_gaps(tmp_path / "gaps.toml")
+    assert (body.id, body.kind, body.case) == ("slow-value", "value", "*")
+    assert body.classes and LATENCY_CLASS not in body.classes
+    assert (latency.id, latency.kind, latency.case, latency.classes) == ("slow-latency", LATENCY, "slow",
+                                                                        (LATENCY_CLASS,))
+    said = capsys.readouterr().out
+    assert f"recorded gap slow-value: * value {', '.join(body.classes)}" in said, said
+    assert f"recorded gap slow-latency: slow latency {LATENCY_CLASS}" in said, said
+    assert json.loads((run_dir / "verdict.json").read_text())["verdict"] == "SHIP_WITH_KNOWN_GAP"
+    # Asked for one id: it and <id>-latency; a clash with either writes neither.
+    before = (tmp_path / "gaps.toml").read_text()
+    assert main(["gap", "add", str(run_dir), "slow", "--note", "n", "--owner", "o", "--id", "slow"]) == 2
+    assert "a gap with id 'slow-latency' exists already" in capsys.readouterr().err
+    assert (tmp_path / "gaps.toml").read_text() == before
 
 
 async def test_a_in_the_viewer_records_a_slower_case_as_a_known_gap(servers, write_config, tmp_path):
@@ -511,3 +610,87 @@ def test_no_data_at_scale_is_one_reason_a_candidate():
                        "the timing could not be measured; c0: 1 of 30 timed requests failed"], reasons
     assert board.groups("c0") == [("go", NO_DATA)]  # the pane lists it under go's latency group
     assert board.group_head("go", NO_DATA)[:2] == ("go latency · no data", NO_DATA)
+
+
+def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest():
+    """Slower and no-data cases keep their rows (the verdict names them), so do the LISTED
+    highest ratios (the report's table); the others only their ratio, for the pane's cell: a
+    long run's board does not grow by a kilobyte a case."""
+    import gc
+    import tracemalloc
+    from datetime import date
+
+    from probes.latency import LISTED, LatencyBoard
+    from probes.parity_report import examples
+
+    def event(i: int) -> ParityCaseFinished:
+        state, why = {7: (SLOWER, ""), 8: (NO_DATA, "1 of 30 timed requests failed")}.get(i % 1000, (OK, ""))
+        ratio = None if state == NO_DATA else 1.0 + (i * 7919 % 1000) / 10_000  # 1.0 to 1.1, each met 5 times
+        hist = tuple(range(i % 5, i % 5 + 8))
+        return ParityCaseFinished(f"case-{i}", "rust", {}, {}, {}, {}, True, True, latency=(
+            LatencyRow("rust", 30, 10.0 + i / 1000, 12.0 + i / 1000, hist, (9.0, 14.0 + i / 1000)),
+            LatencyRow("go", 30, 10.0 * (ratio or 1.0) + i / 1000, 13.0, hist, (9.0, 14.0 + i / 1000),
+                       ratio=ratio, low=ratio and ratio - 0.05, high=ratio and ratio + 0.05,
+                       p_value=0.5 + i / 100_000, state=state, why=why,
+                       class_id=LATENCY_CLASS if state == SLOWER else None)))
+
+    count = 5000
+    board = LatencyBoard()
+    board.apply(0, LatencyPlanned(30, 3, 1.25, True))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for i in range(count):
+            board.apply(0, event(i))
+        gc.collect()
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held / count < 300, f"{held / count:.0f} bytes a case"
+    # What the faces show is what every row would show.
+    ratios = {f"case-{i}": candidate(event(i)).ratio or 0.0 for i in range(count)}
+    top = sorted(ratios, key=lambda c: -ratios[c])[:LISTED]  # stable: the first landed among equals
+    table = [line.split(" | ")[0].lstrip("| ") for line in board.table_markdown() if line.startswith("| case-")]
+    assert table == top
+    assert f"The {LISTED} slowest of {count} timed cases" in "\n".join(board.table_markdown())
+    kept_one = top[-1]
+    other = next(f"case-{i}" for i in range(count) if f"case-{i}" not in top and i % 1000 not in (7, 8))
+    assert board.cell(other) == (f"{ratios[other]:.2f}×", OK) and board.cell(other, sparks=False) == board.cell(other)
+    assert re.fullmatch(r"\d\.\d\d× [▁-█]{8}│[▁-█]{8}", board.cell(kept_one)[0])
+    reasons, _, _ = board.verdict([], date(2026, 5, 2), examples)
+    assert [r.split(" p50 ")[0].split(" on ")[0] for r in reasons] == ["latency: go", "latency: no data for go"]
+    assert "the slowest of 5 cases" in reasons[0] and "on 5 cases" in reasons[1], reasons
+    assert board.groups("case-7") == [("go", LATENCY_CLASS)] and board.groups(other) == []
+
+
+def test_history_keeps_every_timed_case_so_compare_names_any_that_got_slower(tmp_path):
+    """One case of sixty, its ratio the lowest, got three times slower on both runtimes: the
+    typical p50 barely moves and the case is nowhere near the slowest, yet compare names it;
+    the largest moves first, then how many more."""
+    from probes.delta import compare
+    from probes.history import RunSummary
+
+    def summary(run_id: str, slower: float, doubled: range) -> RunSummary:
+        s = RunSummary(run_id=run_id, config_name="c")
+        for i in range(60):
+            ref = 10.0 * (slower if i == 0 else 1.0)
+            cand = ref * (1.0 if i == 0 else 2.0) * (2.0 if i in doubled else 1.0)
+            s.apply(0, ParityCaseFinished(f"c{i}", "rust", {}, {}, {}, {}, True, True, latency=(
+                LatencyRow("rust", 12, ref), LatencyRow("go", 12, cand, ratio=cand / ref, state=OK))))
+        return RunSummary.from_json(s.to_json())  # as the history store gives it back
+
+    before, after = summary("r1", 1.0, range(0)), summary("r2", 3.0, range(1, 16))
+    lines = [(line.text, line.tone) for line in compare(before, after).lines()]
+    latency = [text for text, _ in lines if text.startswith("latency: ")]
+    assert latency[:2] == ["latency: rust on c0 p50 10.0 ms → 30.0 ms (3.00×)",
+                           "latency: go on c0 p50 10.0 ms → 30.0 ms (3.00×)"], latency
+    assert all(re.fullmatch(r"latency: go on c\d+ p50 20\.0 ms → 40\.0 ms \(2\.00×\)", t) for t in latency[2:10])
+    assert latency[10:] == ["latency: 7 more case p50s moved beyond 1.25× (7 of them slower)"], latency
+    assert ("latency: 7 more case p50s moved beyond 1.25× (7 of them slower)", "worse") in lines
+    # The history writer's copy stays as it was when taken.
+    live = RunSummary()
+    live.apply(0, ParityCaseFinished("a", "rust", {}, {}, {}, {}, True, True, latency=(LatencyRow("rust", 12, 5.0),)))
+    copy = live.snapshot()
+    live.apply(0, ParityCaseFinished("b", "rust", {}, {}, {}, {}, True, True, latency=(LatencyRow("rust", 12, 6.0),)))
+    assert copy.latency["p50"] == {"rust": {"a": 5.0}} and copy.latency["targets"]["rust"][0] == 1
+    assert live.latency["p50"] == {"rust": {"a": 5.0, "b": 6.0}}

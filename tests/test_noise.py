@@ -178,7 +178,7 @@ def test_a_reference_that_is_all_noise_is_inconclusive_never_a_silent_match(serv
     assert any("1 case(s) of GET /v1/playbooks/{n} inconclusive" in m for m in notices), notices
     run_dir = only_run(tmp_path / "out")
     assert "1/1 inconclusive" in (run_dir / "verdict.md").read_text()
-    assert "1 case(s) inconclusive" in (run_dir / "parity" / "report.md").read_text()
+    assert "1 case(s) of GET /v1/playbooks/{n} inconclusive" in (run_dir / "parity" / "report.md").read_text()
 
 
 def test_the_viewer_dims_noisy_rows_with_the_references_own_values(servers, write_config, tmp_path):

@@ -42,6 +42,7 @@ from probes.events import (
 )
 from probes.parity_report import body_kind, status_kind
 from probes.smoke_report import STATUS_STYLE, STATUS_WORD
+from probes.textsafe import neutralise
 from probes.verdict import VerdictTracker
 from themes.palette import CONSOLE_THEME
 
@@ -195,7 +196,7 @@ class HeadlessPrinter:
     def _noise_table(self, settled: NoiseSettled) -> None:
         """What the reference's own answers taught, as report.md has it, bounded for a log: the
         noisiest paths of each endpoint with the reference's values there, the rest counted."""
-        told = [e for e in settled.endpoints if e.paths or e.inconclusive or e.truncated]
+        told = [e for e in settled.endpoints if e.paths or e.inconclusive or e.truncated or e.failed]
         self.print()
         if not told:
             self.print(Text("learned noise: none (the reference answered every sample the same way)", style="bold"))
@@ -203,17 +204,22 @@ class HeadlessPrinter:
         self.print(Text("learned noise (paths on which the reference's own answers differed, in how many samples):",
                         style="bold"))
         for e in told[:NOISE_ENDPOINTS]:
-            self.print(Text(f"  {e.endpoint}: {e.samples} samples from {e.cases} case(s)"))
+            endpoint = neutralise(e.endpoint)
+            self.print(Text(f"  {endpoint}: {e.samples} samples from {e.cases} case(s)"))
+            if e.failed:
+                self.print(Text(f"    {e.failed} more sample(s) taught nothing: no answer, or another status or "
+                                "body kind than the first answer", style="dim"))
             paths = sorted(e.paths, key=lambda p: (-p.differed, p.path))
             for p in paths[:NOISE_PATHS]:
-                self.print(Text.assemble(f"    {p.path}  {p.differed}/{e.samples}  ", (", ".join(p.evidence), "dim")))
+                self.print(Text.assemble(f"    {neutralise(p.path)}  {p.differed}/{e.samples}  ",
+                                         (", ".join(p.evidence), "dim")))
             if len(paths) > NOISE_PATHS:
                 self.print(Text(f"    … {len(paths) - NOISE_PATHS} more noisy path(s): {NOISE_FILE}, "
                                 "`gauntlet noise suggest`", style="dim"))
             if e.truncated:
                 self.print(Text(f"    more than {ENDPOINT_PATHS} noisy paths; the rest were not learned", style="dim"))
             if e.inconclusive:
-                self.print(Text(f"  {e.endpoint}: {e.inconclusive} case(s) inconclusive — every value the reference "
+                self.print(Text(f"  {endpoint}: {e.inconclusive} case(s) inconclusive — every value the reference "
                                 "gives differs among its own answers", style="notice.warn"))
         if len(told) > NOISE_ENDPOINTS:
             self.print(Text(f"  … {len(told) - NOISE_ENDPOINTS} more endpoint(s) with noise: {NOISE_FILE}", style="dim"))

@@ -204,8 +204,8 @@ class ScrumPane(Vertical):
                 lineages = Text(" + ".join(loc.lineages), style="tally.convergent" if loc.convergent else "")
                 if loc.convergent:
                     lineages.append(" convergent")
-                table.add_row(loc.where, Themed(lineages), Themed(severity),
-                              Themed(seen(loc), f"tally.{loc.state}" if loc.state else ""), loc.what)
+                table.add_row(Themed(loc.where), Themed(lineages), Themed(severity),  # the reviewer's words, never markup
+                              Themed(seen(loc), f"tally.{loc.state}" if loc.state else ""), Themed(loc.what))
                 rows.append(loc.id)
             for r in bundle.tally.resolved:
                 table.add_row(*(Themed(text, "tally.dismissed") for text in (
@@ -254,7 +254,7 @@ class ScrumPane(Vertical):
             self.notify("highlight a finding of the tally first", severity="warning")
             return
         if not board.ledger_path:
-            self.notify("the run's config names no [scrum] findings_ignore file", severity="error")
+            self.notify("the run's config names no [scrum] findings_ignore file", severity="error", markup=False)
             return
 
         def dismiss(answer: dict[str, str] | None) -> None:
@@ -277,8 +277,8 @@ class ScrumPane(Vertical):
             row = record_dismissal(run_dir, finding, ledger, reason=answer["reason"], owner=answer["owner"],
                                    expires=date.fromisoformat(answer["expires"]) if answer["expires"] else None)
             rows, judgement = load_ledger(ledger), judge_run(run_dir)
-        except (GauntletError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+        except (GauntletError, OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10, markup=False)
             return
         self.app.call_from_thread(self._dismissed, row, rows, judgement)
 

@@ -343,15 +343,15 @@ class DiffScreen(Screen[None]):
             gaps_file, tracker = gaps_path_of_run(self.run_dir)
             if gaps_file is None:
                 self.app.call_from_thread(self.notify, "the run's config names no [verdict] known_gaps file",
-                                          severity="error")
+                                          severity="error", markup=False)
                 return
-            gap = record_gap(self.run_dir, self.case, gaps_file, note=note, owner=owner, tracker=tracker,
-                             today=date.today())
+            gaps = record_gap(self.run_dir, self.case, gaps_file, note=note, owner=owner, tracker=tracker,
+                              today=date.today())
             judgement = judge_run(self.run_dir)
-        except (GauntletError, ValueError) as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+        except (GauntletError, OSError, ValueError) as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10, markup=False)
             return
-        self.app.call_from_thread(self._recorded, gap.id, gaps_file, judgement)
+        self.app.call_from_thread(self._recorded, ", ".join(g.id for g in gaps), gaps_file, judgement)
 
     def _recorded(self, gap_id: str, gaps_file: Path, judgement: Judgement) -> None:
         if self.app_model is not None:
