@@ -25,6 +25,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .textsafe import UNSAFE
+
 KINDS = ("status", "shape", "type", "value", "header")
 SEVERITY = {kind: i for i, kind in enumerate(KINDS)}
 HEAD_KINDS = ("status", "header")  # the answer's head, judged apart from its body
@@ -83,8 +85,15 @@ def render_path(path: Sequence[PathKey], *, wildcard: bool = False) -> str:
         elif _IDENT.match(key):
             out.append(f".{key}")
         else:
-            out.append("[" + json.dumps(key, ensure_ascii=False) + "]")
+            out.append(f"[{_quoted(key)}]")
     return "".join(out)
+
+
+def _quoted(key: str) -> str:
+    """A key as a JSON string in which every character a terminal would act on is a `\\u`
+    escape: still JSON (a rendered path is parsed back), never raw on a screen. (JSON
+    escapes the C0 controls itself, not DEL, the C1 ones or the bidirectional overrides.)"""
+    return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(key, ensure_ascii=False))
 
 
 def json_type(value: Any) -> str:

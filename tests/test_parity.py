@@ -346,3 +346,26 @@ def test_parity_case_flag_probes_one_case_and_lists_its_differences(twins_parity
     bad = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", "--case", "nope"],
                          cwd=REPO, capture_output=True, text=True)
     assert bad.returncode == 2 and "no parity case 'nope'" in bad.stderr
+
+
+def test_a_key_with_a_terminal_control_in_it_is_shown_as_text(servers, write_config):
+    """JSON escapes C0 controls in a key, not C1 ones: a key holding CSI (U+009B) must reach
+    the headless output, the class table and the report as a visible stand-in."""
+    async def cand(*_):
+        return 200, {"Content-Type": "application/json"}, '{"a\u009b2Jb": 1}'.encode()
+
+    async def ref(*_):
+        return 200, {"Content-Type": "application/json"}, b'{"a": 1}'
+
+    config = write_config(f'[parity]\nreference = "rust"\n[parity.targets]\nrust = "{servers.serve_http(ref)}"\n'
+                          f'go = "{servers.serve_http(cand)}"\n' + ONE_CASE)
+    shown = ""
+    for extra in ([], ["--case", "c"]):
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", *extra],
+                              cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+        assert proc.returncode == 1, proc.stderr
+        shown += proc.stdout + proc.stderr
+    report = "".join((run / "parity" / "report.md").read_text() for run in (config.parent / "out").iterdir()
+                     if run.is_dir())
+    assert "\u009b" not in shown + report
+    assert "a\\u009b2Jb" in shown, shown
