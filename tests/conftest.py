@@ -182,6 +182,19 @@ def only_run(out_dir: Path) -> Path:
     return runs[0]
 
 
+def run_engine(config, **engine_kw):
+    """Run a loaded config's phases to the end: (the outcome, every event in the order delivered)."""
+    import asyncio
+
+    from probes.engine import Engine, select_phases
+    from probes.events import EventBus
+
+    bus = EventBus()
+    seen: list = []
+    bus.subscribe(lambda t, e: seen.append(e))
+    return asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run()), seen
+
+
 GATEWAY_KEY = "sk-test-7f3a9c1d-never-store-me"  # must never reach an artifact
 
 

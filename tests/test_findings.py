@@ -40,7 +40,7 @@ from probes.judge import judge
 from probes.scrum_report import ScrumBoard
 from probes.tally import Location, parse_review, tally
 
-from .conftest import REPO
+from .conftest import REPO, run_engine
 
 SCHEMA = Path(__file__).parent / "fixtures" / "sarif-2.1.0-rtm.5.json"  # from the npm package @microsoft/jest-sarif (MIT)
 
@@ -148,10 +148,7 @@ def wave(tmp_path: Path, diff: str, opus: str, kimi: str, **kw):
     (tmp_path / "reviews" / "b" / "opus.md").write_text(opus)
     (tmp_path / "reviews" / "b" / "kimi.md").write_text(kimi)
     config = load_config(tmp_path / "gauntlet.toml", env={})
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **kw).run())
+    outcome, seen = run_engine(config, **kw)
     return outcome, next(e for e in seen if isinstance(e, BundleTallied)), seen
 
 

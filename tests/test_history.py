@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import subprocess
@@ -11,12 +10,11 @@ import sys
 import pytest
 
 from probes.config import load_config
-from probes.engine import Engine, select_phases
-from probes.events import ComparedWithPrevious, DeltaLine, EventBus, Notice
+from probes.events import ComparedWithPrevious, DeltaLine, Notice
 from probes.history import open_store, rebuild
 from probes.results import entries
 
-from .conftest import REPO
+from .conftest import REPO, run_engine
 from .test_parity import json_answer
 
 RUST = {"Schema": {"field": "fingerprint", "reason": "missing"}}
@@ -26,10 +24,7 @@ GO_CHANGED = {"Kind": "schema", "Field": "fingerprint", "Reason": "missing", "Co
 
 def run(config_path, **kw):
     config = load_config(config_path, env={})
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **kw).run())
+    outcome, seen = run_engine(config, **kw)
     return outcome, seen
 
 

@@ -34,7 +34,7 @@ from probes.parity_store import MATCH_SAMPLE, ResultWriter
 from probes.results import entries, stored_answer
 from probes.twins import parse_latency
 
-from .conftest import REPO, free_ports, only_run, rewrite_ports
+from .conftest import REPO, free_ports, only_run, rewrite_ports, run_engine
 
 CASE = '\n[[parity.case]]\nname = "c"\nmethod = "POST"\npath = "/v1/validate"\njson = { a = 1 }\n'
 
@@ -85,10 +85,7 @@ def latency_config(write_config, ref: str, cand: str, *, repeats: int, warmup: i
 
 
 def run(config, **engine_kw):
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run())
+    outcome, seen = run_engine(config, **engine_kw)
     return outcome, {e.case: e for e in seen if isinstance(e, ParityCaseFinished)}, seen
 
 

@@ -3,7 +3,6 @@ pooled per endpoint, judged again when the pool is settled, shown, and made expl
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import subprocess
@@ -11,13 +10,12 @@ import sys
 import uuid
 
 from probes.config import load_config
-from probes.engine import Engine, select_phases
-from probes.events import EventBus, NoiseSettled, Notice, ParityCaseFinished
+from probes.events import NoiseSettled, Notice, ParityCaseFinished
 from probes.noise import read_noise
 from probes.parity_report import noise_lines
 from probes.sidebyside import load_case
 
-from .conftest import REPO, only_run
+from .conftest import REPO, only_run, run_engine
 
 PLAYBOOK_CASE = '''
 [[parity.case]]
@@ -63,10 +61,7 @@ def run(write_config, ref_url: str, cand_url: str, cases: str, parity_extra: str
         cand = "{cand_url}"
     """ + cases)
     config = load_config(path, env={})
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus).run())
+    outcome, seen = run_engine(config)
     return outcome, seen
 
 

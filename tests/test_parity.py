@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import json
 import os
@@ -16,11 +15,10 @@ from pathlib import Path
 import pytest
 
 from probes.config import load_config
-from probes.engine import Engine, select_phases
-from probes.events import EventBus, ParityCaseFinished
+from probes.events import ParityCaseFinished
 from probes.results import entries, stored_answer
 
-from .conftest import REPO, free_port, only_run
+from .conftest import REPO, free_port, only_run, run_engine
 
 
 def json_answer(payload, status=200, headers=None, raw: bytes | None = None):
@@ -44,10 +42,7 @@ def probe(write_config, ref_url: str, cand_url: str, cases: str, parity_extra: s
         go = "{cand_url}"
     """ + cases)
     config = load_config(path, env={})
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run())
+    outcome, seen = run_engine(config, **engine_kw)
     results = {e.case: e for e in seen if isinstance(e, ParityCaseFinished)}
     return outcome, results
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
@@ -10,11 +9,10 @@ import sys
 import pytest
 
 from probes.config import load_config
-from probes.engine import Engine, select_phases
-from probes.events import EventBus, Notice, ReviewChunk, ReviewFinished
+from probes.events import Notice, ReviewChunk, ReviewFinished
 
 from .conftest import GATEWAY_KEY as KEY
-from .conftest import REPO
+from .conftest import REPO, run_engine
 from .test_tally import DIFF
 
 pytestmark = pytest.mark.usefixtures("gateway_key")
@@ -42,10 +40,7 @@ def openai(name: str, model: str, lineage: str = "") -> str:
 
 def run(path, **kw):
     config = load_config(path)
-    bus = EventBus()
-    seen: list = []
-    bus.subscribe(lambda t, e: seen.append(e))
-    outcome = asyncio.run(Engine(config, select_phases(config), bus=bus, **kw).run())
+    outcome, seen = run_engine(config, **kw)
     finished = {e.reviewer: e for e in seen if isinstance(e, ReviewFinished)}
     return outcome, finished, seen
 
