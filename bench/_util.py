@@ -1,14 +1,17 @@
-"""Helpers shared by the benchmarks: a scratch folder, timing, peak RSS of children."""
+"""Helpers shared by the benchmarks: a scratch folder, timing, peak RSS of children, the twins."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -44,3 +47,18 @@ def check(ok: bool, message: str) -> None:
 
 def env() -> dict[str, str]:
     return {**os.environ, "TERM": "dumb"}
+
+
+@contextlib.contextmanager
+def twins(*args: str) -> Iterator[dict[str, str]]:
+    """`gauntlet twins ARGS` in a process of its own (the measured probe shares no loop with
+    them): the URL of each twin serving, by name; stopped on leaving."""
+    proc = subprocess.Popen([*GAUNTLET, "twins", *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        urls = dict(re.findall(r"(rust|go) (http://\S+)", proc.stdout.readline()))
+        check(bool(urls), "the twins did not start")
+        yield urls
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -15,12 +15,10 @@ as it is said to be.
 from __future__ import annotations
 
 import asyncio
-import re
-import subprocess
 import sys
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from _util import GAUNTLET, REPO, check, cleanup, scratch  # noqa: E402
+from _util import check, cleanup, scratch, twins  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.events import EventBus, ParityCaseFinished  # noqa: E402
@@ -31,13 +29,6 @@ TRUE_MS, BASE_MS, REPEATS, CASES = 20.0, 20.0, 30, 3
 FACTORS = (1.05, 1.10, 1.15, 1.20, 1.25, 1.30, 1.35, 1.40, 1.50, 1.60)  # 21 ms, 22 ms, …
 CASE = ('[[parity.case]]\nname = "{name}"\nmethod = "POST"\npath = "/v1/validate"\n'
         'json = {{ kind = "playbook", fingerprint = "pb_0123456789abcdef", endorsed = ["ops"] }}\n')
-
-
-def twins(*args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([*GAUNTLET, "twins", *args], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    urls = dict(re.findall(r"(rust|go) (http://\S+)", proc.stdout.readline()))
-    return proc, urls
 
 
 def probe(work, rust: str, go: str, cases: int) -> list[ParityCaseFinished]:
@@ -55,44 +46,34 @@ def probe(work, rust: str, go: str, cases: int) -> list[ParityCaseFinished]:
 
 def main() -> None:
     work = scratch("latency")
-    procs: list[subprocess.Popen[str]] = []
     try:
-        both, urls = twins("--rust-port", "0", "--go-port", "0", "--latency-ms", str(TRUE_MS))
-        procs.append(both)
-        check(set(urls) == {"rust", "go"}, "the twins did not start")
-        rows = [r for e in probe(work, urls["rust"], urls["go"], 1) for r in e.latency]
+        with twins("--rust-port", "0", "--go-port", "0", "--latency-ms", str(TRUE_MS)) as urls:
+            rows = [r for e in probe(work, urls["rust"], urls["go"], 1) for r in e.latency]
         errors = [r.p50 - TRUE_MS for r in rows if r.p50 is not None]
         check(len(errors) == 2, "the twins were not timed")
         for r in rows:
             print(f"true {TRUE_MS:.0f} ms: {r.target} reported p50 {r.p50:.2f} ms, p95 {r.p95:.2f} ms "
                   f"(+{r.p50 - TRUE_MS:.2f} ms)")
-        both.terminate()
 
-        rust, rust_url = twins("--only", "rust", "--rust-port", "0", "--latency-ms", f"rust={BASE_MS}")
-        procs.append(rust)
         smallest: dict[float, float | None] = {1.0: None, 1.25: None}
-        for factor in FACTORS:
-            go, go_url = twins("--only", "go", "--go-port", "0", "--latency-ms", f"go={round(BASE_MS * factor)}")
-            procs.append(go)
-            found = [next(r for r in e.latency if r.target == "go") for e in probe(work, rust_url["rust"], go_url["go"], CASES)]
-            go.terminate()
-            go.wait(10)
-            print(f"go {factor:.2f}x slower: measured " + ", ".join(f"{r.ratio:.3f}x [{r.low:.3f}-{r.high:.3f}]"
-                                                                   for r in found))
-            for threshold in smallest:
-                if smallest[threshold] is None and all(
-                        r.low is not None and r.low > threshold and (r.p_value or 1.0) < ALPHA for r in found):
-                    smallest[threshold] = factor
-            if all(v is not None for v in smallest.values()):
-                break
+        with twins("--only", "rust", "--rust-port", "0", "--latency-ms", f"rust={BASE_MS}") as rust_url:
+            for factor in FACTORS:
+                with twins("--only", "go", "--go-port", "0", "--latency-ms", f"go={round(BASE_MS * factor)}") as go_url:
+                    found = [next(r for r in e.latency if r.target == "go")
+                             for e in probe(work, rust_url["rust"], go_url["go"], CASES)]
+                print(f"go {factor:.2f}x slower: measured " + ", ".join(f"{r.ratio:.3f}x [{r.low:.3f}-{r.high:.3f}]"
+                                                                       for r in found))
+                for threshold in smallest:
+                    if smallest[threshold] is None and all(
+                            r.low is not None and r.low > threshold and (r.p_value or 1.0) < ALPHA for r in found):
+                        smallest[threshold] = factor
+                if all(v is not None for v in smallest.values()):
+                    break
         shown = {t: (f"{v:.2f}x" if v else f">{FACTORS[-1]:.2f}x") for t, v in smallest.items()}
         print(f"timing_error_ms={max(errors):+.2f} timing_error_pct={max(errors) / TRUE_MS * 100:+.1f}% "
               f"smallest_slowdown_max_ratio_1.0={shown[1.0]} smallest_slowdown_max_ratio_1.25={shown[1.25]} "
               f"repeats={REPEATS}")
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(10)
         cleanup(work)
 
 

@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-import subprocess
 import sys
 import time
 
 import httpx
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
-from _util import GAUNTLET, REPO, check, cleanup, scratch  # noqa: E402
+from _util import check, cleanup, scratch, twins  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
@@ -39,48 +37,43 @@ PAYLOADS = [
 
 def main() -> None:
     work = scratch("probe")
-    twins = subprocess.Popen([*GAUNTLET, "twins", "--rust-port", "0", "--go-port", "0",
-                              "--latency-ms", str(LATENCY_MS)], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:
-        urls = dict(re.findall(r"(rust|go) (http://\S+)", twins.stdout.readline()))
-        check(set(urls) == {"rust", "go"}, "the twins did not start")
-        cases = "".join(
-            f'[[parity.case]]\nname = "c{i:04d}"\nmethod = "POST"\npath = "/v1/validate"\njson = {_toml_inline(PAYLOADS[i % len(PAYLOADS)])}\n'
-            for i in range(CASES))
-        config_path = work / "gauntlet.toml"
-        config_path.write_text(f'[gauntlet]\nname = "probe bench"\nout_dir = "out"\n'
-                               f'[parity]\nreference = "rust"\nconcurrency = {CONCURRENCY}\n'
-                               f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n{cases}')
-        config = load_config(config_path, env={})
-        requests = [(url, PAYLOADS[i % len(PAYLOADS)]) for i in range(CASES) for url in urls.values()]
+        with twins("--rust-port", "0", "--go-port", "0", "--latency-ms", str(LATENCY_MS)) as urls:
+            cases = "".join(
+                f'[[parity.case]]\nname = "c{i:04d}"\nmethod = "POST"\npath = "/v1/validate"\njson = {_toml_inline(PAYLOADS[i % len(PAYLOADS)])}\n'
+                for i in range(CASES))
+            config_path = work / "gauntlet.toml"
+            config_path.write_text(f'[gauntlet]\nname = "probe bench"\nout_dir = "out"\n'
+                                   f'[parity]\nreference = "rust"\nconcurrency = {CONCURRENCY}\n'
+                                   f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n{cases}')
+            config = load_config(config_path, env={})
+            requests = [(url, PAYLOADS[i % len(PAYLOADS)]) for i in range(CASES) for url in urls.values()]
 
-        asyncio.run(bare_gather(requests[:64]))  # warm both servers' accept paths
-        start = time.perf_counter()
-        outcome = asyncio.run(Engine(config, select_phases(config)).run())
-        probe_wall = time.perf_counter() - start
-        check(outcome.verdict.verdict == "BLOCK", "the twins should diverge")
-        check(sum(1 for _ in entries(outcome.run_dir)) == CASES, "not every case was probed")
+            asyncio.run(bare_gather(requests[:64]))  # warm both servers' accept paths
+            start = time.perf_counter()
+            outcome = asyncio.run(Engine(config, select_phases(config)).run())
+            probe_wall = time.perf_counter() - start
+            check(outcome.verdict.verdict == "BLOCK", "the twins should diverge")
+            check(sum(1 for _ in entries(outcome.run_dir)) == CASES, "not every case was probed")
 
-        start = time.perf_counter()
-        asyncio.run(bare_gather(requests))
-        gather_wall = time.perf_counter() - start
+            start = time.perf_counter()
+            asyncio.run(bare_gather(requests))
+            gather_wall = time.perf_counter() - start
 
-        start = time.perf_counter()
-        with httpx.Client(trust_env=False) as client:
-            for url, payload in requests:
-                client.post(url + "/v1/validate", json=payload)
-        sequential_wall = time.perf_counter() - start
+            start = time.perf_counter()
+            with httpx.Client(trust_env=False) as client:
+                for url, payload in requests:
+                    client.post(url + "/v1/validate", json=payload)
+            sequential_wall = time.perf_counter() - start
 
-        speedup = sequential_wall / probe_wall
-        over_gather = probe_wall / gather_wall
-        print(f"{CASES} cases x 2 targets, twins answering after {LATENCY_MS} ms: probe {probe_wall:.2f}s, "
-              f"sequential client {sequential_wall:.2f}s, bare httpx gather {gather_wall:.2f}s")
-        print(f"speedup_over_sequential={speedup:.1f}x probe_over_bare_gather={over_gather:.2f}")
-        check(speedup >= 8, f"only {speedup:.1f}x faster than sequential")
-        check(over_gather <= 1.2, f"{over_gather:.2f}x a bare gather")
+            speedup = sequential_wall / probe_wall
+            over_gather = probe_wall / gather_wall
+            print(f"{CASES} cases x 2 targets, twins answering after {LATENCY_MS} ms: probe {probe_wall:.2f}s, "
+                  f"sequential client {sequential_wall:.2f}s, bare httpx gather {gather_wall:.2f}s")
+            print(f"speedup_over_sequential={speedup:.1f}x probe_over_bare_gather={over_gather:.2f}")
+            check(speedup >= 8, f"only {speedup:.1f}x faster than sequential")
+            check(over_gather <= 1.2, f"{over_gather:.2f}x a bare gather")
     finally:
-        twins.terminate()
-        twins.wait(10)
         cleanup(work)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import statistics
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from _util import GAUNTLET, check, cleanup, scratch  # noqa: E402
+from _util import check, cleanup, scratch, twins  # noqa: E402
 from parity_probe import PAYLOADS  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
@@ -156,37 +155,32 @@ async def follow(run: Path, work: Path) -> tuple[list[float], float]:
 
 def main() -> None:
     work = scratch("watchscale")
-    twins = subprocess.Popen([*GAUNTLET, "twins", "--rust-port", "0", "--go-port", "0"], cwd=REPO,
-                             stdout=subprocess.PIPE, text=True)
     try:
-        run = write_run(work / "run", REPLAY_CASES)
-        start = time.perf_counter()
-        for _ in read_events(str(run / "events.jsonl")):
-            pass
-        parse = time.perf_counter() - start
-        shown = asyncio.run(replay(run))
-        urls = dict(re.findall(r"(rust|go) (http://\S+)", twins.stdout.readline()))
-        check(set(urls) == {"rust", "go"}, "the twins did not start")
-        busy, idle, rate = asyncio.run(live(work, urls))
-        followed, follow_rate = asyncio.run(follow(run, work))
-        median, idle_median = statistics.median(busy) * 1000, statistics.median(idle) * 1000
-        follow_median = statistics.median(followed) * 1000
-        print(f"watch --no-follow of {REPLAY_CASES:,} cases: verdict on screen after {shown:.2f}s "
-              f"(parsing the file alone: {parse:.2f}s)")
-        print(f"key press to screen in the parity pane while ~{rate:,.0f} cases/s land: median {median:.0f} ms, "
-              f"max {max(busy) * 1000:.0f} ms over {len(busy)} presses; after the run: median {idle_median:.0f} ms")
-        print(f"the same while `watch` follows the {REPLAY_CASES:,}-case run as ~{follow_rate:,.0f} cases/s are "
-              f"appended: median {follow_median:.0f} ms, max {max(followed) * 1000:.0f} ms")
-        print(f"watch_verdict_s={shown:.2f} parse_s={parse:.2f} watch_over_parse={shown / parse:.2f}x "
-              f"keypress_ms={median:.0f} keypress_max_ms={max(busy) * 1000:.0f} idle_keypress_ms={idle_median:.0f} "
-              f"live_over_idle={median / idle_median:.1f}x cases_per_s={rate:.0f} "
-              f"follow_keypress_ms={follow_median:.0f} follow_keypress_max_ms={max(followed) * 1000:.0f}")
-        check(shown <= 5, f"the verdict took {shown:.2f}s to reach the screen, above 5 s")
-        check(median <= 150, f"median key latency {median:.0f} ms is above 150 ms")
-        check(follow_median <= 150, f"median key latency following 100,000 cases {follow_median:.0f} ms is above 150 ms")
+        with twins("--rust-port", "0", "--go-port", "0") as urls:
+            run = write_run(work / "run", REPLAY_CASES)
+            start = time.perf_counter()
+            for _ in read_events(str(run / "events.jsonl")):
+                pass
+            parse = time.perf_counter() - start
+            shown = asyncio.run(replay(run))
+            busy, idle, rate = asyncio.run(live(work, urls))
+            followed, follow_rate = asyncio.run(follow(run, work))
+            median, idle_median = statistics.median(busy) * 1000, statistics.median(idle) * 1000
+            follow_median = statistics.median(followed) * 1000
+            print(f"watch --no-follow of {REPLAY_CASES:,} cases: verdict on screen after {shown:.2f}s "
+                  f"(parsing the file alone: {parse:.2f}s)")
+            print(f"key press to screen in the parity pane while ~{rate:,.0f} cases/s land: median {median:.0f} ms, "
+                  f"max {max(busy) * 1000:.0f} ms over {len(busy)} presses; after the run: median {idle_median:.0f} ms")
+            print(f"the same while `watch` follows the {REPLAY_CASES:,}-case run as ~{follow_rate:,.0f} cases/s are "
+                  f"appended: median {follow_median:.0f} ms, max {max(followed) * 1000:.0f} ms")
+            print(f"watch_verdict_s={shown:.2f} parse_s={parse:.2f} watch_over_parse={shown / parse:.2f}x "
+                  f"keypress_ms={median:.0f} keypress_max_ms={max(busy) * 1000:.0f} idle_keypress_ms={idle_median:.0f} "
+                  f"live_over_idle={median / idle_median:.1f}x cases_per_s={rate:.0f} "
+                  f"follow_keypress_ms={follow_median:.0f} follow_keypress_max_ms={max(followed) * 1000:.0f}")
+            check(shown <= 5, f"the verdict took {shown:.2f}s to reach the screen, above 5 s")
+            check(median <= 150, f"median key latency {median:.0f} ms is above 150 ms")
+            check(follow_median <= 150, f"median key latency following 100,000 cases {follow_median:.0f} ms is above 150 ms")
     finally:
-        twins.terminate()
-        twins.wait(10)
         cleanup(work)
 
 
