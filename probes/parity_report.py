@@ -18,13 +18,14 @@ from rich.text import Text
 
 from .compare import HEAD_KINDS, SEVERITY
 from .events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
-from .noise import Settler, noise_markdown
+from .noise import NOISE_FILE, Settler, noise_markdown
 from .latency import LatencyBoard
 from .textsafe import md_cell, neutralise
 
 TICK, CROSS = "✓", "✗"
 TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
 EXAMPLES = 3  # cases named per class in a sentence
+PANE_NOISE_ENDPOINTS, PANE_NOISE_PATHS = 6, 8  # the pane's few lines of noise; parity/noise.json has it all
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,12 +343,17 @@ def noise_lines(event: NoiseSettled) -> Text:
     """The learned noise in a few lines for the parity pane: per endpoint, each noisy path
     and in how many of the reference's samples it differed."""
     text = Text()
-    for e in event.endpoints:
-        if e.paths or e.inconclusive:
-            text.append(("\n" if text else "") + f"noise {neutralise(e.endpoint)}: ", style="bold")
-            text.append(" · ".join(f"{neutralise(p.path)} {p.differed}/{e.samples}" for p in e.paths))
-            if e.inconclusive:
-                text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
+    told = [e for e in event.endpoints if e.paths or e.inconclusive]
+    for e in told[:PANE_NOISE_ENDPOINTS]:
+        text.append(("\n" if text else "") + f"noise {neutralise(e.endpoint)}: ", style="bold")
+        paths = [f"{neutralise(p.path)} {p.differed}/{e.samples}" for p in e.paths[:PANE_NOISE_PATHS]]
+        if len(e.paths) > PANE_NOISE_PATHS:
+            paths.append(f"{len(e.paths) - PANE_NOISE_PATHS} more")
+        text.append(" · ".join(paths))
+        if e.inconclusive:
+            text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
+    if len(told) > PANE_NOISE_ENDPOINTS:
+        text.append(f"\n… and {len(told) - PANE_NOISE_ENDPOINTS} more endpoints with noise ({NOISE_FILE})", style="dim")
     return text
 
 

@@ -301,3 +301,17 @@ def test_the_viewer_lays_an_unordered_array_out_by_its_pairs(servers, write_conf
     assert outcome.verdict.verdict == "BLOCK"
     for d in view.differences:
         assert d["rows"], d
+
+
+def test_the_panes_noise_lines_stay_a_few_whatever_was_learned():
+    """The pane shows a handful of lines under its headline; 500 endpoints of 40 noisy paths
+    each must not become a Text of 20,000 entries drawn on every refresh."""
+    from probes.events import NoiseEndpointRow, NoisePathRow
+
+    endpoints = tuple(NoiseEndpointRow(f"GET /v{i}/{{n}}", 3, 1, tuple(NoisePathRow(f"$.f{j}", 3, ()) for j in range(40)))
+                      for i in range(500))
+    shown = noise_lines(NoiseSettled(endpoints)).plain
+    lines = shown.split("\n")
+    assert len(lines) <= 7 and all(len(line) < 400 for line in lines), shown[:2000]
+    assert lines[0].startswith("noise GET /v0/{n}: $.f0 3/3") and "32 more" in lines[0]
+    assert lines[-1] == "… and 494 more endpoints with noise (parity/noise.json)"
