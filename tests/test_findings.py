@@ -510,14 +510,17 @@ def test_the_demo_run_twice_shows_its_findings_recurring_and_tokens_per_lineage_
     from .conftest import demo_copy
 
     config = demo_copy(tmp_path / "sample_configs", demo_ports)
-    outputs = []
+    outputs, runs = [], []
     for _ in range(2):
+        before = set((tmp_path / "runs").iterdir()) if (tmp_path / "runs").is_dir() else set()
         proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--only", "scrum", "--headless",
                                "--out", str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
         outputs.append(proc.stdout)
-    first, second = sorted(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
+        (new,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and p not in before]
+        runs.append(new)  # in the order run: two ids of the same second sort by their random tail
+    first, second = runs
     assert "Tokens per lineage" in outputs[0] and "Previous wave" not in outputs[0]
     assert "c1_validatord (46KB) → 0 convergent / 11 distinct" in outputs[1]
     for bundle, count in (("c1_validatord", 11), ("c2_vectord_substrate", 10), ("c3_materializer", 6),
