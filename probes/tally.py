@@ -86,7 +86,11 @@ class Review:
 
 
 def _clean(text: str) -> str:
-    return text.strip().strip("*_`'\" ").strip()
+    """A label's value without the emphasis around it. Backticks that open and close code stay
+    (`` `a > b` is unchecked `` keeps both); an unpaired one at an end goes. Locations take
+    theirs off themselves (`_parse_locations`)."""
+    text = text.strip().strip("*_'\" ").strip()
+    return text.strip("`").strip() if text.count("`") % 2 else text
 
 
 def _parse_locations(text: str) -> list[tuple[str, int | None, int | None]]:
