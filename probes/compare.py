@@ -360,6 +360,23 @@ def parse_pattern(text: str) -> tuple[PathKey, ...]:
     return tuple(keys)
 
 
+def parent_path(text: str) -> tuple[str, PathKey] | None:
+    """A rendered path's parent and its last key (`$.a[*].b` → (`$.a[*]`, "b")); None for `$`
+    or a path that does not parse."""
+    try:
+        keys = parse_pattern(text)
+    except ValueError:
+        return None
+    if not keys:
+        return None
+    start = 1
+    for _ in keys[:-1]:
+        match = _PATTERN_TOKEN.match(text, start)
+        assert match is not None
+        start = match.end()
+    return text[:start], keys[-1]
+
+
 def parse_tolerance(value: Any) -> Tolerance:
     """A number (absolute) or a string `"N%"` (relative); raises ValueError."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):

@@ -47,6 +47,7 @@ from .compare import (
     compile_ignore,
     covered,
     fingerprint_of,
+    parent_path,
     render_path,
 )
 from .config import ParityCase
@@ -74,6 +75,7 @@ ARRAY_SAMPLE = 4  # items of an array looked at for its shape (their paths are w
 TEXT_LINES = 200
 NOISE_ROWS = 200  # noisy paths listed in report.md and verdict.md; every one is in NOISE_FILE
 NOTICE_ENDPOINTS = 3  # endpoints named one by one in a notice; beyond, one notice for them all
+_ABSENT = "absent"  # the evidence of a key the reference's answer did not have
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -152,7 +154,7 @@ def _evidence(value: Any) -> str:
     """The start of a value, display-safe: only what is shown is serialised (a differing
     subtree can be megabytes)."""
     if value is ABSENT:
-        text = "absent"
+        text = _ABSENT
     elif isinstance(value, str):
         text = value[:2 * EVIDENCE_CHARS]
     else:
@@ -351,6 +353,21 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     return sorted(p for p in found if not any(a in found for a in list(_ancestors(p))[1:]))
 
 
+def own_noise(samples: Iterable[Sequence[Difference]]) -> frozenset[str]:
+    """Where an answer's own extra samples differed from it (wildcarded, outermost): a
+    candidate's, which no pool learns. A key present in one of its answers and absent from
+    another makes its whole map the noise (the keys are data: random ones differ by case, so
+    a path per key would be a new class on every case)."""
+    paths: set[str] = set()
+    for diffs in samples:
+        for d in diffs:
+            if d.path[:1] in (("@status",), ("@header",)):
+                continue
+            keyed = d.kind == "shape" and (d.ref is ABSENT or d.cand is ABSENT) and d.path
+            paths.add(render_path(d.path[:-1] if keyed else d.path, wildcard=True))
+    return frozenset(_outermost(paths))
+
+
 # ---- judging again from the settled pool -------------------------------------------------------
 
 @dataclass
@@ -476,8 +493,15 @@ def suggest_ignore(event: NoiseSettled) -> list[str]:
             rules.add_line(comment=f"WARNING: {e.inconclusive} case(s) of it inconclusive (the reference's answer all "
                                    "noise):")
             rules.add_line(comment="with noise_samples = 0 these lines make them silent matches")
+        maps = random_keyed(e.paths)
+        for parent, count in maps.items():
+            rules.add_line(comment=_comment(f"the keys under {parent} themselves differ among the reference's answers "
+                                            f"({count} keys, each absent from some): not fields but data, so the "
+                                            "map's wildcard rather than a line per key"))
+            rules.add_line(f"{e.endpoint} {_wildcard_of(parent)}", comment=f"{count} random keys")
         for p in e.paths:
-            rules.add_line(f"{e.endpoint} {p.path}", comment=f"differed in {p.differed} of {e.samples}")
+            if not _under(p.path, maps):
+                rules.add_line(f"{e.endpoint} {p.path}", comment=f"differed in {p.differed} of {e.samples}")
     rules.add_line(indent="")
     document = tomlkit.document()
     document.add(tomlkit.comment("learned noise: review, then paste into [parity] (and set noise_samples = 0 "
@@ -485,6 +509,30 @@ def suggest_ignore(event: NoiseSettled) -> list[str]:
     document["ignore"] = rules
     text = UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", tomlkit.dumps(document))
     return text.rstrip("\n").split("\n")
+
+
+RANDOM_KEYS = 2  # sibling keys each absent from some of the reference's answers: a map of random keys
+
+
+def random_keyed(paths: Iterable[NoisePathRow]) -> dict[str, int]:
+    """The maps whose keys are themselves random (an id-keyed map, a mock's random property
+    names): each parent with RANDOM_KEYS or more child keys that were absent from some of the
+    reference's answers, and how many such keys. A line per key would never match again."""
+    counts: dict[str, int] = {}
+    for p in paths:
+        split = parent_path(p.path)
+        if split is not None and isinstance(split[1], str) and _ABSENT in p.evidence:
+            counts[split[0]] = counts.get(split[0], 0) + 1
+    return {parent: n for parent, n in counts.items() if n >= RANDOM_KEYS}
+
+
+def _wildcard_of(parent: str) -> str:
+    return f"{parent}.*"
+
+
+def _under(path: str, parents: Collection[str]) -> bool:
+    """Whether `path` is a key of one of `parents` or below one."""
+    return any(path.startswith(parent) and path[len(parent):][:1] in (".", "[") for parent in parents)
 
 
 def _comment(text: str) -> str:
