@@ -41,6 +41,7 @@ from probes.events import (
     VerdictChanged,
 )
 from probes.parity_report import body_kind, status_kind
+from probes.scrum_report import ANY_LINEAGE
 from probes.smoke_report import STATUS_STYLE, STATUS_WORD
 from probes.textsafe import neutralise
 from probes.verdict import VerdictTracker
@@ -50,6 +51,7 @@ CASE_LINES = 30  # parity cases told one line each; above it, progress and the t
 MILESTONES = 10  # progress lines of a large parity phase when nothing animates
 NOISE_PATHS = 5  # noisy paths told per endpoint; the rest are counted (all are in parity/noise.json)
 NOISE_ENDPOINTS = 20  # endpoints told; the rest are counted
+UNVERIFIED_LINES = 10  # one-lineage BLOCKs told under the verdict; verdict.md has them all
 
 
 def _console() -> Console:
@@ -182,9 +184,12 @@ class HeadlessPrinter:
         ok = e.status_match and e.body_match
         statuses = "  ".join(f"{t} {s if s is not None else 'error'}" for t, s in e.statuses.items())
         body = body_kind(e)
-        kinds = " · ".join(k for k in (status_kind(e), body and f"body {body}") if k) or "match"
-        self.print(Text.assemble((f"{'MATCH' if ok else 'DIVERGE':<8}", "parity.match" if ok else "parity.diverge"),
-                                 f"{e.case:<32} {statuses}  ", (kinds, "dim")))
+        unsure = ok and e.inconclusive  # a match on noise alone proves nothing
+        kinds = " · ".join(k for k in (status_kind(e), body and f"body {body}") if k) or (
+            "the reference's answer is all noise: nothing compared" if unsure else "match")
+        word, style = ("INCONCLUSIVE", "parity.inconclusive") if unsure else ("MATCH", "parity.match") if ok \
+            else ("DIVERGE", "parity.diverge")
+        self.print(Text.assemble((f"{word:<8}", style), f"{e.case:<32} {statuses}  ", (kinds, "dim")))
         for target, error in e.errors.items():
             self.print(Text(f"    │ {target}: {error}", style="parity.error"))
         if self.show_diffs:
@@ -234,6 +239,15 @@ class HeadlessPrinter:
                                  f"  in {e.duration:.1f}s"))
         for reason in self._reasons:
             self.print(Text(f"  - {reason}"))
+        scrum = self.tracker.scrum
+        unverified = scrum.unverified_blocks()
+        if unverified and scrum.block_on != ANY_LINEAGE:
+            self.print(Text(f"  unverified BLOCKs (one lineage each, not blocking; [scrum] block_on = "
+                            f'"{ANY_LINEAGE}" makes them block):', style="notice.warn"))
+            for bundle, loc in unverified[:UNVERIFIED_LINES]:
+                self.print(Text(f"  ! unverified BLOCK in {bundle} at {loc.where} ({loc.lineages[0]} only): {loc.what}"))
+            if len(unverified) > UNVERIFIED_LINES:
+                self.print(Text(f"  … {len(unverified) - UNVERIFIED_LINES} more in verdict.md", style="dim"))
 
     def _stop_live(self) -> None:
         if self._live is not None:

@@ -27,13 +27,17 @@ from ..model import RunModel
 from ..widgets import Themed, update_static
 from ..widgets.row_list import RowList
 
-KIND_STYLE = {**{kind: f"kind.{kind}" for kind in KIND_TONE}, "error": "parity.error", "match": "parity.match"}
-MATCH, STATUS, ERROR, DIVERGE = "match", "status", "error", "diverge"  # what a case comes to, as a whole
-STATUS_FILTERS = (None, MATCH, STATUS, ERROR)
-STATUS_WORDS = {MATCH: "matches", STATUS: "status mismatches", ERROR: "errors"}
+KIND_STYLE = {**{kind: f"kind.{kind}" for kind in KIND_TONE}, "error": "parity.error", "match": "parity.match",
+              "inconclusive": "parity.inconclusive"}
+# What a case comes to, as a whole: an inconclusive case (its reference answer all noise) is
+# neither a match nor a divergence, and is never listed with the matches.
+MATCH, STATUS, ERROR, DIVERGE, INCONCLUSIVE = "match", "status", "error", "diverge", "inconclusive"
+STATUS_FILTERS = (None, MATCH, STATUS, ERROR, INCONCLUSIVE)
+STATUS_WORDS = {MATCH: "matches", STATUS: "status mismatches", ERROR: "errors", INCONCLUSIVE: "inconclusive"}
 # The groups of the cases no divergence class names, and their place among the classes.
-OUTSIDE = {ERROR: "could not be compared", STATUS: "status differs", MATCH: "match"}
-PLACE = {ERROR: 0, STATUS: 1, MATCH: 3}
+OUTSIDE = {ERROR: "could not be compared", STATUS: "status differs", MATCH: "match",
+           INCONCLUSIVE: "inconclusive: the reference's answer is all noise"}
+PLACE = {ERROR: 0, STATUS: 1, INCONCLUSIVE: 2, MATCH: 3}
 STATUS_WIDTH, BODY_MIN, INDENT = 9, 14, 2
 LATENCY_WIDTH = 23  # `1.82× ▁▂█▃▁▁▁▁│▁▁▁▂█▅▁▁`: the ratio, then the reference's timings and the candidate's
 LATENCY_NARROW = 7  # `1.82×` or `no data`, when the timings would cut the names short
@@ -46,7 +50,7 @@ GroupKey = tuple[str, str]  # (candidate, class key), or ("", ERROR | STATUS | M
 class Facts:
     """What the filters and the groups ask of a case; one object for every case alike."""
 
-    outcome: str  # MATCH | STATUS | ERROR | DIVERGE
+    outcome: str  # MATCH | STATUS | ERROR | DIVERGE | INCONCLUSIVE
     kinds: frozenset[str]
     groups: tuple[tuple[GroupKey, str], ...]  # each group the case is listed in, with its kind
 
@@ -74,7 +78,8 @@ def facts_of(r: CaseRow, latency: tuple[tuple[GroupKey, str], ...]
     filter finds both), and a case whose status differs or that could not be compared under
     that too (it blocks on its own)."""
     classes = (*(((target, key), kind) for target, key, kind in divergences(r)), *latency)
-    outcome = ERROR if r.errors else STATUS if not r.status_match else DIVERGE if classes else MATCH
+    outcome = ERROR if r.errors else STATUS if not r.status_match else DIVERGE if classes else \
+        INCONCLUSIVE if r.inconclusive else MATCH
     own = (((("", outcome), outcome),) if outcome != DIVERGE else ())
     return outcome, frozenset((*body_kinds(r), *head_kinds(r), *(kind for _, kind in latency))), (*own, *classes)
 

@@ -14,9 +14,13 @@ from ..widgets import Themed, update_static
 LISTED = 12  # entries of a list the pane shows; the run's files have them all
 
 
-def badge(verdict: str | None, complete: bool = True) -> Text:
+def badge(verdict: str | None, complete: bool = True, *, running: bool = False) -> Text:
+    """The verdict as a badge; while the run goes on, visibly the verdict *so far* (never the
+    final badge's colours: a glance at tmux must not read it as the end)."""
     if verdict is None:
         return Text(" … ", style="reverse")
+    if running:
+        return Text(f" running · {verdict} so far ", style="badge.provisional")
     return Text(f" {verdict}{'' if complete else ' (incomplete)'} ", style=f"badge.{verdict}")
 
 
@@ -37,7 +41,7 @@ class VerdictPane(VerticalScroll):
         parts: list = []
         v = model.verdict
         title = Text("Verdict ", style="bold")
-        title.append_text(badge(v.verdict if v else None, v.complete if v else True))
+        title.append_text(badge(v.verdict if v else None, v.complete if v else True, running=model.running))
         if model.running:
             title.append("  (live: phases still running)", style="dim")
         elif model.abandoned:

@@ -1,4 +1,5 @@
-"""The header: the gauntlet's name, run id, elapsed time, each phase's state, the verdict."""
+"""The header: the gauntlet's name, run id, elapsed time, each phase's state, the verdict
+(the verdict so far, marked so, until the run finishes)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def header_text(model: RunModel, elapsed: float, read_only: bool) -> Themed:
     text = Text.assemble((" gauntlet ", "bold reverse"))  # a span: a Text's own style would cover all appended
     v = model.verdict
     text.append(" ")
-    text.append_text(badge(v.verdict if v else None, v.complete if v else True))
+    text.append_text(badge(v.verdict if v else None, v.complete if v else True, running=model.running))
     text.append(f" {elapsed:.1f}s", style="bold")
     if read_only:
         text.append(" watch", style="run.watch")
