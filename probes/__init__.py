@@ -35,6 +35,7 @@ _EXPORTS = {
     "CaseView": "sidebyside", "GAP": "sidebyside", "load_case": "sidebyside", "latency_parts": "latency:viewer_parts",
     "latency_classes": "latency:recorded_classes",
     "KnownGap": "gaps", "gaps_path_of_run": "gaps", "load_gaps": "gaps", "record_gap": "gaps",
+    "AimCheck": "parity", "check_aim": "parity",
     "read_noise": "noise", "suggest_ignore": "noise", "NOISE_FILE": "noise", "ENDPOINT_PATHS": "noise",
     "Judgement": "judge", "judge_run": "judge:judge", "run_gaps": "judge",
     # history

@@ -119,6 +119,24 @@ class TableReader:
             return default
         return float(value)
 
+    def share(self, key: str, default: float) -> float:
+        """A share of a whole: `"10%"`, or a fraction from 0 to 1 (`0.1`)."""
+        if key not in self.raw:
+            return default
+        value = self.raw[key]
+        fraction: float | None = None
+        if isinstance(value, str) and value.strip().endswith("%"):
+            try:
+                fraction = float(value.strip()[:-1]) / 100
+            except ValueError:
+                fraction = None
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            fraction = float(value)
+        if fraction is None or not 0 <= fraction <= 1:  # NaN fails the comparison too
+            self.problem(key, f'expected a share like "10%" (0% to 100%) or a fraction from 0 to 1, got {value!r}')
+            return default
+        return fraction
+
     def duration(self, key: str, default: float) -> float:
         if key not in self.raw:
             return default

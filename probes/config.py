@@ -88,6 +88,7 @@ class ScrumConfig:
     bundles: tuple[Bundle, ...] = ()
     block_on: str = "convergent"  # or "any-lineage": a BLOCK from one lineage blocks too
     findings_ignore: Path | None = None  # the ledger of dismissed findings
+    min_lineages: int = 0  # lineages that must review for the scrum to be complete; 0: every one configured
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ class ParityConfig:
     cases_stream: Path | None = None  # a JSON Lines cases file: read a line at a time as the probe goes
     generated_cases: str | None = None  # the cases file made from `cases_openapi`, kept with the run
     latency: LatencyConfig | None = None  # `[parity.latency]`: None, latency is not measured
+    max_inconclusive: float = 0.1  # the share of inconclusive cases above which the probe is incomplete
 
     def iter_cases(self) -> Iterator[ParityCase]:
         """Every case: those held in memory, then the JSON Lines file's, each validated as it
@@ -199,7 +201,8 @@ _GAUNTLET = ("name", "workdir", "out_dir")
 _SMOKES = ("stop_on_fail", "parallel", "timeout", "grace", "glob", "layer")
 _SMOKE = ("name", "layer", "run", "shell", "timeout", "env", "needs", "cwd")
 _SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line_tolerance",
-          "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle", "block_on", "findings_ignore")
+          "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle", "block_on", "findings_ignore",
+          "min_lineages")
 _REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout", "price_per_mtok")
 BLOCK_ON = ("convergent", "any-lineage")
 _BUNDLE = ("name", "diff", "git")
@@ -208,7 +211,7 @@ TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-length", "connection
                               "upgrade", "proxy-connection"})
 _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noise_samples", "compare_headers",
            "ignore", "unordered", "tolerance", "numbers", "cases_file", "cases_openapi", "keep_bodies", "case",
-           "latency")
+           "latency", "max_inconclusive")
 _LATENCY = ("repeats", "warmup", "max_ratio")
 LATENCY_MODES = ("block", "report")
 MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
@@ -472,6 +475,10 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
         s.problem("reviewer", "bundles are listed but no [[scrum.reviewer]] is")
     prompt = s.string("prompt_file")
     ledger = s.string("findings_ignore")
+    lineages = len({r.lineage for r in reviewers})
+    min_lineages = s.integer("min_lineages", None, minimum=1) or 0
+    if min_lineages > lineages:
+        s.problem("min_lineages", f"({min_lineages}) is more than the {lineages} lineages the reviewers have")
     return ScrumConfig(
         gateway=gateway.rstrip("/") if gateway else None,
         api_key_env=s.string("api_key_env"),
@@ -487,6 +494,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
         bundles=tuple(bundles),
         block_on=s.string("block_on", "convergent", choices=BLOCK_ON) or "convergent",
         findings_ignore=_resolve(workdir, ledger) if ledger else None,
+        min_lineages=min_lineages,
     )
 
 
@@ -573,6 +581,7 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
         cases_stream=stream,
         generated_cases=generated_cases,
         latency=_latency(p) if p.has("latency") else None,
+        max_inconclusive=p.share("max_inconclusive", 0.1),
     )
 
 

@@ -335,6 +335,7 @@ class ScrumPlanned(Event):
     dismissed: tuple[DismissalRow, ...] = ()  # its entries as the run started
     previous_run_id: str = ""  # the previous wave of this config, "" when there is none
     previous_tokens: tuple[TokenRow, ...] = ()  # that wave's tokens, for the engagement table
+    min_lineages: int = 0  # lineages that must review for the scrum to be complete; 0: every one planned
 
 
 @dataclass(frozen=True)
@@ -394,6 +395,7 @@ class ParityPlanned(Event):
     reference: str
     concurrency: int
     cases_digest: str = ""  # a shard's: every case of the config counted and digested, the same in each shard
+    max_inconclusive: float = 0.1  # the share of inconclusive cases above which the probe is incomplete
 
 
 @dataclass(frozen=True)
@@ -423,6 +425,7 @@ class ParityCaseFinished(Event):
     shape: str = ""  # the reference answer's leaf paths, hashed: settled noise can make it inconclusive
     inconclusive: bool = False  # the reference's answer is noise through and through (so far)
     latency: tuple[LatencyRow, ...] = ()  # per target, with `[parity.latency]` (probes/latency.py)
+    expect_status: int | None = None  # the status the case expects: a target answering it is not misaimed
 
     SPARSE: ClassVar[tuple[str, ...]] = ("kinds", "fingerprints", "status_kinds", "classes")
 

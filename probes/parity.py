@@ -39,6 +39,7 @@ from .divergence import DivergenceClass, classify
 from .errors import GauntletError
 from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
 from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, noise_notices
+from .parity_report import Aim
 from .shard import Shard
 from .textsafe import neutralise
 
@@ -188,11 +189,14 @@ class BodyError(Exception):
 
 
 def parse_body(answer: Answer) -> tuple[str, Any]:
-    """("json", value) | ("text", str) | ("bytes", bytes); raises BodyError."""
+    """("json", value) | ("text", str) | ("bytes", bytes) | ("empty", b""); raises BodyError.
+
+    An empty body is a kind of its own whatever the content type says (a 204 under
+    `application/json`): two empty answers are equal, an empty one against JSON differs in shape."""
     body = answer.body
+    if not body.strip() and "json" in answer.content_type:
+        return "empty", b""
     if "json" in answer.content_type:
-        if not body.strip():
-            raise BodyError(f"empty body under {answer.content_type}")
         try:
             return "json", json.loads(body)
         except UnicodeDecodeError as exc:
@@ -345,6 +349,7 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         endpoint=result.endpoint,
         shape=result.shape,
         inconclusive=result.inconclusive,
+        expect_status=result.case.expect_status,
     )
 
 
@@ -371,7 +376,7 @@ async def run_parity(config: ParityConfig, bus: EventBus,
         bus.emit(Notice("parity", "info", f"shard {shard} probes {held:,} of the {digest}"))
     known = [c.name for c in config.cases if wanted(c.name)]
     bus.emit(ParityPlanned(tuple(known), tuple(config.targets), config.reference or "", config.concurrency,
-                           digest))
+                           digest, config.max_inconclusive))
     cases = (c for c in config.iter_cases() if wanted(c.name))
     failed: list[GauntletError] = []
 
@@ -419,6 +424,36 @@ async def run_parity(config: ParityConfig, bus: EventBus,
         settle_noise(pool, bus, shard=shard is not None)
     if failed:
         raise failed[0]
+
+
+@dataclass(frozen=True)
+class AimCheck:
+    """What one case per endpoint drew from each target, before a long run: `statuses` per
+    target in the endpoints' order (None: no answer), and why a target looks misaimed."""
+
+    endpoints: tuple[str, ...]
+    statuses: dict[str, tuple[int | None, ...]]
+    misaimed: dict[str, tuple[str, str]]  # target -> (what every case got, the likely cause)
+
+
+async def check_aim(config: ParityConfig) -> AimCheck:
+    """Send the first case of each endpoint to every target, one request at a time per target:
+    a target answering every endpoint with the same error status, or refusing every
+    connection, is misaimed (a base path, credentials), said before a run of 100,000 cases."""
+    firsts: dict[str, ParityCase] = {}
+    for case in config.iter_cases():
+        firsts.setdefault(endpoint_of(case), case)
+    aims = {t: Aim() for t in config.targets}
+    statuses: dict[str, list[int | None]] = {t: [] for t in config.targets}
+    async with httpx.AsyncClient(timeout=config.timeout, trust_env=False) as client:
+        for case in firsts.values():
+            answers = await asyncio.gather(*(fetch(client, case, t, url, config.timeout)
+                                             for t, url in config.targets.items()))
+            for answer in answers:
+                aims[answer.target].add(answer.status, answer.error, case.expect_status)
+                statuses[answer.target].append(answer.status)
+    misaimed = {t: why for t, aim in aims.items() if (why := aim.misaimed(minimum=1)) is not None}
+    return AimCheck(tuple(firsts), {t: tuple(s) for t, s in statuses.items()}, misaimed)
 
 
 def settle_noise(pool: NoisePool, bus: EventBus, *, shard: bool = False) -> None:

@@ -23,6 +23,7 @@ from .latency import LatencyBoard
 from .textsafe import md_cell, neutralise
 
 TICK, CROSS = "✓", "✗"
+INCONCLUSIVE = "inconclusive"  # a case whose reference answer is all noise: neither a match nor a divergence
 TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
 EXAMPLES = 3  # cases named per class in a sentence
 PANE_NOISE_ENDPOINTS, PANE_NOISE_PATHS = 6, 8  # the pane's few lines of noise; parity/noise.json has it all
@@ -46,6 +47,7 @@ class CaseRow:
     endpoint: str = ""
     shape: str = ""
     inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
+    expect_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,58 @@ class ClassGroup:
     example_diffs: tuple[DiffRow, ...]
 
 
+# What a target answering every case with one status most likely means: it was never asked
+# what the cases ask (a base path, credentials), so nothing was compared.
+MISAIMED_CAUSES = {
+    401: "missing credentials? ([parity] headers)", 403: "missing credentials? ([parity] headers)",
+    407: "a proxy asks for credentials", 404: "a base path? (the target URL's path, or the cases' paths)",
+    410: "a base path? (the target URL's path, or the cases' paths)",
+    405: "the cases' methods or routes are not this service's", 421: "a host name the service does not serve",
+    429: "rate limited on every request", 500: "the service fails every request",
+    502: "nothing healthy behind a proxy", 503: "the service is not ready", 504: "nothing answers behind a proxy",
+}
+
+
+MISAIMED_MIN_CASES = 2
+
+
+@dataclass
+class Aim:
+    """Whether a target answered anything the cases asked: a target that answers every case
+    with the same error status, or fails every request, was misaimed (the run checked nothing
+    there), unless the cases expect that status."""
+
+    cases: int = 0
+    status: int | None = None  # the status of every case so far (uniform)
+    uniform: bool = True
+    failed: int = 0
+    first_error: str = ""
+    expected: int = 0  # cases that expect the status they got
+
+    def add(self, status: int | None, error: str | None, expect: int | None) -> None:
+        self.cases += 1
+        if self.cases == 1:
+            self.status = status
+        elif status != self.status:
+            self.uniform = False
+        if error:
+            self.failed += 1
+            self.first_error = self.first_error or error
+        self.expected += expect is not None and expect == status
+
+    def misaimed(self, *, minimum: int = MISAIMED_MIN_CASES) -> tuple[str, str] | None:
+        """(what every case got, the likely cause), or None while the target answered something.
+        A run needs `minimum` cases for a pattern (one case failing is that case's result); a
+        check that sends one case per endpoint takes what it gets."""
+        if self.cases < minimum or not self.cases:
+            return None
+        if self.failed == self.cases:
+            return f"every case ({self.cases:,}) failed", self.first_error
+        if self.uniform and self.status in MISAIMED_CAUSES and self.expected < self.cases:
+            return f"every case ({self.cases:,}) answered {self.status}", MISAIMED_CAUSES[self.status]
+        return None
+
+
 @dataclass
 class Tally:
     """The headline's counts, case by case: a screen that redraws ten times a second keeps
@@ -72,9 +126,12 @@ class Tally:
     not_shape: int = 0  # of those, bodies that differ otherwise than in shape alone
     errored: int = 0
     inconclusive: int = 0
+    aims: dict[str, Aim] = field(default_factory=dict)  # per target, in the order the targets are given
 
     def add(self, r: CaseRow) -> None:
         self.cases += 1
+        for target, status in r.statuses.items():
+            self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status)
         self.inconclusive += r.inconclusive
         self.status_match += r.status_match
         if r.errors:
@@ -91,7 +148,12 @@ class Tally:
             text += f" · {self.errored}/{n} could not be compared"
         if self.inconclusive:
             text += f" · {self.inconclusive}/{n} inconclusive (the reference's answer is all noise)"
+        for target, (what, _) in self.misaimed():
+            text += f" · {target} misaimed ({what})"
         return text
+
+    def misaimed(self) -> list[tuple[str, tuple[str, str]]]:
+        return [(target, why) for target, aim in self.aims.items() if (why := aim.misaimed()) is not None]
 
 
 class Shared:
@@ -116,6 +178,7 @@ class ParityBoard:
     classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
     noise: NoiseSettled | None = None  # the run's learned noise, once settled
+    max_inconclusive: float = 0.1
     _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
     _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
     _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
@@ -126,6 +189,7 @@ class ParityBoard:
         self.latency.apply(t, event)
         if isinstance(event, ParityPlanned):
             self.targets, self.reference = event.targets, event.reference
+            self.max_inconclusive = event.max_inconclusive
             self.cases, self.results = [], {}
             self.tally, self._groups, self._group_kinds = Tally(), {}, {}
             self.noise = None
@@ -141,7 +205,8 @@ class ParityBoard:
             row = self.results[event.case] = CaseRow(
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
                 event.fingerprints, event.status_match, event.body_match, event.expect_failures,
-                share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive)
+                share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive,
+                event.expect_status)
             if again:  # a case probed twice (rare): count every case again
                 self._count_all()
             else:
@@ -262,8 +327,9 @@ class ParityBoard:
             return (case, *(Text("…", style="dim") for _ in self.targets), Text("pending", style="dim"), "")
         statuses = [Text(_status(r, t), style="" if r.statuses.get(t) is not None else "parity.error")
                     for t in self.targets]
-        return (case, *statuses, judged(r.status_match, status_kind(r), kind_style or {}),
-                judged(r.body_match, body_kind(r), kind_style or {}))
+        body = Text(f"? {INCONCLUSIVE}", style="parity.inconclusive") if r.inconclusive and r.body_match \
+            else judged(r.body_match, body_kind(r), kind_style or {})
+        return (case, *statuses, judged(r.status_match, status_kind(r), kind_style or {}), body)
 
     def table_markdown(self) -> list[str]:
         """The table (`| Case | rust status | go status | Status match | Body match |`) and
@@ -274,8 +340,10 @@ class ParityBoard:
         done = self.done()
         for r in done[:TABLE_ROWS]:
             statuses = " | ".join(_status(r, t) for t in self.targets)
+            unsure = r.inconclusive and r.body_match
             lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
-                         f"{TICK if r.body_match else CROSS} | {status_kind(r)} | {body_kind(r)} |")
+                         f"{'?' if unsure else TICK if r.body_match else CROSS} | {status_kind(r)} | "
+                         f"{INCONCLUSIVE if unsure else body_kind(r)} |")
         if len(done) > TABLE_ROWS:
             lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl.gz`."]
         groups = self.class_groups()

@@ -386,7 +386,7 @@ class ScrumRun:
             tuple(PlannedBundle(b.name, round(b.kb, 1), round(b.sent_kb, 1), b.guard, b.reason) for b in loaded),
             tuple(PlannedReviewer(r.name, r.lineage, r.kind, r.model or "") for r in self.config.reviewers),
             self.config.min_tokens_out, self.config.block_on, str(ledger or ""), tuple(rows), self.previous_run_id,
-            tuple(summary_tokens(self.previous))))
+            tuple(summary_tokens(self.previous)), self.config.min_lineages))
         for b in loaded:
             if b.guard in ("refused", "error"):
                 self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
@@ -403,7 +403,11 @@ class ScrumRun:
         result = tally(bundle.name, bundle.kb, bundle.diff, reviews, tolerance=self.config.line_tolerance,
                        min_tokens_out=self.config.min_tokens_out, source=f"bundle {bundle.name}",
                        dismissed=self._dismissed)
-        result.resolved = recall(result.locations, self._previous_findings(bundle.name), self.run_id)
+        # A wave resolves a finding only where it reviewed: a bundle no review of which finished
+        # says nothing of what is still there (and the next wave is matched with the last that did).
+        reviewed = any(not r.error and not r.partial for r in reviews)
+        result.resolved = recall(result.locations, self._previous_findings(bundle.name) if reviewed else None,
+                                 self.run_id)
         self.tallies[bundle.name] = result
         if self.write is not None:
             self.write(f"{bundle.name}/tally.json", json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")

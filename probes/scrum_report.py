@@ -82,6 +82,7 @@ class ScrumBoard:
     today: date = field(default_factory=date.today)
     previous_run_id: str = ""
     previous_tokens: tuple[TokenRow, ...] = ()
+    min_lineages: int = 0  # 0: every planned lineage must review
     _in_force: tuple[object, date, dict[str, DismissalRow]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def apply(self, t: float, event: Event) -> None:
@@ -90,6 +91,7 @@ class ScrumBoard:
             self.min_tokens_out = event.min_tokens_out
             self.block_on, self.ledger_path, self.recorded = event.block_on, event.ledger, event.dismissed
             self.previous_run_id, self.previous_tokens = event.previous_run_id, event.previous_tokens
+            self.min_lineages = event.min_lineages
             self.bundles = {b.name: BundleState(b.name, b.kb, b.kb_sent, b.guard, b.reason) for b in event.bundles}
         elif isinstance(event, ReviewStarted) and event.bundle in self.bundles:
             self.bundles[event.bundle].reviews[event.reviewer] = None
@@ -124,6 +126,55 @@ class ScrumBoard:
         tallied, but it read part of an answer: alone it does not make the bundle reviewed."""
         return [b for b in self.bundles.values() if b.tally is not None and b.reviews
                 and not any(r is not None and r.status == "ok" for r in b.reviews.values())]
+
+    def lost_lineages(self) -> list[tuple[str, str]]:
+        """(lineage, its last error) of each planned lineage every review of which failed (one
+        cut short still read part of an answer, and is tallied): convergence rested on the
+        others. In plan order, the last error by the bundles' order, so the words do not
+        depend on which review failed last."""
+        last: dict[str, str | None] = {}  # lineage -> None once a review of it finished
+        for reviewer in self.reviewers:
+            for b in self.bundles.values():
+                r = b.reviews.get(reviewer.name)
+                if r is None:
+                    continue
+                if r.status != "error":
+                    last[r.lineage] = None
+                elif last.get(r.lineage, "") is not None:
+                    last[r.lineage] = f"{reviewer.name}: {r.error}"
+        return [(lineage, error) for lineage, error in last.items() if error is not None]
+
+    def lineages(self) -> list[str]:
+        return list(dict.fromkeys(r.lineage for r in self.reviewers))
+
+    def lineages_needed(self) -> int:
+        return self.min_lineages or len(self.lineages())
+
+    def lineage_reasons(self) -> list[str]:
+        """The scrum is incomplete when fewer lineages reviewed than it needs (`min_lineages`,
+        by default every lineage configured): each lost lineage named with its last error.
+        With `min_lineages`, a bundle reviewed by fewer lineages is incomplete too."""
+        lost, planned = self.lost_lineages(), len(self.lineages())
+        needed = self.lineages_needed()
+        reasons = []
+        if lost and 0 < planned - len(lost) < needed:  # none at all: each bundle says every reviewer failed
+            told = (f"{planned - len(lost)} of {planned} lineages reviewed, [scrum] min_lineages = {needed}"
+                    if self.min_lineages else
+                    f"{planned - len(lost)} of {planned} lineages reviewed; [scrum] min_lineages says how many suffice")
+            reasons += [f"incomplete: scrum lineage {lineage} lost: every review failed ({error}); {told}"
+                        for lineage, error in lost]
+        if self.min_lineages:
+            for b in self.bundles.values():
+                done = {r.lineage for r in b.reviews.values() if r is not None and r.status == "ok"}
+                if b.tally is not None and 0 < len(done) < self.min_lineages:
+                    reasons.append(f"incomplete: scrum bundle {b.name}: reviewed by {len(done)} lineage(s) "
+                                   f"({', '.join(sorted(done))}), [scrum] min_lineages = {self.min_lineages}")
+        return reasons
+
+    def reviewed(self) -> int:
+        """Bundles that at least one review finished: what the scrum checked."""
+        unreviewed = {b.name for b in self.unreviewed()}
+        return sum(1 for b in self.bundles.values() if b.tally is not None and b.name not in unreviewed)
 
     def convergent_blocks(self) -> list[tuple[str, LocationRow]]:
         return [(name, loc) for name, loc in self.locations() if loc.convergent and loc.severity == "BLOCK"]
@@ -171,6 +222,9 @@ class ScrumBoard:
                 f"{sum(d for _, d in counts)} distinct")
         if self.refused():
             text += f" · {len(self.refused())} refused"
+        lost = self.lost_lineages()
+        if lost:
+            text += f" · lineage {', '.join(lineage for lineage, _ in lost)} lost"
         return text
 
     # ---- tokens ------------------------------------------------------------------------------
@@ -288,6 +342,12 @@ class ScrumBoard:
             ([total(self.previous_tokens).text()] if previous else []) + [total(self.token_rows()).text()]) + " |")
         lines += ["", f"**{self.headline()}**", "",
                   self.tokens_line() + (" (~ estimated: the gateway sent no usage)" if self.estimated() else ""), ""]
+        lost = self.lost_lineages()
+        if lost:
+            lines += [f"Lineages lost (every review failed; {len(self.lineages()) - len(lost)} of "
+                      f"{len(self.lineages())} reviewed, {self.lineages_needed()} needed):", ""]
+            lines += [f"- lineage {md_cell(lineage)} lost: {md_cell(error)}" for lineage, error in lost]
+            lines.append("")
         unverified = self.unverified_blocks()
         if unverified:
             blocking = self.block_on == ANY_LINEAGE

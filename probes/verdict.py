@@ -1,9 +1,11 @@
 """Phase 4's verdict, computed from the event stream so it can be shown live.
 
-The rules (docs/design.md, "Verdict rules"): BLOCK on any failed smoke, parity status mismatch, uncovered
-body divergence, convergent BLOCK finding, or a phase asked for that could not run
-(reported as *incomplete*, never as a pass); SHIP_WITH_KNOWN_GAP when only covered
-divergences remain; SHIP otherwise.
+The rules: BLOCK on any failed smoke, parity status mismatch, uncovered body divergence,
+convergent BLOCK finding, or a phase asked for that could not run (reported as
+*incomplete*, never as a pass); BLOCK too, incomplete, when the run could not see what it
+was asked to judge: nothing checked at all, a reviewer lineage lost, a probe mostly
+inconclusive, a misaimed target. SHIP_WITH_KNOWN_GAP when only covered divergences remain;
+SHIP otherwise.
 """
 
 from __future__ import annotations
@@ -111,6 +113,9 @@ class VerdictTracker:
         gap_ids = tuple(dict.fromkeys((*gap_ids, *latency_gaps)))
         if self.comparison is not None:
             reasons += list(self.comparison.regressed)
+        if final and not reasons and not self.checked():
+            reasons.append(f"incomplete: nothing was checked ({self.smokes_ran()} smokes ran, {self.scrum.reviewed()} "
+                           f"bundles reviewed, {self.parity_compared()} parity cases compared)")
         complete = True
         for name, st in self.phases.items():
             if name == "verdict":
@@ -133,10 +138,22 @@ class VerdictTracker:
             return Verdict(SHIP_WITH_KNOWN_GAP, tuple(covered), complete, tuple(covered), gap_ids, crashed)
         return Verdict(SHIP, ("every phase that ran is clean",), complete, internal_error=crashed)
 
+    def smokes_ran(self) -> int:
+        return sum(1 for row in self.smokes.rows.values() if row.status in ("pass", "fail", "timeout"))
+
+    def parity_compared(self) -> int:
+        """Cases whose answers were compared and told something (not errors, not all noise)."""
+        tally = self.parity.tally
+        return tally.cases - tally.errored - tally.inconclusive
+
+    def checked(self) -> bool:
+        """Whether any phase saw anything it was asked to judge: a gate never passes on nothing."""
+        return bool(self.smokes_ran() or self.scrum.reviewed() or self.parity.tally.cases)
+
     def _scrum_reasons(self) -> list[str]:
         reasons = [f"incomplete: scrum bundle {b.name} was not reviewed ({b.reason})" for b in self.scrum.refused()]
         reasons += [f"incomplete: scrum bundle {b.name}: {b.unreviewed_reason()}" for b in self.scrum.unreviewed()]
-        return reasons + self.scrum.block_reasons()
+        return reasons + self.scrum.lineage_reasons() + self.scrum.block_reasons()
 
     def gap_for(self, r: CaseRow, target: str,
                 kind: str | None = None) -> tuple[KnownGap | None, KnownGap | None]:
@@ -159,6 +176,14 @@ class VerdictTracker:
         gap_ids: dict[str, None] = {}
         errors: dict[str, list[str]] = {}
         statuses: dict[str, list[str]] = {}
+        for target, (what, cause) in board.tally.misaimed():
+            reasons.append(f"incomplete: parity target {target} misaimed: {what} — {cause}")
+        tally = board.tally
+        if tally.cases and tally.inconclusive / tally.cases > board.max_inconclusive:
+            reasons.append(f"incomplete: parity: {tally.inconclusive:,} of {tally.cases:,} cases inconclusive "
+                           f"({tally.inconclusive / tally.cases * 100:.0f} %), over [parity] max_inconclusive "
+                           f"{board.max_inconclusive * 100:g} % (the reference's answers are noise through and "
+                           "through there: nothing was compared)")
         for r in board.done():
             if r.errors:
                 detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())

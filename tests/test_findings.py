@@ -593,6 +593,8 @@ def test_a_line_after_a_large_deletion_takes_its_symbol_from_its_own_side_of_the
 
 def test_the_previous_wave_is_the_last_run_that_had_a_scrum_not_any_run(tmp_path):
     scrum_project(tmp_path)
+    with (tmp_path / "gauntlet.toml").open("a") as config_file:  # the run between checks something else
+        config_file.write('[[smoke]]\nname = "up"\nrun = ["true"]\n')
     first, _, _ = wave(tmp_path, WAVE_1, *FIRST)
     config = load_config(tmp_path / "gauntlet.toml", env={})
     between = asyncio.run(Engine(config, select_phases(config, skip=("scrum",))).run())
@@ -671,6 +673,8 @@ async def test_reviewer_text_in_the_tally_is_shown_as_written_never_as_markup():
         source.push(1, BundleTallied("c1", 4.0, 0, 1, "c1: …", (), (), (loc,), (), 0))
         await pilot.press("2")
         await settle(app, pilot)
+        # the table sizes its columns on a later refresh: on a loaded machine, after the first draw
+        await until(lambda: where in shown_text(app.query_one("#tally-table")), pilot, 10, "the tally's location")
         shown = shown_text(app.query_one("#tally-table"))
         assert where in shown and what in shown
         await pilot.press("d")  # the scripted run names no ledger: said with its brackets, not as markup

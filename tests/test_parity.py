@@ -173,7 +173,6 @@ FAULTS = {
     "timeout": (lambda s: s.serve(_never_answers), "timed out after 0.3s"),
     "non-JSON under JSON": (lambda s: s.serve_http(json_answer(None, raw=b"<html>oops</html>")),
                             "not JSON under application/json"),
-    "empty body": (lambda s: s.serve_http(json_answer(None, raw=b"")), "empty body under application/json"),
     "invalid UTF-8": (lambda s: s.serve_http(json_answer(None, raw=b'{"a": "\xff\xfe"}')),
                       "invalid UTF-8 under application/json at byte 7"),
     "corrupt gzip": (lambda s: s.serve_http(_gzip_answer(b'{"a": 1}', corrupt=True)), "cannot decode the body"),

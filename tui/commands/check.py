@@ -10,12 +10,16 @@ from rich.text import Text
 
 from probes import Config, ConfigError, Problem, load_config, preflight, scan_case_lines
 
-from ._common import config_arg, stdout
+from probes.textsafe import neutralise
+
+from ._common import EXIT_USAGE, config_arg, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     check = sub.add_parser("check", help="validate a config and list every problem")
     config_arg(check)
+    check.add_argument("--probe", action="store_true",
+                       help="also send one parity case per endpoint to each target and say whether one is misaimed")
     check.set_defaults(handler=check_command)
 
 
@@ -26,11 +30,40 @@ def check_command(args: argparse.Namespace) -> int:
     problems = preflight(config) + stream_problems + ledger_problems(config)
     if problems:
         raise ConfigError(str(path), problems)
-    stdout().print(Text.assemble(
+    out = stdout()
+    out.print(Text.assemble(
         ("ok ", "cli.ok"), f"{path}: {len(config.smokes.smokes)} smokes, "
         f"{len(config.scrum.bundles)} bundles x {len(config.scrum.reviewers)} reviewers, "
         f"{len(config.parity.cases) + streamed} parity cases, {len(config.stack.services)} stack services"))
+    if not ({"smokes", "scrum", "parity"} & set(config.phases_present())):
+        out.print(Text("warning: this config checks nothing (no smoke, no scrum bundle, no parity case): "
+                       "a run of it is BLOCK, nothing was checked", style="cli.note"))
+    if args.probe:
+        return probe_targets(config)
     return 0
+
+
+def probe_targets(config: Config) -> int:
+    """`--probe`: one case per endpoint to each target; exit 2 when a target is misaimed."""
+    import asyncio
+
+    from probes import check_aim
+
+    out = stdout()
+    if not config.parity.targets or "parity" not in config.phases_present():
+        out.print(Text("probe: no parity cases to send", style="cli.note"))
+        return 0
+    aim = asyncio.run(check_aim(config.parity))
+    out.print(f"probed {len(aim.endpoints)} endpoint{'s' if len(aim.endpoints) != 1 else ''} "
+              f"(one case each) on {len(aim.statuses)} targets:")
+    for target, statuses in aim.statuses.items():
+        answered = ", ".join("no answer" if s is None else str(s) for s in statuses)
+        why = aim.misaimed.get(target)
+        if why is None:
+            out.print(Text.assemble(("  ok ", "cli.ok"), f"{target}: {answered}"))
+        else:
+            out.print(Text.assemble((f"  {target} misaimed", "cli.error"), f": {why[0]} — {neutralise(why[1])}"))
+    return EXIT_USAGE if aim.misaimed else 0
 
 
 def ledger_problems(config: Config) -> list[Problem]:
