@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._reader import TableReader
 from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
-from .errors import ConfigError, InputError, Problem
+from .errors import ConfigError, InputError, Problem, read_input
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -283,7 +284,23 @@ def preflight(config: Config) -> list[Problem]:
                                 f"environment variable {config.scrum.api_key_env} is not set"))
     if config.verdict.known_gaps is not None and not config.verdict.known_gaps.is_file():
         problems.append(Problem("verdict.known_gaps", f"no such file: {config.verdict.known_gaps}"))
+    unwritable = unwritable_dir(config.out_dir)
+    if unwritable:
+        problems.append(Problem("gauntlet.out_dir", unwritable))
     return problems
+
+
+def unwritable_dir(out_dir: Path) -> str | None:
+    """Why no run directory can be made under out_dir, or None. A run refuses such an out_dir
+    before it starts rather than fail making its directory; a missing out_dir is made."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory: no run directory can be made in {out_dir}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable: no run directory can be made in {out_dir}"
+    return None
 
 
 def _read_toml(source: Path) -> dict[str, Any]:
@@ -514,6 +531,8 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
     for name, url in t.raw.items():
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             targets[name] = url.rstrip("/")
+            if not _valid_port(url):
+                t.problem(name, f"expected a port from 1 to 65535, got {url!r}")
         else:
             t.problem(name, f"expected an http(s) URL, got {url!r}")
     case_readers = p.tables("case", _CASE)
@@ -588,6 +607,15 @@ def _latency(p: TableReader) -> LatencyConfig:
 NOISE_SAMPLES_MAX = 20
 
 
+def _valid_port(url: str) -> bool:
+    """No port, or one a connection can be made to (`:99999` and `:notaport` are neither)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port != 0
+
+
 def _compare_rules(p: TableReader, ignore: tuple[str, ...]) -> tuple[int, Rules]:
     """`noise_samples` (`noise_check = true` is one sample), and the per-path rules: `ignore`
     (optionally scoped to one endpoint), `unordered`, `tolerance` and `numbers`."""
@@ -625,11 +653,11 @@ def _compare_rules(p: TableReader, ignore: tuple[str, ...]) -> tuple[int, Rules]
 
 def _cases_from_file(p: TableReader, path: Path) -> list[TableReader]:
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        p.problem("cases_file", f"no such file: {path}")
+        raw = tomllib.loads(read_input(path, "a cases file"))
+    except InputError as exc:
+        p.problem("cases_file", str(exc))
         return []
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         p.problem("cases_file", f"{path}: invalid TOML: {exc}")
         return []
     return TableReader(raw, f"{path.name}: ", p.problems, ("case",)).tables("case", _CASE)
@@ -694,6 +722,10 @@ def _case(c: TableReader) -> ParityCase:
     template = c.string("template")
     if template is not None and not template.startswith("/"):
         c.problem("template", f"a path template starts with '/', got {template!r}")
+    try:
+        json.dumps(c.raw.get("json"), allow_nan=False)  # the body is sent as JSON: TOML says more
+    except (ValueError, TypeError) as exc:
+        c.problem("json", f"not JSON data: {exc} (JSON has no nan, inf, date or time: write a string)")
     return ParityCase(
         name=name or f"<{c.path}>",
         method=method,
