@@ -41,6 +41,7 @@ OPERATION_KEYS = ("get", "put", "post", "delete", "options", "head", "patch", "t
 SENDABLE = {"get", "put", "post", "delete", "options", "head", "patch"}
 BODY_INVALID = (422, 400)  # what a service answers a body or query it refuses, in order of preference
 PATH_INVALID = (400, 422, 404)
+MAX_NESTING = 100  # levels of mappings and lists in a document: real ones stay under a few dozen
 MAX_ALIAS_GROWTH = 100_000  # nodes YAML aliases may add to a document: sharing, never a bomb
 SKIPPED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
 
@@ -68,8 +69,31 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 
 
 def read_document(path: Path) -> Any:
-    """A YAML or JSON document; a syntax error names the file, line and column."""
+    """A YAML or JSON document; a syntax error names the file, line and column. A document
+    nested past MAX_NESTING is refused: each step after this one walks it recursively."""
     text = read_input(path, "an OpenAPI document")
+    try:
+        doc = _parse(path, text)
+        deep = _deeper_than(doc, MAX_NESTING)
+    except RecursionError:  # the parser's own recursion gave out, hundreds of levels down
+        deep = True
+    if deep:
+        raise InputError(f"{path}: nested more than {MAX_NESTING} deep; no OpenAPI document needs that")
+    return doc
+
+
+def _deeper_than(doc: Any, limit: int) -> bool:
+    todo = [(doc, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        todo += [(child, depth + 1) for child in children]
+    return False
+
+
+def _parse(path: Path, text: str) -> Any:
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
