@@ -288,3 +288,14 @@ def test_check_names_and_a_run_refuses_what_would_fail_it(write_config, tmp_path
         assert any(where in line and what in line for line in proc.stderr.splitlines()), (command, proc.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, no history
     assert (tmp_path / "a_file").read_text() == "in the way\n"
+
+
+def test_a_run_refuses_an_out_option_no_directory_can_be_made_in(write_config, tmp_path):
+    (tmp_path / "a_file").write_text("in the way\n")  # root writes through chmod: a file is in the way instead
+    path = write_config('[[smoke]]\nname = "s"\nshell = "true"\n')
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(path), "--headless",
+                           "--out", str(tmp_path / "a_file" / "runs")], capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out: {tmp_path / 'a_file'} is a file, not a directory" in proc.stderr.replace("\n", "")
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
