@@ -560,6 +560,11 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
                                         ("case",)).tables("case", _CASE)
             generated_cases = generated.toml()
     cases = [_case(c) for c in case_readers]
+    for c in case_readers:  # a body is sent as JSON, and TOML says more (a JSON Lines file is checked as it is read)
+        try:
+            json.dumps(c.raw.get("json"), allow_nan=False)
+        except (ValueError, TypeError) as exc:
+            c.problem("json", f"not JSON data: {exc} (JSON has no nan, inf, date or time: write a string)")
     _duplicates(case_readers, [c.name for c in cases], "case")
     reference = p.string("reference")
     if cases or stream is not None:
@@ -678,12 +683,15 @@ def read_case_lines(path: Path, taken: set[str]) -> Iterator[tuple[ParityCase | 
             where = f"{path.name}:{number}"
             problems: list[Problem] = []
             try:
-                value = json.loads(raw.rstrip(b"\r\n").decode("utf-8"))
+                value = _CASE_JSON.decode(raw.rstrip(b"\r\n").decode("utf-8"))
             except UnicodeDecodeError as exc:
                 yield None, [Problem(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
                 continue
             except json.JSONDecodeError as exc:
                 yield None, [Problem(where, f"invalid JSON: {exc.msg} (column {exc.colno})")]
+                continue
+            except ValueError as exc:
+                yield None, [Problem(where, f"invalid JSON: {exc}")]
                 continue
             if not isinstance(value, dict):
                 yield None, [Problem(where, f"expected a JSON object (one case), got {json.dumps(value)[:40]}")]
@@ -694,6 +702,14 @@ def read_case_lines(path: Path, taken: set[str]) -> Iterator[tuple[ParityCase | 
                                         f"duplicate case name {case.name!r} (an earlier case has it)"))
             taken.add(case.name)
             yield (None if problems else case), problems
+
+
+def _no_constant(name: str) -> Any:
+    """Python reads NaN and Infinity in JSON; no JSON body can carry them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_CASE_JSON = json.JSONDecoder(parse_constant=_no_constant)  # one decoder: json.loads with an option makes one a call
 
 
 def scan_case_lines(parity: ParityConfig) -> tuple[int, list[Problem]]:
@@ -722,10 +738,6 @@ def _case(c: TableReader) -> ParityCase:
     template = c.string("template")
     if template is not None and not template.startswith("/"):
         c.problem("template", f"a path template starts with '/', got {template!r}")
-    try:
-        json.dumps(c.raw.get("json"), allow_nan=False)  # the body is sent as JSON: TOML says more
-    except (ValueError, TypeError) as exc:
-        c.problem("json", f"not JSON data: {exc} (JSON has no nan, inf, date or time: write a string)")
     return ParityCase(
         name=name or f"<{c.path}>",
         method=method,
