@@ -18,6 +18,7 @@ from typing import Any
 _EXPORTS = {
     # a config and its problems
     "Config": "config", "load_config": "config", "preflight": "config", "scan_case_lines": "config",
+    "unwritable_dir": "config",
     "ConfigError": "errors", "GauntletError": "errors", "InputError": "errors", "Problem": "errors",
     "read_input": "errors",
     "write_atomic": "rundir",

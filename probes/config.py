@@ -16,10 +16,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._reader import TableReader
 from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
-from .errors import ConfigError, InputError, Problem
+from .errors import ConfigError, InputError, Problem, read_input
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -286,7 +287,23 @@ def preflight(config: Config) -> list[Problem]:
                                 f"environment variable {config.scrum.api_key_env} is not set"))
     if config.verdict.known_gaps is not None and not config.verdict.known_gaps.is_file():
         problems.append(Problem("verdict.known_gaps", f"no such file: {config.verdict.known_gaps}"))
+    unwritable = unwritable_dir(config.out_dir)
+    if unwritable:
+        problems.append(Problem("gauntlet.out_dir", unwritable))
     return problems
+
+
+def unwritable_dir(out_dir: Path) -> str | None:
+    """Why no run directory can be made under out_dir, or None. A run refuses such an out_dir
+    before it starts rather than fail making its directory; a missing out_dir is made."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a directory: no run directory can be made in {out_dir}"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable: no run directory can be made in {out_dir}"
+    return None
 
 
 def _read_toml(source: Path) -> dict[str, Any]:
@@ -522,6 +539,8 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
     for name, url in t.raw.items():
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             targets[name] = url.rstrip("/")
+            if not _valid_port(url):
+                t.problem(name, f"expected a port from 1 to 65535, got {url!r}")
         else:
             t.problem(name, f"expected an http(s) URL, got {url!r}")
     case_readers = p.tables("case", _CASE)
@@ -549,6 +568,11 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
                                         ("case",)).tables("case", _CASE)
             generated_cases = generated.toml()
     cases = [_case(c) for c in case_readers]
+    for c in case_readers:  # a body is sent as JSON, and TOML says more (a JSON Lines file is checked as it is read)
+        try:
+            json.dumps(c.raw.get("json"), allow_nan=False)
+        except (ValueError, TypeError) as exc:
+            c.problem("json", f"not JSON data: {exc} (JSON has no nan, inf, date or time: write a string)")
     _duplicates(case_readers, [c.name for c in cases], "case")
     reference = p.string("reference")
     if cases or stream is not None:
@@ -597,6 +621,15 @@ def _latency(p: TableReader) -> LatencyConfig:
 NOISE_SAMPLES_MAX = 20
 
 
+def _valid_port(url: str) -> bool:
+    """No port, or one a connection can be made to (`:99999` and `:notaport` are neither)."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        return False
+    return port != 0
+
+
 def _compare_rules(p: TableReader, ignore: tuple[str, ...]) -> tuple[int, Rules]:
     """`noise_samples` (`noise_check = true` is one sample), and the per-path rules: `ignore`
     (optionally scoped to one endpoint), `unordered`, `tolerance` and `numbers`."""
@@ -634,11 +667,11 @@ def _compare_rules(p: TableReader, ignore: tuple[str, ...]) -> tuple[int, Rules]
 
 def _cases_from_file(p: TableReader, path: Path) -> list[TableReader]:
     try:
-        raw = tomllib.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        p.problem("cases_file", f"no such file: {path}")
+        raw = tomllib.loads(read_input(path, "a cases file"))
+    except InputError as exc:
+        p.problem("cases_file", str(exc))
         return []
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except tomllib.TOMLDecodeError as exc:
         p.problem("cases_file", f"{path}: invalid TOML: {exc}")
         return []
     return TableReader(raw, f"{path.name}: ", p.problems, ("case",)).tables("case", _CASE)
@@ -659,12 +692,15 @@ def read_case_lines(path: Path, taken: set[str]) -> Iterator[tuple[ParityCase | 
             where = f"{path.name}:{number}"
             problems: list[Problem] = []
             try:
-                value = json.loads(raw.rstrip(b"\r\n").decode("utf-8"))
+                value = _CASE_JSON.decode(raw.rstrip(b"\r\n").decode("utf-8"))
             except UnicodeDecodeError as exc:
                 yield None, [Problem(where, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
                 continue
             except json.JSONDecodeError as exc:
                 yield None, [Problem(where, f"invalid JSON: {exc.msg} (column {exc.colno})")]
+                continue
+            except ValueError as exc:
+                yield None, [Problem(where, f"invalid JSON: {exc}")]
                 continue
             if not isinstance(value, dict):
                 yield None, [Problem(where, f"expected a JSON object (one case), got {json.dumps(value)[:40]}")]
@@ -675,6 +711,14 @@ def read_case_lines(path: Path, taken: set[str]) -> Iterator[tuple[ParityCase | 
                                         f"duplicate case name {case.name!r} (an earlier case has it)"))
             taken.add(case.name)
             yield (None if problems else case), problems
+
+
+def _no_constant(name: str) -> Any:
+    """Python reads NaN and Infinity in JSON; no JSON body can carry them."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_CASE_JSON = json.JSONDecoder(parse_constant=_no_constant)  # one decoder: json.loads with an option makes one a call
 
 
 def scan_case_lines(parity: ParityConfig) -> tuple[int, list[Problem]]:

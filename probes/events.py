@@ -614,14 +614,24 @@ def from_json(line: str) -> tuple[float, Event]:
         raise ValueError(f"bad {cls.__name__} event: {exc}") from None
 
 
+def event_of_line(raw: bytes) -> tuple[float, Event]:
+    """from_json of one line as read from the file: bytes that are not UTF-8 (a damaged
+    record) are a ValueError saying so, like a line that is not JSON, for the reader to locate."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return from_json(text)
+
+
 def read_events(path: str) -> Iterator[tuple[float, Event]]:
     """Every complete event in an events.jsonl file (a torn last line is left for later)."""
-    with open(path, encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         for number, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
+            if not line.endswith(b"\n"):
                 return
             try:
-                yield from_json(line)
+                yield event_of_line(line)
             except ValueError as exc:
                 raise ValueError(f"{path}:{number}: {exc}") from None
 

@@ -138,20 +138,29 @@ def append_entry(path: Path, table: str, entry: Mapping[str, object], refuse: Ca
     """Append `entry` as one more `[[table]]` of the TOML file at `path` (made if missing),
     the rest of the file untouched, under the lock and in one step: two processes adding at
     once both land. `refuse` runs under the lock when the file has entries already, and
-    raises if the new one clashes with them. A file that cannot be written (its directory
-    cannot be made, the lock beside it cannot be opened) is the operator's to fix: a
-    GauntletError naming it."""
+    raises if the new one clashes with them."""
+    with writing(path):
+        existing = path.read_text("utf-8") if path.exists() else ""
+        if existing.strip():
+            refuse()
+        separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
+        write_atomic(path, existing + separator + tomli_w.dumps({table: [entry]}), durable=True)
+
+
+@contextlib.contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """The lock on a file the operator named, held while it is read and replaced. A file that
+    cannot be (its directory cannot be made, the lock beside it cannot be opened, it is a
+    directory, it is not UTF-8 text) is the operator's to fix: a GauntletError naming it."""
     try:
         with locked(path):
-            existing = path.read_text("utf-8") if path.exists() else ""
-            if existing.strip():
-                refuse()
-            separator = "" if not existing or existing.endswith("\n\n") else ("\n" if existing.endswith("\n") else "\n\n")
-            write_atomic(path, existing + separator + tomli_w.dumps({table: [entry]}), durable=True)
-    except OSError as exc:
-        # FileExistsError comes from making the directory only: a file of that name is in the way
-        reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
-        culprit = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
+            yield
+    except (OSError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            reason, culprit = f"not UTF-8 text ({exc.reason} at byte {exc.start})", ""
+        else:  # FileExistsError comes from making the directory only: a file of that name is in the way
+            reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+            culprit = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(path) else ""
         raise GauntletError(f"{path}: cannot write it: {reason}{culprit}") from None
 
 
@@ -210,6 +219,9 @@ def record_gap(run_dir: Path, case: str, gaps_file: Path, *, note: str, owner: s
                 raise GauntletError(f"{gaps_file}: a gap with id {clash!r} exists already (pass --id)")
         return refuse
 
+    if tracker is not None:  # found unwritable after the gap went in, the change would be half made
+        with writing(tracker):
+            _tracker_lines(tracker)
     for n, (gap, entry) in enumerate(parts):
         append_entry(gaps_file, "gap", entry, taken(ids[n:]))  # the first refuses on any clash: the file as it was
         if tracker is not None:
@@ -239,8 +251,8 @@ def append_tracker_row(tracker: Path, gap: KnownGap) -> None:
     values = {"gap": gap.id, "id": gap.id, "decision": gap.note, "case": gap.case, "kind": gap.kind,
               "divergence": gap.kind, "owner": gap.owner, "opened": str(gap.opened or ""), "date": str(gap.opened or ""),
               "status": "_open_", "note": gap.note, "notes": gap.note}
-    with locked(tracker):
-        lines = tracker.read_text("utf-8").split("\n") if tracker.exists() else []
+    with writing(tracker):
+        lines = _tracker_lines(tracker)
         start = _status_table(lines)
         if start is None:
             table = ["| " + " | ".join(TRACKER_COLUMNS) + " |", "|" + "---|" * len(TRACKER_COLUMNS),
@@ -256,6 +268,10 @@ def append_tracker_row(tracker: Path, gap: KnownGap) -> None:
             row = "| " + " | ".join(md_cell(values.get(h, "")) for h in header) + " |"
             lines.insert(end, row)
         write_atomic(tracker, "\n".join(lines), durable=True)
+
+
+def _tracker_lines(tracker: Path) -> list[str]:
+    return tracker.read_text("utf-8").split("\n") if tracker.exists() else []
 
 
 def _status_table(lines: Sequence[str]) -> int | None:

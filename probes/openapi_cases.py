@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote, unquote, urldefrag, urljoin, urlparse
 from urllib.request import url2pathname
 
 import jsonref
@@ -40,6 +41,8 @@ OPERATION_KEYS = ("get", "put", "post", "delete", "options", "head", "patch", "t
 SENDABLE = {"get", "put", "post", "delete", "options", "head", "patch"}
 BODY_INVALID = (422, 400)  # what a service answers a body or query it refuses, in order of preference
 PATH_INVALID = (400, 422, 404)
+MAX_NESTING = 100  # levels of mappings and lists in a document: real ones stay under a few dozen
+MAX_ALIAS_GROWTH = 100_000  # nodes YAML aliases may add to a document: sharing, never a bomb
 SKIPPED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI says these parameters are ignored
 
 
@@ -66,27 +69,81 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|Tr
 
 
 def read_document(path: Path) -> Any:
-    """A YAML or JSON document; a syntax error names the file, line and column."""
+    """A YAML or JSON document; a syntax error names the file, line and column. A document
+    nested past MAX_NESTING is refused: each step after this one walks it recursively."""
     text = read_input(path, "an OpenAPI document")
+    try:
+        doc = _parse(path, text)
+        deep = _deeper_than(doc, MAX_NESTING)
+    except RecursionError:  # the parser's own recursion gave out, hundreds of levels down
+        deep = True
+    if deep:
+        raise InputError(f"{path}: nested more than {MAX_NESTING} deep; no OpenAPI document needs that")
+    return doc
+
+
+def _deeper_than(doc: Any, limit: int) -> bool:
+    todo = [(doc, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        todo += [(child, depth + 1) for child in children]
+    return False
+
+
+def _parse(path: Path, text: str) -> Any:
     if path.suffix.lower() == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    loader = _Loader(text)
     try:
-        doc = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        node = loader.get_single_node()
+        _bound_aliases(path, node)
+        doc = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise InputError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
     try:
         json.dumps(doc, allow_nan=False)  # YAML says more than JSON: an alias in itself, .inf, a set, bytes
     except (ValueError, TypeError) as exc:
         hint = "; a schema recurses through $ref, not through a YAML alias" if "Circular" in str(exc) else ""
         raise InputError(f"{path}: not JSON data ({exc}){hint}") from None
     return doc
+
+
+def _bound_aliases(path: Path, root: yaml.Node | None) -> None:
+    """Refuse a document whose aliases multiply it (a billion laughs: nine aliases of nine
+    aliases of ... a few hundred bytes that are gigabytes as a tree): everything after the
+    parse walks the document as a tree. The YAML nodes are counted as the tree would hold
+    them, each node once (an alias counts what it points at), before anything is built."""
+    sizes: dict[int, int] = {}  # id(node) -> nodes in its tree, aliases expanded
+    open_: set[int] = set()  # the nodes being counted: an alias to one of them is a loop, named later
+    todo: list[tuple[yaml.Node, bool]] = [(root, False)] if root is not None else []
+    while todo:
+        node, counted = todo.pop()
+        children = (node.value if isinstance(node, yaml.SequenceNode) else
+                    [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else [])
+        if counted:
+            open_.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes.get(id(child), 1) for child in children)
+        elif id(node) not in sizes and id(node) not in open_:
+            open_.add(id(node))
+            todo.append((node, True))
+            todo += [(child, False) for child in children]
+    expanded = sizes.get(id(root), 0)
+    if expanded > len(sizes) + MAX_ALIAS_GROWTH:
+        raise InputError(f"{path}: YAML aliases expand the document to {expanded:,} nodes from the "
+                         f"{len(sizes):,} written (more than {MAX_ALIAS_GROWTH:,} added); an OpenAPI "
+                         "document shares a schema through $ref, not through YAML aliases")
 
 
 def _local_only(uri: str) -> Any:
@@ -123,8 +180,20 @@ def load_contract(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not an OpenAPI document (no `openapi: 3.x` version key)")
     if not version.startswith("3."):
         raise InputError(f"{path}: openapi: {version!r}: only OpenAPI 3.0 and 3.1 are read")
+    base = path.resolve().as_uri()
+    documents = {base: doc}
+
+    def load(uri: str) -> Any:  # each file read once, for the cycle check and jsonref alike
+        if uri not in documents:
+            documents[uri] = _local_only(uri)
+        return documents[uri]
+
+    cycle = _ref_cycle(path, base, load)
+    if cycle:
+        raise InputError(f"{path}: $ref cycle: {' → '.join(cycle)}; a schema that refers to itself does so "
+                         "through a property or an array's items, not through $ref alone")
     try:
-        resolved = jsonref.replace_refs(doc, base_uri=path.resolve().as_uri(), loader=_local_only,
+        resolved = jsonref.replace_refs(doc, base_uri=base, loader=load,
                                         merge_props=True, proxies=False, lazy_load=False)
     except jsonref.JsonRefError as exc:
         ref = exc.reference.get("$ref") if isinstance(exc.reference, dict) else exc.reference
@@ -133,6 +202,64 @@ def load_contract(path: Path) -> dict[str, Any]:
     if not isinstance(resolved.get("paths"), dict) or not resolved["paths"]:
         raise InputError(f"{path}: paths: no operation to make cases from")
     return resolved
+
+
+def _ref_cycle(source: Path, base: str, load: Callable[[str], Any]) -> list[str]:
+    """The first chain of `$ref`s that comes back to where it started with nothing but
+    `$ref`s on the way (`Id: {$ref: Id2}`, `Id2: {$ref: Id}`), within the document or through
+    local files, which jsonref would follow forever; as a person reads them, or empty when
+    there is none. A schema that recurses through a property or an array's items is no such
+    chain: its cases end where the recursion does."""
+    ends: set[str] = set()  # references known to reach something other than a $ref
+    for ref in _refs(load(base)):
+        uri: str | None = urljoin(base, ref)
+        chain: list[str] = []
+        while uri is not None and uri not in ends:
+            if uri in chain:
+                return [_shown(u, source, base) for u in (*chain[chain.index(uri):], uri)]
+            chain.append(uri)
+            uri = _next_ref(uri, load)
+        ends.update(chain)
+    return []
+
+
+def _next_ref(uri: str, load: Callable[[str], Any]) -> str | None:
+    """Where the reference uri points at points on to, when it is itself a `$ref`; None
+    when it is something else or cannot be read (jsonref then says so, with where it is used)."""
+    where, fragment = urldefrag(uri)
+    try:
+        node = load(where)
+    except InputError:
+        return None
+    for raw in unquote(fragment).split("/")[1:]:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    ref = node.get("$ref") if isinstance(node, dict) else None
+    return urljoin(where, ref) if isinstance(ref, str) else None
+
+
+def _refs(doc: Any) -> Iterator[str]:
+    """Every `$ref` of a document, in document order."""
+    todo = [doc]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        todo += reversed(list(children))
+
+
+def _shown(uri: str, source: Path, base: str) -> str:
+    """`#/components/schemas/Id` in the document itself, `common.yaml#/Id` in a file beside it."""
+    where, fragment = urldefrag(uri)
+    if where == base:
+        return f"#{fragment}"
+    return f"{os.path.relpath(url2pathname(unquote(urlparse(where).path)), source.resolve().parent)}#{fragment}"
 
 
 @dataclass(frozen=True)

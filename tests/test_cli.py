@@ -166,3 +166,29 @@ def test_the_offline_tally_fills_the_board_from_engine_events(tmp_path):
         {"opus": True, "kimi": True}
     assert [r.name for r in board.reviewers] == ["opus", "kimi"] and board.min_tokens_out == 100
     assert board.headline().startswith("1/1 bundles reviewed · 1 convergent / 1 distinct")
+
+
+def test_an_events_log_with_a_line_not_utf8_is_named_with_its_file_and_line(write_config, tmp_path):
+    """A damaged record read by `verdict`, `merge` and a history rebuild: the decoder's own
+    words (`'utf-8' codec can't decode …`) named no file; now the file and line are named, as
+    for a line that is not JSON, and `watch` (which reads the file by itself) says the same."""
+    import asyncio
+
+    from tui.sources import FileSource
+
+    outcome, _ = run(write_config('[[smoke]]\nname = "ok"\nshell = "true"\n'))
+    events = outcome.run_dir / "events.jsonl"
+    lines = events.read_bytes().splitlines(keepends=True)
+    lines[2] = b'\xff\xfe{"t": 0}\n'
+    events.write_bytes(b"".join(lines))
+    named = f"{events}:3: not UTF-8 text (invalid start byte at byte 0)"
+    verdict = subprocess.run([sys.executable, "-m", "tui.cli", "verdict", str(outcome.run_dir)],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert verdict.returncode == 2, verdict.stderr
+    assert named in verdict.stderr.replace("\n", "") and "Traceback" not in verdict.stderr
+    rebuilt = subprocess.run([sys.executable, "-m", "tui.cli", "history", str(outcome.run_dir.parent), "--rebuild"],
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert f"{outcome.run_dir.name}: skipped ({named})" in rebuilt.stderr.replace("\n", ""), rebuilt.stderr
+    source = FileSource(outcome.run_dir, follow=False)
+    asyncio.run(source.run(lambda t, event: None))
+    assert source.problems == [named]

@@ -253,3 +253,49 @@ def test_glob_discovers_one_smoke_per_file(write_config, script):
 def test_glob_matching_nothing_is_a_problem(write_config):
     path = write_config('[smokes]\nglob = "scripts/*_smoke.sh"\n')
     assert any(p.startswith("smokes.glob: matches no file") for p in problems_of(path))
+
+
+# Inputs a run used to die on with exit 3 (a traceback file), some after making its run
+# directory: `gauntlet check` names each with its key path, a run refuses it with exit 2
+# before it writes anything. Tests run as root, for whom a directory chmod 0o555 is still
+# writable: the unwritable out_dir lies under a regular file, which nobody can write into.
+REFUSED_BEFORE_A_RUN = [
+    ("out_dir under a file", '[gauntlet]\nname = "t"\nout_dir = "a_file/runs"\n[[smoke]]\nname = "s"\nshell = "true"\n',
+     "gauntlet.out_dir", "a_file is a file, not a directory"),
+    ("target port out of range", '[parity]\nreference = "a"\n[parity.targets]\na = "http://127.0.0.1:99999"\n'
+     'b = "http://127.0.0.1:2"\n[[parity.case]]\nname = "c"\n', "parity.targets.a", "port"),
+    ("target port not a number", '[parity]\nreference = "a"\n[parity.targets]\na = "http://127.0.0.1:1"\n'
+     'b = "http://127.0.0.1:notaport"\n[[parity.case]]\nname = "c"\n', "parity.targets.b", "port"),
+    ("json holding nan", '[parity]\nreference = "a"\n[parity.targets]\na = "http://127.0.0.1:1"\n'
+     'b = "http://127.0.0.1:2"\n[[parity.case]]\nname = "c"\njson = {v = nan}\n', "parity.case[0].json", "nan"),
+    ("cases_file a directory", '[parity]\nreference = "a"\ncases_file = "casesdir"\n[parity.targets]\n'
+     'a = "http://127.0.0.1:1"\nb = "http://127.0.0.1:2"\n', "parity.cases_file", "is a directory"),
+]
+
+
+@pytest.mark.parametrize("body,where,what", [c[1:] for c in REFUSED_BEFORE_A_RUN],
+                         ids=[c[0] for c in REFUSED_BEFORE_A_RUN])
+def test_check_names_and_a_run_refuses_what_would_fail_it(write_config, tmp_path, body, where, what):
+    (tmp_path / "a_file").write_text("in the way\n")
+    (tmp_path / "casesdir").mkdir()
+    path = write_config(body)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for command in (["check", str(path)], ["run", str(path), "--headless"]):
+        proc = subprocess.run([sys.executable, "-m", "tui.cli", *command], capture_output=True, text=True,
+                              cwd=REPO, timeout=60)
+        assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr + proc.stdout and "internal error" not in proc.stderr
+        assert any(where in line and what in line for line in proc.stderr.splitlines()), (command, proc.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no run directory, no history
+    assert (tmp_path / "a_file").read_text() == "in the way\n"
+
+
+def test_a_run_refuses_an_out_option_no_directory_can_be_made_in(write_config, tmp_path):
+    (tmp_path / "a_file").write_text("in the way\n")  # root writes through chmod: a file is in the way instead
+    path = write_config('[[smoke]]\nname = "s"\nshell = "true"\n')
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(path), "--headless",
+                           "--out", str(tmp_path / "a_file" / "runs")], capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"--out: {tmp_path / 'a_file'} is a file, not a directory" in proc.stderr.replace("\n", "")
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()

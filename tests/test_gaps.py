@@ -143,3 +143,24 @@ def test_a_latency_gap_for_a_case_named_like_a_glob_covers_that_case_alone(tmp_p
     assert loaded == gap and loaded.classes == (LATENCY_CLASS,)
     assert loaded.covers("get[1]*", "latency", None, LATENCY_CLASS, date(2026, 5, 2))
     assert not loaded.covers("get1-and-more", "latency", None, LATENCY_CLASS, date(2026, 5, 2))
+
+
+@pytest.mark.parametrize("where", ["under a file", "a directory"])
+def test_gap_add_checks_the_tracker_before_it_writes_the_gap(tmp_path, where):
+    """The tracker is written after the gap: found unwritable only then, the gap was in and the
+    row was not (half a change, exit 3). As root a chmod 0o555 directory is still writable: the
+    tracker here lies under a regular file, or is a directory itself."""
+    run = fake_run(tmp_path, [CASE])
+    gaps = tmp_path / "known_gaps.toml"
+    gaps.write_text('[[gap]]\nid = "older"\nclasses = ["cls:0123456789abcdef"]\nkind = "shape"\nowner = "o"\n')
+    before = gaps.read_bytes()
+    (tmp_path / "a_file").write_text("in the way\n")
+    tracker = tmp_path / "a_file" / "decisions.md" if where == "under a file" else tmp_path / "decisions"
+    if where == "a directory":
+        tracker.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), CASE["case"], "--note", "n",
+                           "--owner", "o", "--gaps", str(gaps), "--tracker", str(tracker)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{tracker}: cannot write it" in proc.stderr and "Traceback" not in proc.stderr
+    assert gaps.read_bytes() == before

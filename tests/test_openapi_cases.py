@@ -327,6 +327,10 @@ BROKEN = {
         """, r"only references inside the document or to local files are followed"),
     "alias-loop": ("spec.yaml", "openapi: 3.0.0\nx: &l [*l]\npaths: {}\n",
                    r"spec\.yaml: not JSON data \(Circular reference detected\)"),
+    "deep-yaml": ("spec.yaml", "openapi: 3.0.0\npaths: {}\nx: " + "[" * 150 + "]" * 150 + "\n",
+                  r"spec\.yaml: nested more than \d+ deep"),
+    "deep-json": ("spec.json", '{"openapi": "3.0.0", "x": ' + "[" * 5000 + "]" * 5000 + "}",
+                  r"spec\.json: nested more than \d+ deep"),
     "infinity": ("spec.yaml", "openapi: 3.0.0\nx: {minimum: .inf}\npaths: {}\n",
                  r"spec\.yaml: not JSON data \(Out of range float values"),
     "swagger": ("spec.yaml", "swagger: '2.0'\npaths: {}\n", r"spec\.yaml: Swagger 2\.0 is not read"),
@@ -358,6 +362,131 @@ def test_a_spec_that_cannot_be_read_is_named_with_where(tmp_path, name, capsys):
 def test_a_missing_spec_is_named(tmp_path):
     with pytest.raises(InputError, match=re.escape(f"{tmp_path / 'nope.yaml'}: no such file")):
         from_openapi(tmp_path / "nope.yaml")
+
+
+def _billion_laughs(levels: int = 9, fan: int = 9) -> str:
+    """Nine aliases of nine aliases of ... nine strings: a few hundred bytes of YAML that
+    expand to 9**9 strings (gigabytes) once anything walks the document as a tree."""
+    lines = ["openapi: 3.0.0", "info: {title: lol, version: '1'}",
+             "a0: &a0 [" + ", ".join(['"lol"'] * fan) + "]"]
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * fan) + "]" for i in range(1, levels + 1)]
+    return "\n".join([*lines, "paths: {}", ""])
+
+
+def _capped(memory: int) -> None:
+    """Run in the child before it starts: an address space of `memory` bytes at most, so a
+    regression that expands the bomb fails with a MemoryError instead of eating the machine."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+
+def test_a_yaml_bomb_is_refused_in_bounded_memory_and_time(tmp_path):
+    spec = write_spec(tmp_path, _billion_laughs())
+    out = tmp_path / "out.toml"
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "cases", "from-openapi", str(spec), "--out", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=60,
+                          preexec_fn=lambda: _capped(1 << 30))
+    assert done.returncode == 2, done.stderr
+    assert f"{spec}: YAML aliases expand" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_a_few_yaml_aliases_are_still_read(tmp_path):
+    """Anchors that share a parameter or a schema are YAML a person writes: not a bomb."""
+    spec = write_spec(tmp_path, """
+        openapi: 3.0.0
+        info: {title: shared, version: "1"}
+        x-limit: &limit {name: limit, in: query, schema: {type: integer, maximum: 100}}
+        paths:
+          /a: {get: {operationId: a, parameters: [*limit], responses: {"200": {description: ok}}}}
+          /b: {get: {operationId: b, parameters: [*limit], responses: {"200": {description: ok}}}}
+    """)
+    names = {c.name for c in from_openapi(spec).cases}
+    assert {"a_maximum_query.limit", "b_maximum_query.limit"} <= names
+
+
+CYCLE = """
+    openapi: 3.0.0
+    info: {title: cycle, version: "1"}
+    paths:
+      /things:
+        post:
+          operationId: addThing
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: "#/components/schemas/Thing"}
+          responses: {"200": {description: ok}}
+    components:
+      schemas:
+        Thing: {type: object, properties: {id: {$ref: "#/components/schemas/Id"}}}
+        Id: {$ref: "#/components/schemas/Id2"}
+        Id2: {$ref: "#/components/schemas/Id"}
+"""
+
+
+def test_a_ref_cycle_is_named_with_its_path(tmp_path, capsys):
+    spec = write_spec(tmp_path, CYCLE)
+    assert main(["cases", "from-openapi", str(spec), "--out", str(tmp_path / "out.toml")]) == 2
+    err = capsys.readouterr().err
+    assert (f"{spec}: $ref cycle: #/components/schemas/Id → #/components/schemas/Id2 → #/components/schemas/Id"
+            in err.replace("\n", "")), err
+    assert not (tmp_path / "out.toml").exists()
+
+
+def test_a_ref_cycle_through_another_file_is_named_with_its_path(tmp_path, capsys):
+    spec = write_spec(tmp_path, CYCLE.replace('Id: {$ref: "#/components/schemas/Id2"}',
+                                              'Id: {$ref: "common/ids.yaml#/Id2"}'))
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "ids.yaml").write_text('Id2: {$ref: "../spec.yaml#/components/schemas/Id"}\n')
+    assert main(["cases", "from-openapi", str(spec), "--out", str(tmp_path / "out.toml")]) == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert f"{spec}: $ref cycle: #/components/schemas/Id → common/ids.yaml#/Id2 → #/components/schemas/Id" in err, err
+
+
+def test_a_config_whose_spec_has_a_ref_cycle_is_refused_by_check(tmp_path, write_config, capsys):
+    write_spec(tmp_path, CYCLE)
+    config = write_config("""
+        [parity]
+        reference = "a"
+        cases_openapi = "spec.yaml"
+        [parity.targets]
+        a = "http://127.0.0.1:1"
+        b = "http://127.0.0.1:2"
+    """)
+    assert main(["check", str(config)]) == 2
+    err = capsys.readouterr().err.replace("\n", "")
+    assert "parity.cases_openapi" in err and "#/components/schemas/Id2 → #/components/schemas/Id" in err, err
+
+
+def test_a_schema_that_recurses_through_an_optional_property_is_no_cycle(tmp_path):
+    spec = write_spec(tmp_path, """
+        openapi: 3.1.0
+        info: {title: tree, version: "1"}
+        paths:
+          /nodes:
+            post:
+              operationId: addNode
+              requestBody:
+                content:
+                  application/json:
+                    schema: {$ref: "#/components/schemas/Node"}
+              responses: {"201": {description: ok}, "422": {description: refused}}
+        components:
+          schemas:
+            Node:
+              type: object
+              required: [name]
+              properties:
+                name: {type: string, minLength: 1}
+                parent: {$ref: "#/components/schemas/NodeRef"}
+                children: {type: array, items: {$ref: "#/components/schemas/Node"}}
+            NodeRef: {$ref: "#/components/schemas/Node"}
+    """)
+    cases = {c.name: c for c in from_openapi(spec).cases}
+    assert cases["addNode_valid"].json == {"name": "example", "children": []}
+    assert cases["addNode_missing_name"].expect_status == 422
 
 
 SEED_TO_GENERATED = {

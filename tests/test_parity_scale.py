@@ -244,7 +244,8 @@ def test_a_bad_jsonl_line_is_named_by_check_and_by_a_run(servers, write_config, 
                      '{"name": "match-1", "path": "/match/1"}\n'
                      '["not", "a", "case"]\n'
                      '{"name": "match-5", "methd": "GET"}\n'
-                     '{"name": "inline", "path": "/match/0"}\n')
+                     '{"name": "inline", "path": "/match/0"}\n'
+                     '{"name": "match-6", "json": {"v": NaN}}\n')
     config = scale_config(write_config, servers, '\n[[parity.case]]\nname = "inline"\npath = "/match/0"\n',
                           'cases_file = "cases.jsonl"')
     checked = gauntlet("check", str(config))
@@ -254,7 +255,8 @@ def test_a_bad_jsonl_line_is_named_by_check_and_by_a_run(servers, write_config, 
                  "cases.jsonl:6: name: duplicate case name 'match-1' (an earlier case has it)",
                  'cases.jsonl:7: expected a JSON object (one case), got ["not", "a", "case"]',
                  "cases.jsonl:8: methd: unknown key (did you mean 'method'?)",
-                 "cases.jsonl:9: name: duplicate case name 'inline' (an earlier case has it)"):
+                 "cases.jsonl:9: name: duplicate case name 'inline' (an earlier case has it)",
+                 "cases.jsonl:10: invalid JSON: NaN is not a JSON value"):
         assert line in checked.stderr, checked.stderr
 
     bus = EventBus()

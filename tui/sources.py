@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from probes import EXIT_INTERRUPTED, Engine, Writer, writer_gone
-from probes.events import Event, RunFinished, from_json
+from probes.events import Event, RunFinished, event_of_line
 
 Deliver = Callable[[float, Event], None]
 FOLLOW_EVERY = 0.1  # seconds between looks at a followed events.jsonl
@@ -87,8 +87,8 @@ class FileSource:
                 for raw in lines:
                     self._number += 1
                     try:
-                        t, event = from_json(raw.decode("utf-8"))
-                    except (ValueError, UnicodeDecodeError) as exc:
+                        t, event = event_of_line(raw)
+                    except ValueError as exc:
                         self.problems.append(f"{self.path}:{self._number}: {exc}")
                         continue
                     deliver(t, event)

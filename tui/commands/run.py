@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes import GauntletError, InputError, load_config
+from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
 
 from ._common import config_arg, interactive, run_options
 from .diff import show_case
@@ -119,6 +119,11 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
 
     from ..headless import HeadlessPrinter
 
+    unwritable = unwritable_dir(out or config.out_dir)
+    if unwritable:  # refused before the run starts: it would fail making its directory
+        if out is None:
+            raise ConfigError(str(config.path), [Problem("gauntlet.out_dir", unwritable)])
+        raise InputError(f"--out: {unwritable}")
     phases = select_phases(config, only, skip)
     if shard is not None and "parity" not in phases:
         raise GauntletError(f"--shard {shard} splits the parity cases, and this run has no parity phase")
