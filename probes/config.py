@@ -20,6 +20,7 @@ from typing import Any
 from ._reader import TableReader
 from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
 from .errors import ConfigError, InputError, Problem
+from .redact import MIN_LENGTH, Secrets, url_secrets
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -130,6 +131,7 @@ class ParityConfig:
     cases_stream: Path | None = None  # a JSON Lines cases file: read a line at a time as the probe goes
     generated_cases: str | None = None  # the cases file made from `cases_openapi`, kept with the run
     latency: LatencyConfig | None = None  # `[parity.latency]`: None, latency is not measured
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every case (a case's own win)
 
     def iter_cases(self) -> Iterator[ParityCase]:
         """Every case: those held in memory, then the JSON Lines file's, each validated as it
@@ -181,6 +183,7 @@ class Config:
     parity: ParityConfig = ParityConfig()
     verdict: VerdictConfig = VerdictConfig()
     stack: StackConfig = StackConfig()
+    secrets: Secrets = Secrets()  # what must never be written or shown (probes/redact.py)
 
     def phases_present(self) -> tuple[str, ...]:
         """Phases this config has something to do for, in run order."""
@@ -208,7 +211,7 @@ TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-length", "connection
                               "upgrade", "proxy-connection"})
 _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noise_samples", "compare_headers",
            "ignore", "unordered", "tolerance", "numbers", "cases_file", "cases_openapi", "keep_bodies", "case",
-           "latency")
+           "latency", "headers")
 _LATENCY = ("repeats", "warmup", "max_ratio")
 LATENCY_MODES = ("block", "report")
 MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
@@ -241,10 +244,11 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         out_dir=_resolve(workdir, g.string("out_dir", "reports/gauntlet") or "reports/gauntlet"),
         smokes=_smokes(top, workdir),
         scrum=_scrum(top, workdir, env),
-        parity=_parity(top, workdir),
+        parity=_parity(top, workdir, env),
         verdict=_verdict(top, workdir),
         stack=_stack(top, workdir),
     )
+    config = replace(config, secrets=_secrets(config, top, env))
     if config.parity.latency is not None:  # the verdict's word on latency travels with the probe's events
         config = replace(config, parity=replace(config.parity, latency=replace(
             config.parity.latency, blocking=config.verdict.latency == "block")))
@@ -507,7 +511,7 @@ def _price(r: TableReader) -> tuple[float, float] | None:
     return (prices[0], prices[1]) if len(prices) == 2 else None
 
 
-def _parity(top: TableReader, workdir: Path) -> ParityConfig:
+def _parity(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ParityConfig:
     p = top.table("parity", _PARITY)
     t = p.table("targets", None)
     targets: dict[str, str] = {}
@@ -573,7 +577,47 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
         cases_stream=stream,
         generated_cases=generated_cases,
         latency=_latency(p) if p.has("latency") else None,
+        headers={name: _expand(p, f"headers.{name}", value, env) for name, value in p.string_map("headers").items()},
     )
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(r: TableReader, key: str, value: str, env: Mapping[str, str]) -> str:
+    """`${NAME}` in a value replaced by that environment variable (a token kept out of the file)."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            r.problem(key, f"environment variable {match.group(1)} is not set")
+            return ""
+        return env[match.group(1)]
+
+    return _ENV_REF.sub(one, value)
+
+
+def _secrets(config: Config, top: TableReader, env: Mapping[str, str]) -> Secrets:
+    """Every secret the config knows, each checked long enough to mask (probes/redact.py)."""
+    found: list[tuple[str, str, str]] = []  # (key path, what holds it, value)
+    if config.scrum.api_key_env and env.get(config.scrum.api_key_env):
+        found.append(("scrum.api_key_env", f"environment variable {config.scrum.api_key_env}",
+                      env[config.scrum.api_key_env]))
+    parity = top.raw.get("parity")
+    headers = parity.get("headers") if isinstance(parity, dict) else None
+    for name, value in headers.items() if isinstance(headers, dict) else ():
+        for variable in _ENV_REF.findall(str(value)):
+            if env.get(variable):
+                found.append((f"parity.headers.{name}", f"environment variable {variable}", env[variable]))
+    urls = [("scrum.gateway", "LH_GATEWAY" if env.get("LH_GATEWAY") else "", config.scrum.gateway or "")]
+    urls += [(f"parity.targets.{name}", "", url) for name, url in config.parity.targets.items()]
+    for where, variable, url in urls:
+        holder = f"the password of the URL in {variable or where}"
+        found += [(where, holder, value) for value in url_secrets(url)]
+    for where, holder, value in found:
+        if len(value) < MIN_LENGTH:
+            top.problems.append(Problem(where, f"{holder} is too short to mask ({len(value)} characters, "
+                                               f"at least {MIN_LENGTH}): a shorter secret would be masked "
+                                               "wherever its letters occur"))
+    return Secrets(tuple(value for _, _, value in found))
 
 
 def _latency(p: TableReader) -> LatencyConfig:

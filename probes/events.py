@@ -636,6 +636,10 @@ class EventBus:
     to `on_failure` and the others still get the event: one broken consumer must not cost
     the run its record. Subscribers must be quick (they run inline); slow I/O belongs on a
     thread, and the TUI hands events to its own loop.
+
+    `mask` (the config's secrets, probes/redact.py) is applied here, as an event is emitted,
+    rather than by each consumer: events.jsonl, the headless printer, the TUI, `watch` and
+    the history all see the same masked event, and a consumer added later cannot forget it.
     """
 
     def __init__(self) -> None:
@@ -644,6 +648,7 @@ class EventBus:
         self._queue: deque[tuple[float, Event]] = deque()
         self._delivering = False
         self.on_failure: SubscriberFailed | None = None
+        self.mask: Callable[[Event], Event] | None = None  # None: no secret, no cost
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -652,6 +657,8 @@ class EventBus:
         return time.monotonic() - self._t0
 
     def emit(self, event: Event) -> None:
+        if self.mask is not None:
+            event = self.mask(event)
         self._queue.append((self.elapsed(), event))
         if self._delivering:
             return

@@ -46,6 +46,7 @@ from .events import (
 )
 from .findings import recall, summary_tokens
 from .findings_ledger import active, load_ledger
+from .redact import Secrets
 from .tally import Review, Tally, estimate_tokens, parse_review, tally
 from .textsafe import neutralise
 
@@ -278,8 +279,10 @@ async def _read_stream(response: httpx.Response, parts: list[str], out: ReviewOu
 
 
 async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log: Path,
-                         on_text: Callable[[str], None], grace: float = 2.0) -> ReviewOutcome:
-    """A program that reads the prompt on stdin and writes the review on stdout."""
+                         on_text: Callable[[str], None], grace: float = 2.0,
+                         secrets: Secrets = Secrets()) -> ReviewOutcome:
+    """A program that reads the prompt on stdin and writes the review on stdout; its stderr
+    goes to `stderr_log`, masked as it is written like a smoke's log."""
     assert reviewer.run is not None
     out = ReviewOutcome()
     chunks: list[bytes] = []
@@ -294,8 +297,8 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
     stderr_log.parent.mkdir(parents=True, exist_ok=True)
     with open(stderr_log, "wb") as err:
         try:
-            child = await procs.spawn(reviewer.run, procs.ToMemory(on_data), cwd=cwd,
-                                      stdin=asyncio.subprocess.PIPE, stderr=err.fileno())
+            child = await procs.spawn(reviewer.run, procs.ToMemory(on_data), cwd=cwd, stdin=asyncio.subprocess.PIPE,
+                                      stderr=procs.ToFile(err.fileno(), lambda _: None, secrets=secrets))
         except OSError as exc:
             out.error = f"cannot start {reviewer.run[0]}: {exc.strerror or exc}"
             return out
@@ -365,13 +368,7 @@ class ScrumRun:
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
     _dismissed: dict[str, DismissalRow] = field(default_factory=dict)  # the ledger in force, by finding id
-
-    def _key(self) -> str | None:
-        return os.environ.get(self.config.api_key_env) if self.config.api_key_env else None
-
-    def _redact(self, text: str) -> str:
-        key = self._key()
-        return text.replace(key, "***") if key else text
+    secrets: Secrets = Secrets()  # masked out of the review text before it is parsed, shown or kept
 
     async def run(self) -> list[Tally]:
         template = prompt_template(self.config)
@@ -421,18 +418,19 @@ class ScrumRun:
                       reviewer: Reviewer) -> Review:
         async with gate:
             self.bus.emit(ReviewStarted(bundle.name, reviewer.name, reviewer.kind))
-            chunks = _Chunks(self.bus, bundle.name, reviewer.name, self._redact, len(self._key() or ""))
+            chunks = _Chunks(self.bus, bundle.name, reviewer.name, self.secrets.mask,
+                             max(map(len, self.secrets.values), default=0))
 
             def notice(message: str) -> None:
-                self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self._redact(message)}"))
+                self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self.secrets.mask(message)}"))
 
             outcome = await self._call(client, bundle, reviewer, chunks.add, notice)
             if reviewer.kind == "replay":
                 chunks.add(outcome.text)  # a saved review arrives whole; show it like a stream
             chunks.flush()
-        outcome.text = self._redact(outcome.text)
+        outcome.text = self.secrets.mask(outcome.text)
         if outcome.error:
-            outcome.error = neutralise(self._redact(outcome.error))
+            outcome.error = neutralise(self.secrets.mask(outcome.error))
         if self.write is not None and (outcome.text or outcome.error is None):
             self.write(f"{bundle.name}/{reviewer.name}.md", outcome.text)
         review = parse_review(outcome.text, reviewer.name, reviewer.lineage)
@@ -454,7 +452,8 @@ class ScrumRun:
                             reviewer.timeout, out, bundle.prompt)
         if reviewer.kind == "command":
             return review_command(reviewer, bundle.prompt, self.workdir,
-                                  self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text)
+                                  self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text,
+                                  secrets=self.secrets)
         return _ready(review_replay(reviewer, bundle.name, self.workdir, bundle.prompt))
 
 
