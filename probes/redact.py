@@ -70,8 +70,19 @@ class Secrets:
 
     def mask_event(self, event: T) -> T:
         """The event with every secret in any of its texts masked; the very same object when
-        it holds none (the usual case costs a search per text, no copy)."""
-        return event if self._text is None else self._walk(event)
+        it holds none. The usual case costs a search per text and builds nothing (a parity
+        case's event is looked through in some 20 µs)."""
+        return event if self._text is None or not self._holds(event) else self._walk(event)
+
+    def _holds(self, value: Any) -> bool:
+        kind = type(value)
+        if kind is str:
+            return self._text.search(value) is not None  # type: ignore[union-attr] # mask_event checked it
+        if kind is tuple:
+            return any(map(self._holds, value))
+        if kind is dict:
+            return any(map(self._holds, value)) or any(map(self._holds, value.values()))
+        return hasattr(kind, "__dataclass_fields__") and any(map(self._holds, vars(value).values()))
 
     def _walk(self, value: Any) -> Any:
         if isinstance(value, str):
