@@ -79,6 +79,7 @@ class ScrumConfig:
     api_key_env: str | None = None
     warn_kb: int = 60
     max_kb: int = 100
+    max_review_kb: int = 1024  # a review longer than this is cut there (and the reviewer stopped)
     min_tokens_out: int = 100
     line_tolerance: int = 3
     concurrency: int = 6
@@ -201,7 +202,7 @@ _TOP = ("gauntlet", "smokes", "smoke", "scrum", "parity", "verdict", "stack")
 _GAUNTLET = ("name", "workdir", "out_dir")
 _SMOKES = ("stop_on_fail", "parallel", "timeout", "grace", "glob", "layer")
 _SMOKE = ("name", "layer", "run", "shell", "timeout", "env", "needs", "cwd")
-_SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line_tolerance",
+_SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "max_review_kb", "min_tokens_out", "line_tolerance",
           "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle", "block_on", "findings_ignore")
 _REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout", "price_per_mtok")
 BLOCK_ON = ("convergent", "any-lineage")
@@ -481,6 +482,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
         api_key_env=s.string("api_key_env"),
         warn_kb=warn_kb,
         max_kb=max_kb,
+        max_review_kb=s.integer("max_review_kb", 1024, minimum=1) or 1024,
         min_tokens_out=s.integer("min_tokens_out", 100, minimum=0) or 0,
         line_tolerance=s.integer("line_tolerance", 3, minimum=0) or 0,
         concurrency=s.integer("concurrency", 6, minimum=1) or 6,

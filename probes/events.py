@@ -74,6 +74,7 @@ class ReviewerRow:
     verdict: str | None
     tokens_in: int = 0  # the prompt as the gateway counted it (estimated with tokens_out)
     cost: float | None = None  # from the reviewer's price_per_mtok; None: no price given
+    cut_kb: int = 0  # the review reached max_review_kb and was cut there; 0: read whole
 
 
 @dataclass(frozen=True)
@@ -366,6 +367,7 @@ class ReviewFinished(Event):
     retries: int = 0
     tokens_in: int = 0
     cost: float | None = None
+    cut_kb: int = 0  # the review reached max_review_kb and was cut there; 0: read whole
 
 
 @dataclass(frozen=True)
