@@ -133,11 +133,16 @@ def test_no_secret_reaches_any_file_or_the_terminal(servers, gateway, write_conf
     assert not leaks
 
 
-def test_a_url_password_is_shown_as_stars_where_the_url_is_said(write_config, tmp_path, capsys, gateway_key):
+@pytest.mark.parametrize("from_env", [False, True], ids=["config", "LH_GATEWAY"])
+def test_a_url_password_is_shown_as_stars_where_the_url_is_said(write_config, tmp_path, capsys, gateway_key,
+                                                                monkeypatch, from_env):
     (tmp_path / "b1.diff").write_text(DIFF)
+    url = f"http://bob:{GATEWAY_PW}@127.0.0.1:{free_port()}/v1"
+    if from_env:
+        monkeypatch.setenv("LH_GATEWAY", url)
     config = write_config(f"""
         [scrum]
-        gateway = "http://bob:{GATEWAY_PW}@127.0.0.1:{free_port()}/v1"
+        gateway = "{"http://127.0.0.1:9/v1" if from_env else url}"
         api_key_env = "TEST_GATEWAY_KEY"
         retries = 0
         [[scrum.reviewer]]
