@@ -320,15 +320,18 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     enough: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def on_data(data: bytes) -> None:
+    def keep(text: str) -> None:
         if out.cut_kb:
             return  # the program is being stopped: what it still writes is not read
-        text = out.take(decoder.decode(data))
+        text = out.take(text)
         if text:
             chunks.append(text)
             on_text(text)
         if out.cut_kb and not enough.done():
             enough.set_result(None)
+
+    def on_data(data: bytes) -> None:
+        keep(decoder.decode(data))
 
     stderr_log.parent.mkdir(parents=True, exist_ok=True)
     with open(stderr_log, "wb") as err:
@@ -360,6 +363,7 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
         except asyncio.CancelledError:
             await procs.stop_group(child, grace)
             raise
+    keep(decoder.decode(b"", final=True))  # a last character cut in two
     out.text = "".join(chunks)
     if code not in (0, None):
         if out.text.strip():
