@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from ._reader import TableReader
 from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
 from .errors import ConfigError, InputError, Problem, read_input
+from .redact import MIN_LENGTH, Secrets, url_secrets
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -79,6 +80,7 @@ class ScrumConfig:
     api_key_env: str | None = None
     warn_kb: int = 60
     max_kb: int = 100
+    max_review_kb: int = 1024  # a review longer than this is cut there (and the reviewer stopped)
     min_tokens_out: int = 100
     line_tolerance: int = 3
     concurrency: int = 6
@@ -133,6 +135,7 @@ class ParityConfig:
     generated_cases: str | None = None  # the cases file made from `cases_openapi`, kept with the run
     latency: LatencyConfig | None = None  # `[parity.latency]`: None, latency is not measured
     max_inconclusive: float = 0.1  # the share of inconclusive cases above which the probe is incomplete
+    headers: Mapping[str, str] = field(default_factory=dict)  # sent with every case (a case's own win)
 
     def iter_cases(self) -> Iterator[ParityCase]:
         """Every case: those held in memory, then the JSON Lines file's, each validated as it
@@ -184,6 +187,7 @@ class Config:
     parity: ParityConfig = ParityConfig()
     verdict: VerdictConfig = VerdictConfig()
     stack: StackConfig = StackConfig()
+    secrets: Secrets = Secrets()  # what must never be written or shown (probes/redact.py)
 
     def phases_present(self) -> tuple[str, ...]:
         """Phases this config has something to do for, in run order."""
@@ -201,7 +205,7 @@ _TOP = ("gauntlet", "smokes", "smoke", "scrum", "parity", "verdict", "stack")
 _GAUNTLET = ("name", "workdir", "out_dir")
 _SMOKES = ("stop_on_fail", "parallel", "timeout", "grace", "glob", "layer")
 _SMOKE = ("name", "layer", "run", "shell", "timeout", "env", "needs", "cwd")
-_SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "min_tokens_out", "line_tolerance",
+_SCRUM = ("gateway", "api_key_env", "warn_kb", "max_kb", "max_review_kb", "min_tokens_out", "line_tolerance",
           "concurrency", "retries", "timeout", "prompt_file", "reviewer", "bundle", "block_on", "findings_ignore",
           "min_lineages")
 _REVIEWER = ("name", "lineage", "kind", "model", "run", "file", "timeout", "price_per_mtok")
@@ -212,7 +216,7 @@ TRANSFER_HEADERS = frozenset({"transfer-encoding", "content-length", "connection
                               "upgrade", "proxy-connection"})
 _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noise_samples", "compare_headers",
            "ignore", "unordered", "tolerance", "numbers", "cases_file", "cases_openapi", "keep_bodies", "case",
-           "latency", "max_inconclusive")
+           "latency", "max_inconclusive", "headers")
 _LATENCY = ("repeats", "warmup", "max_ratio")
 LATENCY_MODES = ("block", "report")
 MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
@@ -245,10 +249,11 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         out_dir=_resolve(workdir, g.string("out_dir", "reports/gauntlet") or "reports/gauntlet"),
         smokes=_smokes(top, workdir),
         scrum=_scrum(top, workdir, env),
-        parity=_parity(top, workdir),
+        parity=_parity(top, workdir, env),
         verdict=_verdict(top, workdir),
         stack=_stack(top, workdir),
     )
+    config = replace(config, secrets=_secrets(config, top, env))
     if config.parity.latency is not None:  # the verdict's word on latency travels with the probe's events
         config = replace(config, parity=replace(config.parity, latency=replace(
             config.parity.latency, blocking=config.verdict.latency == "block")))
@@ -501,6 +506,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
         api_key_env=s.string("api_key_env"),
         warn_kb=warn_kb,
         max_kb=max_kb,
+        max_review_kb=s.integer("max_review_kb", 1024, minimum=1) or 1024,
         min_tokens_out=s.integer("min_tokens_out", 100, minimum=0) or 0,
         line_tolerance=s.integer("line_tolerance", 3, minimum=0) or 0,
         concurrency=s.integer("concurrency", 6, minimum=1) or 6,
@@ -532,7 +538,7 @@ def _price(r: TableReader) -> tuple[float, float] | None:
     return (prices[0], prices[1]) if len(prices) == 2 else None
 
 
-def _parity(top: TableReader, workdir: Path) -> ParityConfig:
+def _parity(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ParityConfig:
     p = top.table("parity", _PARITY)
     t = p.table("targets", None)
     targets: dict[str, str] = {}
@@ -606,7 +612,47 @@ def _parity(top: TableReader, workdir: Path) -> ParityConfig:
         generated_cases=generated_cases,
         latency=_latency(p) if p.has("latency") else None,
         max_inconclusive=p.share("max_inconclusive", 0.1),
+        headers={name: _expand(p, f"headers.{name}", value, env) for name, value in p.string_map("headers").items()},
     )
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand(r: TableReader, key: str, value: str, env: Mapping[str, str]) -> str:
+    """`${NAME}` in a value replaced by that environment variable (a token kept out of the file)."""
+    def one(match: re.Match[str]) -> str:
+        if match.group(1) not in env:
+            r.problem(key, f"environment variable {match.group(1)} is not set")
+            return ""
+        return env[match.group(1)]
+
+    return _ENV_REF.sub(one, value)
+
+
+def _secrets(config: Config, top: TableReader, env: Mapping[str, str]) -> Secrets:
+    """Every secret the config knows, each checked long enough to mask (probes/redact.py)."""
+    found: list[tuple[str, str, str]] = []  # (key path, what holds it, value)
+    if config.scrum.api_key_env and env.get(config.scrum.api_key_env):
+        found.append(("scrum.api_key_env", f"environment variable {config.scrum.api_key_env}",
+                      env[config.scrum.api_key_env]))
+    parity = top.raw.get("parity")
+    headers = parity.get("headers") if isinstance(parity, dict) else None
+    for name, value in headers.items() if isinstance(headers, dict) else ():
+        for variable in _ENV_REF.findall(str(value)):
+            if env.get(variable):
+                found.append((f"parity.headers.{name}", f"environment variable {variable}", env[variable]))
+    urls = [("scrum.gateway", "LH_GATEWAY" if env.get("LH_GATEWAY") else "", config.scrum.gateway or "")]
+    urls += [(f"parity.targets.{name}", "", url) for name, url in config.parity.targets.items()]
+    for where, variable, url in urls:
+        holder = f"the password of the URL in {variable or where}"
+        found += [(where, holder, value) for value in url_secrets(url)]
+    for where, holder, value in found:
+        if len(value) < MIN_LENGTH:
+            top.problems.append(Problem(where, f"{holder} is too short to mask ({len(value)} characters, "
+                                               f"at least {MIN_LENGTH}): a shorter secret would be masked "
+                                               "wherever its letters occur"))
+    return Secrets(tuple(value for _, _, value in found))
 
 
 def _latency(p: TableReader) -> LatencyConfig:

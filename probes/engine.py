@@ -8,7 +8,6 @@ their runners; the verdict and summaries are still written, marked incomplete.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import traceback
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -83,12 +82,13 @@ class Engine:
         self.phases = tuple(phases)
         self.bus = bus or EventBus()
         self.bus.on_failure = self._subscriber_failed
+        self.bus.mask = config.secrets.mask_event if config.secrets else None
         self.strict = strict
         self.parity_only = tuple(parity_only)
         self.force_oversize = force_oversize
         self.shard = shard
         gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
-        self.run_dir = RunDir(out_dir or config.out_dir)
+        self.run_dir = RunDir(out_dir or config.out_dir, secrets=config.secrets)
         self.tracker = VerdictTracker(gaps=gaps)
         self.bus.subscribe(self.run_dir.record)
         self.bus.subscribe(self.tracker.apply)
@@ -208,11 +208,8 @@ class Engine:
 
     def _internal_error(self, phase: str, exc: BaseException) -> str:
         """Keep the traceback in crash.txt, off the operator's console; say it in one line."""
-        message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        text = "".join(traceback.format_exception(exc))
-        for secret in self._secrets():
-            text = text.replace(secret, "***")
-            message = message.replace(secret, "***")
+        message = self.config.secrets.mask(" ".join(f"{type(exc).__name__}: {exc}".split()))[:300]
+        text = self.config.secrets.mask("".join(traceback.format_exception(exc)))
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
         try:
             with open(self.run_dir.path / CRASH_FILE, "a", encoding="utf-8") as fh:
@@ -221,11 +218,6 @@ class Engine:
             pass  # the one-line message below still reaches every consumer
         self.bus.emit(InternalError(phase, message))
         return message
-
-    def _secrets(self) -> list[str]:
-        name = self.config.scrum.api_key_env
-        value = os.environ.get(name) if name else None
-        return [value] if value else []
 
     def _subscriber_failed(self, subscriber: Callable[..., None], event: Event, exc: Exception) -> None:
         name = getattr(subscriber, "__qualname__", repr(subscriber))
@@ -274,7 +266,8 @@ class Engine:
             self.bus.emit(Notice("stack", "info", f"{name} is healthy ({took:.1f}s)"))
 
         document = stack_document(self.config.stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
-        self._services = await bring_up(document, self.run_dir.path / "stack-logs", ready)
+        self._services = await bring_up(document, self.run_dir.path / "stack-logs", ready,
+                                        secrets=self.config.secrets)
         return f"{len(self._services)} services up"
 
     async def _stack_down(self) -> None:
@@ -299,7 +292,7 @@ class Engine:
 
     async def _smokes(self) -> str:
         try:
-            await run_smokes(self.config.smokes, self.run_dir.path / "smokes", self.bus)
+            await run_smokes(self.config.smokes, self.run_dir.path / "smokes", self.bus, self.config.secrets)
         finally:
             self._write_smoke_reports()
         return self.tracker.smokes.headline()
@@ -316,7 +309,7 @@ class Engine:
         scrum = ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
                          self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None),
                          run_id=self.run_dir.run_id, previous_run_id=previous.run_id if previous else "",
-                         previous=previous.bundles if previous else {})
+                         previous=previous.bundles if previous else {}, secrets=self.config.secrets)
         try:
             await scrum.run()
         finally:
@@ -338,7 +331,8 @@ class Engine:
         if parity.generated_cases is not None:
             self._write("parity/cases.openapi.toml", parity.generated_cases, "parity cases generated from the contract")
         keep_bodies = "all" if self.parity_only else parity.keep_bodies
-        writer = ResultWriter(self.run_dir.path / "parity", run_head(parity, keep_bodies), keep_bodies)
+        writer = ResultWriter(self.run_dir.path / "parity", run_head(parity, keep_bodies), keep_bodies,
+                              self.config.secrets)
         try:
             await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
         finally:

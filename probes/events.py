@@ -74,6 +74,7 @@ class ReviewerRow:
     verdict: str | None
     tokens_in: int = 0  # the prompt as the gateway counted it (estimated with tokens_out)
     cost: float | None = None  # from the reviewer's price_per_mtok; None: no price given
+    cut_kb: int = 0  # the review reached max_review_kb and was cut there; 0: read whole
 
 
 @dataclass(frozen=True)
@@ -367,6 +368,7 @@ class ReviewFinished(Event):
     retries: int = 0
     tokens_in: int = 0
     cost: float | None = None
+    cut_kb: int = 0  # the review reached max_review_kb and was cut there; 0: read whole
 
 
 @dataclass(frozen=True)
@@ -649,6 +651,10 @@ class EventBus:
     to `on_failure` and the others still get the event: one broken consumer must not cost
     the run its record. Subscribers must be quick (they run inline); slow I/O belongs on a
     thread, and the TUI hands events to its own loop.
+
+    `mask` (the config's secrets, probes/redact.py) is applied here, as an event is emitted,
+    rather than by each consumer: events.jsonl, the headless printer, the TUI, `watch` and
+    the history all see the same masked event, and a consumer added later cannot forget it.
     """
 
     def __init__(self) -> None:
@@ -657,6 +663,7 @@ class EventBus:
         self._queue: deque[tuple[float, Event]] = deque()
         self._delivering = False
         self.on_failure: SubscriberFailed | None = None
+        self.mask: Callable[[Event], Event] | None = None  # None: no secret, no cost
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -665,6 +672,8 @@ class EventBus:
         return time.monotonic() - self._t0
 
     def emit(self, event: Event) -> None:
+        if self.mask is not None:
+            event = self.mask(event)
         self._queue.append((self.elapsed(), event))
         if self._delivering:
             return

@@ -38,7 +38,8 @@ class CaseTimer:
         self.order = [config.reference, *(t for t in config.targets if t != config.reference)]
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         tls = httpx.create_ssl_context()  # one for all: each costs tens of milliseconds to load
-        self.clients = {t: httpx.AsyncClient(timeout=config.timeout, limits=one, verify=tls, trust_env=False)
+        self.clients = {t: httpx.AsyncClient(timeout=config.timeout, limits=one, verify=tls, trust_env=False,
+                                             headers=config.headers)
                         for t in self.order}
         self.lock = asyncio.Lock()
         self.announced = False

@@ -46,6 +46,7 @@ from .events import (
     Event,
     NoiseSettled,
     Notice,
+    ParityCaseFinished,
     ParityPlanned,
     PhaseFinished,
     PhaseStarted,
@@ -189,6 +190,8 @@ class _ParityOf:
         self.finished: RunFinished | None = None
         self.noise: NoiseSettled | None = None  # its own pool, settled
         self.last = 0.0
+        self.probed = 0  # the cases its events say it probed
+        self.recorded = 0  # the case lines its parity record holds (set as the records are joined)
 
     def events(self) -> Iterator[tuple[float, Event]]:
         """The events of the phase the merge carries: its own plan, its artifacts and its end
@@ -210,12 +213,19 @@ class _ParityOf:
             elif isinstance(event, Notice) and event in own_notices:
                 own_notices.remove(event)
             elif inside and not isinstance(event, (ParityPlanned, ArtifactWritten)):
+                self.probed += isinstance(event, ParityCaseFinished)
                 yield t, event
 
     def unfinished(self) -> str | None:
-        """Why this shard's cases are not all there; None when its parity phase completed."""
+        """Why this shard's cases are not all there; None when its parity phase completed and
+        its record holds every case its events say it probed (a record cut short, by a full
+        disk or a broken copy, reads as fewer lines, not as an error)."""
+        if self.ended is not None and not self.ended.complete:
+            return f"{self.run.label}: {self.ended.reason or 'incomplete'}"
         if self.ended is not None:
-            return None if self.ended.complete else f"{self.run.label}: {self.ended.reason or 'incomplete'}"
+            short = self.probed - self.recorded
+            return None if short <= 0 else (f"{self.run.label}: its parity record holds {self.recorded:,} of its "
+                                             f"{self.probed:,} cases, {short:,} missing")
         if not self.began:
             return f"{self.run.label} did not run its parity phase"
         writer = Writer.of_run(self.run.path)
@@ -341,7 +351,7 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
         merged.emit(settled)
         for notice in noise_notices(settled):
             merged.emit(notice)
-    for path in _join_records(runs, merged.run_dir.path / "parity"):
+    for path in _join_records(shards, merged.run_dir.path / "parity"):
         merged.emit(ArtifactWritten(str(path.relative_to(merged.run_dir.path)),
                                     "parity results" if path.name == RESULTS else "parity answers"))
     name = merged.tracker.run.name if merged.tracker.run else ""
@@ -367,21 +377,24 @@ def _united_noise(shards: Sequence[_ParityOf]) -> NoiseSettled | None:
     return pool.settled()
 
 
-def _join_records(runs: Sequence[ShardRun], folder: Path) -> list[Path]:
+def _join_records(shards: Sequence[_ParityOf], folder: Path) -> list[Path]:
     """parity/results.jsonl.gz of the merged run: the first shard's head line, then every shard's
-    case lines in turn, each body reference rewritten to the merged pack. The files written."""
-    sources = [run for run in runs if (run.path / "parity" / RESULTS).is_file()]
+    case lines in turn, each body reference rewritten to the merged pack, each shard's lines
+    counted (`recorded`). The files written."""
+    sources = [shard for shard in shards if (shard.run.path / "parity" / RESULTS).is_file()]
     if not sources:
         return []
-    head = read_head(sources[0].path)
+    head = read_head(sources[0].run.path)
     head["order"] = "landing: one case a line as each lands in its shard, the shards in turn"
-    head["shards"] = [f"{run.shard} {run.started.run_id}" for run in sources]
+    head["shards"] = [f"{shard.run.shard} {shard.run.started.run_id}" for shard in sources]
     folder.mkdir(parents=True, exist_ok=True)
     pack = BodyPack(folder / PACK)
     record = RecordFile(folder / RESULTS, head)
     try:
-        for run in sources:
+        for shard in sources:
+            run = shard.run
             for entry in entries(run.path):
+                shard.recorded += 1
                 for answer in (entry.get("answers") or {}).values():
                     if isinstance(answer, dict) and (ref := answer.get("body")) is not None:
                         answer["body"] = pack.known(str(ref.get("sha256"))) or pack.store(

@@ -397,7 +397,7 @@ async def run_parity(config: ParityConfig, bus: EventBus,
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
     async with contextlib.AsyncExitStack() as stack:
         clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, limits=limits,
-                                                                          trust_env=False))
+                                                                          trust_env=False, headers=config.headers))
                    for t in config.targets}
         from .latency_probe import case_timer  # imports this module
 

@@ -26,7 +26,9 @@ from .errors import GauntletError
 from .events import ParityCaseFinished
 from .latency import SLOWER
 from .parity import CaseResult, case_record, diverged
+from .redact import Secrets
 from .results import PACK, RESULTS
+from .rundir import write_all
 
 MATCH_SAMPLE = 20  # matching cases whose answers are kept under keep_bodies = "divergent"
 FLUSH_EVERY = 1.0  # seconds a landed case may wait in the buffer
@@ -34,23 +36,17 @@ BUFFER_BYTES = 1 << 20
 LEVEL = 6  # zlib's default: a tenth of the size at level 1's CPU, give or take; a flush takes milliseconds
 
 
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
 class ResultWriter:
     """The parity record of one run; `add` each result as it lands, `close` at the end."""
 
-    def __init__(self, folder: Path, head: dict[str, Any], keep_bodies: str) -> None:
+    def __init__(self, folder: Path, head: dict[str, Any], keep_bodies: str, secrets: Secrets = Secrets()) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self._keep_all = keep_bodies == "all"
         self._sampled = 0
-        self.pack = BodyPack(folder / PACK)
+        self.pack = BodyPack(folder / PACK, secrets)
         self._timer: asyncio.TimerHandle | None = None
         self._failed: GauntletError | None = None
-        self.record = RecordFile(folder / RESULTS, head)
+        self.record = RecordFile(folder / RESULTS, head, secrets)
 
     def add(self, result: CaseResult, event: ParityCaseFinished) -> None:
         """Store the answers worth keeping, then buffer the case's line."""
@@ -95,10 +91,12 @@ class ResultWriter:
 
 class RecordFile:
     """`results.jsonl.gz` as it is written: lines gathered, each flush one gzip member
-    appended; the probe's record and a merge share it."""
+    appended; the probe's record and a merge share it. Secrets are masked once per flush,
+    over the whole batch (a URL's userinfo in the head and in every answer's `url`)."""
 
-    def __init__(self, path: Path, head: dict[str, Any]) -> None:
+    def __init__(self, path: Path, head: dict[str, Any], secrets: Secrets = Secrets()) -> None:
         self.path = path
+        self._secrets = secrets
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._fd: int | None = _open(path)
@@ -113,7 +111,7 @@ class RecordFile:
 
     def flush(self) -> None:
         if self._pending and self._fd is not None:
-            data = gzip.compress(b"".join(self._pending), LEVEL, mtime=0)
+            data = gzip.compress(self._secrets.mask_bytes(b"".join(self._pending)), LEVEL, mtime=0)
             self._pending, self._pending_bytes = [], 0
             _append(self.path, self._fd, data)
 
@@ -128,10 +126,12 @@ class RecordFile:
 
 class BodyPack:
     """`bodies.pack`: each distinct body once, appended; a reference is its sha256, offset and
-    length. Opened when the first body is stored; the probe's record and a merge share it."""
+    length. Opened when the first body is stored; the probe's record and a merge share it.
+    A body that echoes a secret is kept masked (its reference is the masked bytes')."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, secrets: Secrets = Secrets()) -> None:
         self.path = path
+        self._secrets = secrets
         self._index: dict[str, dict[str, Any]] = {}  # sha256 -> the body's reference
         self._fd: int | None = None
         self._size = 0
@@ -140,6 +140,7 @@ class BodyPack:
         return self._index.get(digest)
 
     def store(self, body: bytes) -> dict[str, Any]:
+        body = self._secrets.mask_bytes(body)
         digest = hashlib.sha256(body).hexdigest()
         ref = self._index.get(digest)
         if ref is None:
@@ -168,7 +169,7 @@ def _open(path: Path) -> int:
 
 def _append(path: Path, fd: int, data: bytes) -> None:
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
     except OSError as exc:
         raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
 

@@ -17,6 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .redact import Secrets
+from .rundir import write_all
+
 READ_CHUNK = 1 << 18
 PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -41,9 +44,9 @@ class Child:
 async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
                 env: Mapping[str, str] | None = None,
                 stdin: int | None = asyncio.subprocess.DEVNULL,
-                stderr: int | None = None) -> Child:
+                stderr: ToFile | None = None) -> Child:
     """Start argv in a new session (its own process group), stdout and stderr on one pipe
-    (or stderr to the given descriptor).
+    (or stderr on a pipe of its own, pumped to a file: `drained` then waits for both).
 
     The output arrives interleaved as the child wrote it, either as bytes (`ToMemory`) or
     appended to a log file (`ToFile`). Raises OSError
@@ -56,23 +59,35 @@ async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
         full_env["PATH"] = bindir + os.pathsep + full_env.get("PATH", "")
     if env:
         full_env.update(env)
+    read_fd, write_fd = _pipe()
+    err_read, err_write = _pipe() if stderr is not None else (read_fd, write_fd)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd, stderr=err_write,
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(read_fd)
+        if stderr is not None:
+            os.close(err_read)
+        raise
+    finally:
+        os.close(write_fd)
+        if stderr is not None:
+            os.close(err_write)
+    drained = _read_until_eof(read_fd, output)
+    if stderr is not None:
+        drained = asyncio.ensure_future(asyncio.gather(drained, _read_until_eof(err_read, stderr)))
+    return Child(proc, drained)
+
+
+def _pipe() -> tuple[int, int]:
     read_fd, write_fd = os.pipe()
     try:
         fcntl.fcntl(read_fd, F_SETPIPE_SZ, PIPE_SIZE)
     except OSError:
         pass  # a smaller pipe only costs context switches
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd,
-            stderr=write_fd if stderr is None else stderr,
-            start_new_session=True,
-        )
-    except BaseException:
-        os.close(read_fd)
-        raise
-    finally:
-        os.close(write_fd)
-    return Child(proc, _read_until_eof(read_fd, output))
+    return read_fd, write_fd
 
 
 @dataclass(frozen=True)
@@ -84,12 +99,13 @@ class ToMemory:
 
 @dataclass(frozen=True)
 class ToFile:
-    """Append output to an open file descriptor; `on_written(total)` on the event loop,
-    at most every `every` seconds and once at the end."""
+    """Append output to an open file descriptor, its secrets masked; `on_written(total)` (the
+    bytes in the file) on the event loop, at most every `every` seconds and once at the end."""
 
     fd: int
     on_written: Callable[[int], None]
     every: float = 0.1
+    secrets: Secrets = Secrets()
 
 
 Output = ToMemory | ToFile
@@ -112,19 +128,19 @@ def _read_until_eof(fd: int, output: Output) -> asyncio.Future[None]:
     def pump() -> None:
         total, last = 0, 0.0
         error: BaseException | None = None
+        masking = output.secrets.stream() if isinstance(output, ToFile) and output.secrets else None
         try:
             while data := os.read(fd, READ_CHUNK):
                 if isinstance(output, ToMemory):
                     loop.call_soon_threadsafe(output.on_data, data)
                     continue
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(output.fd, view):]
-                total += len(data)
+                total += write_all(output.fd, data if masking is None else masking.feed(data))
                 now = time.monotonic()
                 if now - last >= output.every:
                     last = now
                     loop.call_soon_threadsafe(output.on_written, total)
+            if masking is not None:
+                total += write_all(output.fd, masking.end())
         except OSError as exc:
             error = exc
         finally:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from .events import Event, to_json
+from .redact import Secrets
 
 WRITER_FILE = "writer.json"
 
@@ -45,9 +46,7 @@ def write_atomic(path: Path, data: bytes | str, *, durable: bool = False) -> Non
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        view = memoryview(raw)
-        while view:
-            view = view[os.write(fd, view):]
+        write_all(fd, raw)
         if durable:
             os.fsync(fd)
         os.close(fd)
@@ -59,6 +58,14 @@ def write_atomic(path: Path, data: bytes | str, *, durable: bool = False) -> Non
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def write_all(fd: int, data: bytes) -> int:
+    """Write every byte (os.write may take part of them); how many."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    return len(data)
 
 
 def process_start(pid: int) -> str | None:
@@ -139,8 +146,9 @@ def writer_gone(run_dir: Path) -> Writer | None:
 class RunDir:
     """One run's folder, its event log, and the note of who writes them."""
 
-    def __init__(self, out_dir: Path, run_id: str | None = None) -> None:
+    def __init__(self, out_dir: Path, run_id: str | None = None, secrets: Secrets = Secrets()) -> None:
         self.run_id = run_id or new_run_id()
+        self.secrets = secrets
         self.path = out_dir / self.run_id
         self.path.mkdir(parents=True, exist_ok=False)
         # Before the event log exists: whoever finds events.jsonl also finds its writer.
@@ -155,7 +163,10 @@ class RunDir:
             self._events.flush()
 
     def write(self, relative: str, data: bytes | str) -> Path:
+        """One artifact, its secrets masked (events arrive masked by the bus already)."""
         target = self.path / relative
+        if self.secrets:
+            data = self.secrets.mask(data) if isinstance(data, str) else self.secrets.mask_bytes(data)
         write_atomic(target, data)
         return target
 

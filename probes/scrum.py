@@ -46,12 +46,14 @@ from .events import (
 )
 from .findings import recall, summary_tokens
 from .findings_ledger import active, load_ledger
+from .redact import Secrets
 from .tally import Review, Tally, estimate_tokens, parse_review, tally
 from .textsafe import neutralise
 
 T = TypeVar("T")
 
 CHUNK_EVERY = 0.1  # seconds between ReviewChunk events for one review
+EXCERPT_CHARS = 16 * 1024  # most of a review the events carry: the review file has the rest
 BACKOFF = (0.5, 1.0, 2.0, 4.0, 8.0)
 MAX_RETRY_AFTER = 60.0
 ABSURD_RETRY_AFTER = 86400.0  # a gateway asking for more than a day is not giving advice
@@ -85,6 +87,21 @@ class ReviewOutcome:
     partial: bool = False
     error: str | None = None
     retries: int = 0
+    cap: int = 0  # bytes of review kept at most (`max_review_kb`); 0: no cap
+    size: int = 0  # bytes taken so far
+    cut_kb: int = 0  # set when the review reached the cap: the rest was never read
+
+    def take(self, text: str) -> str:
+        """What of `text` fits under the cap. A 50 MB answer must not be held (nor written,
+        nor carried by events) whole: at the cap the review is cut, marked partial, and the
+        caller stops reading."""
+        size = len(text.encode())
+        if not self.cap or self.size + size <= self.cap:
+            self.size += size
+            return text
+        kept = text.encode()[:self.cap - self.size].decode(errors="ignore")
+        self.size, self.cut_kb, self.partial = self.cap, self.cap // 1024, True
+        return kept
 
 
 def prompt_template(config: ScrumConfig) -> Template:
@@ -135,7 +152,8 @@ class _Chunks:
     """Throttles a review's stream into ReviewChunk events (display-safe, key redacted).
 
     The last few characters are held back until more arrive, so a secret split across
-    two chunks is still whole when it is redacted.
+    two chunks is still whole when it is redacted. The events carry the first
+    EXCERPT_CHARS of a review and then say how much more the review file holds.
     """
 
     def __init__(self, bus: EventBus, bundle: str, reviewer: str, redact: Callable[[str], str],
@@ -144,9 +162,16 @@ class _Chunks:
         self.redact, self.hold = redact, hold
         self.pending: list[str] = []
         self.last = 0.0
+        self.room = EXCERPT_CHARS  # characters the events may still carry
+        self.withheld = 0
 
     def add(self, text: str) -> None:
-        self.pending.append(text)
+        if len(text) > self.room:
+            self.withheld += len(text) - self.room
+            text = text[:self.room]
+        self.room -= len(text)
+        if text:
+            self.pending.append(text)
         if time.monotonic() - self.last >= CHUNK_EVERY:
             self.flush(final=False)
 
@@ -154,8 +179,12 @@ class _Chunks:
         text = self.redact("".join(self.pending))
         cut = len(text) if final or not self.hold else max(0, len(text) - self.hold)
         self.pending = [text[cut:]] if cut < len(text) else []
-        if cut:
-            self.bus.emit(ReviewChunk(self.bundle, self.reviewer, neutralise(text[:cut])))
+        shown = text[:cut]
+        if final and self.withheld:
+            shown += f"\n… {self.withheld:,} more characters in the review file\n"
+            self.withheld = 0
+        if shown:
+            self.bus.emit(ReviewChunk(self.bundle, self.reviewer, neutralise(shown)))
             self.last = time.monotonic()
 
 
@@ -263,10 +292,12 @@ async def _read_stream(response: httpx.Response, parts: list[str], out: ReviewOu
                 out.tokens_out = int(usage["completion_tokens"])
                 out.tokens_in = int(usage.get("prompt_tokens") or 0)
             for choice in chunk.get("choices") or ():
-                text = (choice.get("delta") or {}).get("content")
+                text = out.take((choice.get("delta") or {}).get("content") or "")
                 if text:
                     parts.append(text)
                     on_text(text)
+                if out.cut_kb:
+                    return malformed  # leaving the stream closes the response: the rest is never read
         except (json.JSONDecodeError, AttributeError, TypeError, ValueError):
             malformed += 1
         except RuntimeError as exc:
@@ -278,24 +309,35 @@ async def _read_stream(response: httpx.Response, parts: list[str], out: ReviewOu
 
 
 async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log: Path,
-                         on_text: Callable[[str], None], grace: float = 2.0) -> ReviewOutcome:
-    """A program that reads the prompt on stdin and writes the review on stdout."""
+                         on_text: Callable[[str], None], grace: float = 2.0,
+                         secrets: Secrets = Secrets(), cap: int = 0) -> ReviewOutcome:
+    """A program that reads the prompt on stdin and writes the review on stdout; its stderr
+    goes to `stderr_log`, masked as it is written like a smoke's log. A review reaching
+    `cap` bytes is cut there and the program stopped."""
     assert reviewer.run is not None
-    out = ReviewOutcome()
-    chunks: list[bytes] = []
+    out = ReviewOutcome(cap=cap)
+    chunks = out.parts
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    enough: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def keep(text: str) -> None:
+        if out.cut_kb:
+            return  # the program is being stopped: what it still writes is not read
+        text = out.take(text)
+        if text:
+            chunks.append(text)
+            on_text(text)
+        if out.cut_kb and not enough.done():
+            enough.set_result(None)
 
     def on_data(data: bytes) -> None:
-        chunks.append(data)
-        text = decoder.decode(data)
-        if text:
-            on_text(text)
+        keep(decoder.decode(data))
 
     stderr_log.parent.mkdir(parents=True, exist_ok=True)
     with open(stderr_log, "wb") as err:
         try:
-            child = await procs.spawn(reviewer.run, procs.ToMemory(on_data), cwd=cwd,
-                                      stdin=asyncio.subprocess.PIPE, stderr=err.fileno())
+            child = await procs.spawn(reviewer.run, procs.ToMemory(on_data), cwd=cwd, stdin=asyncio.subprocess.PIPE,
+                                      stderr=procs.ToFile(err.fileno(), lambda _: None, secrets=secrets))
         except OSError as exc:
             out.error = f"cannot start {reviewer.run[0]}: {exc.strerror or exc}"
             return out
@@ -307,7 +349,11 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
                 child.proc.stdin.close()
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the program stopped reading; what it wrote is still its review
-            code = await asyncio.wait_for(child.proc.wait(), reviewer.timeout)
+            exited = asyncio.ensure_future(child.proc.wait())
+            await asyncio.wait((exited, enough), timeout=reviewer.timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not exited.done():
+                raise TimeoutError  # cut at the cap or out of time: stopped alike, below
+            code = exited.result()
             await asyncio.wait_for(asyncio.shield(child.drained), grace)
         except TimeoutError:
             await procs.stop_group(child, grace)
@@ -317,7 +363,8 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
         except asyncio.CancelledError:
             await procs.stop_group(child, grace)
             raise
-    out.text = b"".join(chunks).decode("utf-8", errors="replace")
+    keep(decoder.decode(b"", final=True))  # a last character cut in two
+    out.text = "".join(chunks)
     if code not in (0, None):
         if out.text.strip():
             out.partial = True  # it wrote a review, then failed: keep the review, say so
@@ -327,18 +374,21 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
     return out
 
 
-def review_replay(reviewer: Reviewer, bundle: str, workdir: Path, prompt: str) -> ReviewOutcome:
+def review_replay(reviewer: Reviewer, bundle: str, workdir: Path, prompt: str, cap: int = 0) -> ReviewOutcome:
     """A saved review: re-tally without calling anyone (its tokens are what the prompt and the
-    review would have cost, estimated)."""
+    review would have cost, estimated). No more than `cap` bytes of it are read."""
     assert reviewer.file is not None
     path = Path(reviewer.file.replace("{bundle}", bundle))
     path = path if path.is_absolute() else workdir / path
+    out = ReviewOutcome(cap=cap)
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        with open(path, "rb") as fh:
+            text = out.take(fh.read(cap + 1 if cap else -1).decode("utf-8", errors="replace"))
     except OSError as exc:
         return ReviewOutcome(error=f"cannot read the saved review {path}: {exc.strerror or exc}")
-    return ReviewOutcome(text=text, tokens_out=estimate_tokens(text), tokens_estimated=True,
-                         tokens_in=estimate_tokens(prompt))
+    out.text, out.tokens_out, out.tokens_estimated, out.tokens_in = (text, estimate_tokens(text), True,
+                                                                      estimate_tokens(prompt))
+    return out
 
 
 def review_cost(reviewer: Reviewer, tokens_in: int, tokens_out: int) -> float | None:
@@ -365,13 +415,7 @@ class ScrumRun:
     previous: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     today: date = field(default_factory=date.today)
     _dismissed: dict[str, DismissalRow] = field(default_factory=dict)  # the ledger in force, by finding id
-
-    def _key(self) -> str | None:
-        return os.environ.get(self.config.api_key_env) if self.config.api_key_env else None
-
-    def _redact(self, text: str) -> str:
-        key = self._key()
-        return text.replace(key, "***") if key else text
+    secrets: Secrets = Secrets()  # masked out of the review text before it is parsed, shown or kept
 
     async def run(self) -> list[Tally]:
         template = prompt_template(self.config)
@@ -425,41 +469,46 @@ class ScrumRun:
                       reviewer: Reviewer) -> Review:
         async with gate:
             self.bus.emit(ReviewStarted(bundle.name, reviewer.name, reviewer.kind))
-            chunks = _Chunks(self.bus, bundle.name, reviewer.name, self._redact, len(self._key() or ""))
+            chunks = _Chunks(self.bus, bundle.name, reviewer.name, self.secrets.mask,
+                             max(map(len, self.secrets.values), default=0))
 
             def notice(message: str) -> None:
-                self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self._redact(message)}"))
+                self.bus.emit(Notice("scrum", "warn", f"{bundle.name}/{reviewer.name}: {self.secrets.mask(message)}"))
 
             outcome = await self._call(client, bundle, reviewer, chunks.add, notice)
             if reviewer.kind == "replay":
                 chunks.add(outcome.text)  # a saved review arrives whole; show it like a stream
             chunks.flush()
-        outcome.text = self._redact(outcome.text)
+        outcome.text = self.secrets.mask(outcome.text)
         if outcome.error:
-            outcome.error = neutralise(self._redact(outcome.error))
+            outcome.error = neutralise(self.secrets.mask(outcome.error))
         if self.write is not None and (outcome.text or outcome.error is None):
-            self.write(f"{bundle.name}/{reviewer.name}.md", outcome.text)
+            mark = (f"\n\n[gauntlet: review cut at {outcome.cut_kb} KB (max_review_kb); the reviewer wrote more]\n"
+                    if outcome.cut_kb else "")
+            self.write(f"{bundle.name}/{reviewer.name}.md", outcome.text + mark)
         review = parse_review(outcome.text, reviewer.name, reviewer.lineage)
         review.tokens_out, review.tokens_estimated = outcome.tokens_out, outcome.tokens_estimated
         review.tokens_in = outcome.tokens_in
         review.cost = review_cost(reviewer, outcome.tokens_in, outcome.tokens_out)
-        review.partial, review.error = outcome.partial, outcome.error
+        review.partial, review.error, review.cut_kb = outcome.partial, outcome.error, outcome.cut_kb
         status = "error" if outcome.error and not outcome.text else "partial" if outcome.partial else "ok"
         self.bus.emit(ReviewFinished(bundle.name, reviewer.name, reviewer.lineage, status, outcome.tokens_out,
                                      outcome.tokens_estimated, len(review.findings), outcome.error or "",
-                                     outcome.retries, outcome.tokens_in, review.cost))
+                                     outcome.retries, outcome.tokens_in, review.cost, outcome.cut_kb))
         return review
 
     def _call(self, client: httpx.AsyncClient, bundle: BundleText, reviewer: Reviewer,
               on_text: Callable[[str], None], notice: Callable[[str], None]) -> Awaitable[ReviewOutcome]:
+        cap = self.config.max_review_kb * 1024
         if reviewer.kind == "openai":
-            out = ReviewOutcome()
+            out = ReviewOutcome(cap=cap)
             return _bounded(review_openai(client, self.config, reviewer, bundle.prompt, on_text, notice, out),
                             reviewer.timeout, out, bundle.prompt)
         if reviewer.kind == "command":
             return review_command(reviewer, bundle.prompt, self.workdir,
-                                  self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text)
-        return _ready(review_replay(reviewer, bundle.name, self.workdir, bundle.prompt))
+                                  self.out_dir / bundle.name / f"{reviewer.name}.stderr.log", on_text,
+                                  secrets=self.secrets, cap=cap)
+        return _ready(review_replay(reviewer, bundle.name, self.workdir, bundle.prompt, cap))
 
 
 async def _together(calls: Iterable[Coroutine[Any, Any, T]]) -> list[T]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from . import procs
 from .config import Smoke, SmokesConfig
 from .events import EventBus, PlannedSmoke, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
+from .redact import Secrets
 from .textsafe import decode_safe
 
 TAIL_BYTES = 16 * 1024  # kept in memory per smoke for the finish event and JUnit
@@ -31,20 +32,22 @@ FAILED = ("fail", "timeout")
 class OutputSink:
     """Follows a smoke's log file as the kernel fills it and shows the newest of it.
 
-    The pump thread writes the log; for display only the newest EVENT_BYTES since the last
-    event are read back, so a flood costs the event stream almost nothing.
+    The pump thread writes the log, its secrets masked; for display only the newest
+    EVENT_BYTES since the last event are read back, so a flood costs the event stream almost
+    nothing, and what is shown is what the log holds.
     """
 
-    def __init__(self, name: str, log_fd: int, bus: EventBus) -> None:
+    def __init__(self, name: str, log_fd: int, bus: EventBus, secrets: Secrets = Secrets()) -> None:
         self.name = name
         self.log_fd = log_fd
         self.bus = bus
+        self.secrets = secrets
         self.total = 0
         self._shown = 0  # bytes of the log already carried by an event (or dropped)
         self._timer: asyncio.TimerHandle | None = None
 
     def output(self) -> procs.ToFile:
-        return procs.ToFile(self.log_fd, self.written, FLUSH_EVERY)
+        return procs.ToFile(self.log_fd, self.written, FLUSH_EVERY, self.secrets)
 
     def written(self, total: int) -> None:
         """Called on the loop as the log grows; the last call comes after the last byte."""
@@ -91,14 +94,15 @@ def _text_from_line_start(chunk: bytes, cut: bool) -> str:
     return decode_safe(chunk)
 
 
-async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -> SmokeFinished:
+async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float,
+                    secrets: Secrets = Secrets()) -> SmokeFinished:
     """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise."""
     log_path = logs_dir / f"{smoke.name}.log"
     part_path = logs_dir / f".{smoke.name}.log.part"
     bus.emit(SmokeStarted(smoke.name, smoke.layer, shlex.join(smoke.command)))
     started = time.monotonic()
     with open(part_path, "w+b") as log:
-        sink = OutputSink(smoke.name, log.fileno(), bus)
+        sink = OutputSink(smoke.name, log.fileno(), bus, secrets)
         status, code, reason = "fail", None, ""
         try:
             status, code, reason = await _execute(smoke, sink, grace)
@@ -165,7 +169,8 @@ def _skip(bus: EventBus, smoke: Smoke, reason: str) -> SmokeFinished:
     return result
 
 
-async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> list[SmokeFinished]:
+async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus,
+                     secrets: Secrets = Secrets()) -> list[SmokeFinished]:
     """Run the chain; returns one result per smoke in config order, skipped ones included."""
     logs_dir.mkdir(parents=True, exist_ok=True)
     bus.emit(SmokesPlanned(tuple(PlannedSmoke(s.name, s.layer) for s in config.smokes), config.parallel))
@@ -187,7 +192,7 @@ async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> lis
                     if failed:
                         results[smoke.name] = _skip(bus, smoke, f"needs {', '.join(failed)}, which did not pass")
                         continue
-                    task = asyncio.create_task(run_smoke(smoke, logs_dir, bus, config.grace))
+                    task = asyncio.create_task(run_smoke(smoke, logs_dir, bus, config.grace, secrets))
                     running[task] = smoke
             if not running:
                 break

@@ -28,6 +28,7 @@ from . import procs
 from .config import StackConfig, StackService
 from .errors import GauntletError, InputError
 from .gaps import locked
+from .redact import Secrets
 from .rundir import write_atomic
 
 HEALTH_POLL = 0.1  # seconds between health probes while a service comes up
@@ -171,7 +172,7 @@ class StackUpError(GauntletError):
 
 
 async def bring_up(document: Mapping[str, Any], logs: Path, on_ready: Callable[[str, float], None] | None = None,
-                   grace: float = 5.0) -> list[RunningService]:
+                   grace: float = 5.0, secrets: Secrets = Secrets()) -> list[RunningService]:
     """Start every service in its own process group and wait for each health check.
 
     On any failure the ones already started are stopped and StackUpError names the one
@@ -191,7 +192,7 @@ async def bring_up(document: Mapping[str, Any], logs: Path, on_ready: Callable[[
             log_path = logs / f"{name}.log"
             log = open(log_path, "w+b")
             try:
-                child = await procs.spawn(argv, procs.ToFile(log.fileno(), lambda n: None),
+                child = await procs.spawn(argv, procs.ToFile(log.fileno(), lambda n: None, secrets=secrets),
                                           cwd=Path(entry.get("cwd", ".")), env=entry.get("env"))
             except OSError as exc:
                 log.close()

@@ -74,6 +74,7 @@ class Review:
     cost: float | None = None
     partial: bool = False
     error: str | None = None
+    cut_kb: int = 0  # cut at max_review_kb: partial, and the note says where
 
     def blocks(self) -> int:
         """BLOCK verdicts that stand: BLOCK findings not retracted, plus a final BLOCK verdict."""
@@ -331,7 +332,9 @@ class Tally:
                 notes.append(f"{r.reviewer}: {r.error}")
             elif self.thin(r):
                 notes.append(f"{r.reviewer} thin ({r.tokens_out} tokens out)")
-            if r.partial:
+            if r.cut_kb:
+                notes.append(f"{r.reviewer} cut at {r.cut_kb} KB")
+            elif r.partial:
                 notes.append(f"{r.reviewer} partial")
             if r.retracted():
                 notes.append(f"{r.reviewer} emitted a BLOCK then retracted it")
@@ -353,7 +356,7 @@ class Tally:
             "notes": self.notes(),
             "reviewers": [{"reviewer": r.reviewer, "lineage": r.lineage, "tokens_out": r.tokens_out,
                            "tokens_estimated": r.tokens_estimated, "tokens_in": r.tokens_in, "cost": r.cost,
-                           "thin": self.thin(r), "partial": r.partial,
+                           "thin": self.thin(r), "partial": r.partial, "cut_kb": r.cut_kb,
                            "error": r.error, "findings": len(r.findings),
                            "anchored": sum(1 for f in r.findings if f.anchored),
                            "blocks": r.blocks(), "retracted_blocks": r.retracted(), "verdict": r.verdict}

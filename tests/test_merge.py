@@ -376,3 +376,26 @@ def test_the_shard_flag_is_checked(servers, tmp_path):
         assert proc.returncode == 2 and message in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_shard_whose_record_is_cut_short_makes_the_merge_incomplete(servers, tmp_path):
+    config = project(servers, tmp_path, case_names(60))
+    procs = {f"shard-{k}": start("parity", str(config), "--shard", f"{k}/3", "--headless",
+                                 "--out", str(tmp_path / f"shard-{k}"), log=tmp_path / f"shard-{k}.log")
+             for k in (1, 2, 3)}
+    finished(procs, tmp_path, expected=1)
+    shards = [only_run(tmp_path / f"shard-{k}") for k in (1, 2, 3)]
+    record = shards[1] / "parity" / "results.jsonl.gz"
+    record.write_bytes(record.read_bytes()[: record.stat().st_size // 2])  # the disk filled, the copy broke
+    probed = sum(isinstance(e, ParityCaseFinished) for e in events_of(shards[1]))
+    kept = sum(1 for _ in entries(shards[1]))
+    assert kept < probed
+
+    merged_out = gauntlet("merge", *map(str, shards), "--out", str(tmp_path / "merged"))
+    assert merged_out.returncode == 1, merged_out.stdout + merged_out.stderr
+    verdict = verdict_of(only_run(tmp_path / "merged"))
+    assert verdict["verdict"] == "BLOCK" and verdict["complete"] is False
+    reason = (f"incomplete: parity did not run to the end (shard 2/3 ({shards[1]}): its parity record holds "
+              f"{kept} of its {probed} cases, {probed - kept} missing)")
+    assert reason in verdict["reasons"], verdict["reasons"]
+    assert "complete: true" not in merged_out.stdout.lower()
