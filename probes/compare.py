@@ -25,6 +25,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from .textsafe import UNSAFE
 
 KINDS = ("status", "shape", "type", "value", "header")
@@ -32,6 +34,11 @@ SEVERITY = {kind: i for i, kind in enumerate(KINDS)}
 HEAD_KINDS = ("status", "header")  # the answer's head, judged apart from its body
 ALIGN_MAX_ITEMS = 200  # arrays of different lengths up to this size are aligned
 TEXT_DIFF_MAX_LINES = 200
+# JSON nested deeper than this is not compared: the walks recurse once a level, and the
+# standard library's parser itself gives up near a thousand. It is the deepest orjson
+# serialises, so one C-speed `orjson.dumps` tells a body is no deeper (serde_json's own
+# default is 128: no real answer comes near).
+MAX_DEPTH = 254
 
 
 class _Absent:
@@ -94,6 +101,49 @@ def _quoted(key: str) -> str:
     escape: still JSON (a rendered path is parsed back), never raw on a screen. (JSON
     escapes the C0 controls itself, not DEL, the C1 ones or the bidirectional overrides.)"""
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(key, ensure_ascii=False))
+
+
+class TooDeep(ValueError):
+    """A JSON body nested deeper than MAX_DEPTH: it is the answer's error, not the run's."""
+
+    def __init__(self) -> None:
+        super().__init__(f"body nested deeper than {MAX_DEPTH} levels")
+
+
+def load_json(raw: bytes) -> Any:
+    """A JSON body parsed by the standard library (integers of any size, as the comparison
+    wants them); raises TooDeep for one nested deeper than MAX_DEPTH, json.JSONDecodeError
+    and UnicodeDecodeError for one that is not JSON."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise TooDeep() from None
+    shallow_dump(value)
+    return value
+
+
+def shallow_dump(value: Any, option: int = 0) -> bytes | None:
+    """A parsed JSON value serialised by orjson (C speed; `option` its options), which goes no
+    deeper than MAX_DEPTH; None when it cannot for another reason (an integer beyond 64 bits,
+    a lone surrogate) and the value is measured no deeper; raises TooDeep when it is deeper."""
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        if deeper_than(value, MAX_DEPTH):
+            raise TooDeep() from None
+        return None
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests more than `limit` levels, found a level at a time
+    (no recursion: the value may be as deep as the parser allows)."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) is dict or type(child) is list]
+    return bool(level)
 
 
 def json_type(value: Any) -> str:

@@ -26,10 +26,12 @@ from .compare import (
     ABSENT,
     HEAD_KINDS,
     Difference,
+    TooDeep,
     diff_bytes,
     diff_json,
     diff_text,
     fingerprint,
+    load_json,
     mark,
     summary_kind,
 )
@@ -194,7 +196,9 @@ def parse_body(answer: Answer) -> tuple[str, Any]:
         if not body.strip():
             raise BodyError(f"empty body under {answer.content_type}")
         try:
-            return "json", json.loads(body)
+            return "json", load_json(body)
+        except TooDeep as exc:
+            raise BodyError(f"{exc} under {answer.content_type}") from None
         except UnicodeDecodeError as exc:
             raise BodyError(f"invalid UTF-8 under {answer.content_type} at byte {exc.start}") from None
         except json.JSONDecodeError as exc:
@@ -273,7 +277,13 @@ def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
     for target, answer in answers.items():
         if target == config.reference or errors[target] or errors[config.reference]:
             continue
-        diffs[target] = mark(compare_answers(ref, answer, config.compare_headers, config.rules), ignore, noise)
+        try:
+            found = compare_answers(ref, answer, config.compare_headers, config.rules)
+        except Exception as exc:  # noqa: BLE001 - one answer's fault is its own result, never the phase's
+            answers[target] = replace(answer, error=neutralise(f"gauntlet could not compare this answer: "
+                                                              f"{type(exc).__name__}: {exc}"))
+            continue
+        diffs[target] = mark(found, ignore, noise)
     expect = tuple(f"{t} answered {a.status}, expected {case.expect_status}"
                    for t, a in answers.items()
                    if case.expect_status is not None and a.status is not None and a.status != case.expect_status)

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .compare import Layout, Rules, displayed, pair_unordered
+from .compare import Layout, Rules, TooDeep, displayed, pair_unordered, shallow_dump
 from .errors import InputError
 from .noise import explain as explain_noise
 from .results import kept_answer, read_body, read_case
@@ -59,29 +59,33 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
         except orjson.JSONDecodeError:
             value = None
         else:
-            # JSON escapes every C0 control, so from ASCII input no control can come out.
-            return pretty_value(value, safe=raw.isascii())
+            try:
+                # JSON escapes every C0 control, so from ASCII input no control can come out.
+                return pretty_value(value, safe=raw.isascii())
+            except TooDeep:
+                pass  # shown as received
     return Body.of(raw.decode("utf-8", errors="replace"), False)
 
 
 def pretty_value(value: Any, *, safe: bool = False) -> Body:
     """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent)."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
-    except TypeError:  # integers beyond 64 bits: the standard library copes
-        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return Body.of(text, True, safe=safe)
+    text = shallow_dump(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)  # raises TooDeep
+    if text is None:  # integers beyond 64 bits: the standard library copes
+        return Body.of(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False), True, safe=safe)
+    return Body.of(text.decode(), True, safe=safe)
 
 
 def _paired(run_dir: Path, case: str, head: dict[str, Any], metas: list[dict[str, Any]]) -> tuple[Body, Body, Layout] | None:
     """Both JSON bodies with the run's unordered arrays laid out by their pairs, so an item
     sits beside the one it was compared with; None when the run has no such rule or a body
-    is not JSON."""
+    is not JSON (or is nested too deep to lay out)."""
     if not head.get("unordered"):
         return None
     try:
         values = [orjson.loads(read_body(run_dir, case, m["body"])) for m in metas]
-    except orjson.JSONDecodeError:
+        for value in values:
+            shallow_dump(value)
+    except (orjson.JSONDecodeError, TooDeep):
         return None
     rules = Rules(unordered=tuple(head["unordered"]), numbers=head.get("numbers", "strict"))
     ref, cand, layout = pair_unordered(values[0], values[1], rules)
