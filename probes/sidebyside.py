@@ -60,19 +60,23 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
             value = None
         else:
             try:
-                # JSON escapes every C0 control, so from ASCII input no control can come out.
-                return pretty_value(value, safe=raw.isascii())
+                return pretty_value(value)
             except TooDeep:
                 pass  # shown as received
     return Body.of(raw.decode("utf-8", errors="replace"), False)
 
 
-def pretty_value(value: Any, *, safe: bool = False) -> Body:
-    """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent)."""
-    text = shallow_dump(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)  # raises TooDeep
-    if text is None:  # integers beyond 64 bits: the standard library copes
-        return Body.of(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False), True, safe=safe)
-    return Body.of(text.decode(), True, safe=safe)
+def pretty_value(value: Any) -> Body:
+    """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent).
+
+    A JSON string may spell any control as an escape, which parsing turns into the control
+    itself: the text is neutralised unless it is ASCII without DEL (serialised JSON escapes
+    every C0 control), which str knows in O(1) and a memchr, where the scan costs 0.3 s on
+    20 MB."""
+    dumped = shallow_dump(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)  # raises TooDeep
+    # integers beyond 64 bits: the standard library copes
+    text = dumped.decode() if dumped is not None else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return Body.of(text, True, safe=text.isascii() and "\x7f" not in text)
 
 
 def _paired(run_dir: Path, case: str, head: dict[str, Any], metas: list[dict[str, Any]]) -> tuple[Body, Body, Layout] | None:
@@ -214,7 +218,7 @@ def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
                 return None
             start = found
         else:
-            needle = "\n" + "  " * (depth + 1) + json.dumps(key, ensure_ascii=False) + ":"
+            needle = "\n" + "  " * (depth + 1) + neutralise(json.dumps(key, ensure_ascii=False)) + ":"  # as shown
             pos = text.find(needle, start, limit)
             if pos < 0:
                 return None
