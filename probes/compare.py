@@ -148,10 +148,11 @@ def _may_repeat(raw: bytes, dumped: bytes | None) -> bool:
     key, so the body's colons are its keys and its strings' colons, and the parsed value
     serialised again has its kept keys and the kept strings' colons: a key given twice (and
     the value it dropped) only adds to the body's count, so equal counts clear it. Unless a
-    colon was spelled `\\u003a` (a colon in the value, none in the body) or the body is not
-    UTF-8 (where a 0x3A byte may be half of another character)."""
+    colon was spelled `\\u003a` (a colon in the value, none in the body) or the body is
+    UTF-16 or UTF-32 (where a 0x3A byte may be half of another character): JSON in those has
+    a NUL byte in every ASCII character, JSON in UTF-8 has none."""
     return (dumped is None or raw.count(b":") != dumped.count(b":") or b"\\u003" in raw
-            or json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"))
+            or b"\x00" in raw)
 
 
 def _parse_seeing_repeats(raw: bytes) -> tuple[Any, tuple[Repeat, ...]]:
@@ -264,6 +265,8 @@ def diff_json(ref: Any, cand: Any, rules: Rules | None = None) -> list[Differenc
 def diff_repeats(ref: Any, ref_repeats: Sequence[Repeat], cand: Any, cand_repeats: Sequence[Repeat]) -> list[Difference]:
     """A `duplicate-key` difference for every key given twice on either side, the repeating
     side shown by its values, the other by its value there (or absent)."""
+    if not ref_repeats and not cand_repeats:  # nearly always: no walk, no maps
+        return []
     mine = {r.path: r for r in ref_repeats}
     theirs = {r.path: r for r in cand_repeats}
     return [Difference(DUPLICATE_KEY, path, mine[path] if path in mine else _at(ref, path),
