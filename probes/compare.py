@@ -25,13 +25,26 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from .textsafe import UNSAFE
 
-KINDS = ("status", "shape", "type", "value", "header")
+# A key given twice in one object: parsers differ on which value wins (serde refuses the
+# body, encoding/json keeps the last), so the same bytes are two answers.
+DUPLICATE_KEY = "duplicate-key"
+KINDS = ("status", "shape", "type", "value", DUPLICATE_KEY, "header")
 SEVERITY = {kind: i for i, kind in enumerate(KINDS)}
 HEAD_KINDS = ("status", "header")  # the answer's head, judged apart from its body
+# What learned noise never covers: the head, and a key given twice (the value varying
+# between the reference's answers makes its repetition no less ambiguous).
+NOT_NOISE = (*HEAD_KINDS, DUPLICATE_KEY)
 ALIGN_MAX_ITEMS = 200  # arrays of different lengths up to this size are aligned
 TEXT_DIFF_MAX_LINES = 200
+# JSON nested deeper than this is not compared: the walks recurse once a level, and the
+# standard library's parser itself gives up near a thousand. It is the deepest orjson
+# serialises, so one C-speed `orjson.dumps` tells a body is no deeper (serde_json's own
+# default is 128: no real answer comes near).
+MAX_DEPTH = 254
 
 
 class _Absent:
@@ -47,7 +60,7 @@ PathKey = str | int
 
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # status | shape | type | value | header
+    kind: str  # one of KINDS
     path: tuple[PathKey, ...]  # () is the root; ("@status",) and ("@header", name) are not body paths
     ref: Any
     cand: Any
@@ -94,6 +107,105 @@ def _quoted(key: str) -> str:
     escape: still JSON (a rendered path is parsed back), never raw on a screen. (JSON
     escapes the C0 controls itself, not DEL, the C1 ones or the bidirectional overrides.)"""
     return UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(key, ensure_ascii=False))
+
+
+class TooDeep(ValueError):
+    """A JSON body nested deeper than MAX_DEPTH: it is the answer's error, not the run's."""
+
+    def __init__(self) -> None:
+        super().__init__(f"body nested deeper than {MAX_DEPTH} levels")
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """A key given more than once in one object of a body: its path, each value in order."""
+
+    path: tuple[PathKey, ...]
+    values: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return f"given {len(self.values)} times: " + ", ".join(json.dumps(v, ensure_ascii=False) for v in self.values)
+
+
+def load_json(raw: bytes) -> tuple[Any, tuple[Repeat, ...]]:
+    """A JSON body parsed by the standard library (integers of any size, as the comparison
+    wants them), and every key it gives twice in one object; raises TooDeep for one nested
+    deeper than MAX_DEPTH, json.JSONDecodeError and UnicodeDecodeError for one not JSON.
+
+    Finding the repeats costs an orjson serialisation and three byte scans (a tenth of the
+    parse): only a body they cannot clear is parsed again, seeing every object's pairs."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise TooDeep() from None
+    if _may_repeat(raw, shallow_dump(value)):
+        return _parse_seeing_repeats(raw)
+    return value, ()
+
+
+def _may_repeat(raw: bytes, dumped: bytes | None) -> bool:
+    """Whether a body may give a key twice in one object. A colon outside a string follows a
+    key, so the body's colons are its keys and its strings' colons, and the parsed value
+    serialised again has its kept keys and the kept strings' colons: a key given twice (and
+    the value it dropped) only adds to the body's count, so equal counts clear it. Unless a
+    colon was spelled `\\u003a` (a colon in the value, none in the body) or the body is
+    UTF-16 or UTF-32 (where a 0x3A byte may be half of another character): JSON in those has
+    a NUL byte in every ASCII character, JSON in UTF-8 has none."""
+    return (dumped is None or raw.count(b":") != dumped.count(b":") or b"\\u003" in raw
+            or b"\x00" in raw)
+
+
+def _parse_seeing_repeats(raw: bytes) -> tuple[Any, tuple[Repeat, ...]]:
+    """The body parsed with a hook given each object's pairs (the value the same as without:
+    the last of a key's values, at its first place), then walked to name where each
+    object repeating a key is. A repeat inside a value another repeat dropped is said with it."""
+    repeating: dict[int, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            repeating[id(obj)] = (obj, pairs)  # the object held: its id is never reused meanwhile
+        return obj
+
+    value = json.loads(raw, object_pairs_hook=hook)
+    found: list[Repeat] = []
+    stack: list[tuple[tuple[PathKey, ...], Any]] = [((), value)]
+    while stack and repeating:  # in document order, without recursion
+        path, node = stack.pop()
+        if type(node) is dict:
+            if (seen := repeating.pop(id(node), None)) is not None:
+                given: dict[str, list[Any]] = {}
+                for key, item in seen[1]:
+                    given.setdefault(key, []).append(item)
+                found += (Repeat(path + (key,), tuple(items)) for key, items in given.items() if len(items) > 1)
+            stack.extend((path + (key,), item) for key, item in reversed(node.items()))
+        elif type(node) is list:
+            stack.extend((path + (i,), node[i]) for i in range(len(node) - 1, -1, -1))
+    return value, tuple(found)
+
+
+def shallow_dump(value: Any, option: int = 0) -> bytes | None:
+    """A parsed JSON value serialised by orjson (C speed; `option` its options), which goes no
+    deeper than MAX_DEPTH; None when it cannot for another reason (an integer beyond 64 bits,
+    a lone surrogate) and the value is measured no deeper; raises TooDeep when it is deeper."""
+    try:
+        return orjson.dumps(value, option=option)
+    except TypeError:
+        if deeper_than(value, MAX_DEPTH):
+            raise TooDeep() from None
+        return None
+
+
+def deeper_than(value: Any, limit: int) -> bool:
+    """Whether a parsed JSON value nests more than `limit` levels, found a level at a time
+    (no recursion: the value may be as deep as the parser allows)."""
+    level = [value] if type(value) is dict or type(value) is list else []
+    for _ in range(limit):
+        if not level:
+            return False
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) is dict or type(child) is list]
+    return bool(level)
 
 
 def json_type(value: Any) -> str:
@@ -148,6 +260,30 @@ def diff_json(ref: Any, cand: Any, rules: Rules | None = None) -> list[Differenc
         else:
             _walk(ref, cand, (), out, (rules.root,), rules.root.tolerance, rules.numbers == "numeric")
     return out
+
+
+def diff_repeats(ref: Any, ref_repeats: Sequence[Repeat], cand: Any, cand_repeats: Sequence[Repeat]) -> list[Difference]:
+    """A `duplicate-key` difference for every key given twice on either side, the repeating
+    side shown by its values, the other by its value there (or absent)."""
+    if not ref_repeats and not cand_repeats:  # nearly always: no walk, no maps
+        return []
+    mine = {r.path: r for r in ref_repeats}
+    theirs = {r.path: r for r in cand_repeats}
+    return [Difference(DUPLICATE_KEY, path, mine[path] if path in mine else _at(ref, path),
+                       theirs[path] if path in theirs else _at(cand, path))
+            for path in {**mine, **theirs}]
+
+
+def _at(value: Any, path: Sequence[PathKey]) -> Any:
+    """The value at a path of a parsed body; ABSENT where the path leads nowhere."""
+    for key in path:
+        if type(value) is dict and type(key) is str and key in value:
+            value = value[key]
+        elif type(value) is list and type(key) is int and key < len(value):
+            value = value[key]
+        else:
+            return ABSENT
+    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -505,7 +641,7 @@ def mark(diffs: Iterable[Difference], ignore: re.Pattern[str] | None,
     for d in diffs:
         body = not d.path or d.path[0] not in ("@status", "@header")
         ignored = bool(ignore and body and ignore.match(d.where))
-        noise = body and covered(render_path(d.path, wildcard=True), noise_paths)
+        noise = d.kind not in NOT_NOISE and covered(render_path(d.path, wildcard=True), noise_paths)
         out.append(Difference(d.kind, d.path, d.ref, d.cand, noise=noise, ignored=ignored) if (ignored or noise) else d)
     return out
 

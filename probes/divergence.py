@@ -5,8 +5,9 @@ a known gap speaks of one thing, not of fifteen thousand. A class is the set of
 (kind, normalised path, JSON type of the reference's side, JSON type of the candidate's
 side) over the differences that count; array indexes and text line numbers are wildcarded,
 values are left out (a status difference keeps its two codes: 422 against 400 is not 200
-against 500). The same case diverging another way has another class: that is how a case
-moving between classes is caught, never hidden under a gap.
+against 500; a key given twice calls the side that repeats it `repeated`). The same case
+diverging another way has another class: that is how a case moving between classes is
+caught, never hidden under a gap.
 """
 
 from __future__ import annotations
@@ -15,14 +16,23 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from .compare import SEVERITY, Difference, json_type, render_path
+from .compare import DUPLICATE_KEY, SEVERITY, Difference, Repeat, json_type, render_path
 from .events import ClassEntry, DivergenceClassFound
+
+REPEATED = "repeated"  # the side of a duplicate-key entry that gives the key twice
+
+
+def _side(value: Any) -> str:
+    return REPEATED if isinstance(value, Repeat) else json_type(value)
 
 
 def _entry(d: Difference) -> ClassEntry:
     if d.path[:1] == ("@status",):
         return ClassEntry(d.kind, "status", str(d.ref), str(d.cand))
+    if d.kind == DUPLICATE_KEY:
+        return ClassEntry(d.kind, render_path(d.path, wildcard=True), _side(d.ref), _side(d.cand))
     if d.path[:1] == ("@line",):
         return ClassEntry(d.kind, "line *", json_type(d.ref), json_type(d.cand))
     return ClassEntry(d.kind, render_path(d.path, wildcard=True), json_type(d.ref), json_type(d.cand))
@@ -42,6 +52,9 @@ class DivergenceClass:
         for kind, path, ref, cand in ((e.kind, e.path, e.ref, e.cand) for e in self.entries):
             if kind == "status":
                 phrase = f"status {ref} vs {cand}"
+            elif kind == DUPLICATE_KEY:
+                phrase = "repeated by " + ("both" if ref == cand == REPEATED else
+                                           "the reference" if ref == REPEATED else "the candidate")
             elif ref == "absent":
                 phrase = "added"
             elif cand == "absent":

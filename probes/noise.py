@@ -42,6 +42,7 @@ import tomlkit
 from .compare import (
     ABSENT,
     HEAD_KINDS,
+    NOT_NOISE,
     SEVERITY,
     Difference,
     compile_ignore,
@@ -402,7 +403,7 @@ class Settler:
             return None
         key = (class_id, endpoint)
         if key not in self._left:
-            left = tuple(e for e in found.entries if e.kind in HEAD_KINDS or not covered(e.path, noise))
+            left = tuple(e for e in found.entries if e.kind in NOT_NOISE or not covered(e.path, noise))
             if len(left) == len(found.entries):
                 self._left[key] = None
             else:
@@ -434,7 +435,7 @@ class Settler:
     def rows(self, endpoint: str, diffs: Iterable[DiffRow]) -> tuple[DiffRow, ...]:
         """A class's example differences with the settled noise flagged."""
         noise = self.noise.get(endpoint, frozenset())
-        return tuple(replace(d, noise=True) if not d.noise and d.kind not in HEAD_KINDS
+        return tuple(replace(d, noise=True) if not d.noise and d.kind not in NOT_NOISE
                      and covered(_wild(d.path), noise) else d for d in diffs)
 
 
@@ -581,7 +582,7 @@ def explain(run_dir: Path, entry: Mapping[str, Any], differences: list[dict[str,
         return
     paths = {p.path: p for p in row.paths}
     for d in differences:
-        if d.get("kind") in HEAD_KINDS:
+        if d.get("kind") in NOT_NOISE:
             continue
         home = next((a for a in _ancestors(_wild(str(d.get("path", "")))) if a in paths), None)
         if home is not None:

@@ -26,10 +26,14 @@ from .compare import (
     ABSENT,
     HEAD_KINDS,
     Difference,
+    Repeat,
+    TooDeep,
     diff_bytes,
     diff_json,
+    diff_repeats,
     diff_text,
     fingerprint,
+    load_json,
     mark,
     summary_kind,
 )
@@ -63,6 +67,12 @@ class Answer:
     @property
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    @cached_property
+    def parsed(self) -> Parsed:
+        """The body as compared, parsed once however many answers it is compared with;
+        raises BodyError (each time asked: an answer that has one is not compared)."""
+        return parse_body(self)
 
 
 @dataclass(frozen=True)
@@ -188,17 +198,28 @@ class BodyError(Exception):
     """A body that its own content type says it is, but is not."""
 
 
-def parse_body(answer: Answer) -> tuple[str, Any]:
-    """("json", value) | ("text", str) | ("bytes", bytes) | ("empty", b""); raises BodyError.
+@dataclass(frozen=True)
+class Parsed:
+    """A body as compared: its kind (json | text | bytes | empty), its value, and for JSON the
+    keys it gives twice in one object."""
 
-    An empty body is a kind of its own whatever the content type says (a 204 under
-    `application/json`): two empty answers are equal, an empty one against JSON differs in shape."""
+    kind: str
+    value: Any
+    repeats: tuple[Repeat, ...] = ()
+
+
+def parse_body(answer: Answer) -> Parsed:
+    """Raises BodyError. An empty body is a kind of its own whatever the content type says (a
+    204 under `application/json`): two empty answers are equal, an empty one against JSON
+    differs in shape."""
     body = answer.body
     if not body.strip() and "json" in answer.content_type:
-        return "empty", b""
+        return Parsed("empty", b"")
     if "json" in answer.content_type:
         try:
-            return "json", json.loads(body)
+            return Parsed("json", *load_json(body))
+        except TooDeep as exc:
+            raise BodyError(f"{exc} under {answer.content_type}") from None
         except UnicodeDecodeError as exc:
             raise BodyError(f"invalid UTF-8 under {answer.content_type} at byte {exc.start}") from None
         except json.JSONDecodeError as exc:
@@ -209,8 +230,8 @@ def parse_body(answer: Answer) -> tuple[str, Any]:
     except UnicodeDecodeError as exc:
         if answer.content_type.startswith("text/"):
             raise BodyError(f"invalid UTF-8 under {answer.content_type} at byte {exc.start}") from None
-        return "bytes", body
-    return "text", text
+        return Parsed("bytes", body)
+    return Parsed("text", text)
 
 
 def compare_answers(ref: Answer, cand: Answer, headers: Sequence[str], rules: Rules | None = None) -> list[Difference]:
@@ -222,8 +243,8 @@ def compare_answers(ref: Answer, cand: Answer, headers: Sequence[str], rules: Ru
         a, b = ref.headers.get(name), cand.headers.get(name)
         if a != b:
             out.append(Difference("header", ("@header", name), a, b))
-    ref_kind, ref_value = parse_body(ref)
-    cand_kind, cand_value = parse_body(cand)
+    ref_kind, ref_value = ref.parsed.kind, ref.parsed.value
+    cand_kind, cand_value = cand.parsed.kind, cand.parsed.value
     if ref_kind != cand_kind:
         out.append(Difference("shape", (), f"<{ref_kind} body>", f"<{cand_kind} body>"))
     elif ref_kind == "json":
@@ -239,7 +260,7 @@ def _answer_error(answer: Answer) -> str | None:
     if answer.error:
         return answer.error
     try:
-        parse_body(answer)
+        answer.parsed
     except BodyError as exc:
         return str(exc)
     return None
@@ -263,7 +284,9 @@ async def probe_case(clients: Mapping[str, httpx.AsyncClient], gate: asyncio.Sem
 
 def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
           samples: Sequence[Answer] = (), pool: NoisePool | None = None) -> CaseResult:
-    """Compare every candidate with the reference; errors become the target's own result."""
+    """Compare every candidate with the reference; errors become the target's own result.
+    A key given twice in one object, on either side, is a difference of its own kind, added
+    here rather than in compare_answers: the reference's samples teach noise without it."""
     assert config.reference is not None
     ref = answers[config.reference]
     errors = {t: _answer_error(a) for t, a in answers.items()}
@@ -277,7 +300,14 @@ def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
     for target, answer in answers.items():
         if target == config.reference or errors[target] or errors[config.reference]:
             continue
-        diffs[target] = mark(compare_answers(ref, answer, config.compare_headers, config.rules), ignore, noise)
+        try:
+            found = compare_answers(ref, answer, config.compare_headers, config.rules)
+            found += diff_repeats(ref.parsed.value, ref.parsed.repeats, answer.parsed.value, answer.parsed.repeats)
+        except Exception as exc:  # noqa: BLE001 - one answer's fault is its own result, never the phase's
+            answers[target] = replace(answer, error=neutralise(f"gauntlet could not compare this answer: "
+                                                              f"{type(exc).__name__}: {exc}"))
+            continue
+        diffs[target] = mark(found, ignore, noise)
     expect = tuple(f"{t} answered {a.status}, expected {case.expect_status}"
                    for t, a in answers.items()
                    if case.expect_status is not None and a.status is not None and a.status != case.expect_status)
@@ -295,12 +325,12 @@ def _learn_noise(case: ParityCase, config: ParityConfig, ref: Answer, samples: S
     answer is all noise). A sample that failed, or that answered another status or another
     kind of body (a 429 `{"error": …}` among 200s), teaches nothing: every path differs in it."""
     endpoint = endpoint_of(case)
-    kind, value = parse_body(ref)
-    leaves = leaf_paths(kind, value)
+    kind = ref.parsed.kind
+    leaves = leaf_paths(kind, ref.parsed.value)
     differences = []
     for sample in samples:
         try:
-            alike = not sample.error and sample.status == ref.status and parse_body(sample)[0] == kind
+            alike = not sample.error and sample.status == ref.status and sample.parsed.kind == kind
         except BodyError:
             alike = False
         if alike:
@@ -317,6 +347,8 @@ def _ignore_rules(rules: tuple[str, ...]) -> IgnoreRules:
 def _short(value: Any) -> str:
     if value is ABSENT:
         return "absent"
+    if isinstance(value, Repeat):
+        value = str(value)
     text = value if isinstance(value, str) and not value.startswith(("{", "[")) else json.dumps(value, ensure_ascii=False)
     text = neutralise(text)
     return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS] + f"… ({len(text)} chars)"

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .compare import Layout, Rules, displayed, pair_unordered
+from .compare import Layout, Rules, TooDeep, displayed, pair_unordered, shallow_dump
 from .errors import InputError
 from .noise import explain as explain_noise
 from .results import kept_answer, read_body, read_case
@@ -59,29 +59,37 @@ def pretty(raw: bytes, content_type: str, *, normalise: bool = True) -> Body:
         except orjson.JSONDecodeError:
             value = None
         else:
-            # JSON escapes every C0 control, so from ASCII input no control can come out.
-            return pretty_value(value, safe=raw.isascii())
+            try:
+                return pretty_value(value)
+            except TooDeep:
+                pass  # shown as received
     return Body.of(raw.decode("utf-8", errors="replace"), False)
 
 
-def pretty_value(value: Any, *, safe: bool = False) -> Body:
-    """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent)."""
-    try:
-        text = orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
-    except TypeError:  # integers beyond 64 bits: the standard library copes
-        text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    return Body.of(text, True, safe=safe)
+def pretty_value(value: Any) -> Body:
+    """A parsed JSON value as the viewer shows it (sorted keys, 2-space indent).
+
+    A JSON string may spell any control as an escape, which parsing turns into the control
+    itself: the text is neutralised unless it is ASCII without DEL (serialised JSON escapes
+    every C0 control), which str knows in O(1) and a memchr, where the scan costs 0.3 s on
+    20 MB."""
+    dumped = shallow_dump(value, orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)  # raises TooDeep
+    # integers beyond 64 bits: the standard library copes
+    text = dumped.decode() if dumped is not None else json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    return Body.of(text, True, safe=text.isascii() and "\x7f" not in text)
 
 
 def _paired(run_dir: Path, case: str, head: dict[str, Any], metas: list[dict[str, Any]]) -> tuple[Body, Body, Layout] | None:
     """Both JSON bodies with the run's unordered arrays laid out by their pairs, so an item
     sits beside the one it was compared with; None when the run has no such rule or a body
-    is not JSON."""
+    is not JSON (or is nested too deep to lay out)."""
     if not head.get("unordered"):
         return None
     try:
         values = [orjson.loads(read_body(run_dir, case, m["body"])) for m in metas]
-    except orjson.JSONDecodeError:
+        for value in values:
+            shallow_dump(value)
+    except (orjson.JSONDecodeError, TooDeep):
         return None
     rules = Rules(unordered=tuple(head["unordered"]), numbers=head.get("numbers", "strict"))
     ref, cand, layout = pair_unordered(values[0], values[1], rules)
@@ -210,7 +218,7 @@ def locate(body: Body, path: list[Any]) -> tuple[int, int] | None:
                 return None
             start = found
         else:
-            needle = "\n" + "  " * (depth + 1) + json.dumps(key, ensure_ascii=False) + ":"
+            needle = "\n" + "  " * (depth + 1) + neutralise(json.dumps(key, ensure_ascii=False)) + ":"  # as shown
             pos = text.find(needle, start, limit)
             if pos < 0:
                 return None

@@ -231,3 +231,39 @@ def test_diff_command_headless_prints_side_by_side(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "nope", "--headless"], cwd=REPO,
                              capture_output=True, text=True)
     assert missing.returncode == 2 and "no parity case 'nope'" in missing.stderr
+
+
+# A right-to-left override, a left-to-right isolate and CSI (C1): JSON spells them as \u
+# escapes, so a body of plain ASCII holds them once parsed.
+CONTROLS = "\u202e", "\u2066", "\u009b"
+
+
+def test_a_body_never_reaches_the_diff_viewer_raw(servers, write_config):
+    """Headless and on the screen, a body's controls are shown as text, however the body
+    spelled them (raw UTF-8 or JSON escapes), in the normalised and the raw view alike."""
+    ref = {"note": "plain", "k": 1}
+    cand = {"note": "evil\u202etxt.exe \u2066x\u009b2J", "k\u202e": 1}
+    run = asyncio.run(probe_run(servers, write_config, {"rust": ref, "go": cand}))
+    for raw in (False, True):
+        view = load_case(run, "c", normalise=not raw)
+        text = "\n".join(view.right.lines)
+        assert not any(c in text for c in CONTROLS), text
+        assert "\\u202e" in text or not raw  # the raw view shows the escapes as received
+    # A key holding a control is found in the neutralised text: its difference has its rows.
+    assert [d["rows"] for d in load_case(run, "c").differences if d["path"].startswith('$["k')] == [[1]]
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "c", "--headless"], cwd=REPO,
+                          capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    assert proc.returncode == 0, proc.stderr
+    assert not any(c in proc.stdout for c in CONTROLS), proc.stdout
+    assert "evil\\u202etxt.exe \\u2066x\\x9b2J" in proc.stdout
+
+    async def screen_rows() -> str:
+        app = DiffApp(run, "c")
+        async with app.run_test(size=(200, 30)) as pilot:
+            await pilot.pause()
+            side = app.screen.query_one(SideBySide)
+            return "\n".join(side.render_line(y).text for y in range(len(side.view.alignment)))
+
+    shown = asyncio.run(screen_rows())
+    assert not any(c in shown for c in CONTROLS), shown
+    assert "evil\\u202etxt.exe" in shown

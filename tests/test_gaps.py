@@ -48,7 +48,7 @@ def test_bad_gaps_are_reported_with_key_paths(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_gaps(path)
     problems = [str(p) for p in info.value.problems]
-    assert "gap[0].kind: expected one of status, shape, type, value, header, latency, got 'shapes'" in problems
+    assert "gap[0].kind: expected one of status, shape, type, value, duplicate-key, header, latency, got 'shapes'" in problems
     assert "gap[0].opened: expected a date like 2026-05-02, got 'yesterday'" in problems
     assert any(p.startswith("gap[1].id: duplicate gap id 'a'") for p in problems)
     assert any(p.startswith("gap[1].owner: is required") for p in problems)

@@ -57,7 +57,7 @@ def stated_findings(config: Path = DRIFT_CONFIG) -> dict[str, str | None]:
     findings: dict[str, str | None] = {}
     pending: str | None = None
     for line in config.read_text("utf-8").splitlines():
-        stated = re.match(r"#\s*finding:\s*(\w+)\s*$", line)
+        stated = re.match(r"#\s*finding:\s*([\w-]+)\s*$", line)
         named = re.match(r'name\s*=\s*"([^"]+)"', line)
         if stated:
             pending = stated.group(1)

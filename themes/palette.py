@@ -17,7 +17,8 @@ from rich.theme import Theme
 
 # What each kind of parity divergence is drawn in: its word in the parity pane and its
 # row in the diff viewer share the tone.
-KIND_TONE = {"status": "error", "shape": "warning", "type": "secondary", "value": "primary", "header": "accent"}
+KIND_TONE = {"status": "error", "shape": "warning", "type": "secondary", "value": "primary", "duplicate-key": "error",
+             "header": "accent"}
 
 STYLES: dict[str, str] = {
     "verdict.SHIP": "bold $text-success",

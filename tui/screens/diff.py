@@ -42,7 +42,8 @@ from .help import HelpScreen
 if TYPE_CHECKING:
     from probes import Judgement
 
-KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "header": "H", "changed": "·"}
+KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "duplicate-key": "2", "header": "H",
+             "changed": "·"}
 TOKEN = re.compile(r'(?P<key>"(?:[^"\\]|\\.)*"(?=:))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
                    r"|(?P<lit>\btrue\b|\bfalse\b|\bnull\b)")
 # The parts of a row drawn in a colour of their own, over the row's background.
