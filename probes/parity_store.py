@@ -22,22 +22,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import GauntletError
+from .errors import GauntletError, RunDirUnwritable
 from .events import ParityCaseFinished
 from .latency import SLOWER
 from .parity import CaseResult, case_record, diverged
 from .results import PACK, RESULTS
+from .rundir import write_all
 
 MATCH_SAMPLE = 20  # matching cases whose answers are kept under keep_bodies = "divergent"
 FLUSH_EVERY = 1.0  # seconds a landed case may wait in the buffer
 BUFFER_BYTES = 1 << 20
 LEVEL = 6  # zlib's default: a tenth of the size at level 1's CPU, give or take; a flush takes milliseconds
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 class ResultWriter:
@@ -163,14 +158,21 @@ def _open(path: Path) -> int:
     try:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:
-        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+        raise _record_error(path, exc) from None
 
 
 def _append(path: Path, fd: int, data: bytes) -> None:
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
     except OSError as exc:
-        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+        raise _record_error(path, exc) from None
+
+
+def _record_error(path: Path, exc: OSError) -> GauntletError:
+    """A full disk stops the run (RunDirUnwritable); another failure fails the record alone."""
+    if RunDirUnwritable.refused(exc):
+        return RunDirUnwritable(path, exc)
+    return GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}")
 
 
 def record_line(value: dict[str, Any]) -> bytes:

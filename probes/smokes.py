@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import procs
 from .config import Smoke, SmokesConfig
+from .errors import RunDirUnwritable
 from .events import EventBus, PlannedSmoke, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
 from .textsafe import decode_safe
 
@@ -92,7 +93,9 @@ def _text_from_line_start(chunk: bytes, cut: bool) -> str:
 
 
 async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -> SmokeFinished:
-    """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise."""
+    """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise.
+    A log the disk refuses raises RunDirUnwritable (the smoke itself is stopped by then:
+    its output has nowhere to go)."""
     log_path = logs_dir / f"{smoke.name}.log"
     part_path = logs_dir / f".{smoke.name}.log.part"
     bus.emit(SmokeStarted(smoke.name, smoke.layer, shlex.join(smoke.command)))
@@ -105,6 +108,11 @@ async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float) -
         except asyncio.CancelledError:
             status, reason = "interrupted", "interrupted by the operator"
             raise
+        except OSError as exc:  # from the pump writing the log
+            if not RunDirUnwritable.refused(exc):
+                raise
+            reason = f"its log could not be written: {exc.strerror}"
+            raise RunDirUnwritable(log_path, exc) from None
         finally:
             sink.flush(final=True)
             os.replace(part_path, log_path)
@@ -198,12 +206,13 @@ async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus) -> lis
                 results[result.name] = result
                 if result.status in FAILED and config.stop_on_fail and stopped_by is None:
                     stopped_by = result.name
-    except asyncio.CancelledError:
+    except BaseException as exc:  # an interrupt, or a smoke's log the disk refused
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        why = "interrupted" if isinstance(exc, asyncio.CancelledError) else "stopped"
         for smoke in pending:
-            results[smoke.name] = _skip(bus, smoke, "not run: the gauntlet was interrupted")
+            results[smoke.name] = _skip(bus, smoke, f"not run: the gauntlet was {why}")
         raise
     for smoke in pending:
         why = f"not run: stopped after {stopped_by} failed" if stopped_by else "not run: its needs never finished"
