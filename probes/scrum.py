@@ -308,15 +308,15 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the program stopped reading; what it wrote is still its review
             code = await asyncio.wait_for(child.proc.wait(), reviewer.timeout)
-            await asyncio.wait_for(asyncio.shield(child.drained), grace)
         except TimeoutError:
-            await procs.stop_group(child, grace)
-            out.partial = True
             code = None
-            out.error = None if chunks else f"no answer within {reviewer.timeout:g}s"
-        except asyncio.CancelledError:
-            await procs.stop_group(child, grace)
-            raise
+        finally:
+            # Whatever the reviewer left running goes too, answered or not, and its output is
+            # drained (an interrupt waits for that as well).
+            await procs.end(child, grace)
+    if code is None:
+        out.partial = True
+        out.error = None if chunks else f"no answer within {reviewer.timeout:g}s"
     out.text = b"".join(chunks).decode("utf-8", errors="replace")
     if code not in (0, None):
         if out.text.strip():

@@ -144,18 +144,8 @@ async def _execute(smoke: Smoke, sink: OutputSink, grace: float) -> tuple[str, i
             return "pass", 0, ""
         return "fail", code, _exit_reason(code)
     finally:
-        # Whatever the smoke left running in its group goes too, and the pipe is drained.
-        await asyncio.shield(_finish(child, grace))
-
-
-async def _finish(child: procs.Child, grace: float) -> None:
-    if child.proc.returncode is None or not child.drained.done():
-        await procs.stop_group(child, grace)
-    try:
-        await asyncio.wait_for(asyncio.shield(child.drained), grace)
-    except TimeoutError:
-        # Only a process that escaped the group (setsid) can still hold the pipe.
-        child.drained.cancel()
+        # Whatever the smoke left running goes too, passed or not, and the pipe is drained.
+        await asyncio.shield(procs.end(child, grace))
 
 
 def _exit_reason(code: int) -> str:
