@@ -4,7 +4,6 @@ whatever other reviewers were in flight beside the command one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -12,7 +11,6 @@ import signal
 import subprocess
 import sys
 
-import psutil
 import pytest
 
 from probes import procs

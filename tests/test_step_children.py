@@ -15,6 +15,7 @@ from probes.events import ReviewFinished, SmokeFinished
 
 from .conftest import kill_all, processes_with, run_engine
 from .test_scrum import scrum_config
+from .test_scrum_interrupt import command_reviewer
 
 
 def sleeps(count: int) -> list[str]:
@@ -72,13 +73,7 @@ def test_a_command_reviewer_that_succeeds_leaves_nothing_running(write_config, s
         cat >/dev/null
         printf 'WHERE: crates/validatord/src/lib.rs:42\\nSEVERITY: WARN\\nWHAT: from the command\\n'
     """))
-    path = scrum_config(write_config, tmp_path, "http://127.0.0.1:9/v1", """
-        [[scrum.reviewer]]
-        name = "local"
-        lineage = "qwen"
-        kind = "command"
-        run = "./scripts/reviewer.sh"
-    """)
+    path = scrum_config(write_config, tmp_path, "http://127.0.0.1:9/v1", command_reviewer(["./scripts/reviewer.sh"]))
     outcome, seen = run_engine(load_config(path))
     (review,) = [e for e in seen if isinstance(e, ReviewFinished)]
     assert (review.status, review.error, review.findings) == ("ok", "", 1)  # it succeeded, and says so
@@ -86,7 +81,7 @@ def test_a_command_reviewer_that_succeeds_leaves_nothing_running(write_config, s
     assert_none_left(marks, tmp_path / "pids")
 
 
-def test_a_smoke_leaves_the_stack_services_running(write_config, script, tmp_path, marks, python):
+def test_a_smoke_leaves_the_stack_services_running(write_config, script, marks):
     """The services run for the whole run: a smoke's end stops what the smoke started, not
     them (the smoke checks its service is still there after the smoke before it ended)."""
     service = marks[0]
