@@ -2,7 +2,9 @@
 
 Every consumer (the headless printer, the TUI, the artifact writers, the verdict) listens
 to the same bus. An interrupt cancels the phase in flight, whose children are stopped by
-their runners; the verdict and summaries are still written, marked incomplete.
+their runners; the verdict and summaries are still written, marked incomplete. A run
+directory that cannot be written (a full disk) ends the run the same way, with exit 3: the
+verdict is then told from memory only.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tomli_w
 
 from .config import PHASES, Config
 from .delta import compare
-from .errors import GauntletError
+from .errors import GauntletError, RunDirUnwritable
 from .events import (
     ArtifactWritten,
     ComparedWithPrevious,
@@ -104,6 +106,7 @@ class Engine:
         self._previous_wave: RunSummary | None = None  # the last run that had a scrum
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
+        self._unwritable: RunDirUnwritable | None = None
         self._last_verdict: Verdict | None = None
         self._services: list[RunningService] = []
         self._stack_failed = False
@@ -188,7 +191,7 @@ class Engine:
             for phase in self.phases:
                 if phase == "verdict":
                     continue
-                if self._interrupted or (phase != "stack" and self._stack_failed):
+                if self._interrupted or self._unwritable or (phase != "stack" and self._stack_failed):
                     break
                 await self._run_phase(phase, runners[phase])
         finally:
@@ -206,20 +209,36 @@ class Engine:
         self.run_dir.close()
         return RunOutcome(self.run_dir.path, verdict, code, self._interrupted)
 
+    def _stop_unwritable(self, exc: RunDirUnwritable) -> None:
+        """The run directory takes no more writes: say so once (the record skips it), and end
+        the run as an interrupt does, the phase in flight cancelled and its children stopped.
+        An InternalError makes it exit 3 and names the cause in the verdict's reasons."""
+        if self._unwritable is not None:
+            return
+        self._unwritable = self.run_dir.stop(exc)
+        self.bus.emit(Notice(self._phase or "verdict", "error", f"{self._unwritable}; the run stops"))
+        self.bus.emit(InternalError(self._phase, str(self._unwritable)))
+        if self._phase_task is not None:
+            self._phase_task.cancel()
+
     def _internal_error(self, phase: str, exc: BaseException) -> str:
         """Keep the traceback in crash.txt, off the operator's console; say it in one line."""
         message = self.config.secrets.mask(" ".join(f"{type(exc).__name__}: {exc}".split()))[:300]
         text = self.config.secrets.mask("".join(traceback.format_exception(exc)))
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
-        try:
-            with open(self.run_dir.path / CRASH_FILE, "a", encoding="utf-8") as fh:
-                fh.write(f"--- {stamp} internal error in {phase or 'the engine'} ---\n{text}\n")
-        except OSError:
-            pass  # the one-line message below still reaches every consumer
+        if self._unwritable is None:
+            try:
+                with open(self.run_dir.path / CRASH_FILE, "a", encoding="utf-8") as fh:
+                    fh.write(f"--- {stamp} internal error in {phase or 'the engine'} ---\n{text}\n")
+            except OSError:
+                pass  # the one-line message below still reaches every consumer
         self.bus.emit(InternalError(phase, message))
         return message
 
     def _subscriber_failed(self, subscriber: Callable[..., None], event: Event, exc: Exception) -> None:
+        if isinstance(exc, RunDirUnwritable):  # the record: reporting it there would fail again
+            self._stop_unwritable(exc)
+            return
         name = getattr(subscriber, "__qualname__", repr(subscriber))
         self._internal_error(self._phase, RuntimeError(f"{name} failed on {event.event_type}: "
                                                        f"{type(exc).__name__}: {exc}").with_traceback(exc.__traceback__))
@@ -231,9 +250,13 @@ class Engine:
         try:
             summary = await self._phase_task
         except asyncio.CancelledError:
-            if not self._interrupted:
+            if not self._interrupted and self._unwritable is None:
                 raise
-            self.bus.emit(PhaseFinished(phase, False, "", "interrupted"))
+            self.bus.emit(PhaseFinished(phase, False, "", str(self._unwritable or "interrupted")))
+            return
+        except RunDirUnwritable as exc:
+            self._stop_unwritable(exc)
+            self.bus.emit(PhaseFinished(phase, False, "", str(self._unwritable)))
             return
         except (GauntletError, OSError) as exc:
             # A phase that cannot run is a result (incomplete), not a crash.
@@ -335,6 +358,9 @@ class Engine:
                               self.config.secrets)
         try:
             await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
+        except RunDirUnwritable as exc:  # named before the reports below fail on the same disk
+            self._stop_unwritable(exc)
+            raise
         finally:
             self._close_record(writer)
             self._write("parity/report.md", self.tracker.parity.report_markdown(self.config.name),
@@ -347,6 +373,9 @@ class Engine:
         """Like `_write`: a record that cannot be finished is reported and the run goes on."""
         try:
             written = writer.close()
+        except RunDirUnwritable as exc:
+            self._stop_unwritable(exc)
+            return
         except GauntletError as exc:
             self.bus.emit(Notice("verdict", "error", str(exc)))
             return
@@ -359,6 +388,9 @@ class Engine:
         artifacts worth listing to the operator (not each raw review or body)."""
         try:
             self.run_dir.write(relative, data)
+        except RunDirUnwritable as exc:
+            self._stop_unwritable(exc)
+            return
         except OSError as exc:
             self.bus.emit(Notice("verdict", "error", f"could not write {relative}: {exc}"))
             return

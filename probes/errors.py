@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from pathlib import Path
+
+# What a storage says when it takes no more: full, over quota, over the file size limit,
+# read-only, failing. Not one file's trouble but every later write's.
+STORAGE_REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO})
 
 
 class GauntletError(Exception):
@@ -29,6 +34,23 @@ class ConfigError(GauntletError):
         self.problems = problems
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(f"{source}: {len(problems)} problem(s)\n{lines}")
+
+
+class RunDirUnwritable(GauntletError):
+    """The run directory cannot be written (a full disk, mostly): fatal to a run, whose record
+    is what it is for. The run stops rather than go on unrecorded, or try to record, in the
+    record that failed, that the record failed."""
+
+    def __init__(self, path: Path, cause: OSError) -> None:
+        self.path = path
+        self.cause = cause
+        why = (cause.strerror or str(cause)).removesuffix(" on device")
+        super().__init__(f"the run directory cannot be written: {why[:1].lower()}{why[1:]} on {path}")
+
+    @staticmethod
+    def refused(exc: OSError) -> bool:
+        """Whether the failure is the storage's refusal (see STORAGE_REFUSED), not one file's."""
+        return exc.errno in STORAGE_REFUSED
 
 
 class InputError(GauntletError):

@@ -22,7 +22,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import GauntletError
+from .errors import GauntletError, RunDirUnwritable
 from .events import ParityCaseFinished
 from .latency import SLOWER
 from .parity import CaseResult, case_record, diverged
@@ -164,14 +164,21 @@ def _open(path: Path) -> int:
     try:
         return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:
-        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+        raise _record_error(path, exc) from None
 
 
 def _append(path: Path, fd: int, data: bytes) -> None:
     try:
         write_all(fd, data)
     except OSError as exc:
-        raise GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}") from None
+        raise _record_error(path, exc) from None
+
+
+def _record_error(path: Path, exc: OSError) -> GauntletError:
+    """A full disk stops the run (RunDirUnwritable); another failure fails the record alone."""
+    if RunDirUnwritable.refused(exc):
+        return RunDirUnwritable(path, exc)
+    return GauntletError(f"{path}: cannot write the parity record: {exc.strerror or exc}")
 
 
 def record_line(value: dict[str, Any]) -> bytes:

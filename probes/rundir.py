@@ -4,6 +4,10 @@
 `gauntlet watch` can follow a run while it happens. `writer.json` names the process that
 writes the directory, so a reader can tell a run still going from one whose writer died
 before `RunFinished` (killed, crashed): that run will never finish, it is *abandoned*.
+
+A directory that stops taking writes (a full disk) stops the run: the first failure is kept
+as `RunDir.failure`, later writes are skipped, and writer.json says why as far as the disk
+lets it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
+from .errors import RunDirUnwritable
 from .events import Event, to_json
 from .redact import Secrets
 
@@ -29,6 +33,13 @@ def new_run_id(now: datetime | None = None) -> str:
     """Sortable by time, unique across runs started in the same second."""
     now = now or datetime.now(UTC)
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """os.write until every byte is written (one call may write a part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def write_atomic(path: Path, data: bytes | str, *, durable: bool = False) -> None:
@@ -101,6 +112,7 @@ class Writer:
     host: str
     start: str | None  # process_start() of the writer; None where the system does not say
     closed: bool = False  # set when the writer closes the directory
+    stopped: str = ""  # why the writer stopped before the run's end (its directory could not be written)
 
     @classmethod
     def this_process(cls) -> Writer:
@@ -112,7 +124,8 @@ class Writer:
         """The run's writer; None for a run written before writer files, or a damaged one."""
         try:
             data = json.loads((run_dir / WRITER_FILE).read_text(encoding="utf-8"))
-            return cls(int(data["pid"]), str(data["host"]), data["start"], bool(data["closed"]))
+            return cls(int(data["pid"]), str(data["host"]), data["start"], bool(data["closed"]),
+                       str(data.get("stopped", "")))
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
@@ -133,6 +146,8 @@ class Writer:
     @property
     def abandoned(self) -> str:
         """Why a run without RunFinished will never get one."""
+        if self.stopped:
+            return f"abandoned: the writer (pid {self.pid}) stopped: {self.stopped}"
         return f"abandoned: the writer (pid {self.pid}) ended without finishing the run"
 
 
@@ -154,26 +169,66 @@ class RunDir:
         # Before the event log exists: whoever finds events.jsonl also finds its writer.
         self._writer = Writer.this_process()
         write_atomic(self.path / WRITER_FILE, self._writer.to_json())
-        self._events: IO[str] | None = open(self.path / "events.jsonl", "a", encoding="utf-8")
+        # A descriptor of our own: a buffered file that failed would try its buffer again on
+        # every later write, and on close.
+        self._events: int | None = os.open(self.path / "events.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.failure: RunDirUnwritable | None = None
+
+    def stop(self, failure: RunDirUnwritable) -> RunDirUnwritable:
+        """Take no more writes: the first failure is the one that stopped the run."""
+        if self.failure is None:
+            self.failure = failure
+        return self.failure
 
     def record(self, t: float, event: Event) -> None:
-        """EventBus subscriber: append the event as one line and flush it."""
-        if self._events is not None:
-            self._events.write(to_json(event, t) + "\n")
-            self._events.flush()
+        """EventBus subscriber: append the event as one line. Raises RunDirUnwritable once,
+        when the line cannot be written; after that, and after close, it records nothing."""
+        if self._events is None or self.failure is not None:
+            return
+        try:
+            write_all(self._events, (to_json(event, t) + "\n").encode())
+        except OSError as exc:
+            raise self.stop(RunDirUnwritable(self.path / "events.jsonl", exc)) from None
 
     def write(self, relative: str, data: bytes | str) -> Path:
-        """One artifact, its secrets masked (events arrive masked by the bus already)."""
+        """Write one artifact, its secrets masked (events arrive masked by the bus already). A
+        storage that refuses it (RunDirUnwritable.refused) stops the directory; any other
+        OSError is that file's own."""
+        if self.failure is not None:
+            raise self.failure
         target = self.path / relative
         if self.secrets:
             data = self.secrets.mask(data) if isinstance(data, str) else self.secrets.mask_bytes(data)
-        write_atomic(target, data)
+        try:
+            write_atomic(target, data)
+        except OSError as exc:
+            if RunDirUnwritable.refused(exc):
+                raise self.stop(RunDirUnwritable(target, exc)) from None
+            raise
         return target
 
     def close(self) -> None:
         if self._events is not None:
-            self._events.close()
+            os.close(self._events)
             self._events = None
             # Readers also see the writer gone once this process exits; this says it sooner.
-            with contextlib.suppress(OSError):
-                write_atomic(self.path / WRITER_FILE, replace(self._writer, closed=True).to_json())
+            stopped = str(self.failure) if self.failure is not None else ""
+            writer = replace(self._writer, closed=True, stopped=stopped).to_json()
+            try:
+                write_atomic(self.path / WRITER_FILE, writer)
+            except OSError:
+                if stopped:
+                    _overwrite(self.path / WRITER_FILE, writer.encode())
+
+
+def _overwrite(path: Path, data: bytes) -> None:
+    """Rewrite a small file where it lies, as far as the disk allows: on a full disk the
+    blocks a file holds take new bytes when a new file gets none. A reader may catch it half
+    written, which Writer.of_run takes for a writer it cannot tell about."""
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_WRONLY)
+        try:
+            write_all(fd, data)
+            os.ftruncate(fd, len(data))
+        finally:
+            os.close(fd)

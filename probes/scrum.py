@@ -354,15 +354,15 @@ async def review_command(reviewer: Reviewer, prompt: str, cwd: Path, stderr_log:
             if not exited.done():
                 raise TimeoutError  # cut at the cap or out of time: stopped alike, below
             code = exited.result()
-            await asyncio.wait_for(asyncio.shield(child.drained), grace)
         except TimeoutError:
-            await procs.stop_group(child, grace)
-            out.partial = True
             code = None
-            out.error = None if chunks else f"no answer within {reviewer.timeout:g}s"
-        except asyncio.CancelledError:
-            await procs.stop_group(child, grace)
-            raise
+        finally:
+            # Whatever the reviewer left running goes too, answered or not, and its output is
+            # drained (an interrupt waits for that as well).
+            await procs.end(child, grace)
+    if code is None:
+        out.partial = True
+        out.error = None if chunks else f"no answer within {reviewer.timeout:g}s"
     keep(decoder.decode(b"", final=True))  # a last character cut in two
     out.text = "".join(chunks)
     if code not in (0, None):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import procs
 from .config import Smoke, SmokesConfig
+from .errors import RunDirUnwritable
 from .events import EventBus, PlannedSmoke, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
 from .redact import Secrets
 from .textsafe import decode_safe
@@ -96,7 +97,9 @@ def _text_from_line_start(chunk: bytes, cut: bool) -> str:
 
 async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float,
                     secrets: Secrets = Secrets()) -> SmokeFinished:
-    """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise."""
+    """Run one smoke to pass, fail or timeout; on cancellation stop its group and re-raise.
+    A log the disk refuses raises RunDirUnwritable (the smoke itself is stopped by then:
+    its output has nowhere to go)."""
     log_path = logs_dir / f"{smoke.name}.log"
     part_path = logs_dir / f".{smoke.name}.log.part"
     bus.emit(SmokeStarted(smoke.name, smoke.layer, shlex.join(smoke.command)))
@@ -109,6 +112,11 @@ async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float,
         except asyncio.CancelledError:
             status, reason = "interrupted", "interrupted by the operator"
             raise
+        except OSError as exc:  # from the pump writing the log
+            if not RunDirUnwritable.refused(exc):
+                raise
+            reason = f"its log could not be written: {exc.strerror}"
+            raise RunDirUnwritable(log_path, exc) from None
         finally:
             sink.flush(final=True)
             os.replace(part_path, log_path)
@@ -140,18 +148,8 @@ async def _execute(smoke: Smoke, sink: OutputSink, grace: float) -> tuple[str, i
             return "pass", 0, ""
         return "fail", code, _exit_reason(code)
     finally:
-        # Whatever the smoke left running in its group goes too, and the pipe is drained.
-        await asyncio.shield(_finish(child, grace))
-
-
-async def _finish(child: procs.Child, grace: float) -> None:
-    if child.proc.returncode is None or not child.drained.done():
-        await procs.stop_group(child, grace)
-    try:
-        await asyncio.wait_for(asyncio.shield(child.drained), grace)
-    except TimeoutError:
-        # Only a process that escaped the group (setsid) can still hold the pipe.
-        child.drained.cancel()
+        # Whatever the smoke left running goes too, passed or not, and the pipe is drained.
+        await asyncio.shield(procs.end(child, grace))
 
 
 def _exit_reason(code: int) -> str:
@@ -203,12 +201,13 @@ async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus,
                 results[result.name] = result
                 if result.status in FAILED and config.stop_on_fail and stopped_by is None:
                     stopped_by = result.name
-    except asyncio.CancelledError:
+    except BaseException as exc:  # an interrupt, or a smoke's log the disk refused
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
+        why = "interrupted" if isinstance(exc, asyncio.CancelledError) else "stopped"
         for smoke in pending:
-            results[smoke.name] = _skip(bus, smoke, "not run: the gauntlet was interrupted")
+            results[smoke.name] = _skip(bus, smoke, f"not run: the gauntlet was {why}")
         raise
     for smoke in pending:
         why = f"not run: stopped after {stopped_by} failed" if stopped_by else "not run: its needs never finished"

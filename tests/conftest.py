@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
@@ -228,6 +229,23 @@ def twins():
     yield urls
     proc.terminate()
     proc.wait(10)
+
+
+def processes_with(marks: tuple[str, ...]) -> list[psutil.Process]:
+    """Live processes whose command line carries one of the marks (a zombie has none)."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(p.info["cmdline"] or ())
+        if any(mark in cmdline for mark in marks):
+            found.append(p)
+    return found
+
+
+def kill_all(marks: tuple[str, ...]) -> None:
+    """So a failing test leaves nothing behind."""
+    for p in processes_with(marks):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
 
 
 def wait_until(condition, timeout: float, what: str) -> None:

@@ -4,7 +4,6 @@ whatever other reviewers were in flight beside the command one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -12,32 +11,14 @@ import signal
 import subprocess
 import sys
 
-import psutil
 import pytest
 
 from probes import procs
 
-from .conftest import REPO, only_run, until, wait_until
+from .conftest import REPO, kill_all, only_run, processes_with, until, wait_until
 from .test_scrum import KEY, openai, scrum_config
 
 pytestmark = pytest.mark.usefixtures("gateway_key")
-
-
-def processes_with(marks: tuple[str, ...]) -> list[psutil.Process]:
-    """Live processes whose command line carries one of the marks (a zombie has none)."""
-    found = []
-    for p in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(p.info["cmdline"] or ())
-        if any(mark in cmdline for mark in marks):
-            found.append(p)
-    return found
-
-
-def kill_all(marks: tuple[str, ...]) -> None:
-    """So a failing test leaves nothing behind."""
-    for p in processes_with(marks):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
 
 
 def stubborn(on_term: str = "") -> tuple[list[str], tuple[str, str]]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
 
-from ._common import config_arg, interactive, run_options
+from ._common import config_arg, err, interactive, run_options
 from .diff import show_case
 
 if TYPE_CHECKING:
@@ -137,6 +137,8 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
 
         app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=list(engine.tracker.gaps))
         code = app.run()
+        if engine.run_dir.failure is not None:  # the app showed it; its screen is gone, the record lacks it
+            err(f"gauntlet: {engine.run_dir.failure}")
         if code is None:  # the app stopped without exit(): it failed; say so in the exit code
             return app.return_code or app.exit_code or 1
         return code
