@@ -428,6 +428,7 @@ class ParityCaseFinished(Event):
     inconclusive: bool = False  # the reference's answer is noise through and through (so far)
     latency: tuple[LatencyRow, ...] = ()  # per target, with `[parity.latency]` (probes/latency.py)
     expect_status: int | None = None  # the status the case expects: a target answering it is not misaimed
+    unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: paths its own answers differ on
 
     SPARSE: ClassVar[tuple[str, ...]] = ("kinds", "fingerprints", "status_kinds", "classes")
 

@@ -28,6 +28,7 @@ from .compare import (
     Difference,
     Repeat,
     TooDeep,
+    covered,
     diff_bytes,
     diff_json,
     diff_repeats,
@@ -35,6 +36,7 @@ from .compare import (
     fingerprint,
     load_json,
     mark,
+    render_path,
     summary_kind,
 )
 from .compare import Rules
@@ -42,7 +44,7 @@ from .config import UNSET, ParityCase, ParityConfig
 from .divergence import DivergenceClass, classify
 from .errors import GauntletError
 from .events import DiffRow, EventBus, Notice, ParityCaseFinished, ParityPlanned
-from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, noise_notices
+from .noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, noise_notices, own_noise
 from .parity_report import Aim
 from .shard import Shard
 from .textsafe import neutralise
@@ -86,6 +88,7 @@ class CaseResult:
     endpoint: str = ""  # the noise pool it learned from ("" when noise is not sampled)
     shape: str = ""
     inconclusive: bool = False  # the reference's answer is all noise, as the pool stood
+    unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: where it disagrees with itself
 
     def status_kind(self, target: str) -> str | None:
         """`status` when the code differs from the reference's, `header` when only a compared header does."""
@@ -275,18 +278,27 @@ async def probe_case(clients: Mapping[str, httpx.AsyncClient], gate: asyncio.Sem
             return await fetch(clients[target], case, target, config.targets[target], config.timeout)
 
     names = list(config.targets)
-    jobs = [one(t) for t in names]
-    jobs += [one(config.reference) for _ in range(config.noise_samples if pool is not None else 0)]
+    # With noise sampling every target is asked again: the reference's samples teach the noise,
+    # a candidate's show where it disagrees with itself.
+    extra = config.noise_samples if pool is not None else 0
+    jobs = [one(t) for t in names] + [one(t) for t in names for _ in range(extra)]
     answers = await asyncio.gather(*jobs)
     by_target = dict(zip(names, answers))
-    return judge(case, config, by_target, answers[len(names):], pool)
+    samples = {t: answers[len(names) + i * extra:len(names) + (i + 1) * extra] for i, t in enumerate(names)}
+    return judge(case, config, by_target, samples[config.reference], pool,
+                 {t: s for t, s in samples.items() if t != config.reference})
 
 
 def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
-          samples: Sequence[Answer] = (), pool: NoisePool | None = None) -> CaseResult:
+          samples: Sequence[Answer] = (), pool: NoisePool | None = None,
+          candidate_samples: Mapping[str, Sequence[Answer]] | None = None) -> CaseResult:
     """Compare every candidate with the reference; errors become the target's own result.
     A key given twice in one object, on either side, is a difference of its own kind, added
-    here rather than in compare_answers: the reference's samples teach noise without it."""
+    here rather than in compare_answers: the reference's samples teach noise without it.
+
+    A difference at a path where a candidate's own samples differ while the reference's do
+    not is *candidate noise*: told once per path for the run (`unsteady`), never one divergence
+    class per case that moves on every run (random keys make a new class each time)."""
     assert config.reference is not None
     ref = answers[config.reference]
     errors = {t: _answer_error(a) for t, a in answers.items()}
@@ -297,6 +309,7 @@ def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
     noise, own, endpoint, shape, hollow = learned
     ignore = _ignore_rules(config.ignore).for_case(case)
     diffs: dict[str, list[Difference]] = {}
+    unsteady: dict[str, tuple[str, ...]] = {}
     for target, answer in answers.items():
         if target == config.reference or errors[target] or errors[config.reference]:
             continue
@@ -308,11 +321,15 @@ def judge(case: ParityCase, config: ParityConfig, answers: dict[str, Answer],
                                                               f"{type(exc).__name__}: {exc}"))
             continue
         diffs[target] = mark(found, ignore, noise)
+        wobbles = own_noise(_self_differences(answer, (candidate_samples or {}).get(target, ()), config))
+        if wobbles:
+            diffs[target], unsteady[target] = _unsteady(diffs[target], wobbles)
     expect = tuple(f"{t} answered {a.status}, expected {case.expect_status}"
                    for t, a in answers.items()
                    if case.expect_status is not None and a.status is not None and a.status != case.expect_status)
     return CaseResult(case, config.reference, answers, diffs, tuple(sorted(own)), expect,
-                      endpoint=endpoint, shape=shape, inconclusive=hollow)
+                      endpoint=endpoint, shape=shape, inconclusive=hollow,
+                      unsteady={t: paths for t, paths in unsteady.items() if paths})
 
 
 _NO_NOISE: tuple[frozenset[str], frozenset[str], str, str, bool] = (frozenset(), frozenset(), "", "", False)
@@ -325,18 +342,40 @@ def _learn_noise(case: ParityCase, config: ParityConfig, ref: Answer, samples: S
     answer is all noise). A sample that failed, or that answered another status or another
     kind of body (a 429 `{"error": …}` among 200s), teaches nothing: every path differs in it."""
     endpoint = endpoint_of(case)
-    kind = ref.parsed.kind
-    leaves = leaf_paths(kind, ref.parsed.value)
-    differences = []
+    leaves = leaf_paths(ref.parsed.kind, ref.parsed.value)
+    differences = _self_differences(ref, samples, config)
+    noise, own, shape = pool.learn(endpoint, differences, leaves, failed=len(samples) - len(differences))
+    return noise, own, endpoint, shape, all_noise(leaves, noise)
+
+
+def _self_differences(first: Answer, samples: Sequence[Answer], config: ParityConfig) -> list[list[Difference]]:
+    """An answer's differences from each of its target's extra samples. A sample that failed,
+    or that answered another status or another kind of body (a 429 `{"error": …}` among
+    200s), teaches nothing: every path differs in it."""
+    out = []
     for sample in samples:
         try:
-            alike = not sample.error and sample.status == ref.status and sample.parsed.kind == kind
+            alike = not sample.error and sample.status == first.status and sample.parsed.kind == first.parsed.kind
         except BodyError:
             alike = False
         if alike:
-            differences.append(compare_answers(ref, sample, config.compare_headers, config.rules))
-    noise, own, shape = pool.learn(endpoint, differences, leaves, failed=len(samples) - len(differences))
-    return noise, own, endpoint, shape, all_noise(leaves, noise)
+            out.append(compare_answers(first, sample, config.compare_headers, config.rules))
+    return out
+
+
+def _unsteady(diffs: list[Difference], wobbles: frozenset[str]) -> tuple[list[Difference], tuple[str, ...]]:
+    """The candidate's differences at paths where its own answers differ, shown but no longer
+    counted as a divergence (they are candidate noise, told for the run), and those paths."""
+    out, told = [], set()
+    for d in diffs:
+        where = render_path(d.path, wildcard=True)
+        hit = next((w for w in wobbles if covered(where, (w,))), None) if d.counts else None
+        if hit is None:
+            out.append(d)
+        else:
+            out.append(replace(d, noise=True))
+            told.add(hit)
+    return out, tuple(sorted(told))
 
 
 @functools.lru_cache(maxsize=8)
@@ -382,6 +421,7 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         shape=result.shape,
         inconclusive=result.inconclusive,
         expect_status=result.case.expect_status,
+        unsteady={t: tuple(neutralise(p) for p in paths) for t, paths in result.unsteady.items()},
     )
 
 

@@ -48,6 +48,7 @@ class CaseRow:
     shape: str = ""
     inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
     expect_status: int | None = None
+    unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: candidate noise
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,15 @@ class Tally:
     errored: int = 0
     inconclusive: int = 0
     aims: dict[str, Aim] = field(default_factory=dict)  # per target, in the order the targets are given
+    # (candidate, path) -> [cases, the first few]: where a candidate disagreed with itself
+    unsteady: dict[tuple[str, str], tuple[int, list[str]]] = field(default_factory=dict)
 
     def add(self, r: CaseRow) -> None:
         self.cases += 1
+        for target, paths in r.unsteady.items():
+            for path in paths:
+                count, named = self.unsteady.get((target, path), (0, []))
+                self.unsteady[(target, path)] = (count + 1, named if len(named) >= EXAMPLES else [*named, r.case])
         for target, status in r.statuses.items():
             self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status)
         self.inconclusive += r.inconclusive
@@ -150,7 +157,17 @@ class Tally:
             text += f" · {self.inconclusive}/{n} inconclusive (the reference's answer is all noise)"
         for target, (what, _) in self.misaimed():
             text += f" · {target} misaimed ({what})"
+        for target in dict.fromkeys(t for t, _ in self.unsteady):
+            text += f" · {target} disagrees with itself"
         return text
+
+    def candidate_noise(self) -> dict[str, list[tuple[str, int, list[str]]]]:
+        """Per candidate, each path where its own answers differed and the reference's did not:
+        (path, cases, the first few of them), in the order first met."""
+        out: dict[str, list[tuple[str, int, list[str]]]] = {}
+        for (target, path), (count, named) in self.unsteady.items():
+            out.setdefault(target, []).append((path, count, named))
+        return out
 
     def misaimed(self) -> list[tuple[str, tuple[str, str]]]:
         return [(target, why) for target, aim in self.aims.items() if (why := aim.misaimed()) is not None]
@@ -206,7 +223,7 @@ class ParityBoard:
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
                 event.fingerprints, event.status_match, event.body_match, event.expect_failures,
                 share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive,
-                event.expect_status)
+                event.expect_status, share({t: tuple(paths) for t, paths in event.unsteady.items()}))
             if again:  # a case probed twice (rare): count every case again
                 self._count_all()
             else:

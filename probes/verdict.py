@@ -35,6 +35,7 @@ BLOCK = "BLOCK"
 SCHEMA_VERSION = 1
 EXIT_BLOCK = 1
 CASES_LISTED = 200  # cases named in verdict.json; parity/results.jsonl.gz has every one
+CANDIDATE_NOISE_PATHS = 5  # paths named per candidate in its candidate-noise reason
 EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
 EXIT_INTERRUPTED = 130
 
@@ -184,6 +185,12 @@ class VerdictTracker:
                            f"({tally.inconclusive / tally.cases * 100:.0f} %), over [parity] max_inconclusive "
                            f"{board.max_inconclusive * 100:g} % (the reference's answers are noise through and "
                            "through there: nothing was compared)")
+        for target, paths in tally.candidate_noise().items():
+            told = "; ".join(f"{path} in {count:,} case(s) ({examples(named)}{' …' if count > len(named) else ''})"
+                             for path, count, named in paths[:CANDIDATE_NOISE_PATHS])
+            more = f"; and {len(paths) - CANDIDATE_NOISE_PATHS} more paths" if len(paths) > CANDIDATE_NOISE_PATHS else ""
+            reasons.append(f"parity: {target} disagrees with itself (candidate noise): its own answers differ where "
+                           f"the reference's do not, at {told}{more}")
         for r in board.done():
             if r.errors:
                 detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
@@ -249,6 +256,9 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
             "body_divergent": len(board.body_divergent()),
             "errors": len(board.errored()),
             "headline": board.headline(),
+            "candidate_noise": {target: [{"path": path, "cases_total": count, "cases": named}
+                                         for path, count, named in paths]
+                                for target, paths in board.tally.candidate_noise().items()},
             "classes": [{"target": g.target, "class": g.class_id, "kind": g.kind, "description": g.description,
                          "cases_total": len(g.cases), "cases": g.cases[:CASES_LISTED]}
                         for g in board.class_groups()],

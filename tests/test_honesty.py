@@ -340,3 +340,32 @@ async def test_the_tui_lists_inconclusive_cases_apart_and_the_header_says_so_far
         header = shown_text(app.query_one(RunHeader))
         assert "running · BLOCK so far" in header, header
         source.close()
+
+
+def test_a_candidate_that_disagrees_with_itself_is_candidate_noise_not_a_class_per_case(servers, write_config,
+                                                                                        tmp_path):
+    """A candidate answering random keys: without its own samples every case is a shape
+    divergence of a class of its own, a new class on every run."""
+    _, outcome, seen = probe(write_config, {"ref": servers.serve_http(fixed({"id": 7})),
+                                            "cand": servers.serve_http(random_keys(3))}, TWELVE, "noise_samples = 2")
+    found = [r for r in outcome.verdict.reasons if "candidate noise" in r]
+    assert len(found) == 1 and found[0].startswith("parity: cand disagrees with itself"), outcome.verdict.reasons
+    assert "$ in 12 case(s)" in found[0], found[0]
+    classes = {c for e in seen if isinstance(e, ParityCaseFinished) for c in e.classes.values() if c}
+    assert len(classes) <= 1, classes  # `$.id` absent: one class, whatever keys the candidate made up
+    verdict = json.loads((outcome.run_dir / "verdict.json").read_text())
+    assert verdict["phases"]["parity"]["candidate_noise"]["cand"][0]["cases_total"] == 12
+    headline = next(e for e in seen if isinstance(e, PhaseFinished) and e.phase == "parity").summary
+    assert "cand disagrees with itself" in headline, headline
+
+
+def test_a_candidate_value_that_moves_on_every_answer_is_told_at_its_path(servers, write_config, tmp_path):
+    count = iter(range(1, 10**6))  # never the reference's 0: every case differs
+
+    async def drifting(method, path, headers, body):
+        return 200, {"Content-Type": "application/json"}, json.dumps({"id": 7, "nonce": next(count)}).encode()
+
+    _, outcome, _ = probe(write_config, {"ref": servers.serve_http(fixed({"id": 7, "nonce": 0})),
+                                         "cand": servers.serve_http(drifting)}, TWELVE, "noise_samples = 2")
+    (found,) = [r for r in outcome.verdict.reasons if "candidate noise" in r]
+    assert "$.nonce in 12 case(s)" in found, found

@@ -189,7 +189,7 @@ class HeadlessPrinter:
             "the reference's answer is all noise: nothing compared" if unsure else "match")
         word, style = ("INCONCLUSIVE", "parity.inconclusive") if unsure else ("MATCH", "parity.match") if ok \
             else ("DIVERGE", "parity.diverge")
-        self.print(Text.assemble((f"{word:<8}", style), f"{e.case:<32} {statuses}  ", (kinds, "dim")))
+        self.print(Text.assemble((f"{word:<7} ", style), f"{e.case:<32} {statuses}  ", (kinds, "dim")))
         for target, error in e.errors.items():
             self.print(Text(f"    │ {target}: {error}", style="parity.error"))
         if self.show_diffs:
