@@ -216,6 +216,9 @@ def test_a_candidate_killed_mid_phase_is_its_error_on_every_later_case(write_con
         outcome, seen = run_engine(load_config(path, env={}), on_event=kill_the_candidate)
         assert candidate.wait(10) == -signal.SIGKILL
     results = [e for e in seen if isinstance(e, ParityCaseFinished)]
+    said = sorted({r.errors["go"].split(":")[0] for r in results if r.errors})
+    print(f"killed at case {KILL_AT}: {sum(1 for r in results if r.errors)} of {CASES} cases the candidate's error "
+          f"({', '.join(said)})")
     assert len(results) == CASES and len({r.case for r in results}) == CASES
     assert not any(r.errors for r in results[:KILL_AT])
     # Only the cases in flight when it died (the other workers') may still have had its answer.
