@@ -183,8 +183,9 @@ def only_run(out_dir: Path) -> Path:
     return runs[0]
 
 
-def run_engine(config, **engine_kw):
-    """Run a loaded config's phases to the end: (the outcome, every event in the order delivered)."""
+def run_engine(config, on_event=None, **engine_kw):
+    """Run a loaded config's phases to the end: (the outcome, every event in the order delivered).
+    `on_event(event)` sees each event as it is delivered, to act while the run goes on."""
     import asyncio
 
     from probes.engine import Engine, select_phases
@@ -193,6 +194,8 @@ def run_engine(config, **engine_kw):
     bus = EventBus()
     seen: list = []
     bus.subscribe(lambda t, e: seen.append(e))
+    if on_event is not None:
+        bus.subscribe(lambda t, e: on_event(e))
     return asyncio.run(Engine(config, select_phases(config), bus=bus, **engine_kw).run()), seen
 
 
@@ -215,20 +218,31 @@ def gateway(servers):
     return fake
 
 
-@pytest.fixture
-def twins():
-    """`gauntlet twins` in its own process on free ports: {"rust": url, "go": url}."""
+@contextlib.contextmanager
+def twins_process():
+    """`gauntlet twins` in its own process on free ports: (the process, {"rust": url, "go": url});
+    stopped on leaving (a test may kill it first)."""
     import re
     import subprocess
 
     proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "twins", "--rust-port", "0", "--go-port", "0"],
                             cwd=REPO, stdout=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    urls = dict(re.findall(r"(rust|go) (http://\S+)", line))
-    assert set(urls) == {"rust", "go"}, line
-    yield urls
-    proc.terminate()
-    proc.wait(10)
+    try:
+        line = proc.stdout.readline()
+        urls = dict(re.findall(r"(rust|go) (http://\S+)", line))
+        assert set(urls) == {"rust", "go"}, line
+        yield proc, urls
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        proc.stdout.close()
+
+
+@pytest.fixture
+def twins():
+    """`gauntlet twins` in its own process on free ports: {"rust": url, "go": url}."""
+    with twins_process() as (_, urls):
+        yield urls
 
 
 def processes_with(marks: tuple[str, ...]) -> list[psutil.Process]:
