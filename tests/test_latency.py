@@ -232,8 +232,8 @@ def test_targets_take_turns_after_a_warm_up_that_is_not_counted(servers, write_c
 
 def test_nothing_else_of_the_probe_is_in_flight_while_a_case_is_timed(servers, write_config):
     """Four workers, two noise samples a case: while one case is timed, the other cases' first
-    answers and the reference's extra samples wait, so they never load one target during the
-    other's timed turns. Seen by the servers: no request arrives while a timed one (or a
+    answers and the extra samples (the reference's and the candidate's) wait, so they never
+    load one target during the other's timed turns. Seen by the servers: no request arrives while a timed one (or a
     warm-up) is being answered, and no timed one while any other is."""
     names = [f"c{i}" for i in range(8)]
     samples = 2
@@ -256,7 +256,7 @@ def test_nothing_else_of_the_probe_is_in_flight_while_a_case_is_timed(servers, w
 
         return handle
 
-    ref, cand = servers.serve_http(server("rust", 1 + samples)), servers.serve_http(server("go", 1))
+    ref, cand = servers.serve_http(server("rust", 1 + samples)), servers.serve_http(server("go", 1 + samples))
     path = write_config(f"""
         [parity]
         reference = "rust"
@@ -272,7 +272,7 @@ def test_nothing_else_of_the_probe_is_in_flight_while_a_case_is_timed(servers, w
     _, results, _ = run(load_config(path, env={}))
     assert [candidate(results[n]).n for n in names] == [10] * len(names)
     assert {n: (asked["rust", f"/{n}"], asked["go", f"/{n}"]) for n in names} == {
-        n: (1 + samples + 11, 1 + 11) for n in names}
+        n: (1 + samples + 11, 1 + samples + 11) for n in names}
     assert overlaps == []
 
 

@@ -146,7 +146,9 @@ async def test_the_pane_filters_by_status_kind_and_class(run_5000):
                                 and not r.status_kinds.get("go")}
         await pilot.press("f")  # only status mismatches
         assert set(cases()) == {r.case for r in board.status_mismatches()} and len(cases()) == 51
-        await pilot.press("f", "f")  # errors, then every case again
+        await pilot.press("f", "f")  # errors, then the inconclusive cases (none: no noise was sampled)
+        assert pane.index.status == "inconclusive" and cases() == []
+        await pilot.press("f")  # every case again
         assert len(set(cases())) == 5000
         await pilot.press("k")  # the most severe kind first: status
         assert pane.index.kind == "status"

@@ -58,7 +58,7 @@ ROW_LIST_BINDINGS = [
 PARITY_BINDINGS = [
     Binding("slash", "search", "Search", show=False, key_display="/", tooltip="search the case names (Enter keeps, Esc clears)"),
     Binding("g", "toggle_grouping", "Group", show=False, tooltip="cases grouped by divergence class, or in landing order"),
-    Binding("f", "cycle_status", "Status", show=False, tooltip="only matches, status mismatches or errors (again: the next)"),
+    Binding("f", "cycle_status", "Status", show=False, tooltip="only matches, status mismatches, errors or inconclusive cases (again: the next)"),
     Binding("k", "cycle_kind", "Kind", show=False, tooltip="only one kind of divergence (again: the next kind)"),
     Binding("c", "only_class", "Class", show=False,
             tooltip="only the highlighted row's class (again: every class)"),
