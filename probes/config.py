@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from ._reader import TableReader
 from .compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
 from .errors import ConfigError, InputError, Problem, read_input
-from .redact import MIN_LENGTH, Secrets, url_secrets
+from .redact import MIN_LENGTH, Secrets, shown_url, url_secrets
 
 PHASES = ("stack", "smokes", "scrum", "parity", "verdict")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -488,7 +488,7 @@ def _scrum(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ScrumConf
     if bundles and any(r.kind == "openai" for r in reviewers) and not gateway:
         s.problem("gateway", "is required for openai reviewers (or set LH_GATEWAY)")
     if gateway and not gateway.startswith(("http://", "https://")):
-        s.problem("gateway", f"expected an http(s) URL, got {gateway!r}")
+        s.problem("gateway", f"expected an http(s) URL, got {shown_url(gateway)!r}")
     warn_kb = s.integer("warn_kb", 60, minimum=1) or 60
     max_kb = s.integer("max_kb", 100, minimum=1) or 100
     if warn_kb > max_kb:
@@ -548,7 +548,7 @@ def _parity(top: TableReader, workdir: Path, env: Mapping[str, str]) -> ParityCo
             if not _valid_port(url):
                 t.problem(name, f"expected a port from 1 to 65535, got {url!r}")
         else:
-            t.problem(name, f"expected an http(s) URL, got {url!r}")
+            t.problem(name, f"expected an http(s) URL, got {shown_url(url) if isinstance(url, str) else url!r}")
     case_readers = p.tables("case", _CASE)
     cases_file = p.string("cases_file")
     stream: Path | None = None

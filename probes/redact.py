@@ -39,6 +39,12 @@ def url_secrets(url: str) -> list[str]:
     return [userinfo, password, parts.password, basic]
 
 
+def shown_url(url: str) -> str:
+    """A URL as it may be said before any registry exists (a config problem naming it): its
+    userinfo masked when it holds a password."""
+    return Secrets(tuple(url_secrets(url))).mask(url)
+
+
 @dataclass(frozen=True)
 class Secrets:
     """The registry: the values to mask, longest first (so a whole userinfo is masked before

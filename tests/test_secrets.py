@@ -203,6 +203,34 @@ def test_a_secret_too_short_to_mask_is_a_config_error(write_config, tmp_path, ca
     assert not (tmp_path / "out").exists()
 
 
+def test_a_url_that_is_not_http_is_named_without_its_password(write_config, tmp_path, capsys):
+    (tmp_path / "b1.diff").write_text(DIFF)
+    config = write_config("""
+        [scrum]
+        gateway = "ftp://bob:gwSECRETPW99@127.0.0.1:9/v1"
+        [[scrum.reviewer]]
+        name = "opus"
+        lineage = "anthropic"
+        model = "normal"
+        [[scrum.bundle]]
+        name = "b1"
+        diff = "b1.diff"
+        [parity]
+        reference = "a"
+        [parity.targets]
+        a = "gopher://admin:hunter2SECRETPW@127.0.0.1:9"
+        b = "http://127.0.0.1:9"
+        [[parity.case]]
+        name = "c"
+    """)
+    assert main(["check", str(config)]) == 2
+    said = capsys.readouterr()
+    message = said.out + said.err
+    assert "scrum.gateway" in message and "parity.targets.a" in message, message
+    assert "ftp://***@127.0.0.1:9/v1" in message, message
+    assert "SECRETPW" not in message and "bob" not in message and "admin" not in message, message
+
+
 @pytest.mark.parametrize("cut", range(1, 12))
 def test_a_secret_split_across_two_chunks_is_still_masked(cut):
     secrets = Secrets(("s3cret-value", "another-secret-longer"))
