@@ -136,7 +136,8 @@ class Tally:
         for target, paths in r.unsteady.items():
             for path in paths:
                 count, named = self.unsteady.get((target, path), (0, []))
-                self.unsteady[(target, path)] = (count + 1, named if len(named) >= EXAMPLES else [*named, r.case])
+                # the first cases by name, not by landing: the verdict reads the same every run
+                self.unsteady[(target, path)] = (count + 1, sorted([*named, r.case])[:EXAMPLES])
         for target, status in r.statuses.items():
             self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status)
         self.inconclusive += r.inconclusive
@@ -163,9 +164,9 @@ class Tally:
 
     def candidate_noise(self) -> dict[str, list[tuple[str, int, list[str]]]]:
         """Per candidate, each path where its own answers differed and the reference's did not:
-        (path, cases, the first few of them), in the order first met."""
+        (path, cases, the first few of them by name), by candidate and path, never by landing order."""
         out: dict[str, list[tuple[str, int, list[str]]]] = {}
-        for (target, path), (count, named) in self.unsteady.items():
+        for (target, path), (count, named) in sorted(self.unsteady.items()):
             out.setdefault(target, []).append((path, count, named))
         return out
 

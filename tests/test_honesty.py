@@ -25,7 +25,7 @@ import pytest
 from rich.console import Console
 
 from probes.config import load_config
-from probes.events import BundleTallied, ParityCaseFinished, PhaseFinished, RunStarted, VerdictChanged
+from probes.events import BundleTallied, ParityCaseFinished, ParityPlanned, PhaseFinished, RunStarted, VerdictChanged
 from tui.headless import HeadlessPrinter
 
 from .conftest import REPO, free_port, only_run, run_engine
@@ -369,3 +369,19 @@ def test_a_candidate_value_that_moves_on_every_answer_is_told_at_its_path(server
                                          "cand": servers.serve_http(drifting)}, TWELVE, "noise_samples = 2")
     (found,) = [r for r in outcome.verdict.reasons if "candidate noise" in r]
     assert "$.nonce in 12 case(s)" in found, found
+
+
+def test_candidate_noise_reads_the_same_whatever_order_the_cases_land_in():
+    from probes.parity_report import ParityBoard
+
+    def told(order):
+        board = ParityBoard()
+        board.apply(0, ParityPlanned(tuple(order), ("ref", "cand"), "ref", 4))
+        for name in order:
+            board.apply(1, ParityCaseFinished(name, "ref", {"ref": 200, "cand": 200},
+                                              unsteady={"cand": ("$.z", "$.a")}))
+        return board.tally.candidate_noise()
+
+    names = [f"c{n}" for n in range(6)]
+    assert told(names) == told(list(reversed(names))) == {
+        "cand": [("$.a", 6, ["c0", "c1", "c2"]), ("$.z", 6, ["c0", "c1", "c2"])]}
