@@ -21,8 +21,8 @@ from _util import check, cleanup, scratch  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
-from probes.results import stored_answer  # noqa: E402
-from probes.twins import serve_http, server_url  # noqa: E402
+from probes.parity._results import stored_answer  # noqa: E402
+from probes.parity._twins import serve_http, server_url  # noqa: E402
 from tui.screens.diff import DiffApp, DiffScreen, SideBySide  # noqa: E402
 
 ROWS = 110_000

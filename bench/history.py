@@ -17,14 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from _util import GAUNTLET, check, cleanup, scratch, timed  # noqa: E402
 
-from probes.events import (  # noqa: E402
+from probes.core.events import (  # noqa: E402
     ParityCaseFinished,
     PhaseFinished,
     RunFinished,
     RunStarted,
     SmokeFinished,
 )
-from probes.history import RunSummary, open_store  # noqa: E402
+from probes.verdict._history import RunSummary, open_store  # noqa: E402
 
 
 def events(run_id: str, started: str, cases: int, smokes: int) -> list:

@@ -21,9 +21,9 @@ sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.par
 from _util import check, cleanup, scratch, twins  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
-from probes.events import EventBus, ParityCaseFinished  # noqa: E402
-from probes.latency import ALPHA  # noqa: E402
-from probes.parity import run_parity  # noqa: E402
+from probes.core.events import EventBus, ParityCaseFinished  # noqa: E402
+from probes.parity._latency import ALPHA  # noqa: E402
+from probes.parity._probe import run_parity  # noqa: E402
 
 TRUE_MS, BASE_MS, REPEATS, CASES = 20.0, 20.0, 30, 3
 FACTORS = (1.05, 1.10, 1.15, 1.20, 1.25, 1.30, 1.35, 1.40, 1.50, 1.60)  # 21 ms, 22 ms, …

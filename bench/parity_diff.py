@@ -21,7 +21,7 @@ from deepdiff import DeepDiff
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
 from _util import check  # noqa: E402
 
-from probes.compare import Rules, diff_json, parse_tolerance  # noqa: E402
+from probes.parity._compare import Rules, diff_json, parse_tolerance  # noqa: E402
 
 CHANGES = 100
 REORDERED_EVERY = 10  # records whose tags the candidate lists in another order, for the rules

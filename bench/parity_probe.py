@@ -24,7 +24,7 @@ from _util import check, cleanup, scratch, twins  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
-from probes.results import entries  # noqa: E402
+from probes.parity._results import entries  # noqa: E402
 
 CASES, CONCURRENCY, LATENCY_MS = 1000, 16, 20
 PAYLOADS = [

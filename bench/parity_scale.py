@@ -31,7 +31,7 @@ from _util import GAUNTLET, REPO, check, cleanup, scratch, twins  # noqa: E402
 from parity_probe import PAYLOADS  # noqa: E402
 from watch_scale import replay  # noqa: E402
 
-from probes.events import read_events  # noqa: E402
+from probes.core.events import read_events  # noqa: E402
 
 CONCURRENCY, LATENCY_MS = 32, 20
 

@@ -18,7 +18,7 @@ from _util import check, cleanup, scratch  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
-from probes.events import EventBus, PhaseFinished, PhaseStarted, ReviewFinished, ReviewStarted  # noqa: E402
+from probes.core.events import EventBus, PhaseFinished, PhaseStarted, ReviewFinished, ReviewStarted  # noqa: E402
 from tests.fixtures.openai_server import FakeGateway  # noqa: E402
 
 BUNDLES, REVIEWERS, LATENCY = 4, 3, 1.0

@@ -3,7 +3,7 @@
 - `gauntlet watch --no-follow` of a finished 100,000-case run (its events.jsonl written with
   the engine's own events, five divergence classes) shows the run's final verdict within
   5 s: seconds from the app's start to the first frame written with it, against the bare
-  cost of parsing that file (probes.events.read_events) on the same machine.
+  cost of parsing that file (probes.core.events.read_events) on the same machine.
 - While the engine probes cases at full speed (twins on loopback, in their own process), a
   key press in the parity pane reaches the screen within 150 ms: median of 20 presses
   (down, up), each timed from the press to the first frame written with the cursor moved,
@@ -30,7 +30,7 @@ from parity_probe import PAYLOADS  # noqa: E402
 
 from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
-from probes.events import VerdictChanged, read_events  # noqa: E402
+from probes.core.events import VerdictChanged, read_events  # noqa: E402
 from tests.fixtures.synthetic_run import write_run  # noqa: E402
 from tui.app import GauntletApp  # noqa: E402
 from tui.sources import FileSource, LiveSource  # noqa: E402

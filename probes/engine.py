@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 import traceback
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,9 +21,8 @@ from pathlib import Path
 import tomli_w
 
 from .config import PHASES, Config
-from .delta import compare
-from .errors import GauntletError, RunDirUnwritable
-from .events import (
+from .core import GauntletError, RunDir, RunDirUnwritable
+from .core.events import (
     ArtifactWritten,
     ComparedWithPrevious,
     Event,
@@ -36,20 +35,24 @@ from .events import (
     RunStarted,
     VerdictChanged,
 )
-from .findings_ledger import load_ledger
-from .gaps import load_gaps
-from .history import HistoryStore, HistoryUnavailable, RunSummary, open_store
-from .noise import NOISE_FILE, noise_json
-from .parity import run_head, run_parity
-from .parity_store import ResultWriter
-from .results import RESULTS
-from .rundir import RunDir
-from .scrum import ScrumRun
-from .shard import Shard
-from .smoke_report import junit_xml, summary_text
-from .smokes import run_smokes
+from .parity import NOISE_FILE, RESULTS, ResultWriter, Shard, noise_json, run_head, run_parity
+from .scrum import ScrumRun, load_ledger
+from .smokes import junit_xml, run_smokes, summary_text
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
-from .verdict import EXIT_INTERRUPTED, Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
+from .verdict import (
+    EXIT_INTERRUPTED,
+    HistoryStore,
+    HistoryUnavailable,
+    RunSummary,
+    Verdict,
+    VerdictTracker,
+    bare_verdict,
+    compare,
+    load_gaps,
+    open_store,
+    verdict_json,
+    verdict_markdown,
+)
 
 CRASH_FILE = "crash.txt"
 

@@ -23,13 +23,10 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
-from .bundle_split import split
-from .casefile import distinct, safe_name
-from .config import ScrumConfig, load_config
-from .errors import InputError
-from .openapi_cases import OpenApiCases, from_openapi, read_document
-from .rundir import write_atomic
-from .tally import guess_lineage
+from .cases import OpenApiCases, distinct, from_openapi, read_document, safe_name
+from .config import load_config
+from .core import InputError, write_atomic
+from .scrum import ScrumConfig, guess_lineage, split
 
 CONFIG_NAME = "gauntlet.toml"
 CASES_NAME = "gauntlet-cases.toml"

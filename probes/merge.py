@@ -37,10 +37,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 from .config import PHASES
-from .errors import InputError
-from .events import (
+from .core import InputError, RunDir, Writer
+from .core.events import (
     ArtifactWritten,
     DivergenceClassFound,
     Event,
@@ -55,14 +54,23 @@ from .events import (
     VerdictChanged,
     read_events,
 )
-from .history import HistoryUnavailable, RunSummary, open_store
-from .judge import Judgement, judge, run_gaps
-from .noise import NOISE_FILE, NoisePool, noise_json, noise_notices
-from .parity_store import BodyPack, RecordFile, record_line
-from .results import PACK, RESULTS, entries, read_body, read_head
-from .rundir import RunDir, Writer
-from .shard import Shard, parse_shard
-from .verdict import Verdict, VerdictTracker
+from .parity import (
+    NOISE_FILE,
+    PACK,
+    RESULTS,
+    BodyPack,
+    NoisePool,
+    RecordFile,
+    Shard,
+    entries,
+    noise_json,
+    noise_notices,
+    parse_shard,
+    read_body,
+    read_head,
+    record_line,
+)
+from .verdict import HistoryUnavailable, Judgement, RunSummary, Verdict, VerdictTracker, judge, open_store, run_gaps
 
 # The files of a phase other than parity that come with its events.
 PHASE_FILES = {"stack": ["stack-logs", "stack.toml"], "smokes": ["smokes"], "scrum": ["scrum"]}

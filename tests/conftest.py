@@ -98,7 +98,7 @@ class LoopThread:
 
     def serve_http(self, handler) -> str:
         """Start probes.twins.serve_http with `handler(method, path, headers, body)`."""
-        from probes.twins import serve_http, server_url
+        from probes.parity._twins import serve_http, server_url
 
         server = self.run(serve_http(handler))
         self.servers.append(server)
@@ -169,7 +169,7 @@ def demo_copy(target: Path, ports: Mapping[int, int]) -> Path:
 @pytest.fixture
 def demo_ports() -> Iterator[dict[int, int]]:
     """Free ports for the demo's services (the demo's port -> the test's); none still served after."""
-    from probes.stack import port_taken
+    from probes.stack._stack import port_taken
 
     ports = dict(zip(DEMO_PORTS, free_ports(len(DEMO_PORTS)), strict=True))
     yield ports
@@ -189,7 +189,7 @@ def run_engine(config, on_event=None, **engine_kw):
     import asyncio
 
     from probes.engine import Engine, select_phases
-    from probes.events import EventBus
+    from probes.core.events import EventBus
 
     bus = EventBus()
     seen: list = []

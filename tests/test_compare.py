@@ -11,7 +11,7 @@ from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.compare import (
+from probes.parity._compare import (
     ABSENT,
     ANY_INDEX,
     ANY_KEY,

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from probes.config import UNSET, load_config, preflight
-from probes.errors import ConfigError
+from probes.cases._case import UNSET
+from probes.config import load_config, preflight
+from probes.core._errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "tests" / "fixtures" / "contract" / "lakehouse.toml"  # copy of shared/examples

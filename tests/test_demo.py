@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from probes.stack import port_taken
+from probes.stack._stack import port_taken
 
 from .conftest import DEMO_PORTS, REPO, demo_copy, free_port, only_run, pid_alive, rewrite_ports
 
@@ -153,7 +153,7 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, demo_
     rewrite_ports(site / "probes" / "_sample_configs" / "demo.toml", demo_ports)
     for needed in ("probes/_sample_configs/demo.toml", "probes/_sample_configs/demo/demo_smoke.py",
                    "probes/_sample_configs/demo/known_gaps.toml", "probes/_sample_configs/parity/validator_cases.toml",
-                   "probes/prompt.md", "tui/cli.py"):
+                   "probes/scrum/prompt.md", "tui/cli.py"):
         assert needed in names, needed
     deps = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *deps])}

@@ -11,9 +11,9 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.gaps import load_gaps
-from probes.results import read_case, stored_answer
-from probes.sidebyside import GAP, load_case, locate, pretty
+from probes.verdict._gaps import load_gaps
+from probes.parity._results import read_case, stored_answer
+from probes.parity._sidebyside import GAP, load_case, locate, pretty
 from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
 
 from .conftest import REPO

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from probes.compare import diff_json
-from probes.divergence import classify
-from probes.events import DivergenceClassFound, ParityCaseFinished, read_events
+from probes.parity._compare import diff_json
+from probes.parity._classes import classify
+from probes.core.events import DivergenceClassFound, ParityCaseFinished, read_events
 from tests.conftest import only_run
 from tui.cli import main
 

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import probes.parity
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.events import Event, InternalError, Notice, RunFinished, RunStarted, read_events
+from probes.core.events import Event, InternalError, Notice, RunFinished, RunStarted, read_events
 from tests.conftest import only_run
 from tui.cli import main
 
@@ -46,7 +45,6 @@ def test_a_crash_inside_a_phase_is_an_incomplete_verdict_and_exit_3(servers, wri
     async def broken(*args, **kwargs):
         raise ValueError("a fault planted inside the parity phase")
 
-    monkeypatch.setattr(probes.parity, "run_parity", broken)
     monkeypatch.setattr("probes.engine.run_parity", broken)
     code = main(["run", str(config), "--headless"])
     captured = capsys.readouterr()
@@ -113,7 +111,7 @@ def test_every_consumer_sees_the_order_events_jsonl_holds(servers, write_config,
 
 
 def test_an_internal_error_is_told_apart_from_block_by_exit_code():
-    from probes.verdict import BLOCK, Verdict
+    from probes.verdict._verdict import BLOCK, Verdict
 
     assert Verdict(BLOCK, ("x",), False).exit_code() == 1
     assert Verdict(BLOCK, ("x",), False, internal_error=True).exit_code() == 3
@@ -140,12 +138,12 @@ def test_a_verdict_that_cannot_be_rendered_is_still_written(servers, write_confi
 
 
 def test_a_fault_outside_a_run_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
-    import probes.sidebyside
+    import probes.parity._sidebyside
 
     def broken(*args, **kwargs):
         raise AttributeError("planted in the diff loader")
 
-    monkeypatch.setattr(probes.sidebyside, "load_case", broken)
+    monkeypatch.setattr(probes.parity._sidebyside, "load_case", broken)
     code = main(["diff", str(tmp_path), "case", "--headless"])
     err = capsys.readouterr().err
     assert code == 3 and "Traceback" not in err

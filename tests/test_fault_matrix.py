@@ -24,11 +24,11 @@ import psutil
 import pytest
 
 from probes.config import load_config
-from probes.events import BundleTallied, ParityCaseFinished
-from probes.findings_ledger import load_ledger
-from probes.gaps import load_gaps
-from probes.parity import MAX_BODY
-from probes.results import entries
+from probes.core.events import BundleTallied, ParityCaseFinished
+from probes.scrum._ledger import load_ledger
+from probes.verdict._gaps import load_gaps
+from probes.parity._exchange import MAX_BODY
+from probes.parity._results import entries
 
 from .conftest import REPO, only_run, pid_alive, run_engine, twins_process, wait_until
 from .test_findings import new_file_diff, review, scrum_project, wave

@@ -18,8 +18,8 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.errors import ConfigError, GauntletError
-from probes.events import (
+from probes.core._errors import ConfigError, GauntletError
+from probes.core.events import (
     ArtifactWritten,
     BundleTallied,
     ComparedWithPrevious,
@@ -33,12 +33,12 @@ from probes.events import (
     ScrumPlanned,
     TokenRow,
 )
-from probes.findings import finding_id, normalise_what
-from probes.findings_ledger import load_ledger, record_dismissal
-from probes.history import open_store
-from probes.judge import judge
-from probes.scrum_report import ScrumBoard
-from probes.tally import Location, parse_review, tally
+from probes.scrum._findings import finding_id, normalise_what
+from probes.scrum._ledger import load_ledger, record_dismissal
+from probes.verdict._history import open_store
+from probes.verdict._judge import judge
+from probes.scrum._report import ScrumBoard
+from probes.scrum._tally import Location, parse_review, tally
 
 from .conftest import REPO, run_engine
 
@@ -223,7 +223,7 @@ def test_dismissals_from_processes_at_once_all_land(tmp_path):
     first, tallied, _ = wave(tmp_path, WAVE_1, review(*findings), "No findings.")
     ids = [loc.id for loc in tallied.locations]
     assert len(set(ids)) == 4
-    code = ("import sys; from pathlib import Path; from probes.findings_ledger import record_dismissal; "
+    code = ("import sys; from pathlib import Path; from probes import record_dismissal; "
             "record_dismissal(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), reason='r ' + sys.argv[2], owner='o')")
     ledger = tmp_path / "findings_ignore.toml"
     procs = [subprocess.Popen([sys.executable, "-c", code, str(first.run_dir), i, str(ledger)], cwd=REPO) for i in ids]

@@ -22,8 +22,8 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine
-from probes.events import RunFinished, RunStarted, read_events
-from probes.rundir import Writer
+from probes.core.events import RunFinished, RunStarted, read_events
+from probes.core._rundir import Writer
 
 from .conftest import REPO, kill_all, only_run, processes_with, wait_until
 

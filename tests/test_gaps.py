@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from probes.errors import ConfigError
-from probes.gaps import load_gaps, record_gap
+from probes.core._errors import ConfigError
+from probes.verdict._gaps import load_gaps, record_gap
 
 from .conftest import REPO
 
@@ -101,7 +101,7 @@ def test_gap_add_appends_without_disturbing_the_others_and_adds_a_tracker_row(tm
 
 
 def test_gap_add_refuses_what_is_not_a_gap(tmp_path):
-    from probes.errors import GauntletError
+    from probes.core._errors import GauntletError
 
     run = fake_run(tmp_path, [{"case": "same", "kinds": {"go": None}, "fingerprints": {"go": None}},
                               {"case": "status", "kinds": {"go": "status"}, "fingerprints": {"go": "sha256:0123456789abcdef"}}])
@@ -134,7 +134,7 @@ def test_gap_add_command_uses_the_runs_config(tmp_path, write_config):
 def test_a_latency_gap_for_a_case_named_like_a_glob_covers_that_case_alone(tmp_path):
     """A slowdown's gap names its case; a name with `*`, `?` or `[` in it must not turn into a
     pattern that covers the cases it happens to match."""
-    from probes.latency import LATENCY_CLASS, SLOWER
+    from probes.parity._latency import LATENCY_CLASS, SLOWER
 
     slower = {"rust": {"latency": {"state": ""}}, "go": {"latency": {"state": SLOWER, "class_id": LATENCY_CLASS}}}
     run = fake_run(tmp_path, [{"case": "get[1]*", "statuses": {"rust": 200, "go": 200}, "answers": slower}])

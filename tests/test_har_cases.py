@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from probes.config import load_config
-from probes.errors import InputError
-from probes.har_cases import from_har, path_template
+from probes.core._errors import InputError
+from probes.cases._har import from_har, path_template
 from tui.cli import main
 
 

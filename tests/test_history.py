@@ -10,9 +10,9 @@ import sys
 import pytest
 
 from probes.config import load_config
-from probes.events import ComparedWithPrevious, DeltaLine, Notice
-from probes.history import open_store, rebuild
-from probes.results import entries
+from probes.core.events import ComparedWithPrevious, DeltaLine, Notice
+from probes.verdict._history import open_store, rebuild
+from probes.parity._results import entries
 
 from .conftest import REPO, run_engine
 from .test_parity import json_answer
@@ -189,9 +189,9 @@ def test_history_and_compare_commands(servers, write_config, tmp_path):
 
 
 def test_a_locked_store_is_said_once_and_the_run_goes_on(write_config, tmp_path, monkeypatch):
-    import probes.history
+    import probes.verdict._history
 
-    monkeypatch.setattr(probes.history, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(probes.verdict._history, "BUSY_TIMEOUT_MS", 200)
     (tmp_path / "out").mkdir()
     open_store(tmp_path / "out").close()  # a valid store, then another process holds it
     holder = sqlite3.connect(tmp_path / "out" / "history.sqlite", isolation_level=None)

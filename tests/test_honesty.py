@@ -25,7 +25,7 @@ import pytest
 from rich.console import Console
 
 from probes.config import load_config
-from probes.events import BundleTallied, ParityCaseFinished, ParityPlanned, PhaseFinished, RunStarted, VerdictChanged
+from probes.core.events import BundleTallied, ParityCaseFinished, ParityPlanned, PhaseFinished, RunStarted, VerdictChanged
 from tui.headless import HeadlessPrinter
 
 from .conftest import REPO, free_port, only_run, run_engine
@@ -251,7 +251,7 @@ def test_check_probe_sends_one_case_per_endpoint_and_names_a_misaimed_target(ser
 # ---- a verdict before it exists ------------------------------------------------------------------
 
 def test_the_header_says_the_verdict_so_far_until_the_run_finishes():
-    from probes.events import RunFinished
+    from probes.core.events import RunFinished
     from tui.model import RunModel
     from tui.widgets.run_header import header_text
 
@@ -268,7 +268,7 @@ def test_the_header_says_the_verdict_so_far_until_the_run_finishes():
 # ---- also seen on the way -------------------------------------------------------------------------
 
 def test_headless_lists_the_unverified_blocks_with_the_verdict(tmp_path):
-    from probes.events import LocationRow, PlannedBundle, PlannedReviewer, RunFinished, ScrumPlanned
+    from probes.core.events import LocationRow, PlannedBundle, PlannedReviewer, RunFinished, ScrumPlanned
 
     printer = HeadlessPrinter(Console(record=True, width=160, color_system=None))
     loc = LocationRow("a.rs:3", "a.rs", 3, 3, ("anthropic",), ("opus",), False, "BLOCK", "unchecked index")
@@ -283,7 +283,7 @@ def test_headless_lists_the_unverified_blocks_with_the_verdict(tmp_path):
 
 
 def test_a_what_that_starts_with_a_backtick_keeps_it():
-    from probes.tally import parse_review
+    from probes.scrum._tally import parse_review
 
     review = parse_review("WHERE: src/lib.rs:3\nSEVERITY: BLOCK\nWHAT: `input.endorsed.len() > limit` is never "
                           "checked\n", "opus", "anthropic")
@@ -316,7 +316,7 @@ def test_an_empty_json_body_against_a_json_one_is_a_shape_divergence_not_a_fault
 
 
 async def test_the_tui_lists_inconclusive_cases_apart_and_the_header_says_so_far():
-    from probes.events import ParityPlanned, PhaseStarted
+    from probes.core.events import ParityPlanned, PhaseStarted
     from tui.app import GauntletApp
     from tui.widgets.run_header import RunHeader
 
@@ -372,7 +372,7 @@ def test_a_candidate_value_that_moves_on_every_answer_is_told_at_its_path(server
 
 
 def test_candidate_noise_reads_the_same_whatever_order_the_cases_land_in():
-    from probes.parity_report import ParityBoard
+    from probes.parity._report import ParityBoard
 
     def told(order):
         board = ParityBoard()

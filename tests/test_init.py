@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from probes.config import load_config
-from probes.openapi_cases import from_openapi
+from probes.cases._openapi import from_openapi
 from tui.cli import main
 
 from .conftest import REPO, free_ports

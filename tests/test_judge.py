@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from probes.events import RunFinished, read_events
+from probes.core.events import RunFinished, read_events
 from tests.conftest import only_run
 from tui.cli import main
 
@@ -79,7 +79,7 @@ def test_a_gap_written_while_the_run_goes_on_counts_in_its_verdict(servers, writ
 
     from probes.config import load_config
     from probes.engine import Engine, select_phases
-    from probes.events import ParityCaseFinished
+    from probes.core.events import ParityCaseFinished
 
     rust, go = _divergent_pair(servers)
     (tmp_path / "gaps.toml").write_text("# none yet\n")

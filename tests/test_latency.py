@@ -14,11 +14,12 @@ from dataclasses import replace
 
 import pytest
 
-from probes.config import ParityCase, load_config
+from probes.cases._case import ParityCase
+from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.errors import ConfigError, InputError
-from probes.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished, from_json, to_json
-from probes.latency import (
+from probes.core._errors import ConfigError, InputError
+from probes.core.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished, from_json, to_json
+from probes.parity._latency import (
     LATENCY,
     LATENCY_CLASS,
     NO_DATA,
@@ -29,10 +30,11 @@ from probes.latency import (
     mann_whitney,
     quantile,
 )
-from probes.parity import Answer, CaseResult, case_event, run_parity
-from probes.parity_store import MATCH_SAMPLE, ResultWriter
-from probes.results import entries, stored_answer
-from probes.twins import parse_latency
+from probes.parity._probe import Answer, CaseResult, case_event, run_parity
+from probes.parity._store import MATCH_SAMPLE, ResultWriter
+from probes.parity._results import entries, stored_answer
+from probes.parity._twins import parse_latency
+from probes.verdict._latency import latency_verdict
 
 from .conftest import REPO, free_ports, only_run, rewrite_ports, run_engine
 
@@ -389,7 +391,7 @@ async def test_the_pane_and_the_diff_viewer_show_latency(servers, write_config, 
 
 
 def test_compare_shows_a_runtime_getting_slower_across_waves(servers, write_config):
-    from probes.events import ComparedWithPrevious
+    from probes.core.events import ComparedWithPrevious
 
     ref = servers.serve_http(delayed(3, 12, seed=1))
     before, after = servers.serve_http(delayed(3, 12, seed=2)), servers.serve_http(delayed(12, 12, seed=3))
@@ -473,7 +475,7 @@ def slow_run(servers, write_config, tmp_path, names=("slow",), slow=("slow",), d
 
 
 def test_gap_add_on_a_case_only_slower_covers_its_latency_class(servers, write_config, tmp_path, capsys):
-    from probes.gaps import load_gaps
+    from probes.verdict._gaps import load_gaps
     from tui.cli import main
 
     run_dir = slow_run(servers, write_config, tmp_path)
@@ -493,7 +495,7 @@ def test_gap_add_on_a_case_diverging_and_slower_writes_a_gap_for_each_with_its_g
     """Its body's classes in every case, as for a case that is only divergent; its slowdown in
     this case alone: one glob for both would either narrow the body gap unasked or widen the
     latency one to every case."""
-    from probes.gaps import load_gaps
+    from probes.verdict._gaps import load_gaps
     from tui.cli import main
 
     run_dir = slow_run(servers, write_config, tmp_path, diverging=("slow",))
@@ -515,7 +517,7 @@ def test_gap_add_on_a_case_diverging_and_slower_writes_a_gap_for_each_with_its_g
 
 
 async def test_a_in_the_viewer_records_a_slower_case_as_a_known_gap(servers, write_config, tmp_path):
-    from probes.gaps import load_gaps
+    from probes.verdict._gaps import load_gaps
     from probes import judge_run
     from tui.screens.diff import DiffApp, GapForm
 
@@ -595,8 +597,8 @@ def test_no_data_on_many_cases_is_one_reason(servers, write_config):
 def test_no_data_at_scale_is_one_reason_a_candidate():
     from datetime import date
 
-    from probes.latency import LatencyBoard
-    from probes.parity_report import examples
+    from probes.parity._latency import LatencyBoard
+    from probes.parity._report import examples
 
     board = LatencyBoard()
     board.apply(0, LatencyPlanned(30, 3, 1.25, True))
@@ -605,7 +607,7 @@ def test_no_data_at_scale_is_one_reason_a_candidate():
             LatencyRow("rust", 30, 10.0),
             LatencyRow("go", 30 - i % 29, state=NO_DATA, why=f"{i % 29 + 1} of 30 timed requests failed"),
             LatencyRow("java", 30, 10.0, state=OK))))
-    reasons, covered, ids = board.verdict([], date(2026, 5, 2), examples)
+    reasons, covered, ids = latency_verdict(board, [], date(2026, 5, 2), examples)
     assert reasons == ["latency: no data for go on 5,000 cases (c0, c1, c2 and 4,997 more) — "
                        "the timing could not be measured; c0: 1 of 30 timed requests failed"], reasons
     assert board.groups("c0") == [("go", NO_DATA)]  # the pane lists it under go's latency group
@@ -620,8 +622,8 @@ def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest
     import tracemalloc
     from datetime import date
 
-    from probes.latency import LISTED, LatencyBoard
-    from probes.parity_report import examples
+    from probes.parity._latency import LISTED, LatencyBoard
+    from probes.parity._report import examples
 
     def event(i: int) -> ParityCaseFinished:
         state, why = {7: (SLOWER, ""), 8: (NO_DATA, "1 of 30 timed requests failed")}.get(i % 1000, (OK, ""))
@@ -657,7 +659,7 @@ def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest
     other = next(f"case-{i}" for i in range(count) if f"case-{i}" not in top and i % 1000 not in (7, 8))
     assert board.cell(other) == (f"{ratios[other]:.2f}×", OK) and board.cell(other, sparks=False) == board.cell(other)
     assert re.fullmatch(r"\d\.\d\d× [▁-█]{8}│[▁-█]{8}", board.cell(kept_one)[0])
-    reasons, _, _ = board.verdict([], date(2026, 5, 2), examples)
+    reasons, _, _ = latency_verdict(board, [], date(2026, 5, 2), examples)
     assert [r.split(" p50 ")[0].split(" on ")[0] for r in reasons] == ["latency: go", "latency: no data for go"]
     assert "the slowest of 5 cases" in reasons[0] and "on 5 cases" in reasons[1], reasons
     assert board.groups("case-7") == [("go", LATENCY_CLASS)] and board.groups(other) == []
@@ -667,8 +669,8 @@ def test_history_keeps_every_timed_case_so_compare_names_any_that_got_slower(tmp
     """One case of sixty, its ratio the lowest, got three times slower on both runtimes: the
     typical p50 barely moves and the case is nowhere near the slowest, yet compare names it;
     the largest moves first, then how many more."""
-    from probes.delta import compare
-    from probes.history import RunSummary
+    from probes.verdict._delta import compare
+    from probes.verdict._history import RunSummary
 
     def summary(run_id: str, slower: float, doubled: range) -> RunSummary:
         s = RunSummary(run_id=run_id, config_name="c")

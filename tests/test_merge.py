@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from probes import Shard
-from probes.compare import diff_json, diff_text
-from probes.divergence import classify
-from probes.events import DivergenceClassFound, Notice, ParityCaseFinished, RunFinished, read_events
-from probes.results import PACK, entries, read_body
-from probes.rundir import Writer
+from probes.parity._compare import diff_json, diff_text
+from probes.parity._classes import classify
+from probes.core.events import DivergenceClassFound, Notice, ParityCaseFinished, RunFinished, read_events
+from probes.parity._results import PACK, entries, read_body
+from probes.core._rundir import Writer
 
 from .conftest import REPO, only_run, wait_until
 

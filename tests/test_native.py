@@ -26,8 +26,8 @@ import httpx
 import pytest
 import tomli_w
 
-from probes.compare import SEVERITY
-from probes.results import read_case, stored_answer
+from probes.parity._compare import SEVERITY
+from probes.parity._results import read_case, stored_answer
 
 from .conftest import REPO, free_ports, only_run
 

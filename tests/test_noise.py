@@ -10,10 +10,10 @@ import sys
 import uuid
 
 from probes.config import load_config
-from probes.events import NoiseSettled, Notice, ParityCaseFinished
-from probes.noise import read_noise
-from probes.parity_report import noise_lines
-from probes.sidebyside import load_case
+from probes.core.events import NoiseSettled, Notice, ParityCaseFinished
+from probes.parity._noise import read_noise
+from probes.parity._report import noise_lines
+from probes.parity._sidebyside import load_case
 
 from .conftest import REPO, only_run, run_engine
 
@@ -227,7 +227,7 @@ def test_noise_suggest_on_a_run_that_sampled_nothing_or_a_damaged_file_says_so(t
 
 
 def _problems(write_config, parity: str) -> list[str]:
-    from probes.errors import ConfigError
+    from probes.core._errors import ConfigError
 
     path = write_config(f'[parity]\nreference = "a"\n{parity}\n[parity.targets]\na = "http://x"\nb = "http://y"\n')
     try:
@@ -264,9 +264,9 @@ def test_bad_noise_and_rule_keys_are_named_with_their_key_paths(write_config):
 
 
 def test_an_endpoint_is_the_cases_template_or_its_path_with_identifiers_wildcarded(write_config, tmp_path):
-    from probes.casefile import GeneratedCase, cases_toml
-    from probes.config import ParityCase
-    from probes.noise import endpoint_of
+    from probes.cases._casefile import GeneratedCase, cases_toml
+    from probes.cases._case import ParityCase
+    from probes.parity._noise import endpoint_of
 
     assert endpoint_of(ParityCase("a", path="/v1/playbooks/5")) == "GET /v1/playbooks/{n}"
     assert endpoint_of(ParityCase("b", "POST", "/v1/users/0f8fad5b-d9cb-469f-a165-70867728950e/orders")) == \
@@ -306,7 +306,7 @@ def test_the_viewer_lays_an_unordered_array_out_by_its_pairs(servers, write_conf
 def test_the_panes_noise_lines_stay_a_few_whatever_was_learned():
     """The pane shows a handful of lines under its headline; 500 endpoints of 40 noisy paths
     each must not become a Text of 20,000 entries drawn on every refresh."""
-    from probes.events import NoiseEndpointRow, NoisePathRow
+    from probes.core.events import NoiseEndpointRow, NoisePathRow
 
     endpoints = tuple(NoiseEndpointRow(f"GET /v{i}/{{n}}", 3, 1, tuple(NoisePathRow(f"$.f{j}", 3, ()) for j in range(40)))
                       for i in range(500))

@@ -13,10 +13,10 @@ from collections import Counter
 
 import pytest
 
-from probes.events import NoiseEndpointRow, NoisePathRow, NoiseSettled, Notice, ParityCaseFinished
-from probes.noise import NOISE_FILE, NOISE_ROWS, NOTICE_ENDPOINTS, noise_markdown, noise_notices, read_noise
-from probes.sidebyside import load_case
-from probes.textsafe import UNSAFE
+from probes.core.events import NoiseEndpointRow, NoisePathRow, NoiseSettled, Notice, ParityCaseFinished
+from probes.parity._noise import NOISE_FILE, NOISE_ROWS, NOTICE_ENDPOINTS, noise_markdown, noise_notices, read_noise
+from probes.parity._sidebyside import load_case
+from probes.core._textsafe import UNSAFE
 
 from .conftest import only_run
 from .test_noise import FIFTY, PLAYBOOK_CASE, fixed, run
@@ -189,8 +189,8 @@ def test_a_damaged_noise_file_is_a_usage_error_never_an_internal_one(tmp_path, d
 def test_learning_serialises_only_the_evidence_it_shows():
     # Fifty samples differing on a subtree of megabytes: the evidence is the start of the
     # values, serialised once, never the whole subtree per sample.
-    from probes.compare import Difference
-    from probes.noise import EVIDENCE_CHARS, NoisePool
+    from probes.parity._compare import Difference
+    from probes.parity._noise import EVIDENCE_CHARS, NoisePool
 
     rows = [{"id": n, "name": "x" * 40} for n in range(40_000)]
     ref, cand = {"rows": rows}, {"rows": rows[::-1]}

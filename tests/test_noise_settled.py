@@ -12,10 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from probes.events import NoiseSettled, ParityCaseFinished, RunStarted, read_events
-from probes.history import HistoryStore, RunSummary
-from probes.noise import read_noise
-from probes.verdict import VerdictTracker
+from probes.core.events import NoiseSettled, ParityCaseFinished, RunStarted, read_events
+from probes.verdict._history import HistoryStore, RunSummary
+from probes.parity._noise import read_noise
+from probes.verdict._verdict import VerdictTracker
 
 from .conftest import REPO, only_run
 from .test_noise import FIFTY, candidate_of_ids, dynamic_mock, run, ticking
@@ -202,8 +202,8 @@ def test_the_headless_printer_shows_the_noise_table_a_few_lines_an_endpoint(serv
 def test_shapes_a_shard_could_not_tell_from_noise_are_inconclusive_in_the_united_pool():
     # Shard 1's reference differed on `a` only, shard 2's on `b` only: neither alone finds the
     # answer {a, b} all noise; one run of both cases does, and so must their pools united.
-    from probes.compare import diff_json
-    from probes.noise import NoisePool, leaf_paths
+    from probes.parity._compare import diff_json
+    from probes.parity._noise import NoisePool, leaf_paths
 
     answer = {"a": 1, "b": 1}
     cases = [({"a": 2, "b": 1},), ({"a": 1, "b": 2},)]

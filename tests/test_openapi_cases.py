@@ -17,11 +17,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from probes.casefile import shape
-from probes.config import UNSET, load_config
-from probes.errors import InputError
-from probes.openapi_cases import from_openapi
-from probes.twins import GO, RUST, twin_handler
+from probes.cases._casefile import shape
+from probes.cases._case import UNSET
+from probes.config import load_config
+from probes.core._errors import InputError
+from probes.cases._openapi import from_openapi
+from probes.parity._twins import GO, RUST, twin_handler
 from tui.cli import main
 
 from .conftest import REPO

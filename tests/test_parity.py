@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from probes.config import load_config
-from probes.events import ParityCaseFinished
-from probes.results import entries, stored_answer
+from probes.core.events import ParityCaseFinished
+from probes.parity._results import entries, stored_answer
 
 from .conftest import REPO, free_port, only_run, run_engine
 
@@ -241,7 +241,7 @@ def test_a_target_that_dies_mid_run(servers, write_config):
             holder["server"].close()  # stop listening: later cases find nobody there
         return 200, {"Content-Type": "application/json", "Connection": "close"}, b'{"a": 1}'
 
-    from probes.twins import serve_http, server_url
+    from probes.parity._twins import serve_http, server_url
 
     server = servers.run(serve_http(dying))
     holder["server"] = server

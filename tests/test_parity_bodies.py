@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from probes.compare import MAX_DEPTH, Difference, Repeat, load_json, mark
-from probes.events import DivergenceClassFound, ParityCaseFinished, read_events
-from probes.gaps import record_gap
-from probes.sidebyside import pretty
+from probes.parity._compare import MAX_DEPTH, Difference, Repeat, load_json, mark
+from probes.core.events import DivergenceClassFound, ParityCaseFinished, read_events
+from probes.verdict._gaps import record_gap
+from probes.parity._sidebyside import pretty
 from tui.cli import main
 
 from .conftest import REPO
@@ -85,16 +85,16 @@ def test_a_body_as_deep_as_the_limit_is_compared(servers, write_config, capsys):
 def test_a_fault_comparing_one_answer_is_that_cases_error(servers, write_config, capsys, monkeypatch):
     """Whatever one answer makes the comparison raise stays that case's error: the others
     are probed and judged, and the run blocks on it (exit 1), naming it."""
-    import probes.parity
+    import probes.parity._probe
 
-    real = probes.parity.diff_json
+    real = probes.parity._probe.diff_json
 
     def fragile(ref, cand, rules=None):
         if cand == {"poison": True}:
             raise ValueError("a fault planted in the comparison")
         return real(ref, cand, rules)
 
-    monkeypatch.setattr(probes.parity, "diff_json", fragile)
+    monkeypatch.setattr(probes.parity._probe, "diff_json", fragile)
     code, results, shown, run = run_cases(servers, write_config, {}, {"/poisoned": b'{"poison": true}'},
                                      ["before", "poisoned", "after"], capsys)
     assert code == 1, shown

@@ -14,9 +14,9 @@ import re
 import subprocess
 import sys
 
-from probes.events import ParityCaseFinished, from_json
-from probes.gaps import record_gap
-from probes.results import entries
+from probes.core.events import ParityCaseFinished, from_json
+from probes.verdict._gaps import record_gap
+from probes.parity._results import entries
 from tui.app import GauntletApp
 from tui.sources import FileSource
 

@@ -23,10 +23,10 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.errors import ConfigError, InputError
-from probes.events import EventBus, Notice, ParityCaseFinished, PhaseFinished, read_events, to_json
-from probes.parity_store import MATCH_SAMPLE, RecordFile, record_line
-from probes.results import RESULTS, entries, read_case, stored_answer
+from probes.core._errors import ConfigError, InputError
+from probes.core.events import EventBus, Notice, ParityCaseFinished, PhaseFinished, read_events, to_json
+from probes.parity._store import MATCH_SAMPLE, RecordFile, record_line
+from probes.parity._results import RESULTS, entries, read_case, stored_answer
 
 from .conftest import REPO, only_run
 
@@ -185,9 +185,9 @@ PROBE = """
 import asyncio, resource, sys
 from pathlib import Path
 from probes.config import load_config
-from probes.events import EventBus
+from probes.core.events import EventBus
 from probes.parity import run_head, run_parity
-from probes.parity_store import ResultWriter
+from probes.parity import ResultWriter
 
 def peak_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux counts kilobytes

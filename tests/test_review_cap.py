@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from probes.config import load_config
-from probes.errors import ConfigError
-from probes.events import ReviewFinished
+from probes.core._errors import ConfigError
+from probes.core.events import ReviewFinished
 
 from .conftest import run_engine
 from .test_secrets import DIFF

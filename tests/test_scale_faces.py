@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from probes.events import ParityCaseFinished, ParityPlanned, read_events
-from probes.parity_report import TABLE_ROWS
-from probes.twins import GO, RUST, twin_handler
-from probes.verdict import VerdictTracker
+from probes.core.events import ParityCaseFinished, ParityPlanned, read_events
+from probes.parity._report import TABLE_ROWS
+from probes.parity._twins import GO, RUST, twin_handler
+from probes.verdict._verdict import VerdictTracker
 from tui.app import GauntletApp
 from tui.headless import CASE_LINES, HeadlessPrinter
 from tui.model import RunModel

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from probes.config import load_config
-from probes.events import Notice, ReviewChunk, ReviewFinished
+from probes.core.events import Notice, ReviewChunk, ReviewFinished
 
 from .conftest import GATEWAY_KEY as KEY
 from .conftest import REPO, run_engine

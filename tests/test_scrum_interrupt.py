@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from probes import procs
+from probes.core import procs
 
 from .conftest import REPO, kill_all, only_run, processes_with, until, wait_until
 from .test_scrum import KEY, openai, scrum_config

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.events import Notice
-from probes.scrum import BACKOFF, MAX_RETRY_AFTER, _retry_after, parse_retry_after
+from probes.core.events import Notice
+from probes.scrum._run import BACKOFF, MAX_RETRY_AFTER, _retry_after, parse_retry_after
 
 from .test_scrum import openai, run, scrum_config
 

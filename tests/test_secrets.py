@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from probes.events import ReviewChunk
-from probes.redact import Secrets
+from probes.core.events import ReviewChunk
+from probes.core._redact import Secrets
 from tui.cli import main
 
 from .conftest import GATEWAY_KEY, free_port, only_run

@@ -16,7 +16,7 @@ import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.events import EventBus, SmokeFinished, SmokeOutput, SmokeStarted, read_events
+from probes.core.events import EventBus, SmokeFinished, SmokeOutput, SmokeStarted, read_events
 
 from .conftest import REPO, only_run, pid_alive
 

@@ -11,7 +11,7 @@ import tomllib
 import pytest
 
 from probes.config import load_config
-from probes.stack import StackUpError, bring_up, check_services, stop_all, write_merged
+from probes.stack._stack import StackUpError, bring_up, check_services, stop_all, write_merged
 
 from .conftest import REPO, free_port, pid_alive
 
@@ -61,7 +61,7 @@ def test_merge_keeps_other_services_and_keys_and_writes_a_backup(write_config, t
 def test_a_failure_mid_write_leaves_the_old_file_intact(write_config, tmp_path, monkeypatch):
     target = tmp_path / "persistent.toml"
     target.write_text(EXISTING)
-    import probes.rundir
+    import probes.core._rundir
 
     real_replace = os.replace
 
@@ -70,8 +70,8 @@ def test_a_failure_mid_write_leaves_the_old_file_intact(write_config, tmp_path, 
             raise OSError(28, "No space left on device")
         return real_replace(src, dst)
 
-    monkeypatch.setattr(probes.rundir.os, "replace", failing_replace)
-    from probes.stack import stack_document
+    monkeypatch.setattr(probes.core._rundir.os, "replace", failing_replace)
+    from probes.stack._stack import stack_document
 
     config = stack_config(write_config)
     with pytest.raises(OSError):
@@ -95,7 +95,7 @@ def test_two_writers_at_once_both_land(tmp_path):
 
 
 def test_an_invalid_existing_file_is_not_overwritten(tmp_path):
-    from probes.errors import InputError
+    from probes.core._errors import InputError
 
     target = tmp_path / "persistent.toml"
     target.write_text("[services\nbroken")
@@ -188,7 +188,7 @@ def test_stack_up_names_a_service_that_never_becomes_healthy_and_stops_the_other
     doc["services"]["first"]["cwd"] = str(REPO)
     with pytest.raises(StackUpError, match=r"service mute did not answer .* within 0.5s"):
         asyncio.run(bring_up(doc, tmp_path / "logs"))
-    from probes.stack import port_taken
+    from probes.stack._stack import port_taken
 
     assert not port_taken(other)  # the first service, already up, was stopped too
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from probes.config import load_config
-from probes.events import ReviewFinished, SmokeFinished
+from probes.core.events import ReviewFinished, SmokeFinished
 
 from .conftest import kill_all, processes_with, run_engine
 from .test_scrum import scrum_config

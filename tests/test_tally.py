@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from probes.tally import guess_lineage, parse_review, tally
+from probes.scrum._tally import guess_lineage, parse_review, tally
 
 from .conftest import REPO
 
@@ -162,7 +162,7 @@ def test_reviewer_text_with_escapes_is_made_safe():
 
 
 def test_not_a_diff_is_a_clear_error():
-    from probes.errors import InputError
+    from probes.core._errors import InputError
 
     with pytest.raises(InputError, match="bundle x: not a unified diff"):
         tally("x", 1, "@@ garbage @@\n+", [], tolerance=3, min_tokens_out=0, source="bundle x")

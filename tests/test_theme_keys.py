@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Markdown
 
 import tui
-from probes.events import read_events
+from probes.core.events import read_events
 from themes.palette import STYLES
 from tui import keymap
 from tui.app import GauntletApp
@@ -206,7 +206,7 @@ def test_every_meaning_named_in_the_code_has_a_colour():
             assert name[:-1] in prefixes or name[:-1] in {"verdict.", "badge."}, name
         else:
             assert name in STYLES, name
-    from probes.smoke_report import STATUS_STYLE, STATUS_WORD
+    from probes.smokes._report import STATUS_STYLE, STATUS_WORD
 
     assert {f"smoke.{s}" for s in STATUS_WORD} <= STYLES.keys() and set(STATUS_STYLE.values()) <= STYLES.keys()
     assert {f"{kind}.{v}" for kind in ("verdict", "badge") for v in ("SHIP", "SHIP_WITH_KNOWN_GAP", "BLOCK")} <= STYLES.keys()

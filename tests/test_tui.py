@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Log
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
-from probes.events import (
+from probes.core.events import (
     PhaseStarted,
     PlannedBundle,
     PlannedReviewer,
@@ -211,7 +211,7 @@ async def test_watch_follows_a_run_being_written(tmp_path):
 
 
 async def test_verdict_pane_shows_the_deltas_against_the_previous_run():
-    from probes.events import ComparedWithPrevious, DeltaLine
+    from probes.core.events import ComparedWithPrevious, DeltaLine
 
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)
@@ -244,7 +244,7 @@ async def test_the_verdict_badge_turns_as_soon_as_a_smoke_fails():
 
 
 async def test_a_review_streams_into_its_tab_piece_by_piece():
-    from probes.events import ReviewChunk, ReviewStarted, ScrumPlanned
+    from probes.core.events import ReviewChunk, ReviewStarted, ScrumPlanned
 
     source = ScriptedSource()
     app = GauntletApp(source, clock=False)

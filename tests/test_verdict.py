@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from probes.events import (
+from probes.core.events import (
     LocationRow,
     PlannedBundle,
     PlannedReviewer,
@@ -21,8 +21,8 @@ from probes.events import (
     SmokeFinished,
     SmokesPlanned,
 )
-from probes.gaps import KnownGap
-from probes.verdict import BLOCK, SHIP, SHIP_WITH_KNOWN_GAP, VerdictTracker
+from probes.verdict._gaps import KnownGap
+from probes.verdict._verdict import BLOCK, SHIP, SHIP_WITH_KNOWN_GAP, VerdictTracker
 
 TODAY = date(2026, 11, 26)
 

@@ -20,8 +20,8 @@ import psutil
 import pytest
 from rich.console import Console
 
-from probes.events import RunStarted
-from probes.rundir import WRITER_FILE, RunDir
+from probes.core.events import RunStarted
+from probes.core._rundir import WRITER_FILE, RunDir
 from tui.app import GauntletApp
 from tui.sources import FileSource
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from textual.widget import Widget
 
-from probes.events import Event, RunStarted
+from probes.core.events import Event, RunStarted
 
 from .conftest import REPO
 

@@ -21,7 +21,7 @@ from probes import ConfigError, GauntletError
 
 from .commands import (bundle, cases, check, diff, finding, gap, history, init, merge, noise, run, stack, tally,
                        twins, verdict, watch)
-from .commands._common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, err, stderr
+from .commands.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, err, stderr
 
 # In the order the help lists them: a run and the merge of its shards, then what a run leaves
 # behind, the scrum offline, configs and the stack, and a new project's first files.

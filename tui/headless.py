@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from probes import ENDPOINT_PATHS, NOISE_FILE
-from probes.events import (
+from probes.core.events import (
     BundleTallied,
     ComparedWithPrevious,
     Event,
@@ -40,10 +40,10 @@ from probes.events import (
     SmokeStarted,
     VerdictChanged,
 )
-from probes.parity_report import body_kind, status_kind
-from probes.scrum_report import ANY_LINEAGE
-from probes.smoke_report import STATUS_STYLE, STATUS_WORD
-from probes.textsafe import neutralise
+from probes.parity import body_kind, status_kind
+from probes.scrum import ANY_LINEAGE
+from probes.smokes import STATUS_STYLE, STATUS_WORD
+from probes.core import neutralise
 from probes.verdict import VerdictTracker
 from themes.palette import CONSOLE_THEME
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from probes.events import (
+from probes.core.events import (
     ArtifactWritten,
     BundleTallied,
     Event,
@@ -32,7 +32,7 @@ from probes.events import (
     SmokeOutput,
     VerdictChanged,
 )
-from probes.textsafe import neutralise
+from probes.core import neutralise
 from probes.verdict import BLOCK, VerdictTracker
 
 if TYPE_CHECKING:

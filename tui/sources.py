@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from probes import EXIT_INTERRUPTED, Engine, Writer, writer_gone
-from probes.events import Event, RunFinished, event_of_line
+from probes.core.events import Event, RunFinished, event_of_line
 
 Deliver = Callable[[float, Event], None]
 FOLLOW_EVERY = 0.1  # seconds between looks at a followed events.jsonl

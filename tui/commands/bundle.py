@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import err, pair, stdout
+from .common import err, pair, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.text import Text
 
-from probes.textsafe import neutralise
+from probes.core import neutralise
 
-from ._common import stderr, stdout
+from .common import stderr, stdout
 
 if TYPE_CHECKING:  # the generators (YAML, $ref resolution, TOML) load only when a command runs
     from probes import GeneratedCase

@@ -10,9 +10,9 @@ from rich.text import Text
 
 from probes import Config, ConfigError, Problem, load_config, preflight, scan_case_lines
 
-from probes.textsafe import neutralise
+from probes.core import neutralise
 
-from ._common import EXIT_USAGE, config_arg, stdout
+from .common import EXIT_USAGE, config_arg, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ._common import EXIT_INTERRUPTED, interactive, theme_option
+from .common import EXIT_INTERRUPTED, interactive, theme_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:

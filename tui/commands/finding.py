@@ -10,7 +10,7 @@ from rich.text import Text
 
 from probes import InputError
 
-from ._common import iso_date, print_judgement, run_dir, stdout
+from .common import iso_date, print_judgement, run_dir, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -14,7 +14,7 @@ from rich.text import Text
 from probes import GauntletError, load_config
 from themes.palette import CONSOLE_THEME
 
-from ._common import err, run_dir, stdout
+from .common import err, run_dir, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

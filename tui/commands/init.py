@@ -7,9 +7,9 @@ from pathlib import Path
 
 from rich.text import Text
 
-from probes.textsafe import neutralise
+from probes.core import neutralise
 
-from ._common import pair, stdout
+from .common import pair, stdout
 
 _STYLE = {"found": "cli.found", "guessed": "cli.guessed", "decide": "cli.decide", "wrote": "bold"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.text import Text
 
-from probes.textsafe import neutralise
+from probes.core import neutralise
 
-from ._common import print_judgement, stdout
+from .common import print_judgement, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from probes import InputError
 
-from ._common import run_dir
+from .common import run_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
 
-from ._common import config_arg, err, interactive, run_options
+from .common import config_arg, err, interactive, run_options
 from .diff import show_case
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from probes import GauntletError, InputError, load_config
 
-from ._common import EXIT_INTERRUPTED, config_arg, err, stdout
+from .common import EXIT_INTERRUPTED, config_arg, err, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from ._common import pair
+from .common import pair
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 
-from ._common import EXIT_USAGE, err
+from .common import EXIT_USAGE, err
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import print_judgement, stdout
+from .common import print_judgement, stdout
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from probes import GauntletError
 
-from ._common import EXIT_INTERRUPTED, run_dir, theme_option
+from .common import EXIT_INTERRUPTED, run_dir, theme_option
 
 
 def register(sub: argparse._SubParsersAction) -> None:

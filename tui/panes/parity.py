@@ -18,8 +18,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from probes.events import NoiseSettled
-from probes.parity_report import CaseRow, body_kinds, divergences, head_kinds, noise_lines
+from probes.core.events import NoiseSettled
+from probes.parity import CaseRow, body_kinds, divergences, head_kinds, noise_lines
 from themes.palette import KIND_TONE
 
 from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS

@@ -16,8 +16,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Static, TextArea
 
 from probes import GauntletError
-from probes.events import DismissalRow
-from probes.scrum_report import BundleState, ScrumBoard, seen
+from probes.core.events import DismissalRow
+from probes.scrum import BundleState, ScrumBoard, seen
 
 from ..keymap import DISMISS_FORM_BINDINGS, SCRUM_BINDINGS
 from ..model import RunModel

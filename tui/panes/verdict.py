@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from probes.scrum_report import ANY_LINEAGE
+from probes.scrum import ANY_LINEAGE
 
 from ..model import RunModel
 from ..widgets import Themed, update_static

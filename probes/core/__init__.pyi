@@ -1,0 +1,43 @@
+# The public names of this package, loaded on first use (__init__.py reads this file).
+
+from . import procs
+from ._errors import ConfigError, GauntletError, InputError, Problem, RunDirUnwritable, read_input
+from ._files import append_entry, locked, writing
+from ._reader import ENV_REF, TableReader, check_duplicates, check_name, expand_env, resolve_path
+from ._redact import MIN_LENGTH, Secrets, shown_url, url_secrets
+from ._rundir import RunDir, Writer, write_all, write_atomic, writer_gone
+from ._textsafe import UNSAFE, decode_safe, md_cell, neutralise
+from ._values import schema_type
+
+__all__ = [
+    "ConfigError",
+    "ENV_REF",
+    "GauntletError",
+    "InputError",
+    "MIN_LENGTH",
+    "Problem",
+    "RunDir",
+    "RunDirUnwritable",
+    "Secrets",
+    "TableReader",
+    "UNSAFE",
+    "Writer",
+    "append_entry",
+    "check_duplicates",
+    "check_name",
+    "decode_safe",
+    "expand_env",
+    "locked",
+    "md_cell",
+    "neutralise",
+    "procs",
+    "read_input",
+    "resolve_path",
+    "schema_type",
+    "shown_url",
+    "url_secrets",
+    "write_all",
+    "write_atomic",
+    "writer_gone",
+    "writing",
+]

@@ -1,0 +1,488 @@
+"""The parity phase's state as the event stream tells it, and the reports made from it.
+
+Built for 100,000 cases: a case is kept as a compact row (its dictionaries shared with every
+other case that has the same ones), divergences are grouped by class, and the reports list
+classes with a few example cases each rather than a section per case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from ..core import md_cell, neutralise
+from ..core.events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
+from ._compare import HEAD_KINDS, SEVERITY
+from ._latency import LatencyBoard
+from ._noise import NOISE_FILE, Settler, noise_markdown
+
+TICK, CROSS = "✓", "✗"
+INCONCLUSIVE = "inconclusive"  # a case whose reference answer is all noise: neither a match nor a divergence
+TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
+EXAMPLES = 3  # cases named per class in a sentence
+PANE_NOISE_ENDPOINTS, PANE_NOISE_PATHS = 6, 8  # the pane's few lines of noise; parity/noise.json has it all
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """One probed case as the boards keep it: the event without its difference rows."""
+
+    case: str
+    reference: str
+    statuses: dict[str, int | None]
+    errors: dict[str, str]
+    kinds: dict[str, str | None]
+    fingerprints: dict[str, str | None]
+    status_match: bool
+    body_match: bool
+    expect_failures: tuple[str, ...]
+    status_kinds: dict[str, str | None]
+    classes: dict[str, str | None]
+    endpoint: str = ""
+    shape: str = ""
+    inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
+    expect_status: int | None = None
+    unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: candidate noise
+
+
+@dataclass(frozen=True)
+class ClassGroup:
+    """The cases of one candidate that diverge in one class (`class_id` None: a run recorded
+    before classes, grouped by each case's fingerprint)."""
+
+    target: str
+    class_id: str | None
+    kind: str
+    description: str
+    cases: list[str]
+    example_diffs: tuple[DiffRow, ...]
+
+
+# What a target answering every case with one status most likely means: it was never asked
+# what the cases ask (a base path, credentials), so nothing was compared.
+MISAIMED_CAUSES = {
+    401: "missing credentials? ([parity] headers)", 403: "missing credentials? ([parity] headers)",
+    407: "a proxy asks for credentials", 404: "a base path? (the target URL's path, or the cases' paths)",
+    410: "a base path? (the target URL's path, or the cases' paths)",
+    405: "the cases' methods or routes are not this service's", 421: "a host name the service does not serve",
+    429: "rate limited on every request", 500: "the service fails every request",
+    502: "nothing healthy behind a proxy", 503: "the service is not ready", 504: "nothing answers behind a proxy",
+}
+
+
+MISAIMED_MIN_CASES = 2
+
+
+@dataclass
+class Aim:
+    """Whether a target answered anything the cases asked: a target that answers every case
+    with the same error status, or fails every request, was misaimed (the run checked nothing
+    there), unless the cases expect that status."""
+
+    cases: int = 0
+    status: int | None = None  # the status of every case so far (uniform)
+    uniform: bool = True
+    failed: int = 0
+    first_error: str = ""
+    expected: int = 0  # cases that expect the status they got
+
+    def add(self, status: int | None, error: str | None, expect: int | None) -> None:
+        self.cases += 1
+        if self.cases == 1:
+            self.status = status
+        elif status != self.status:
+            self.uniform = False
+        if error:
+            self.failed += 1
+            self.first_error = self.first_error or error
+        self.expected += expect is not None and expect == status
+
+    def misaimed(self, *, minimum: int = MISAIMED_MIN_CASES) -> tuple[str, str] | None:
+        """(what every case got, the likely cause), or None while the target answered something.
+        A run needs `minimum` cases for a pattern (one case failing is that case's result); a
+        check that sends one case per endpoint takes what it gets."""
+        if self.cases < minimum or not self.cases:
+            return None
+        if self.failed == self.cases:
+            return f"every case ({self.cases:,}) failed", self.first_error
+        if self.uniform and self.status in MISAIMED_CAUSES and self.expected < self.cases:
+            return f"every case ({self.cases:,}) answered {self.status}", MISAIMED_CAUSES[self.status]
+        return None
+
+
+@dataclass
+class Tally:
+    """The headline's counts, case by case: a screen that redraws ten times a second keeps
+    one up to date as cases land rather than going over 100,000 rows each time."""
+
+    cases: int = 0
+    status_match: int = 0
+    divergent: int = 0  # bodies that diverge, of the cases that could be compared
+    not_shape: int = 0  # of those, bodies that differ otherwise than in shape alone
+    errored: int = 0
+    inconclusive: int = 0
+    aims: dict[str, Aim] = field(default_factory=dict)  # per target, in the order the targets are given
+    # (candidate, path) -> [cases, the first few]: where a candidate disagreed with itself
+    unsteady: dict[tuple[str, str], tuple[int, list[str]]] = field(default_factory=dict)
+
+    def add(self, r: CaseRow) -> None:
+        self.cases += 1
+        for target, paths in r.unsteady.items():
+            for path in paths:
+                count, named = self.unsteady.get((target, path), (0, []))
+                # the first cases by name, not by landing: the verdict reads the same every run
+                self.unsteady[(target, path)] = (count + 1, sorted([*named, r.case])[:EXAMPLES])
+        for target, status in r.statuses.items():
+            self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status)
+        self.inconclusive += r.inconclusive
+        self.status_match += r.status_match
+        if r.errors:
+            self.errored += 1
+        elif not r.body_match:
+            self.divergent += 1
+            self.not_shape += body_kinds(r) != ["shape"]
+
+    def headline(self) -> str:
+        n = self.cases
+        noun = "bodies diverge" if self.not_shape else "body shapes diverge"
+        text = f"{self.status_match}/{n} status codes match · {self.divergent}/{n} {noun}"
+        if self.errored:
+            text += f" · {self.errored}/{n} could not be compared"
+        if self.inconclusive:
+            text += f" · {self.inconclusive}/{n} inconclusive (the reference's answer is all noise)"
+        for target, (what, _) in self.misaimed():
+            text += f" · {target} misaimed ({what})"
+        for target in dict.fromkeys(t for t, _ in self.unsteady):
+            text += f" · {target} disagrees with itself"
+        return text
+
+    def candidate_noise(self) -> dict[str, list[tuple[str, int, list[str]]]]:
+        """Per candidate, each path where its own answers differed and the reference's did not:
+        (path, cases, the first few of them by name), by candidate and path, never by landing order."""
+        out: dict[str, list[tuple[str, int, list[str]]]] = {}
+        for (target, path), (count, named) in sorted(self.unsteady.items()):
+            out.setdefault(target, []).append((path, count, named))
+        return out
+
+    def misaimed(self) -> list[tuple[str, tuple[str, str]]]:
+        return [(target, why) for target, aim in self.aims.items() if (why := aim.misaimed()) is not None]
+
+
+class Shared:
+    """One object per distinct small dictionary: 100,000 cases share a handful of them."""
+
+    def __init__(self) -> None:
+        self._seen: dict[Any, Any] = {}
+
+    def __call__(self, value: dict[str, Any]) -> dict[str, Any]:
+        key = tuple(value.items())
+        return self._seen.setdefault(key, value)
+
+
+@dataclass
+class ParityBoard:
+    """Every case's latest result, in landing order, and the divergence classes met."""
+
+    cases: list[str] = field(default_factory=list)
+    targets: tuple[str, ...] = ()
+    reference: str = ""
+    results: dict[str, CaseRow] = field(default_factory=dict)
+    classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
+    noise: NoiseSettled | None = None  # the run's learned noise, once settled
+    max_inconclusive: float = 0.1
+    _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
+    _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
+    _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
+    _shared: Shared = field(default_factory=Shared)
+    latency: LatencyBoard = field(default_factory=LatencyBoard)  # with `[parity.latency]`: each case's timings
+
+    def apply(self, t: float, event: Event) -> None:
+        self.latency.apply(t, event)
+        if isinstance(event, ParityPlanned):
+            self.targets, self.reference = event.targets, event.reference
+            self.max_inconclusive = event.max_inconclusive
+            self.cases, self.results = [], {}
+            self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+            self.noise = None
+        elif isinstance(event, DivergenceClassFound):
+            self.classes[event.id] = event
+        elif isinstance(event, NoiseSettled):
+            self.settle(event)
+        elif isinstance(event, ParityCaseFinished):
+            again = event.case in self.results
+            if not again:
+                self.cases.append(event.case)
+            share = self._shared
+            row = self.results[event.case] = CaseRow(
+                event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
+                event.fingerprints, event.status_match, event.body_match, event.expect_failures,
+                share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive,
+                event.expect_status, share({t: tuple(paths) for t, paths in event.unsteady.items()}))
+            if again:  # a case probed twice (rare): count every case again
+                self._count_all()
+            else:
+                self._count(row)
+            for target in event.kinds:
+                key = (target, event.classes.get(target) or event.fingerprints.get(target) or "")
+                if key not in self._examples and event.diffs:
+                    self._examples[key] = tuple(d for d in event.diffs if d.target == target)
+
+    def settle(self, event: NoiseSettled) -> None:
+        """Judge every landed case again from the settled noise (probes/parity/_noise.py): a case
+        judged before its endpoint's noise was all learned loses the entries that turned out
+        noise, keeps those that did not, and is inconclusive if its reference's answer is."""
+        self.noise = event
+        settler = Settler(event, self.classes)
+        share = self._shared
+        for case, row in self.results.items():
+            if row.errors or not row.endpoint:
+                continue
+            again = settler.case(case, row.endpoint, row.kinds, row.classes, row.fingerprints)
+            kinds, classes, fingerprints = again or (row.kinds, row.classes, row.fingerprints)
+            for target, class_id in classes.items():
+                before = row.classes.get(target)
+                if class_id and class_id != before and (target, class_id) not in self._examples:
+                    self._examples[(target, class_id)] = settler.rows(row.endpoint,
+                                                                      self._examples.get((target, before or ""), ()))
+            inconclusive = row.inconclusive or settler.inconclusive(row.endpoint, row.shape)
+            if again is not None or inconclusive != row.inconclusive:
+                self.results[case] = replace(row, kinds=share(kinds), classes=share(classes), fingerprints=fingerprints,
+                                             body_match=not any(kinds.values()), inconclusive=inconclusive)
+        self.classes.update(settler.found)
+        self._count_all()
+
+    def _count(self, row: CaseRow) -> None:
+        """The headline's counts and the class groups, kept as cases land: a report, the
+        verdict or a redraw at 100,000 cases reads them instead of going over every case."""
+        self.tally.add(row)
+        for target, key, kind in divergences(row):
+            self._groups.setdefault((target, key), []).append(row.case)
+            self._group_kinds.setdefault((target, key), kind)
+
+    def _count_all(self) -> None:
+        self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+        for row in self.done():
+            self._count(row)
+
+    @property
+    def candidates(self) -> list[str]:
+        return [t for t in self.targets if t != self.reference]
+
+    def done(self) -> list[CaseRow]:
+        return [self.results[c] for c in self.cases]
+
+    def errored(self) -> list[CaseRow]:
+        return [r for r in self.done() if r.errors]
+
+    def status_mismatches(self) -> list[CaseRow]:
+        return [r for r in self.done() if not r.errors and not r.status_match]
+
+    def body_divergent(self) -> list[CaseRow]:
+        return [r for r in self.done() if not r.errors and not r.body_match]
+
+    def class_groups(self) -> list[ClassGroup]:
+        """Every (candidate, class) that diverges: the body's and the compared headers' way of
+        differing, the status code left out (it blocks on its own). Most cases first."""
+        out = [self.group(target, key, self._group_kinds[(target, key)], list(cases))
+               for (target, key), cases in self._groups.items()]
+        return sorted(out, key=lambda g: (-len(g.cases), g.target, g.class_id or ""))
+
+    def group(self, target: str, key: str, kind: str, cases: list[str]) -> ClassGroup:
+        """The group of `cases` diverging for `target` in the class (or fingerprint) `key`, the
+        class's own words when it was announced."""
+        found = self.classes.get(key)
+        return ClassGroup(target, key if found else None, found.kind if found else kind,
+                          found.description if found else f"fingerprint {key}", cases,
+                          self._examples.get((target, key), ()))
+
+    def headline(self) -> str:
+        """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any); a case
+        whose status differs too still counts its body by the body's own kind."""
+        return self.tally.headline()
+
+    def case_table(self) -> Table:
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+        shown = self.cases[:TABLE_ROWS]
+        # A name is what the operator looks for: narrow the headers before it (within reason).
+        table.add_column("Case", no_wrap=True, min_width=min(40, max(map(len, shown), default=4)))
+        for target in self.targets:
+            table.add_column(f"{target} status", justify="right")
+        for head in ("Status match", "Body match"):
+            table.add_column(head)
+        timed = self.latency.plan is not None
+        if timed:
+            table.add_column("Latency")
+        for case in shown:
+            table.add_row(*self.row_cells(case), *((self.latency.cell(case)[0],) if timed else ()))
+        if len(self.cases) > len(shown):
+            table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl.gz"
+        return table
+
+    def class_table(self) -> Table:
+        """One row per (candidate, divergence class): how many cases, what differs, examples."""
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Divergence classes")
+        for head, justify in (("Target", "left"), ("Cases", "right"), ("Class", "left"), ("What differs", "left"),
+                              ("Examples", "left")):
+            table.add_column(head, justify=justify)  # type: ignore[arg-type]
+        for g in self.class_groups():
+            table.add_row(g.target, str(len(g.cases)), g.class_id or "–", Text(g.description, style=f"kind.{g.kind}"),
+                          examples(g.cases))
+        return table
+
+    def row_cells(self, case: str, kind_style: Mapping[str, str] | None = None) -> tuple[Text | str, ...]:
+        """A case's row, for the headless table and the TUI's pane alike: the case, a status
+        per target, then the status match and the body match, each mark followed by its kind
+        (one cell each, so the row fits 80 columns), kinds styled by `kind_style`."""
+        r = self.results.get(case)
+        if r is None:
+            return (case, *(Text("…", style="dim") for _ in self.targets), Text("pending", style="dim"), "")
+        statuses = [Text(_status(r, t), style="" if r.statuses.get(t) is not None else "parity.error")
+                    for t in self.targets]
+        body = Text(f"? {INCONCLUSIVE}", style="parity.inconclusive") if r.inconclusive and r.body_match \
+            else judged(r.body_match, body_kind(r), kind_style or {})
+        return (case, *statuses, judged(r.status_match, status_kind(r), kind_style or {}), body)
+
+    def table_markdown(self) -> list[str]:
+        """The table (`| Case | rust status | go status | Status match | Body match |`) and
+        each case's status kind and body kind, for the first cases; then the classes."""
+        lines = ["| Case | " + " | ".join(f"{t} status" for t in self.targets)
+                 + " | Status match | Body match | Status kind | Body kind |",
+                 "|---|" + "---:|" * len(self.targets) + ":---:|:---:|---|---|"]
+        done = self.done()
+        for r in done[:TABLE_ROWS]:
+            statuses = " | ".join(_status(r, t) for t in self.targets)
+            unsure = r.inconclusive and r.body_match
+            lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
+                         f"{'?' if unsure else TICK if r.body_match else CROSS} | {status_kind(r)} | "
+                         f"{INCONCLUSIVE if unsure else body_kind(r)} |")
+        if len(done) > TABLE_ROWS:
+            lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl.gz`."]
+        groups = self.class_groups()
+        if groups:
+            lines += ["", "| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
+            for g in groups:
+                lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
+                             f"{md_cell(examples(g.cases))} |")
+        return lines + (["", *self.latency.table_markdown()] if self.latency.plan is not None else [])
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.case_table()
+        if self.class_groups():
+            yield Text("")
+            yield self.class_table()
+        yield Text("")
+        yield Text(self.headline(), style="bold")
+
+    def report_markdown(self, title: str) -> str:
+        """parity/report.md: the table, the headline, each divergence class with an example,
+        then the cases that could not be compared or whose status differs."""
+        lines = [f"# Parity: {title}", "", f"Reference: `{self.reference}`; candidates: "
+                 + ", ".join(f"`{c}`" for c in self.candidates), "", *self.table_markdown(),
+                 "", f"**{self.headline()}**", ""]
+        for g in self.class_groups():
+            lines += [f"## {g.target}: {len(g.cases)} case(s) in class `{g.class_id or '–'}`", "",
+                      f"{md_cell(g.description)}", "", f"Cases: {md_cell(examples(g.cases, 20))}", ""]
+            if g.example_diffs:
+                lines += [f"Differences in `{md_cell(g.cases[0])}`:", "",
+                          "| Kind | Path | " + f"{self.reference} | {g.target} |", "|---|---|---|---|"]
+                for d in g.example_diffs:
+                    flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
+                    lines.append(f"| {d.kind}{flag} | `{md_cell(d.path)}` | `{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
+                lines.append("")
+        lines += noise_markdown(self.noise)
+        unmatched = [r for r in self.done() if r.errors or not r.status_match]
+        if unmatched:
+            lines += ["## Not compared, or the status differs", ""]
+            for r in unmatched[:TABLE_ROWS]:
+                detail = [f"{t}: {e}" for t, e in r.errors.items()] + list(r.expect_failures)
+                statuses = ", ".join(f"{t} {_status(r, t)}" for t in self.targets)
+                lines.append(f"- `{md_cell(r.case)}` ({statuses})" + (f": {md_cell('; '.join(detail))}" if detail else ""))
+            if len(unmatched) > TABLE_ROWS:
+                lines.append(f"- … and {len(unmatched) - TABLE_ROWS} more in `parity/results.jsonl.gz`")
+            lines.append("")
+        return "\n".join(lines) + "\n"
+
+
+def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
+    """(candidate, class key, kind) for each way the case diverges that a class names: the
+    body's and the compared headers' way of differing, the status code left out (it blocks on
+    its own); a case that could not be compared has none. A run recorded before classes is
+    keyed by each case's fingerprint."""
+    if r.errors:
+        return []
+    out = []
+    for target, body in r.kinds.items():
+        kind = body or ("header" if r.status_kinds.get(target) == "header" else None)
+        if kind is not None:
+            out.append((target, r.classes.get(target) or r.fingerprints.get(target) or kind, kind))
+    return out
+
+
+def noise_lines(event: NoiseSettled) -> Text:
+    """The learned noise in a few lines for the parity pane: per endpoint, each noisy path
+    and in how many of the reference's samples it differed."""
+    text = Text()
+    told = [e for e in event.endpoints if e.paths or e.inconclusive]
+    for e in told[:PANE_NOISE_ENDPOINTS]:
+        text.append(("\n" if text else "") + f"noise {neutralise(e.endpoint)}: ", style="bold")
+        paths = [f"{neutralise(p.path)} {p.differed}/{e.samples}" for p in e.paths[:PANE_NOISE_PATHS]]
+        if len(e.paths) > PANE_NOISE_PATHS:
+            paths.append(f"{len(e.paths) - PANE_NOISE_PATHS} more")
+        text.append(" · ".join(paths))
+        if e.inconclusive:
+            text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
+    if len(told) > PANE_NOISE_ENDPOINTS:
+        text.append(f"\n… and {len(told) - PANE_NOISE_ENDPOINTS} more endpoints with noise ({NOISE_FILE})", style="dim")
+    return text
+
+
+def examples(cases: list[str], limit: int = EXAMPLES) -> str:
+    """`a, b, c and 14,997 more`."""
+    shown = ", ".join(cases[:limit])
+    return shown + (f" and {len(cases) - limit:,} more" if len(cases) > limit else "")
+
+
+def match_mark(ok: bool) -> Text:
+    return Text(TICK, style="parity.match") if ok else Text(CROSS, style="parity.mismatch")
+
+
+def judged(ok: bool, kind: str, kind_style: Mapping[str, str]) -> Text:
+    """A match mark and, after it, what differs."""
+    return Text.assemble(match_mark(ok), (f" {kind}" if kind else "", kind_style.get(kind.split(",")[0], "")))
+
+
+def head_kinds(r: CaseRow) -> list[str]:
+    """What differs in the candidates' heads (status, header), most severe first; an expected
+    status not answered is a status kind too. Runs recorded before `status_kinds` carried
+    these in `kinds`, so they are read from there as well."""
+    kinds = {k for k in (*r.status_kinds.values(), *r.kinds.values()) if k in HEAD_KINDS}
+    if r.expect_failures:
+        kinds.add("status")
+    return sorted(kinds, key=SEVERITY.__getitem__)
+
+
+def body_kinds(r: CaseRow) -> list[str]:
+    """How the candidates' bodies diverge (shape, type, value), most severe first."""
+    return sorted({k for k in r.kinds.values() if k and k not in HEAD_KINDS}, key=SEVERITY.__getitem__)
+
+
+def status_kind(r: CaseRow) -> str:
+    """The status kind cell: `error` when a target could not be compared, else the head kinds."""
+    return "error" if r.errors else ", ".join(head_kinds(r))
+
+
+def body_kind(r: CaseRow) -> str:
+    """The body kind cell: empty when the bodies match or could not be compared."""
+    return ", ".join(body_kinds(r))
+
+
+def _status(r: CaseRow, target: str) -> str:
+    status = r.statuses.get(target)
+    return "error" if status is None else str(status)

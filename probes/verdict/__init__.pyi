@@ -1,0 +1,32 @@
+# The public names of this package, loaded on first use (__init__.py reads this file).
+
+from ._delta import compare
+from ._gaps import KnownGap, gaps_path_of_run, load_gaps, record_gap
+from ._history import HistoryStore, HistoryUnavailable, RunSummary, open_store, rebuild, sparkline
+from ._judge import Judgement, judge, run_gaps
+from ._verdict import BLOCK, EXIT_INTERNAL, EXIT_INTERRUPTED, Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
+
+__all__ = [
+    "BLOCK",
+    "EXIT_INTERNAL",
+    "EXIT_INTERRUPTED",
+    "HistoryStore",
+    "HistoryUnavailable",
+    "Judgement",
+    "KnownGap",
+    "RunSummary",
+    "Verdict",
+    "VerdictTracker",
+    "bare_verdict",
+    "compare",
+    "gaps_path_of_run",
+    "judge",
+    "load_gaps",
+    "open_store",
+    "rebuild",
+    "record_gap",
+    "run_gaps",
+    "sparkline",
+    "verdict_json",
+    "verdict_markdown",
+]

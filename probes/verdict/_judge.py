@@ -1,0 +1,78 @@
+"""Judging a finished run again, offline: the verdict is one function of a run's events and
+the known-gaps file, whoever asks (a run ending, `gauntlet verdict`, a gap just recorded).
+
+A gap recorded after a run ended must change the run's verdict files, not only a screen:
+re-judging replays events.jsonl into a fresh tracker with the gaps file as it is now and
+rewrites verdict.json and verdict.md in one step each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from ..core import InputError, Writer, write_atomic
+from ..core.events import RunFinished, read_events
+from ..scrum import load_ledger
+from ._gaps import KnownGap, gaps_path_of_run, load_gaps
+from ._verdict import BLOCK, EXIT_INTERRUPTED, Verdict, VerdictTracker, verdict_json, verdict_markdown
+
+
+@dataclass(frozen=True)
+class Judgement:
+    run_dir: Path
+    verdict: Verdict
+    exit_code: int
+    gaps_file: Path | None
+    gaps: tuple[KnownGap, ...]  # as the gaps file holds them now
+    finished: bool  # the run wrote RunFinished (else it is judged as it stands, incomplete)
+    written: bool  # verdict.json and verdict.md were rewritten (never under a run still going)
+
+
+def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
+    """The known-gaps file named by the run's config, and its entries as they are now."""
+    try:
+        gaps_file, _ = gaps_path_of_run(run_dir)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if gaps_file is None or not gaps_file.is_file():
+        return gaps_file, []
+    return gaps_file, load_gaps(gaps_file)
+
+
+def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
+    """The run's verdict from its events and its gaps file, written to its verdict files
+    unless the run is still going (its own writer has the last word then)."""
+    events_path = run_dir / "events.jsonl"
+    if not events_path.is_file():
+        raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
+    gaps_file, gaps = run_gaps(run_dir)
+    tracker = VerdictTracker(gaps=gaps, today=today or date.today())
+    finished: RunFinished | None = None
+    try:
+        for t, event in read_events(str(events_path)):
+            tracker.apply(t, event)
+            if isinstance(event, RunFinished):
+                finished = event
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    if tracker.scrum.ledger_path:  # the findings ledger as it is now, like the gaps file
+        tracker.scrum.ledger = load_ledger(Path(tracker.scrum.ledger_path))
+    verdict = tracker.current(final=True)
+    writer = Writer.of_run(run_dir)
+    live = finished is None and writer is not None and writer.running() is not False
+    if finished is None and writer is not None and not live:
+        verdict = replace(verdict, verdict=BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
+    interrupted = finished is not None and finished.interrupted
+    if not live:
+        duration = finished.duration if finished is not None else 0.0
+        write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=interrupted,
+                                                            duration=duration))
+        write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
+        if tracker.scrum.ledger is not None and (run_dir / "scrum").is_dir():  # what a dismissal changes there
+            write_atomic(run_dir / "scrum" / "summary.md", tracker.scrum.summary_markdown(tracker.run.name
+                                                                                          if tracker.run else "gauntlet"))
+            write_atomic(run_dir / "scrum" / "findings.sarif", tracker.scrum.sarif())
+    code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
+    return Judgement(run_dir, verdict, code, gaps_file, tuple(gaps), finished is not None, not live)
