@@ -429,11 +429,12 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a fault of ours: recorded, the verdict still written
                 self._internal_error("verdict", exc)
         verdict = self._publish_verdict(final=True)
-        for name, what, render in (
-                ("verdict.json", "verdict (JSON)",
-                 lambda: verdict_json(self.tracker, verdict, interrupted=self._interrupted, duration=duration)),
-                ("verdict.md", "verdict (Markdown)",
-                 lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted))):
+        renders: tuple[tuple[str, str, Callable[[], str]], ...] = (
+            ("verdict.json", "verdict (JSON)",
+             lambda: verdict_json(self.tracker, verdict, interrupted=self._interrupted, duration=duration)),
+            ("verdict.md", "verdict (Markdown)",
+             lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted)))
+        for name, what, render in renders:
             try:
                 text = render()
             except Exception as exc:  # noqa: BLE001 - a fault of ours: the bare verdict is still written

@@ -97,7 +97,8 @@ def read_har(path: Path) -> list[dict[str, Any]]:
         for key in ("method", "url"):
             if not isinstance(request.get(key), str) or not request[key]:
                 raise InputError(f"{path}: log.entries[{i}].request.{key}: missing or not a string")
-    return log["entries"]
+    entries: list[dict[str, Any]] = log["entries"]
+    return entries
 
 
 def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence[str] = ()) -> HarCases:

@@ -201,7 +201,8 @@ def load_contract(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: {location(exc.path)}: $ref {ref!r} does not resolve: {cause}") from None
     if not isinstance(resolved.get("paths"), dict) or not resolved["paths"]:
         raise InputError(f"{path}: paths: no operation to make cases from")
-    return resolved
+    document: dict[str, Any] = resolved
+    return document
 
 
 def _ref_cycle(source: Path, base: str, load: Callable[[str], Any]) -> list[str]:
@@ -294,7 +295,7 @@ def from_openapi(path: str | Path) -> OpenApiCases:
     """The parity cases of an OpenAPI 3.0/3.1 document (YAML or JSON)."""
     source = Path(path)
     doc = load_contract(source)
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
+    info = doc["info"] if isinstance(doc.get("info"), dict) else {}
     builder = _Builder(_base_path(doc), doc.get("security"))
     operations = 0
     for raw_path, item in doc["paths"].items():
@@ -507,7 +508,7 @@ class _Builder:
         examples = _media_examples(media)
         alts = alternatives(schema)
         labels = alternative_labels(schema, alts)
-        out = []
+        out: list[tuple[str, Any, dict[str, Any] | None, str | None]] = []
         for alt, label in zip(alts, labels):
             example = next((e for e in examples if fits(alt, e)), NO_VALUE) if len(alts) > 1 else (
                 examples[0] if examples else NO_VALUE)
@@ -547,4 +548,5 @@ class _Builder:
 
 def _with(request: _Request, where: str, values: dict[str, Any]) -> _Request:
     key = {"path": "path_values", "query": "query", "header": "headers"}[where]
-    return replace(request, **{key: values})
+    change: dict[str, Any] = {key: values}
+    return replace(request, **change)

@@ -18,7 +18,7 @@ import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import rstr
 
@@ -184,7 +184,7 @@ def _bound(schema: Mapping[str, Any], side: str) -> tuple[float, bool] | None:
     return (limit, ex is True) if _is_number(limit) else None
 
 
-def _is_number(value: Any) -> bool:
+def _is_number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

@@ -13,12 +13,13 @@ import difflib
 import os
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from ._errors import Problem
 
+_D = TypeVar("_D")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 COUNT_MAX = 10_000  # concurrency, retries, KB, tokens, lines: far above any use, far below trouble
@@ -78,18 +79,19 @@ class TableReader:
     def has(self, key: str) -> bool:
         return key in self.raw
 
-    def _typed(self, key: str, types: tuple[type, ...], expected: str, default: Any) -> Any:
+    def _typed(self, key: str, types: tuple[type, ...], expected: str, default: _D) -> _D:
+        """The value when it is of `types` (those of the default), else the default and a problem."""
         if key not in self.raw:
             return default
         value = self.raw[key]
         # bool is an int in Python; a TOML boolean is never an acceptable number.
         if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
-            return value
+            return cast(_D, value)
         self.problem(key, f"expected {expected}, got {_type_name(value)} {_show(value)}")
         return default
 
     def string(self, key: str, default: str | None = None, *, required: bool = False,
-               choices: Iterable[str] | None = None) -> str | None:
+               choices: Collection[str] | None = None) -> str | None:
         if required and key not in self.raw:
             self.problem(key, "is required")
             return default
@@ -164,7 +166,7 @@ class TableReader:
         return tuple(item for item in value if isinstance(item, str))
 
     def string_map(self, key: str) -> dict[str, str]:
-        value = self._typed(key, (dict,), "a table of strings", {})
+        value: dict[str, Any] = self._typed(key, (dict,), "a table of strings", {})
         out: dict[str, str] = {}
         for k, v in value.items():
             if isinstance(v, (str, int, float)) and not isinstance(v, bool):
@@ -222,7 +224,7 @@ def check_name(r: TableReader, name: str | None) -> None:
         r.problem("name", f"{name!r} must be letters, digits, '_', '.' or '-' (it names files)")
 
 
-def check_duplicates(readers: list[TableReader], names: list[str | None], what: str) -> None:
+def check_duplicates(readers: Sequence[TableReader], names: Sequence[str | None], what: str) -> None:
     seen: dict[str, str] = {}
     for r, name in zip(readers, names):
         if name is None:

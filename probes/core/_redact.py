@@ -125,7 +125,8 @@ class StreamMask:
             return data
         data = self._held + data
         safe = len(data) - self._hold  # a secret starting before it ends inside `data`
-        out, last = [], 0
+        out: list[bytes] = []
+        last = 0
         for match in self._pattern.finditer(data):
             if match.start() >= safe:
                 break

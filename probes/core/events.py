@@ -539,8 +539,9 @@ def _all_none(value: dict[str, Any]) -> bool:
 
 def _row_fields(row: Any) -> dict[str, Any]:
     """A row inside an event serialises as an object of its fields."""
-    if is_dataclass(row):
-        return row.__dict__
+    if is_dataclass(row) and not isinstance(row, type):
+        fields: dict[str, Any] = row.__dict__
+        return fields
     raise TypeError(f"{type(row).__name__} is not part of the event vocabulary")
 
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ._redact import Secrets
 from ._rundir import write_all
@@ -93,8 +94,15 @@ async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
             os.close(err_write)
     drained = _read_until_eof(read_fd, output)
     if stderr is not None:
-        drained = asyncio.ensure_future(asyncio.gather(drained, _read_until_eof(err_read, stderr)))
+        drained = _both(drained, _read_until_eof(err_read, stderr))
     return Child(proc, drained, mark)
+
+
+def _both(first: asyncio.Future[None], second: asyncio.Future[None]) -> asyncio.Future[None]:
+    """A future done when both are (the child's stdout and stderr pipes at EOF)."""
+    async def wait() -> None:
+        await asyncio.gather(first, second)
+    return asyncio.ensure_future(wait())
 
 
 def _pipe() -> tuple[int, int]:
@@ -111,7 +119,8 @@ def _become_subreaper() -> bool:
     """Once per process, on Linux: orphans of the children come here (see the module's doc)."""
     if not sys.platform.startswith("linux"):
         return False
-    return ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    answer: int = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    return answer == 0
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ def _read_until_eof(fd: int, output: Output) -> asyncio.Future[None]:
                 if now - last >= output.every:
                     last = now
                     loop.call_soon_threadsafe(output.on_written, total)
-            if masking is not None:
+            if masking is not None and isinstance(output, ToFile):
                 total += write_all(output.fd, masking.end())
         except OSError as exc:
             error = exc
@@ -231,7 +240,8 @@ class _Marked:
     def look(self) -> list[int]:
         """Those running with the mark, also kept in `pids` with the zombies of ours from the
         child's session (a zombie shows no environment; its session it keeps)."""
-        me, mark, fresh = os.getpid(), self.child.mark.encode(), []
+        me, mark = os.getpid(), self.child.mark.encode()
+        fresh: list[int] = []
         try:
             entries = [name for name in os.listdir("/proc") if name.isdigit() and int(name) != me]
         except OSError:
@@ -295,7 +305,8 @@ async def stop_group(child: Child, grace: float) -> None:
     _signal_each(strays, signal.SIGTERM)
     exited = asyncio.ensure_future(proc.wait())
     try:
-        await asyncio.wait([exited, child.drained], timeout=grace)
+        both: list[asyncio.Future[Any]] = [exited, child.drained]
+        await asyncio.wait(both, timeout=grace)
         while step.living() and loop.time() < deadline:
             await asyncio.sleep(POLL)
     except asyncio.CancelledError:

@@ -343,11 +343,11 @@ def _unordered(a: list[Any], b: list[Any], path: tuple[PathKey, ...], out: list[
     """An array compared as a multiset: each pair `unordered_pairs` makes is compared item to
     item (at the reference's index), an item left alone on one side is a shape difference."""
     for i, j in unordered_pairs(a, b, numeric=numeric):
-        if i is None:
+        if i is None and j is not None:
             out.append(Difference("shape", path + (j,), ABSENT, b[j]))
-        elif j is None:
+        elif j is None and i is not None:
             out.append(Difference("shape", path + (i,), a[i], ABSENT))
-        elif not _same(a[i], b[j]):
+        elif i is not None and j is not None and not _same(a[i], b[j]):
             inner = _step(nodes, i)
             _walk(a[i], b[j], path + (i,), out, inner, _tolerance(inner, tol), numeric)
 

@@ -25,7 +25,8 @@ from typing import Any
 from ..core import GauntletError, RunDirUnwritable, Secrets, write_all
 from ..core.events import ParityCaseFinished
 from ._latency import SLOWER
-from ._probe import CaseResult, case_record, diverged
+from ._exchange import CaseResult
+from ._probe import case_record, diverged
 from ._results import PACK, RESULTS
 
 MATCH_SAMPLE = 20  # matching cases whose answers are kept under keep_bodies = "divergent"

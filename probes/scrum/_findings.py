@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 
 from ..core.events import BundleTallied, DeltaLine, TokenRow
 

@@ -86,7 +86,8 @@ def run_findings(run_dir: Path) -> tuple[str, dict[str, tuple[str, LocationRow]]
     events = run_dir / "events.jsonl"
     if not events.is_file():
         raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
-    ledger, found = "", {}
+    ledger = ""
+    found: dict[str, tuple[str, LocationRow]] = {}
     try:
         for _, event in read_events(str(events)):
             if isinstance(event, ScrumPlanned):

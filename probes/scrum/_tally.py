@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from unidiff import PatchSet
+from unidiff.patch import PatchSet
 from unidiff.errors import UnidiffParseError
 
 from ..core import InputError, neutralise
@@ -142,8 +142,8 @@ def parse_review(text: str, reviewer: str, lineage: str) -> Review:
                 for f in current:
                     f.what = value
             elif label == "VERDICT":
-                word = re.search(r"\b(BLOCK|SHIP|PASS|APPROVE|WARN)\b", value, re.IGNORECASE)
-                verdicts.append(word.group(1).upper() if word else value.upper())
+                said = re.search(r"\b(BLOCK|SHIP|PASS|APPROVE|WARN)\b", value, re.IGNORECASE)
+                verdicts.append(said.group(1).upper() if said else value.upper())
             continue
         if line.strip():
             expecting_where = False

@@ -9,6 +9,7 @@ either "documented, not regressed" or what happened to it.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -85,7 +86,7 @@ class Comparison:
         return out
 
 
-def compare(previous: RunSummary, current: RunSummary, gaps: list[KnownGap] = ()) -> Comparison:
+def compare(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = ()) -> Comparison:
     c = Comparison(previous, current)
     failed = ("fail", "timeout")
     for name, now in current.smokes.items():
