@@ -26,7 +26,7 @@ from tomlkit.items import Table
 from .cases import OpenApiCases, distinct, from_openapi, read_document, safe_name
 from .config import load_config
 from .core import InputError, write_atomic
-from .scrum import ScrumConfig, guess_lineage, split
+from .scrum import ScrumConfig, guess_lineage, prompt_template, split
 
 CONFIG_NAME = "gauntlet.toml"
 CASES_NAME = "gauntlet-cases.toml"
@@ -229,8 +229,6 @@ def _scrum(doc: tomlkit.TOMLDocument, root: Path, options: InitOptions, report: 
     if not diff.stdout.strip():
         report.found.append(f"git {git_range} ({why}): no change under {root}: no scrum bundles")
         return
-    from .scrum import prompt_template
-
     limit_kb = WARN_KB - len(prompt_template(ScrumConfig()).template.encode()) / 1024
     bundles, too_big = split(diff.stdout, limit_kb, source=f"git diff {git_range}")
     active = bool(options.reviewers)

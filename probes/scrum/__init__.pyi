@@ -1,11 +1,11 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
-from ._config import ScrumConfig, scrum_section
+from ._config import ScrumConfig, prompt_template, scrum_section
 from ._findings import bundle_summary, run_tokens, scrum_delta
 from ._ledger import load_ledger, record_dismissal, run_findings
 from ._offline import tally_files
 from ._report import ANY_LINEAGE, BundleState, ScrumBoard, seen
-from ._run import ScrumRun, prompt_template
+from ._run import ScrumRun
 from ._split import split
 from ._tally import guess_lineage
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from string import Template
 
 from ..core import TableReader, check_duplicates, check_name, resolve_path, shown_url
 
@@ -155,3 +157,10 @@ def _price(r: TableReader) -> tuple[float, float] | None:
         else:
             p.problem(key, f"expected a price per million tokens (a number from 0 to 1000000), got {value!r}")
     return (prices[0], prices[1]) if len(prices) == 2 else None
+
+
+def prompt_template(config: ScrumConfig) -> Template:
+    """The review prompt: the config's `prompt_file`, else the one shipped beside this module."""
+    if config.prompt_file is not None:
+        return Template(config.prompt_file.read_text("utf-8"))
+    return Template(resources.files("probes.scrum").joinpath("prompt.md").read_text("utf-8"))

@@ -20,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any, TypeVar
@@ -43,7 +42,7 @@ from ..core.events import (
     ScrumPlanned,
     UnanchoredRow,
 )
-from ._config import Bundle, Reviewer, ScrumConfig
+from ._config import Bundle, Reviewer, ScrumConfig, prompt_template
 from ._findings import summary_tokens
 from ._ledger import active, load_ledger
 from ._tally import Review, Tally, estimate_tokens, parse_review, recall, tally
@@ -100,12 +99,6 @@ class ReviewOutcome:
         kept = text.encode()[:self.cap - self.size].decode(errors="ignore")
         self.size, self.cut_kb, self.partial = self.cap, self.cap // 1024, True
         return kept
-
-
-def prompt_template(config: ScrumConfig) -> Template:
-    if config.prompt_file is not None:
-        return Template(config.prompt_file.read_text("utf-8"))
-    return Template(resources.files("probes.scrum").joinpath("prompt.md").read_text("utf-8"))
 
 
 async def load_bundle(bundle: Bundle, config: ScrumConfig, workdir: Path, template: Template,
