@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 from textual.widgets import DataTable, Log
 
 from probes.config import load_config
@@ -27,11 +26,6 @@ from tui.screens.help import HelpScreen
 from tui.sources import FileSource, LiveSource
 
 from .tui_helpers import ScriptedSource, demo_run_copy, settle
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 async def test_number_keys_switch_panes_at_80_columns(tmp_path):
