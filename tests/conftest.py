@@ -18,6 +18,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _own_config_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the developer's own settings: keys rebound there would fail
+    the tests that press the default ones, and a theme a test picks would stay."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def script(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write an executable script under tmp_path/scripts and return its path."""

@@ -9,6 +9,7 @@ import os
 import pkgutil
 import subprocess
 import sys
+from importlib import metadata
 
 import pytest
 
@@ -31,6 +32,11 @@ def test_the_help_lists_every_command_once():
     assert proc.returncode == 0, proc.stderr
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ") and line.split()]
     assert listed == list(COMMANDS)
+
+
+def test_version_is_the_installed_packages():
+    proc = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], cwd=REPO, capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"gauntlet {metadata.version('gauntlet')}\n", "")
 
 
 def test_every_command_has_a_handler():

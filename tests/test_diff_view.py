@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 
-import pytest
 
 from probes.config import load_config
 from probes.engine import Engine, select_phases
@@ -19,11 +18,6 @@ from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
 from .conftest import REPO
 from .test_parity import json_answer
 from .tui_helpers import demo_run_copy, settle, shown_text
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 async def probe_run(servers, write_config, answers: dict[str, object], extra: str = "", gaps: bool = False):

@@ -38,11 +38,6 @@ PAYLOADS = (  # four shapes of request: a match, two schema failures (one class)
 )
 
 
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
 @pytest.fixture(scope="module")
 def run_5000(tmp_path_factory) -> Path:
     return write_run(tmp_path_factory.mktemp("scale") / "run", 5000)

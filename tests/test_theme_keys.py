@@ -1,6 +1,6 @@
 """Themes reach every colour (the diff viewer's rows, the panes, the consoles), NO_COLOR is
-honoured by the consoles, and every key of every screen comes from the keymap and is in
-the help."""
+honoured by the consoles, every key of every screen comes from the keymap and is in the
+help, and a user's settings file (theme, rebound keys) applies, or says what is wrong."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pkgutil
 import re
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
 
 import pytest
 from rich.style import Style as RichStyle
@@ -24,25 +26,23 @@ from textual.widgets import DataTable, Markdown
 
 import tui
 from probes.core.events import read_events
+from themes import THEME_NAMES
 from themes.palette import STYLES
 from tui import keymap
 from tui.app import GauntletApp
 from tui.headless import HeadlessPrinter
-from tui.keymap import SECTIONS, key_label, section_rows
+from tui.keymap import BY_ID, SECTIONS, KeysInForce, Row, key_label
+from tui.panes.parity import ParityPane
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.diff import DiffApp, DiffScreen, SideBySide
 from tui.screens.help import HelpScreen, help_markdown
+from tui.settings import Settings, load_settings, save_theme, settings_path
 from tui.sources import FileSource
 
 from .conftest import REPO
-from .tui_helpers import DEMO_RUN, ScriptedSource, demo_run_copy, settle
+from .tui_helpers import DEMO_RUN, ScriptedSource, demo_run_copy, settle, shown_text
 
 THEME_A, THEME_B = "gauntlet-dark", "gauntlet-light"
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 def colour(app: App, variable: str, alpha: float = 1.0, over: str = "background") -> str:
@@ -267,10 +267,10 @@ def test_every_binding_of_every_screen_is_in_the_help():
 
 
 def test_a_section_shows_a_key_once_with_what_it_does():
-    rows = section_rows(SECTIONS["Everywhere"])
-    labels = [label for keys, _ in rows for label in keys]
+    rows = KeysInForce().section_rows(SECTIONS["Everywhere"])
+    labels = [label for row in rows for label in row.keys]
     assert len(labels) == len(set(labels))
-    assert (["q", "ctrl+q"], "quit (asks first while phases are still running)") in rows
+    assert Row(["q", "ctrl+q"], "quit (asks first while phases are still running)", ["app.quit", "app.quit_anywhere"]) in rows
     assert "ctrl+c" in labels and ("super+c" in labels)  # the screen's copy keeps only the key the app leaves it
 
 
@@ -299,3 +299,117 @@ async def test_ctrl_q_asks_before_leaving_running_phases():
         await pilot.press("y")
         await asyncio.wait_for(app.source_finished.wait(), 10)
         assert source.interrupted
+
+
+# ---- the settings file: keys rebound by id, the theme kept ------------------------------------
+
+SEED_CASE = "playbook_missing_fingerprint"  # four differences
+
+
+def write_settings(text: str) -> Path:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_every_key_has_an_id_of_its_own():
+    lists = [value for name, value in vars(keymap).items() if isinstance(value, list) and name != "SCREEN_BINDINGS"]
+    bindings = list({id(b): b for bindings in lists for b in bindings}.values())
+    assert bindings and all(b.id for b in bindings)
+    ids = [b.id for b in bindings]
+    assert len(set(ids)) == len(ids) and set(ids) == set(BY_ID)  # an id names one binding
+    # written dotted in TOML (`diff.next = "j"`): no id may be the table of another
+    assert not [(a, b) for a in ids for b in ids if b.startswith(f"{a}.")]
+
+
+def _section(markdown: str, title: str) -> str:
+    return markdown.split(f"### {title}\n")[1].split("###")[0]
+
+
+async def test_a_rebound_key_does_its_action_and_the_help_and_the_footer_say_it():
+    write_settings('[keys]\ndiff.next = "j"\n"app.help" = "f1"\n')
+    app = DiffApp(DEMO_RUN, SEED_CASE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DiffScreen)
+        await pilot.press("j", "n", "question_mark")  # n and ? are no longer bound
+        assert screen.position == 0 and app.screen is screen
+        await pilot.press("j")
+        assert screen.position == 1
+        footer = {key.key for key in screen.query("FooterKey")}
+        assert "j" in footer and "n" not in footer
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        diff = _section(app.screen.query_one(Markdown).source, "Diff viewer")
+        assert "| `j` | next difference | `diff.next` |" in diff and "`n`" not in diff
+        assert "| `f1` | this help | `app.help` |" in diff
+
+
+async def test_rebound_pane_keys_work_and_the_panes_hint_names_them(tmp_path):
+    write_settings('[keys.app]\nparity = "x"\n[keys.parity]\ngroup = "v"\n')
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.press("x")
+        await settle(app, pilot)
+        assert app.active_pane == "parity"
+        hint = shown_text(app.query_one("#parity-status"))
+        assert "/ search  v group  f status" in hint
+        pane = app.query_one(ParityPane)
+        await pilot.press("v")
+        assert not pane.index.grouped
+
+
+@pytest.mark.parametrize("text,where,says", [
+    ("[keys\ndiff.next = 'j'\n", "", "invalid TOML: "),
+    ('[keys]\ndiff.nxt = "j"\n', "keys.diff.nxt", "no key binding has this id (did you mean 'diff.next'?)"),
+    ('[keys]\ndiff.next = 5\n', "keys.diff.next", "expected a string, got an integer 5"),
+    ('[keys]\n"diff.next" = "ctrl+jj"\n', "keys.diff.next", "'ctrl+jj': no such key 'jj'"),
+    ('keys = "j"\n', "keys", "expected a table of binding ids and keys"),
+    ('theme = "gauntlet-sepia"\n', "theme", "expected one of gauntlet-dark, gauntlet-light"),
+], ids=["not-toml", "unknown-id", "not-a-string", "not-a-key", "not-a-table", "unknown-theme"])
+def test_a_problem_in_the_settings_file_is_named_with_the_file_and_the_key(text, where, says):
+    path = write_settings(text)
+    settings = load_settings(THEME_NAMES)
+    (problem,) = settings.problems
+    assert str(problem).startswith(f"{path}: {where}") and says in str(problem), str(problem)
+    assert settings.theme is None and settings.keys == {}
+
+
+@pytest.mark.parametrize("text", ["[keys\n", '[keys]\ndiff.nxt = "j"\ndiff.previous = "b"\n'],
+                         ids=["not-toml", "an-unknown-id-among-good-ones"])
+async def test_the_app_starts_with_the_defaults_and_says_what_was_wrong(text):
+    path = write_settings(text)
+    app = DiffApp(DEMO_RUN, SEED_CASE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        (said,) = [str(n.message) for n in app._notifications]
+        assert said.startswith(f"{path}: ") and ("invalid TOML" in said or "keys.diff.nxt" in said), said
+        await pilot.press("n")  # the default
+        assert app.screen.position == 0
+        if "diff.previous" in text:  # the good key applies all the same
+            await pilot.press("b")
+            assert app.screen.position == 3
+
+
+def test_the_theme_in_settings_json_moves_to_settings_toml_once():
+    legacy = settings_path().with_name("settings.json")
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"theme": "gauntlet-light"}')
+    assert load_settings(THEME_NAMES).theme == "gauntlet-light"
+    assert tomllib.loads(settings_path().read_text())["theme"] == "gauntlet-light"
+    legacy.write_text('{"theme": "gauntlet-high-contrast"}')
+    assert load_settings(THEME_NAMES).theme == "gauntlet-light"
+
+
+def test_saving_the_theme_keeps_the_users_keys_and_comments():
+    path = write_settings('# mine\n[keys]\ndiff.next = "j"  # as in vim\n')
+    save_theme("gauntlet-light")
+    assert "# mine" in path.read_text() and "# as in vim" in path.read_text()
+    assert load_settings(THEME_NAMES) == Settings("gauntlet-light", {"diff.next": "j"})
+    path.write_text("[keys\n")  # the user's, broken: left for them to mend
+    save_theme("gauntlet-dark")
+    assert path.read_text() == "[keys\n"

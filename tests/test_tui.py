@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 from textual.widgets import DataTable, Log
 
 from probes.config import load_config
@@ -27,11 +26,6 @@ from tui.screens.help import HelpScreen
 from tui.sources import FileSource, LiveSource
 
 from .tui_helpers import ScriptedSource, demo_run_copy, settle
-
-
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
 
 
 async def test_number_keys_switch_panes_at_80_columns(tmp_path):
@@ -176,6 +170,7 @@ async def test_enter_on_a_parity_case_opens_its_diff(tmp_path):
 
 
 async def test_theme_from_the_command_line_is_remembered(tmp_path):
+    from themes import THEME_NAMES
     from tui.settings import load_settings
 
     app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), theme="gauntlet-light", clock=False)
@@ -184,7 +179,7 @@ async def test_theme_from_the_command_line_is_remembered(tmp_path):
         assert app.theme == "gauntlet-light"
         app.theme = "gauntlet-high-contrast"
         await pilot.pause()
-    assert load_settings()["theme"] == "gauntlet-high-contrast"
+    assert load_settings(THEME_NAMES).theme == "gauntlet-high-contrast"
     again = GauntletApp(FileSource(demo_run_copy(tmp_path / "b"), follow=False), clock=False)
     async with again.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

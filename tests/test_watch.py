@@ -33,11 +33,6 @@ ABANDONED_WITHIN = 2.0  # seconds from the writer's death to the app saying so
 ENDS_WITHIN = 5.0  # seconds from a signal (or a closed window) to no process left, on a busy machine
 
 
-@pytest.fixture(autouse=True)
-def _config_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
 def shown(app: GauntletApp, selector: str) -> str:
     """The text a Static shows, as plain text."""
     console = Console(width=300, file=io.StringIO(), record=True, color_system=None)

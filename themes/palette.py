@@ -19,6 +19,8 @@ from rich.theme import Theme
 # row in the diff viewer share the tone.
 KIND_TONE = {"status": "error", "shape": "warning", "type": "secondary", "value": "primary", "duplicate-key": "error",
              "header": "accent"}
+# What a candidate's latency state is drawn in: in the parity pane and the diff viewer alike.
+LATENCY_STYLE = {"slower": "parity.mismatch", "no data": "parity.error", "ok": "dim"}
 
 STYLES: dict[str, str] = {
     "verdict.SHIP": "bold $text-success",

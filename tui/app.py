@@ -4,6 +4,10 @@ The app is one more consumer of the engine's events (or of a run's events.jsonl,
 `gauntlet watch`). Events only update the RunModel; the view is redrawn from it ten
 times a second when something moved, so a smoke printing 50,000 lines a second costs the
 screen no more than one that prints nothing.
+
+The app alone changes the model: the panes and screens get it (or what they show of it)
+handed down, and tell the app what they did by messages (a case chosen, a finding
+dismissed, a gap recorded).
 """
 
 from __future__ import annotations
@@ -19,9 +23,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
 from probes import KnownGap
-from themes import DEFAULT_THEME
 from themes.gauntlet import THEMES
 
+from .base import BaseApp
 from .keymap import APP_BINDINGS, PANES
 from .model import RunModel
 from .panes.parity import ParityPane
@@ -29,10 +33,9 @@ from .panes.scrum import ScrumPane
 from .panes.smokes import SmokesPane
 from .panes.verdict import VerdictPane
 from .screens.confirm import ConfirmScreen
+from .screens.diff import DiffScreen
 from .screens.help import HelpScreen
-from .settings import load_settings, save_setting
 from .sources import FileSource, LiveSource
-from .terminal import TerminalApp
 from .widgets import update_static
 from .widgets.run_header import RunHeader, header_text
 
@@ -40,14 +43,13 @@ REFRESH_EVERY = 0.1
 WIDE_COLUMNS = 160
 
 
-class GauntletApp(TerminalApp):
-    CSS_PATH = "app.tcss"
+class GauntletApp(BaseApp):
     BINDINGS = APP_BINDINGS
     TITLE = "gauntlet"
 
     def __init__(self, source: LiveSource | FileSource, *, theme: str | None = None,
                  gaps: Iterable[KnownGap] = (), clock: bool = True) -> None:
-        super().__init__()
+        super().__init__(theme=theme)
         self.source = source
         self.model = RunModel()
         self.model.tracker.gaps = list(gaps)
@@ -59,10 +61,7 @@ class GauntletApp(TerminalApp):
         self._rendered = -1
         self._started = time.monotonic()
         self._clock = clock  # live runs show wall time; replays show the events' own time
-        self._theme_choice = theme
         self._main: Screen | None = None  # the panes' screen, set on mount
-        for t in THEMES.values():
-            self.register_theme(t)
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -72,8 +71,8 @@ class GauntletApp(TerminalApp):
                    id="pane-tabs")
         with Container(id="panes"):
             yield SmokesPane()
-            yield ScrumPane()
-            yield ParityPane()
+            yield ScrumPane(self.keys)
+            yield ParityPane(self.keys)
             yield VerdictPane()
         yield Footer()
 
@@ -82,8 +81,6 @@ class GauntletApp(TerminalApp):
         self._main = self.screen
         self._header = self.query_one(RunHeader)
         self._panes = [self.query_one(p) for p in (SmokesPane, ScrumPane, ParityPane, VerdictPane)]
-        self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
-        self.theme_changed_signal.subscribe(self, lambda theme: save_setting("theme", theme.name))
         self._layout(self.size.width)
         self.action_show_pane("smokes")
         self.set_interval(REFRESH_EVERY, self.refresh_view)
@@ -154,7 +151,7 @@ class GauntletApp(TerminalApp):
             self.action_show_pane(name)
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.keys))
 
     def action_request_quit(self) -> None:
         if self._source_done or self.source.read_only:
@@ -166,7 +163,7 @@ class GauntletApp(TerminalApp):
                 self._quit()
 
         self.push_screen(ConfirmScreen("Phases are still running. Stop them, write the verdict "
-                                       "(marked incomplete) and quit?"), answered)
+                                       "(marked incomplete) and quit?", self.keys), answered)
 
     def action_interrupt(self) -> None:
         """Ctrl-C, SIGINT, SIGTERM, SIGHUP, the terminal gone: stop the children, write the
@@ -184,13 +181,18 @@ class GauntletApp(TerminalApp):
         self.open_case(event.case)
 
     def open_case(self, case: str) -> None:
-        from .screens.diff import DiffScreen
-
         run = self.model.run
         if run is None or case not in self.model.tracker.parity.results:
             self.notify(f"{case} has not been probed yet", severity="warning")
             return
-        self.push_screen(DiffScreen(Path(run.run_dir), case, app_model=self.model))
+        self.push_screen(DiffScreen(Path(run.run_dir), case))
+
+    def on_diff_screen_gap_recorded(self, event: DiffScreen.GapRecorded) -> None:
+        self.model.adopt(event.judgement)
+
+    def on_scrum_pane_finding_dismissed(self, event: ScrumPane.FindingDismissed) -> None:
+        self.model.tracker.scrum.ledger = event.ledger
+        self.model.adopt(event.judgement)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

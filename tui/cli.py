@@ -13,7 +13,9 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
 
@@ -28,10 +30,27 @@ from .commands.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, err, s
 COMMANDS = (run, merge, watch, diff, verdict, gap, finding, noise, history, tally, bundle, check, stack, twins, init, cases)
 
 
+class VersionAction(argparse.Action):
+    """`--version`: `gauntlet <version>` from the installed package's metadata, looked up
+    only when asked (every other command starts without reading it)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print gauntlet's version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        try:
+            version = metadata.version("gauntlet")
+        except metadata.PackageNotFoundError:
+            version = "(not installed: no package metadata; pip install -e . in the repository)"
+        print(f"gauntlet {version}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gauntlet",
         description="A production-readiness gauntlet over a service stack built twice.")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for command in COMMANDS:

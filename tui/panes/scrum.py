@@ -2,32 +2,33 @@
 tally (each finding new or recurring for so many waves, a dismissed one dimmed with its
 reason, the previous wave's resolved ones), a bar chart of tokens out, so a thin review is
 seen rather than read, and what the wave cost per lineage beside the previous one. `d`
-dismisses the highlighted finding into the findings ledger, as `gauntlet finding dismiss`."""
+dismisses the highlighted finding into the findings ledger, as `gauntlet finding dismiss`;
+the pane tells the app (FindingDismissed), which folds the new ledger and verdict into the
+run's model."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static, TextArea
 
 from probes import GauntletError
 from probes.core.events import DismissalRow
 from probes.scrum import BundleState, ScrumBoard, seen
 
-from ..keymap import DISMISS_FORM_BINDINGS, SCRUM_BINDINGS
+from ..keymap import DISMISS_FORM_BINDINGS, SCRUM_BINDINGS, KeysInForce
 from ..model import RunModel
-from ..screens.form import EntryForm, Field
 from ..widgets import Themed, selected_key, update_static
+from ..widgets.form import EntryForm, Field
 
 if TYPE_CHECKING:
     from probes import Judgement
-
-    from ..app import GauntletApp
 
 
 class DismissForm(EntryForm):
@@ -63,22 +64,21 @@ def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width
 
 class ScrumPane(Vertical):
     BINDINGS = SCRUM_BINDINGS
-    DEFAULT_CSS = """
-    ScrumPane { height: 1fr; }
-    ScrumPane #bundle-table { height: auto; max-height: 8; }
-    ScrumPane #scrum-detail { height: 1fr; }
-    ScrumPane #review-side { width: 1fr; }
-    ScrumPane #review-text { height: 1fr; }
-    ScrumPane #review-tabs { height: 1; }
-    ScrumPane #tally-side { width: 1fr; }
-    ScrumPane #tally-table { height: 1fr; }
-    ScrumPane #token-bars { height: auto; padding: 0 1; }
-    ScrumPane #scrum-summary { height: auto; padding: 0 1; }
-    """
 
-    def __init__(self) -> None:
+    class FindingDismissed(Message):
+        """A finding went into the ledger and the run was judged again: the app's model
+        takes the ledger as it now is and the new judgement."""
+
+        def __init__(self, ledger: list[DismissalRow], judgement: Judgement) -> None:
+            super().__init__()
+            self.ledger, self.judgement = ledger, judgement
+
+    def __init__(self, keys: KeysInForce) -> None:
         super().__init__(id="scrum")
         self.border_title = "Scrum"
+        self._model = RunModel()  # the app's, from the first redraw on
+        self._reviewer_hint = f"  {keys.label('scrum.previous_reviewer')}/{keys.label('scrum.next_reviewer')} reviewer"
+        self._dismiss_hint = f" {keys.label('scrum.dismiss')} dismiss"
         self._bundles: list[str] = []
         self._reviewers: list[str] = []
         self.reviewer_index = 0
@@ -106,9 +106,10 @@ class ScrumPane(Vertical):
     def action_cycle_reviewer(self, step: int) -> None:
         if self._reviewers:
             self.reviewer_index = (self.reviewer_index + step) % len(self._reviewers)
-            self.refresh_from(cast("GauntletApp", self.app).model)
+            self.refresh_from(self._model)
 
     def refresh_from(self, model: RunModel) -> None:
+        self._model = model
         board = model.tracker.scrum
         reviewers = [reviewer.name for reviewer in board.reviewers]
         table = self.query_one("#bundle-table", DataTable)
@@ -154,7 +155,7 @@ class ScrumPane(Vertical):
         tabs = Text()
         for r in self._reviewers:
             tabs.append(f" {r} ", style="reverse bold" if r == reviewer else "dim")
-        tabs.append("  ←/→ reviewer", style="dim")
+        tabs.append(self._reviewer_hint, style="dim")
         update_static(self.query_one("#review-tabs", Static), tabs)
         self._show_review(model, (name or "", reviewer or ""))
         ledger = board.recorded if board.ledger is None else board.ledger
@@ -232,14 +233,14 @@ class ScrumPane(Vertical):
     def _show_summary(self) -> None:
         """The headline and the highlighted finding's id; then what the wave cost per lineage
         (tokens in/out, ~ estimated) and, in brackets, what the previous wave cost."""
-        board = cast("GauntletApp", self.app).model.tracker.scrum
+        board = self._model.tracker.scrum
         if not board.bundles:
             update_static(self.query_one("#scrum-summary", Static), Text("no scrum yet", style="bold"))
             return
         head = Text(board.headline(), style="bold")
         finding = self.highlighted_finding()
         if finding:
-            head.append_text(Text.assemble("  ", (finding, "bold"), (" d dismiss", "dim")))
+            head.append_text(Text.assemble("  ", (finding, "bold"), (self._dismiss_hint, "dim")))
         spent = Text("tokens in/out: ", style="dim")
         for i, (lineage, before, now) in enumerate(board.lineage_waves()):
             spent.append_text(Text.assemble(" · " if i else "", (lineage, "bold"), " ", now.short(),
@@ -248,8 +249,7 @@ class ScrumPane(Vertical):
         update_static(self.query_one("#scrum-summary", Static), Themed(Text("\n").join([head, spent])))
 
     def action_dismiss_finding(self) -> None:
-        app = cast("GauntletApp", self.app)
-        finding, board, run = self.highlighted_finding(), app.model.tracker.scrum, app.model.run
+        finding, board, run = self.highlighted_finding(), self._model.tracker.scrum, self._model.run
         if finding is None or run is None:
             self.notify("highlight a finding of the tally first", severity="warning")
             return
@@ -262,11 +262,11 @@ class ScrumPane(Vertical):
                 self.run_worker(lambda: self._dismiss(Path(run.run_dir), finding, Path(board.ledger_path), answer),
                                 thread=True, group="dismiss", exclusive=True)
 
-        app.push_screen(DismissForm(f"Dismiss finding {finding} (it stays shown, dimmed, and stops counting)",
-                                    [Field("reason", "reason: how it was answered"), Field("owner", "owner"),
-                                     Field("expires", "expires (optional, YYYY-MM-DD): then it counts again",
-                                           required=False)],
-                                    "Dismiss", _check_expiry), dismiss)
+        self.app.push_screen(DismissForm(f"Dismiss finding {finding} (it stays shown, dimmed, and stops counting)",
+                                         [Field("reason", "reason: how it was answered"), Field("owner", "owner"),
+                                          Field("expires", "expires (optional, YYYY-MM-DD): then it counts again",
+                                                required=False)],
+                                         "Dismiss", _check_expiry), dismiss)
 
     def _dismiss(self, run_dir: Path, finding: str, ledger: Path, answer: dict[str, str]) -> None:
         """The same function as `gauntlet finding dismiss`; then the run is judged again (on
@@ -283,8 +283,6 @@ class ScrumPane(Vertical):
         self.app.call_from_thread(self._dismissed, row, rows, judgement)
 
     def _dismissed(self, row: DismissalRow, rows: list[DismissalRow], judgement: Judgement) -> None:
-        app = cast("GauntletApp", self.app)
-        app.model.tracker.scrum.ledger = rows
-        app.model.adopt(judgement)
-        self.notify(f"dismissed {row.id}; the run's verdict is now {app.model.verdict.verdict if app.model.verdict else '…'}")
+        self.post_message(self.FindingDismissed(rows, judgement))
+        self.notify(f"dismissed {row.id}; the run's verdict is now {judgement.verdict.verdict}")
 

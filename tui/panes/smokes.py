@@ -14,14 +14,6 @@ ICON = {"pass": "✔", "fail": "✘", "timeout": "⏱", "skipped": "⤼", "inter
 
 
 class SmokesPane(Vertical):
-    DEFAULT_CSS = """
-    SmokesPane { height: 1fr; }
-    SmokesPane #smoke-body { height: 1fr; }
-    SmokesPane DataTable { width: 3fr; height: 1fr; }
-    SmokesPane #smoke-output { width: 2fr; height: 1fr; border-left: solid $primary-darken-2; }
-    SmokesPane #smoke-summary { height: auto; padding: 0 1; }
-    """
-
     def __init__(self) -> None:
         super().__init__(id="smokes")
         self.border_title = "Smokes"

@@ -10,26 +10,12 @@ from probes.scrum import ANY_LINEAGE
 
 from ..model import RunModel
 from ..widgets import Themed, update_static
+from ..widgets.badge import badge
 
 LISTED = 12  # entries of a list the pane shows; the run's files have them all
 
 
-def badge(verdict: str | None, complete: bool = True, *, running: bool = False) -> Text:
-    """The verdict as a badge; while the run goes on, visibly the verdict *so far* (never the
-    final badge's colours: a glance at tmux must not read it as the end)."""
-    if verdict is None:
-        return Text(" … ", style="reverse")
-    if running:
-        return Text(f" running · {verdict} so far ", style="badge.provisional")
-    return Text(f" {verdict}{'' if complete else ' (incomplete)'} ", style=f"badge.{verdict}")
-
-
 class VerdictPane(VerticalScroll):
-    DEFAULT_CSS = """
-    VerdictPane { height: 1fr; padding: 0 1; }
-    VerdictPane #verdict-body { height: auto; }
-    """
-
     def __init__(self) -> None:
         super().__init__(id="verdict")
         self.border_title = "Verdict"

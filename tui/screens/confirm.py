@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ..keymap import CONFIRM_BINDINGS
+from ..keymap import CONFIRM_BINDINGS, KeysInForce
 
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = CONFIRM_BINDINGS
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; border: thick $warning; background: $surface; padding: 1 2; }
-    """
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, keys: KeysInForce) -> None:
         super().__init__()
         self.question = question
+        self.answers = Text.assemble((keys.label("confirm.yes"), "bold"), " yes    ", (keys.label("confirm.no"), "bold"),
+                                     " no")
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self.question)
-            yield Static("[b]y[/b] yes    [b]n[/b] no", classes="keys")
+            yield Static(self.answers, classes="keys")
 
     def action_confirm(self) -> None:
         self.dismiss(True)

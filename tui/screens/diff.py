@@ -2,7 +2,8 @@
 
 The bodies are drawn by a line-API widget that renders only the rows on screen, so a
 20 MB body opens and scrolls like a small one. Both sides are one widget: they scroll
-together by construction.
+together by construction. A gap recorded here is told upwards (GapRecorded): in a run's
+app, its model takes the new judgement.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.geometry import Size
+from textual.message import Message
 from textual.screen import Screen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -26,17 +28,12 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes import GAP, CaseView, GauntletError, latency_classes, latency_parts, load_case
-from themes import DEFAULT_THEME
-from themes.gauntlet import THEMES
-from themes.palette import STYLES
+from themes.palette import LATENCY_STYLE, STYLES
 
+from ..base import BaseApp
 from ..keymap import DIFF_APP_BINDINGS, DIFF_BINDINGS, DIFF_BODY_BINDINGS, GAP_FORM_BINDINGS
-from ..model import RunModel
-from ..panes.parity import LATENCY_STYLE
-from ..settings import load_settings
-from ..terminal import TerminalApp
 from ..widgets import Themed
-from .form import EntryForm, Field
+from ..widgets.form import EntryForm, Field
 from .help import HelpScreen
 
 if TYPE_CHECKING:
@@ -78,7 +75,6 @@ def _fit(segments: list[Segment], width: int, base: Style) -> list[Segment]:
 class SideBySide(ScrollView, can_focus=True):
     """Both bodies, row by row; only visible rows are ever rendered."""
 
-    DEFAULT_CSS = "SideBySide { height: 1fr; }"
     BINDINGS = DIFF_BODY_BINDINGS
 
     def __init__(self, **kwargs: Any) -> None:
@@ -163,43 +159,37 @@ class GapForm(EntryForm):
                          [Field("note", "note: what diverges and the fix"), Field("owner", "owner")], "Record")
 
 
-class DiffApp(TerminalApp):
+class DiffApp(BaseApp):
     """`gauntlet diff` and `gauntlet parity --case`: the viewer on its own, no run needed."""
 
     BINDINGS = DIFF_APP_BINDINGS
 
     def __init__(self, run_dir: Path, case: str, *, theme: str | None = None) -> None:
-        super().__init__()
+        super().__init__(theme=theme)
         self.run_dir, self.case = run_dir, case
-        self._theme_choice = theme
-        for t in THEMES.values():
-            self.register_theme(t)
 
     def on_mount(self) -> None:
-        self.theme = self._theme_choice or load_settings().get("theme") or DEFAULT_THEME
         self.push_screen(DiffScreen(self.run_dir, self.case), lambda _: self.exit(0))
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.keys))
 
 
 class DiffScreen(Screen[None]):
     """One case's divergence; decide here whether it is a bug or a known gap."""
 
     BINDINGS = DIFF_BINDINGS
-    DEFAULT_CSS = """
-    DiffScreen #diff-title { height: 1; background: $panel; padding: 0 1; }
-    DiffScreen #diff-latency { display: none; height: auto; background: $panel; padding: 0 1; }
-    DiffScreen #diff-latency.-timed { display: block; }
-    DiffScreen #diff-columns { height: 1; padding: 0 0; color: $text-muted; }
-    DiffScreen #diff-list { height: 8; border-top: solid $primary 50%; }
-    Screen.-wide DiffScreen #diff-list, DiffScreen.-wide #diff-list { height: 12; }
-    """
 
-    def __init__(self, run_dir: Path, case: str, *, app_model: RunModel | None = None) -> None:
+    class GapRecorded(Message):
+        """The case's divergence is a known gap now, and the run was judged again."""
+
+        def __init__(self, judgement: Judgement) -> None:
+            super().__init__()
+            self.judgement = judgement
+
+    def __init__(self, run_dir: Path, case: str) -> None:
         super().__init__()
         self.run_dir, self.case = run_dir, case
-        self.app_model = app_model
         self.options = {"headers": False, "raw": False, "hide_noise": False}
         self.candidate: str | None = None
         self.view: CaseView | None = None
@@ -355,8 +345,7 @@ class DiffScreen(Screen[None]):
         self.app.call_from_thread(self._recorded, ", ".join(g.id for g in gaps), gaps_file, judgement)
 
     def _recorded(self, gap_id: str, gaps_file: Path, judgement: Judgement) -> None:
-        if self.app_model is not None:
-            self.app_model.adopt(judgement)
+        self.post_message(self.GapRecorded(judgement))
         self.notify(f"recorded known gap {gap_id} in {gaps_file}; the run's verdict is now "
                     f"{judgement.verdict.verdict}")
 

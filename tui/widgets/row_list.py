@@ -31,6 +31,8 @@ class RowSource(Protocol):
 class RowList(ScrollView, can_focus=True):
     BINDINGS = ROW_LIST_BINDINGS
     COMPONENT_CLASSES = {"row-list--cursor", "row-list--header"}
+    # Beside the widget, not in app.tcss: render_line draws the cursor and the group heads
+    # in these component classes' styles, so any RowList, wherever mounted, needs them.
     DEFAULT_CSS = """
     RowList { height: 1fr; background: $surface; overflow-x: hidden; }
     RowList > .row-list--header { background: $panel; text-style: bold; }

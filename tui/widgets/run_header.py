@@ -7,8 +7,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..model import RunModel
-from ..panes.verdict import badge
 from . import Themed
+from .badge import badge
 
 PHASE_ICON = {"pending": ("·", "dim"), "running": ("▶", "phase.running"), "done": ("✔", "phase.done"),
               "incomplete": ("■", "phase.incomplete"), "off": ("", "")}
@@ -43,6 +43,4 @@ def header_text(model: RunModel, elapsed: float, read_only: bool) -> Themed:
 
 
 class RunHeader(Static):
-    DEFAULT_CSS = """
-    RunHeader { height: 1; background: $panel; color: $text; }
-    """
+    """The header line: its own class, for the stylesheet and for the app to find it."""

@@ -1,4 +1,6 @@
-"""A small modal form of text fields: what a screen asks before it writes a ledger entry."""
+"""A small modal form of text fields: what the diff viewer and the scrum pane ask before they
+write a ledger entry (a known gap, a dismissed finding). A screen, kept with the widgets
+because a pane and a screen both build on it, and neither imports the other."""
 
 from __future__ import annotations
 
@@ -25,12 +27,6 @@ class EntryForm(ModalScreen[dict[str, str] | None]):
     name its widgets' ids (`PREFIX`-field, `PREFIX`-save)."""
 
     PREFIX = "form"
-
-    DEFAULT_CSS = """
-    EntryForm { align: center middle; }
-    EntryForm > Vertical { width: 76; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
-    EntryForm Input { margin-bottom: 1; }
-    """
 
     def __init__(self, title: str | Text, fields: Sequence[Field], save: str,
                  check: Callable[[dict[str, str]], str] = lambda _: "") -> None:
