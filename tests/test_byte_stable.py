@@ -11,6 +11,7 @@ import random
 import re
 
 from probes.config import load_config
+from probes.parity import LATENCY_CLASS, OK, SLOWER
 
 from .conftest import run_engine
 from .test_tally import DIFF
@@ -112,3 +113,62 @@ def test_a_config_run_twice_in_another_landing_order_writes_the_same_files(serve
     assert [line.split(" | ")[0][2:] for line in report.splitlines() if re.match(r"\| [a-z]_", line)] == list(CASES)
     assert "Cases: h_lima, h_charlie, h_foxtrot, h_delta, h_hotel" in report
 
+
+def _landed(seed: int, with_index: bool):
+    """One parity phase's events, its cases landing in an order drawn from `seed`: three
+    classes of divergence, status mismatches, a case that could not be compared, and slower
+    candidates. `with_index`: the events carry each case's place, as they do since they were
+    given one; without, a board goes by the plan, as it must for a run recorded before."""
+
+    from probes.core.events import (
+        DiffRow,
+        DivergenceClassFound,
+        LatencyPlanned,
+        LatencyRow,
+        ParityCaseFinished,
+        ParityPlanned,
+    )
+
+    names = [f"c{n}" for n in (9, 3, 7, 1, 8, 2, 6, 4, 5, 0, 11, 10)]  # declared order, on purpose unsorted
+    events = []
+    for i, name in enumerate(names):
+        kind = ("shape", "value", "type", None)[i % 4]
+        rows = (DiffRow("go", kind, f"$.{kind}", f"<{name}>", "x", False, False),) if kind else ()
+        slower = i % 3 == 0
+        latency = (LatencyRow("rust", 30, 10.0), LatencyRow("go", 30, 20.0, ratio=2.0, low=1.8, high=2.2, p_value=0.001,
+                                                            state=SLOWER if slower else OK,
+                                                            class_id=LATENCY_CLASS if slower else None))
+        event = ParityCaseFinished(name, "rust", {"rust": 200, "go": 200 if i % 5 else 500},
+                                   {"go": "refused"} if i == 7 else {}, {"go": kind}, {"go": kind and f"fp-{kind}"},
+                                   bool(i % 5), kind is None, rows, classes={"go": kind and f"cls:{kind}"},
+                                   latency=latency, index=i if with_index else -1)
+        events.append(event)
+    random.Random(seed).shuffle(events)
+    classes = [DivergenceClassFound(f"cls:{k}", k, (), f"`$.{k}` differs ({k})") for k in ("shape", "value", "type")]
+    plan = ParityPlanned(tuple(names), ("rust", "go"), "rust", 12)
+    return names, [plan, LatencyPlanned(30, 3, 1.25, True), *classes,
+                   *events]
+
+
+def test_the_boards_list_cases_in_declared_order_whatever_order_they_landed_in():
+    from probes.parity import parity_json, report_markdown
+    from probes.verdict._verdict import VerdictTracker
+
+    for with_index in (True, False):
+        told = []
+        for seed in (1, 2, 3):
+            names, events = _landed(seed, with_index)
+            tracker = VerdictTracker()
+            for event in events:
+                tracker.apply(0.0, event)
+            assert tracker.parity.declared() == names
+            told.append((report_markdown(tracker.parity, "t"), json.dumps(parity_json(tracker.parity)),
+                         tracker.current().reasons))
+        assert told[0] == told[1] == told[2]
+    reasons = told[0][2]
+    assert "parity: 3 cases (c9, c2, c11): status codes differ (rust 200, go 500)" in reasons, reasons
+    assert any(r.startswith("parity: 3 cases (c3, c2, c0): go value divergence") for r in reasons), reasons
+    assert any(r.startswith("latency: go p50 2.00× rust on c9") and "(c9, c1, c6 and 1 more)" in r
+               for r in reasons), reasons
+    # A class's example is its first declared case's differences, whichever case landed first.
+    assert "Differences in `c7`:" in told[0][0] and "| `$.type` | `<c7>` |" in told[0][0]
