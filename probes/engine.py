@@ -35,8 +35,8 @@ from .core.events import (
     RunStarted,
     VerdictChanged,
 )
-from .parity import NOISE_FILE, RESULTS, ResultWriter, Shard, noise_json, run_head, run_parity
-from .scrum import ScrumRun, load_ledger
+from .parity import NOISE_FILE, RESULTS, ResultWriter, Shard, noise_json, report_markdown, run_head, run_parity
+from .scrum import ScrumRun, findings_sarif, load_ledger, summary_markdown
 from .smokes import junit_xml, run_smokes, summary_text
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .verdict import (
@@ -346,8 +346,8 @@ class Engine:
         """scrum/summary.md and findings.sarif as the board and its ledger say now; listed to
         the operator the first time only."""
         board = self.tracker.scrum
-        self._write("scrum/summary.md", board.summary_markdown(self.config.name), "scrum summary" if listed else None)
-        self._write("scrum/findings.sarif", board.sarif(), "scrum findings (SARIF)" if listed else None)
+        self._write("scrum/summary.md", summary_markdown(board, self.config.name), "scrum summary" if listed else None)
+        self._write("scrum/findings.sarif", findings_sarif(board), "scrum findings (SARIF)" if listed else None)
 
     async def _parity(self) -> str:
         """Each case is recorded as it lands and then dropped: the run holds no list of
@@ -366,7 +366,7 @@ class Engine:
             raise
         finally:
             self._close_record(writer)
-            self._write("parity/report.md", self.tracker.parity.report_markdown(self.config.name),
+            self._write("parity/report.md", report_markdown(self.tracker.parity, self.config.name),
                         "parity report")
             if self.tracker.parity.noise is not None:
                 self._write(NOISE_FILE, noise_json(self.tracker.parity.noise), "learned noise")
@@ -429,12 +429,12 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a fault of ours: recorded, the verdict still written
                 self._internal_error("verdict", exc)
         verdict = self._publish_verdict(final=True)
-        renders: tuple[tuple[str, str, Callable[[], str]], ...] = (
+        renderers: tuple[tuple[str, str, Callable[[], str]], ...] = (
             ("verdict.json", "verdict (JSON)",
              lambda: verdict_json(self.tracker, verdict, interrupted=self._interrupted, duration=duration)),
             ("verdict.md", "verdict (Markdown)",
              lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted)))
-        for name, what, render in renders:
+        for name, what, render in renderers:
             try:
                 text = render()
             except Exception as exc:  # noqa: BLE001 - a fault of ours: the bare verdict is still written

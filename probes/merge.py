@@ -69,6 +69,7 @@ from .parity import (
     read_body,
     read_head,
     record_line,
+    report_markdown,
 )
 from .verdict import HistoryUnavailable, Judgement, RunSummary, Verdict, VerdictTracker, judge, open_store, run_gaps
 
@@ -363,7 +364,7 @@ def _merge_parity(merged: _MergedRun, runs: Sequence[ShardRun], missing: list[st
         merged.emit(ArtifactWritten(str(path.relative_to(merged.run_dir.path)),
                                     "parity results" if path.name == RESULTS else "parity answers"))
     name = merged.tracker.run.name if merged.tracker.run else ""
-    merged.write("parity/report.md", merged.tracker.parity.report_markdown(name), "parity report")
+    merged.write("parity/report.md", report_markdown(merged.tracker.parity, name), "parity report")
     if settled is not None:
         merged.write(NOISE_FILE, noise_json(settled), "learned noise")
     reasons = [*missing, *filter(None, (shard.unfinished() for shard in shards))]

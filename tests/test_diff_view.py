@@ -51,7 +51,7 @@ def test_an_added_key_leaves_a_gap_on_the_other_side(servers, write_config):
     rows = [(view.left.lines[l] if l != GAP else None, view.right.lines[r] if r != GAP else None)
             for l, r in zip(view.alignment.left, view.alignment.right)]
     assert rows == [("{", "{"), ('  "a": 1,', '  "a": 1,'), ('  "b": 2', '  "b": 2,'), (None, '  "c": 3'), ("}", "}")]
-    assert view.differences[0]["path"] == "$.c" and view.differences[0]["rows"] == [3]
+    assert view.differences[0].path == "$.c" and view.differences[0].rows == (3,)
 
 
 def test_locate_finds_paths_in_the_pretty_text():
@@ -78,17 +78,17 @@ async def test_jump_to_a_difference_scrolls_both_bodies_to_it(servers, write_con
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DiffScreen)
-        assert [d["path"] for d in screen.shown] == ["$.rows[10].v", "$.rows[250].v"]
+        assert [d.path for d in screen.shown] == ["$.rows[10].v", "$.rows[250].v"]
         view = screen.query_one(SideBySide)
         await pilot.press("n", "n")
         await pilot.pause()
-        target_row = screen.shown[1]["rows"][0]
+        target_row = screen.shown[1].rows[0]
         assert view.scroll_offset.y <= target_row < view.scroll_offset.y + view.size.height
         assert screen.query_one("OptionList").highlighted == 1
         await pilot.press("p")
         await pilot.pause()
-        assert view.scroll_offset.y <= screen.shown[0]["rows"][0] < view.scroll_offset.y + view.size.height
-        line = view.render_line(screen.shown[0]["rows"][0] - view.scroll_offset.y).text
+        assert view.scroll_offset.y <= screen.shown[0].rows[0] < view.scroll_offset.y + view.size.height
+        line = view.render_line(screen.shown[0].rows[0] - view.scroll_offset.y).text
         assert '"early"' in line and '"same"' in line
 
 
@@ -111,9 +111,9 @@ async def test_toggles_headers_raw_noise_and_candidate(servers, write_config):
         await pilot.pause()
         screen = app.screen
         assert screen.view.candidate == "go"
-        assert {d["path"] for d in screen.shown} == {"$.at", "$.v", "header content-type"}
+        assert {d.path for d in screen.shown} == {"$.at", "$.v", "header content-type"}
         await pilot.press("i")
-        assert {d["path"] for d in screen.shown} == {"$.v", "header content-type"}
+        assert {d.path for d in screen.shown} == {"$.v", "header content-type"}
         await pilot.press("h")
         assert "content-type: application/json" in screen.view.left.lines
         assert "content-type: application/json; charset=utf-8" in screen.view.right.lines
@@ -121,7 +121,7 @@ async def test_toggles_headers_raw_noise_and_candidate(servers, write_config):
         assert screen.view.left.lines == [stored_answer(run, "c", "rust")[1].decode()]  # as received
         await pilot.press("r", "t")
         assert screen.view.candidate == "py"
-        assert any(d["cand"] == "3" for d in screen.shown)
+        assert any(d.cand == "3" for d in screen.shown)
         await pilot.press("t")
         assert screen.view.candidate == "go"
 
@@ -244,7 +244,7 @@ def test_a_body_never_reaches_the_diff_viewer_raw(servers, write_config):
         assert not any(c in text for c in CONTROLS), text
         assert "\\u202e" in text or not raw  # the raw view shows the escapes as received
     # A key holding a control is found in the neutralised text: its difference has its rows.
-    assert [d["rows"] for d in load_case(run, "c").differences if d["path"].startswith('$["k')] == [[1]]
+    assert [d.rows for d in load_case(run, "c").differences if d.path.startswith('$["k')] == [(1,)]
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "c", "--headless"], cwd=REPO,
                           capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
     assert proc.returncode == 0, proc.stderr

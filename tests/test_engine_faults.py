@@ -111,10 +111,11 @@ def test_every_consumer_sees_the_order_events_jsonl_holds(servers, write_config,
 
 
 def test_an_internal_error_is_told_apart_from_block_by_exit_code():
-    from probes.verdict._verdict import BLOCK, Verdict
+    from probes.core import VerdictWord
+    from probes.verdict._verdict import Verdict
 
-    assert Verdict(BLOCK, ("x",), False).exit_code() == 1
-    assert Verdict(BLOCK, ("x",), False, internal_error=True).exit_code() == 3
+    assert Verdict(VerdictWord.BLOCK, ("x",), False).exit_code() == 1
+    assert Verdict(VerdictWord.BLOCK, ("x",), False, internal_error=True).exit_code() == 3
 
 
 @pytest.mark.parametrize("where", ["verdict_markdown", "verdict_json"])

@@ -37,7 +37,8 @@ from probes.scrum._findings import finding_id, normalise_what
 from probes.scrum._ledger import load_ledger, record_dismissal
 from probes.verdict._history import open_store
 from probes.verdict._judge import judge
-from probes.scrum._report import ScrumBoard
+from probes.scrum._board import ScrumBoard
+from probes.scrum._render import lineage_table, summary_markdown
 from probes.scrum._tally import Location, parse_review, tally
 
 from .conftest import REPO, run_engine
@@ -649,11 +650,11 @@ def test_the_estimated_note_is_there_only_when_a_count_was_estimated():
         return b
 
     exact = board(False)
-    assert "estimated" not in exact.summary_markdown("t") and exact.lineage_table().title == "Tokens per lineage"
-    assert "| anthropic | 10 in / 250 out |" in exact.summary_markdown("t")
+    assert "estimated" not in summary_markdown(exact, "t") and lineage_table(exact).title == "Tokens per lineage"
+    assert "| anthropic | 10 in / 250 out |" in summary_markdown(exact, "t")
     for guessed in (board(True), board(False, (TokenRow("c1", "opus", "anthropic", 5, 100, True, None),))):
-        assert "(~ estimated: the gateway sent no usage)" in guessed.summary_markdown("t")
-        assert guessed.lineage_table().title == "Tokens per lineage (~ estimated)"
+        assert "(~ estimated: the gateway sent no usage)" in summary_markdown(guessed, "t")
+        assert lineage_table(guessed).title == "Tokens per lineage (~ estimated)"
 
 
 async def test_reviewer_text_in_the_tally_is_shown_as_written_never_as_markup():

@@ -136,7 +136,8 @@ def test_a_latency_gap_for_a_case_named_like_a_glob_covers_that_case_alone(tmp_p
     pattern that covers the cases it happens to match."""
     from probes.parity._latency import LATENCY_CLASS, SLOWER
 
-    slower = {"rust": {"latency": {"state": ""}}, "go": {"latency": {"state": SLOWER, "class_id": LATENCY_CLASS}}}
+    slower = {"rust": {"latency": {"target": "rust", "n": 30, "state": ""}},
+              "go": {"latency": {"target": "go", "n": 30, "state": SLOWER, "class_id": LATENCY_CLASS}}}
     run = fake_run(tmp_path, [{"case": "get[1]*", "statuses": {"rust": 200, "go": 200}, "answers": slower}])
     (gap,) = record_gap(run, "get[1]*", tmp_path / "g.toml", note="n", owner="o")
     (loaded,) = load_gaps(tmp_path / "g.toml")

@@ -372,7 +372,7 @@ def test_a_candidate_value_that_moves_on_every_answer_is_told_at_its_path(server
 
 
 def test_candidate_noise_reads_the_same_whatever_order_the_cases_land_in():
-    from probes.parity._report import ParityBoard
+    from probes.parity._board import ParityBoard
 
     def told(order):
         board = ParityBoard()

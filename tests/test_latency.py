@@ -30,6 +30,7 @@ from probes.parity._latency import (
     mann_whitney,
     quantile,
 )
+from probes.parity._latency_render import group_head, latency_cell, latency_markdown
 from probes.parity._probe import Answer, CaseResult, case_event, run_parity
 from probes.parity._store import MATCH_SAMPLE, ResultWriter
 from probes.parity._results import entries, stored_answer
@@ -598,7 +599,7 @@ def test_no_data_at_scale_is_one_reason_a_candidate():
     from datetime import date
 
     from probes.parity._latency import LatencyBoard
-    from probes.parity._report import examples
+    from probes.parity._board import examples
 
     board = LatencyBoard()
     board.apply(0, LatencyPlanned(30, 3, 1.25, True))
@@ -611,7 +612,7 @@ def test_no_data_at_scale_is_one_reason_a_candidate():
     assert reasons == ["latency: no data for go on 5,000 cases (c0, c1, c2 and 4,997 more) — "
                        "the timing could not be measured; c0: 1 of 30 timed requests failed"], reasons
     assert board.groups("c0") == [("go", NO_DATA)]  # the pane lists it under go's latency group
-    assert board.group_head("go", NO_DATA)[:2] == ("go latency · no data", NO_DATA)
+    assert group_head(board, "go", NO_DATA)[:2] == ("go latency · no data", NO_DATA)
 
 
 def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest():
@@ -623,7 +624,7 @@ def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest
     from datetime import date
 
     from probes.parity._latency import LISTED, LatencyBoard
-    from probes.parity._report import examples
+    from probes.parity._board import examples
 
     def event(i: int) -> ParityCaseFinished:
         state, why = {7: (SLOWER, ""), 8: (NO_DATA, "1 of 30 timed requests failed")}.get(i % 1000, (OK, ""))
@@ -652,13 +653,14 @@ def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest
     # What the faces show is what every row would show.
     ratios = {f"case-{i}": candidate(event(i)).ratio or 0.0 for i in range(count)}
     top = sorted(ratios, key=lambda c: -ratios[c])[:LISTED]  # stable: the first landed among equals
-    table = [line.split(" | ")[0].lstrip("| ") for line in board.table_markdown() if line.startswith("| case-")]
+    table = [line.split(" | ")[0].lstrip("| ") for line in latency_markdown(board) if line.startswith("| case-")]
     assert table == top
-    assert f"The {LISTED} slowest of {count} timed cases" in "\n".join(board.table_markdown())
+    assert f"The {LISTED} slowest of {count} timed cases" in "\n".join(latency_markdown(board))
     kept_one = top[-1]
     other = next(f"case-{i}" for i in range(count) if f"case-{i}" not in top and i % 1000 not in (7, 8))
-    assert board.cell(other) == (f"{ratios[other]:.2f}×", OK) and board.cell(other, sparks=False) == board.cell(other)
-    assert re.fullmatch(r"\d\.\d\d× [▁-█]{8}│[▁-█]{8}", board.cell(kept_one)[0])
+    assert latency_cell(board, other) == (f"{ratios[other]:.2f}×", OK)
+    assert latency_cell(board, other, sparks=False) == latency_cell(board, other)
+    assert re.fullmatch(r"\d\.\d\d× [▁-█]{8}│[▁-█]{8}", latency_cell(board, kept_one)[0])
     reasons, _, _ = latency_verdict(board, [], date(2026, 5, 2), examples)
     assert [r.split(" p50 ")[0].split(" on ")[0] for r in reasons] == ["latency: go", "latency: no data for go"]
     assert "the slowest of 5 cases" in reasons[0] and "on 5 cases" in reasons[1], reasons

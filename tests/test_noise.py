@@ -11,8 +11,8 @@ import uuid
 
 from probes.config import load_config
 from probes.core.events import NoiseSettled, Notice, ParityCaseFinished
-from probes.parity._noise import read_noise
-from probes.parity._report import noise_lines
+from probes.parity._noise_report import read_noise
+from tui.parity_cells import noise_lines
 from probes.parity._sidebyside import load_case
 
 from .conftest import REPO, only_run, run_engine
@@ -181,11 +181,11 @@ def test_the_viewer_dims_noisy_rows_with_the_references_own_values(servers, writ
     cand = servers.serve_http(fixed({**FIXED, "name": "hourly"}))
     run(write_config, ref, cand, PLAYBOOK_CASE, "noise_samples = 3")
     view = load_case(only_run(tmp_path / "out"), "playbook_5")
-    noisy = [d for d in view.differences if d["noise"]]
-    assert noisy and all(d["evidence"] for d in noisy)
-    fingerprint = next(d for d in noisy if d["path"] == "$.fingerprint")
-    assert "differed in 3 of 3 samples" in fingerprint["evidence"]
-    assert [d["path"] for d in view.differences if not d["noise"]] == ["$.name"]
+    noisy = [d for d in view.differences if d.noise]
+    assert noisy and all(d.evidence for d in noisy)
+    fingerprint = next(d for d in noisy if d.path == "$.fingerprint")
+    assert "differed in 3 of 3 samples" in fingerprint.evidence
+    assert [d.path for d in view.differences if not d.noise] == ["$.name"]
 
 
 def test_suggested_ignore_lines_give_the_same_verdict_without_sampling(servers, write_config, tmp_path):
@@ -300,7 +300,7 @@ def test_the_viewer_lays_an_unordered_array_out_by_its_pairs(servers, write_conf
     assert ('"b"', '"b"') in shown or ('"b",', '"b",') in shown
     assert outcome.verdict.verdict == "BLOCK"
     for d in view.differences:
-        assert d["rows"], d
+        assert d.rows, d
 
 
 def test_the_panes_noise_lines_stay_a_few_whatever_was_learned():

@@ -14,7 +14,7 @@ from collections import Counter
 import pytest
 
 from probes.core.events import NoiseEndpointRow, NoisePathRow, NoiseSettled, Notice, ParityCaseFinished
-from probes.parity._noise import NOISE_FILE, NOISE_ROWS, NOTICE_ENDPOINTS, noise_markdown, noise_notices, read_noise
+from probes.parity._noise_report import NOISE_FILE, NOISE_ROWS, NOTICE_ENDPOINTS, noise_markdown, noise_notices, read_noise
 from probes.parity._sidebyside import load_case
 from probes.core._textsafe import UNSAFE
 
@@ -89,8 +89,8 @@ def test_settled_text_noise_flags_the_early_cases_lines_as_the_live_marking_does
     # Read again, an early case's line is noise too, with the reference's own values there.
     run_dir = only_run(tmp_path / "out")
     for early in landed[:3]:
-        (line,) = [d for d in load_case(run_dir, early.case).differences if d["path"] == "line 2"]
-        assert line["noise"] and line["evidence"].startswith("noise at line 2: the reference itself gave tick "), line
+        (line,) = [d for d in load_case(run_dir, early.case).differences if d.path == "line 2"]
+        assert line.noise and line.evidence.startswith("noise at line 2: the reference itself gave tick "), line
 
 
 def many_endpoints(count: int, inconclusive: int) -> NoiseSettled:
@@ -154,8 +154,8 @@ def test_noise_suggest_is_valid_toml_and_no_display_passes_control_characters(se
     assert tomllib.loads(suggest.stdout)["ignore"] == [f"GET {NASTY_PATH} {path.path}"]
 
     view = load_case(run_dir, "nasty")
-    (noisy,) = [d for d in view.differences if d["noise"]]
-    assert noisy["evidence"].startswith("noise at $[") and not UNSAFE.search(noisy["evidence"]), noisy["evidence"]
+    (noisy,) = [d for d in view.differences if d.noise]
+    assert noisy.evidence.startswith("noise at $[") and not UNSAFE.search(noisy.evidence), noisy.evidence
 
 
 def test_noise_suggest_warns_where_inconclusive_cases_would_become_silent_matches(servers, write_config, tmp_path):

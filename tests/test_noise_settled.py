@@ -14,7 +14,7 @@ from pathlib import Path
 
 from probes.core.events import NoiseSettled, ParityCaseFinished, RunStarted, read_events
 from probes.verdict._history import HistoryStore, RunSummary
-from probes.parity._noise import read_noise
+from probes.parity._noise_report import read_noise
 from probes.verdict._verdict import VerdictTracker
 
 from .conftest import REPO, only_run

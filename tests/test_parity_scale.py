@@ -89,13 +89,13 @@ def test_two_thousand_cases_leave_a_handful_of_files(servers, write_config, tmp_
     assert [json.loads(line)["case"] for line in plain.splitlines()[1:]] == list(lines)
     assert (parity / "results.jsonl.gz").stat().st_size * 8 < len(plain)
 
-    # A matching case's event line names its statuses and nothing else; read back, it is the
-    # event the faces saw live.
+    # A matching case's event line names its statuses and its place among the cases, nothing
+    # else; read back, it is the event the faces saw live.
     replayed = {e.case: (t, e) for t, e in read_events(str(outcome.run_dir / "events.jsonl"))
                 if isinstance(e, ParityCaseFinished)}
     assert all(replayed[n][1] == live[n] for n in names)
     t, matched = replayed["match-0007"]
-    assert json.loads(to_json(matched, t)).keys() == {"t", "type", "case", "reference", "statuses"}
+    assert json.loads(to_json(matched, t)).keys() == {"t", "type", "case", "reference", "statuses", "index"}
     assert matched.kinds == matched.classes == matched.fingerprints == matched.status_kinds == {"go": None}
     kept = [n for n, e in lines.items() if e["answers"]["rust"]["body"] is not None]
     matching_kept = [n for n in kept if n.startswith("match-")]

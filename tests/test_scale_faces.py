@@ -14,7 +14,7 @@ import pytest
 from rich.console import Console
 
 from probes.core.events import ParityCaseFinished, ParityPlanned, read_events
-from probes.parity._report import TABLE_ROWS
+from probes.parity._render import TABLE_ROWS
 from probes.parity._twins import GO, RUST, twin_handler
 from probes.verdict._verdict import VerdictTracker
 from tui.app import GauntletApp

@@ -206,7 +206,7 @@ def test_every_meaning_named_in_the_code_has_a_colour():
             assert name[:-1] in prefixes or name[:-1] in {"verdict.", "badge."}, name
         else:
             assert name in STYLES, name
-    from probes.smokes._report import STATUS_STYLE, STATUS_WORD
+    from probes.smokes import STATUS_STYLE, STATUS_WORD
 
     assert {f"smoke.{s}" for s in STATUS_WORD} <= STYLES.keys() and set(STATUS_STYLE.values()) <= STYLES.keys()
     assert {f"{kind}.{v}" for kind in ("verdict", "badge") for v in ("SHIP", "SHIP_WITH_KNOWN_GAP", "BLOCK")} <= STYLES.keys()

@@ -22,7 +22,10 @@ from probes.core.events import (
     SmokesPlanned,
 )
 from probes.verdict._gaps import KnownGap
-from probes.verdict._verdict import BLOCK, SHIP, SHIP_WITH_KNOWN_GAP, VerdictTracker
+from probes.core import VerdictWord
+from probes.verdict._verdict import VerdictTracker
+
+SHIP, SHIP_WITH_KNOWN_GAP, BLOCK = VerdictWord.SHIP, VerdictWord.SHIP_WITH_KNOWN_GAP, VerdictWord.BLOCK
 
 TODAY = date(2026, 11, 26)
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
-from probes.parity import CaseRow, body_kinds, divergences, head_kinds
+from probes.parity import CaseRow, body_kinds, divergences, group_head, head_kinds, latency_cell
 from themes.palette import KIND_TONE, LATENCY_STYLE
 
 from .model import RunModel
+from .parity_cells import row_cells
 
 KIND_STYLE = {**{kind: f"kind.{kind}" for kind in KIND_TONE}, "error": "parity.error", "match": "parity.match",
               "inconclusive": "parity.inconclusive"}
@@ -313,7 +314,7 @@ class CaseIndex:
             return Text.assemble(mark, (OUTSIDE[key], KIND_STYLE[key]), "  ", count)
         latency = self.model.tracker.parity.latency
         if group.kind == latency.kind:
-            label, state, words, class_id = latency.group_head(target, key)
+            label, state, words, class_id = group_head(latency, target, key)
             return Text.assemble(mark, (label, LATENCY_STYLE[state]), "  ", count, "  ", (words, "not bold"),
                                  ("  " + class_id if class_id else "", "dim"))
         g = self.model.tracker.parity.group(target, key, group.kind, group.cases)
@@ -323,8 +324,8 @@ class CaseIndex:
     def _case_row(self, case: str, width: int) -> Text:
         """The board's row, its kinds coloured and a known gap covering the body named."""
         tracker = self.model.tracker
-        name, *statuses, status, body = tracker.parity.row_cells(case, KIND_STYLE)
         r = tracker.parity.results[case]
+        name, *statuses, status, body = row_cells(r, tracker.parity.targets, KIND_STYLE)
         if any(tracker.gap_for(r, t)[0] for t, k in r.kinds.items() if k):
             body = Text.assemble(body, (" (known gap)", "dim"))
         cols = self.columns(width)
@@ -336,11 +337,11 @@ class CaseIndex:
         line.append(" ")
         line.append_text(_cell(status, cols.status))
         if cols.latency:
-            text, state = tracker.parity.latency.cell(case, sparks=cols.latency == LATENCY_WIDTH)
+            text, state = latency_cell(tracker.parity.latency, case, sparks=cols.latency == LATENCY_WIDTH)
             line.append(" ")
             line.append_text(_cell(Text(text, style=LATENCY_STYLE.get(state, "")), cols.latency))
         line.append(" ")
-        line.append_text(body if isinstance(body, Text) else Text(body))
+        line.append_text(body)
         return line
 
     def describe(self) -> str:

@@ -51,8 +51,8 @@ def render(view: CaseView, width: int) -> RenderableType:
                           Text(right, style=style_r))
     listing = Text()
     for d in view.differences:
-        flag = " (noise)" if d["noise"] else " (ignored)" if d["ignored"] else ""
-        listing.append(f"  {d['path']}  {d['kind']}{flag}  {d['ref']} → {d['cand']}\n")
+        flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
+        listing.append(f"  {d.path}  {d.kind}{flag}  {d.ref} → {d.cand}\n")
     return Group(head, table, listing)
 
 

@@ -40,9 +40,9 @@ from probes.core.events import (
     SmokeStarted,
     VerdictChanged,
 )
-from probes.parity import body_kind, status_kind
-from probes.scrum import ANY_LINEAGE
-from probes.smokes import STATUS_STYLE, STATUS_WORD
+from probes.parity import ParityTables, body_kind, status_kind
+from probes.scrum import ANY_LINEAGE, ScrumTables
+from probes.smokes import STATUS_STYLE, STATUS_WORD, SmokeTables
 from probes.core import neutralise
 from probes.verdict import VerdictTracker
 from themes.palette import CONSOLE_THEME
@@ -128,16 +128,16 @@ class HeadlessPrinter:
             self._case_landed(event)
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
             self.print()
-            self.print(self.tracker.smokes)
+            self.print(SmokeTables(self.tracker.smokes))
         elif isinstance(event, PhaseFinished) and event.phase == "parity":
             self._probing = None
             self.print()
-            self.print(self.tracker.parity)
+            self.print(ParityTables(self.tracker.parity))
             if self.tracker.parity.noise is not None:
                 self._noise_table(self.tracker.parity.noise)
         elif isinstance(event, PhaseFinished) and event.phase == "scrum":
             self.print()
-            self.print(self.tracker.scrum)
+            self.print(ScrumTables(self.tracker.scrum))
         elif isinstance(event, PhaseFinished) and not event.complete:
             self.print(Text(f"{event.phase}: incomplete ({event.reason})", style="phase.incomplete"))
         elif isinstance(event, Notice):

@@ -33,7 +33,8 @@ from probes.core.events import (
     VerdictChanged,
 )
 from probes.core import neutralise
-from probes.verdict import BLOCK, VerdictTracker
+from probes.core import VerdictWord
+from probes.verdict import VerdictTracker
 
 if TYPE_CHECKING:
     from probes import Judgement
@@ -138,7 +139,7 @@ class RunModel:
         if self.abandoned is None:
             self.verdict = VerdictChanged(verdict.verdict, verdict.reasons, verdict.complete)
         else:
-            self.verdict = VerdictChanged(BLOCK, (self.abandoned, *verdict.reasons), False)
+            self.verdict = VerdictChanged(VerdictWord.BLOCK, (self.abandoned, *verdict.reasons), False)
         self.version += 1
 
     def adopt(self, judgement: Judgement) -> None:

@@ -6,21 +6,27 @@ from ._files import append_entry, locked, writing
 from ._reader import ENV_REF, TableReader, check_duplicates, check_name, expand_env, resolve_path
 from ._redact import MIN_LENGTH, Secrets, shown_url, url_secrets
 from ._rundir import RunDir, Writer, write_all, write_atomic, writer_gone
+from ._states import FindingState, LatencyState, Reason, SmokeStatus, VerdictWord
 from ._textsafe import UNSAFE, decode_safe, md_cell, neutralise
 from ._values import schema_type
 
 __all__ = [
     "ConfigError",
     "ENV_REF",
+    "FindingState",
     "GauntletError",
     "InputError",
+    "LatencyState",
     "MIN_LENGTH",
     "Problem",
+    "Reason",
     "RunDir",
     "RunDirUnwritable",
     "Secrets",
+    "SmokeStatus",
     "TableReader",
     "UNSAFE",
+    "VerdictWord",
     "Writer",
     "append_entry",
     "check_duplicates",

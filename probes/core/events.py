@@ -14,7 +14,10 @@ import typing
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field, fields, is_dataclass
-from typing import Any, ClassVar
+from enum import Enum
+from typing import Any, ClassVar, TypeVar
+
+from ._states import FindingState, LatencyState, SmokeStatus, VerdictWord
 
 EVENT_TYPES: dict[str, type[Event]] = {}
 
@@ -92,7 +95,7 @@ class LocationRow:
     what: str
     id: str = ""  # the stable finding id: file, enclosing symbol, normalised WHAT (probes/scrum/_findings.py)
     ids: tuple[str, ...] = ()  # each finding's own id here: a later wave matches on any of them
-    state: str = ""  # new | recurring | "" (no earlier wave to compare with)
+    state: FindingState = FindingState.UNCOMPARED  # new | recurring | "" (no earlier wave to compare with)
     waves: int = 0  # waves in a row it has been seen, this one included
     since: str = ""  # the run of the first of those waves
 
@@ -174,7 +177,7 @@ class LatencyRow:
     low: float | None = None
     high: float | None = None
     p_value: float | None = None
-    state: str = ""  # a candidate's: slower | same | no data
+    state: LatencyState = LatencyState.REFERENCE  # a candidate's: slower | ok | no data
     why: str = ""  # no data: why
     class_id: str | None = None  # slower: its latency divergence class, which a known gap may cover
 
@@ -244,7 +247,7 @@ class Notice(Event):
 
 @dataclass(frozen=True)
 class VerdictChanged(Event):
-    verdict: str
+    verdict: VerdictWord
     reasons: tuple[str, ...]
     complete: bool
 
@@ -277,7 +280,7 @@ class ArtifactWritten(Event):
 
 @dataclass(frozen=True)
 class RunFinished(Event):
-    verdict: str
+    verdict: VerdictWord
     complete: bool
     duration: float
     exit_code: int
@@ -316,7 +319,7 @@ class SmokeOutput(Event):
 class SmokeFinished(Event):
     name: str
     layer: str
-    status: str  # pass | fail | timeout | skipped | interrupted
+    status: SmokeStatus  # pass | fail | timeout | skipped | interrupted
     duration: float
     exit_code: int | None
     reason: str
@@ -429,6 +432,7 @@ class ParityCaseFinished(Event):
     latency: tuple[LatencyRow, ...] = ()  # per target, with `[parity.latency]` (probes/parity/_latency.py)
     expect_status: int | None = None  # the status the case expects: a target answering it is not misaimed
     unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: paths its own answers differ on
+    index: int = -1  # its place among the config's cases from 0 (-1: a run recorded before): what reports list by
 
     SPARSE: ClassVar[tuple[str, ...]] = ("kinds", "fingerprints", "status_kinds", "classes")
 
@@ -567,6 +571,8 @@ def _coercer(hint: Any) -> Coerce | None:
 
 
 def _make_coercer(hint: Any) -> Coerce | None:
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint  # a state, by its value: one a run never wrote is a ValueError
     if isinstance(hint, type) and is_dataclass(hint):
         plan, names = _plan(hint), [f.name for f in fields(hint)]
 
@@ -603,6 +609,61 @@ def _fill(plan: dict[str, Coerce | None], values: dict[str, Any]) -> dict[str, A
     return {k: v if (c := plan[k]) is None else c(v) for k, v in values.items() if k in plan}
 
 
+Row = TypeVar("Row")
+
+
+def read_row(cls: type[Row], value: Any) -> Row:
+    """A row as an artifact stored it (a latency row beside its answer in the parity record, a
+    noise entry of parity/noise.json): the same reading as inside an event, and every value
+    checked against its field's type, since a file, unlike the engine's own event log, may
+    have been edited or damaged. Raises TypeError or ValueError naming the field."""
+    if not isinstance(value, dict):
+        raise TypeError(f"a {cls.__name__} is an object, got {type(value).__name__}")
+    coerce = _coercer(cls)
+    assert coerce is not None
+    row: Row = coerce(value)
+    _check(row, cls, cls.__name__)
+    return row
+
+
+def _check(value: Any, hint: Any, where: str) -> None:
+    """Raise TypeError unless `value` is what `hint` says (a JSON number is a float too)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for arg in args:
+            try:
+                return _check(value, arg, where)
+            except TypeError:
+                continue
+    elif hint is type(None) or hint is None:
+        if value is None:
+            return
+    elif origin is tuple and isinstance(value, tuple):
+        items = [args[0]] * len(value) if len(args) == 2 and args[1] is Ellipsis else list(args)
+        if len(items) == len(value):
+            for i, (item, arg) in enumerate(zip(value, items)):
+                _check(item, arg, f"{where}[{i}]")
+            return
+    elif origin is dict and isinstance(value, dict):
+        for key, item in value.items():
+            _check(key, args[0], where)
+            _check(item, args[1], f"{where}.{key}")
+        return
+    elif isinstance(hint, type) and is_dataclass(hint) and isinstance(value, hint):
+        for f in fields(hint):
+            _check(getattr(value, f.name), _hints(hint)[f.name], f"{where}.{f.name}")
+        return
+    elif hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return
+    elif isinstance(hint, type) and isinstance(value, hint):
+        return
+    raise TypeError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {value!r:.40}")
+
+
 def from_json(line: str) -> tuple[float, Event]:
     """Parse one events.jsonl line; raises ValueError naming what is wrong."""
     try:
@@ -614,7 +675,7 @@ def from_json(line: str) -> tuple[float, Event]:
     plan = _plan(cls)
     try:
         return t, cls(**_fill(plan, payload))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ValueError(f"bad {cls.__name__} event: {exc}") from None
 
 

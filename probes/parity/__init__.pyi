@@ -1,12 +1,15 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
+from ._board import INCONCLUSIVE, CaseRow, ClassGroup, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
 from ._config import ParityConfig, parity_section, scan_case_lines
-from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, SLOWER, held, recorded_classes, remember, trend_lines, viewer_parts
-from ._noise import ENDPOINT_PATHS, NOISE_FILE, NoisePool, Settler, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
+from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, recorded_classes, remember, stored_latency, trend_lines
+from ._latency_render import group_head, latency_cell, viewer_parts
+from ._noise import ENDPOINT_PATHS, NoisePool, Settler
+from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
 from ._probe import AimCheck, check_aim, run_head, run_parity
-from ._report import CaseRow, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, noise_lines, status_kind
-from ._results import PACK, RESULTS, entries, read_body, read_case, read_head
+from ._render import ParityTables, parity_json, parity_markdown, report_markdown
+from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_head
 from ._shard import Shard, parse_shard
 from ._sidebyside import CaseView, GAP, load_case
 from ._store import BodyPack, RecordFile, ResultWriter, record_line
@@ -17,9 +20,11 @@ __all__ = [
     "BodyPack",
     "CaseRow",
     "CaseView",
+    "ClassGroup",
     "ENDPOINT_PATHS",
     "FIRST_FAILED",
     "GAP",
+    "INCONCLUSIVE",
     "KINDS",
     "LATENCY",
     "LATENCY_CLASS",
@@ -27,9 +32,11 @@ __all__ = [
     "NOISE_FILE",
     "NO_DATA",
     "NoisePool",
+    "OK",
     "PACK",
     "ParityBoard",
     "ParityConfig",
+    "ParityTables",
     "RESULTS",
     "RecordFile",
     "ResultWriter",
@@ -37,19 +44,23 @@ __all__ = [
     "Settler",
     "Shard",
     "Shared",
+    "StoredDifference",
     "body_kind",
     "body_kinds",
     "check_aim",
     "divergences",
     "entries",
     "examples",
+    "group_head",
     "head_kinds",
     "held",
+    "latency_cell",
     "load_case",
     "noise_json",
-    "noise_lines",
     "noise_markdown",
     "noise_notices",
+    "parity_json",
+    "parity_markdown",
     "parity_section",
     "parse_latency",
     "parse_shard",
@@ -60,12 +71,14 @@ __all__ = [
     "record_line",
     "recorded_classes",
     "remember",
+    "report_markdown",
     "run_head",
     "run_parity",
     "scan_case_lines",
     "server_url",
     "start_twins",
     "status_kind",
+    "stored_latency",
     "suggest_ignore",
     "trend_lines",
     "viewer_parts",

@@ -12,6 +12,9 @@ target, so the same timings give the same interval) and a two-sided Mann–Whitn
 the interval's lower bound is above `max_ratio` and the test finds the two apart (p < 0.05).
 Fewer than MIN_SAMPLES timed requests, or a timed request that failed (no answer, or a status
 other than the target's first answer's), is *no data*: said so, never a pass.
+
+The board keeps the timed cases as the events tell them; the tables, cells and the diff
+viewer's line made from it are in _latency_render.py.
 """
 
 from __future__ import annotations
@@ -21,10 +24,10 @@ import math
 import random
 import zlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple
 
-from ..core import md_cell
+from ..core import InputError, LatencyState
 from ..core.events import (
     ClassEntry,
     DivergenceClassFound,
@@ -33,17 +36,18 @@ from ..core.events import (
     LatencyRow,
     ParityCaseFinished,
     ParityPlanned,
+    read_row,
 )
 from ._classes import class_id
+from ._order import DeclaredOrder
 
 LATENCY = "latency"  # the kind of a latency divergence, and its class's
-SLOWER, OK, NO_DATA = "slower", "ok", "no data"
+SLOWER, OK, NO_DATA = LatencyState.SLOWER, LatencyState.OK, LatencyState.NO_DATA
 MIN_SAMPLES = 10
 BOOTSTRAP_ROUNDS = 2000
 CONFIDENCE = 0.95
 ALPHA = 0.05  # the Mann–Whitney test's level: below it the two targets' timings differ
 BINS = 8
-SPARK = "▁▂▃▄▅▆▇█"
 FIRST_FAILED = "its first answers could not be compared: not timed"
 LISTED = 200  # cases in a report's latency table
 
@@ -109,7 +113,7 @@ class Judged(NamedTuple):
     low: float | None
     high: float | None
     p_value: float | None
-    state: str
+    state: LatencyState
     why: str = ""
 
 
@@ -135,12 +139,6 @@ def histogram(samples: Sequence[float], span: tuple[float, float], bins: int = B
     return tuple(counts)
 
 
-def sparkline(hist: Sequence[int]) -> str:
-    """A histogram as block characters, its tallest bin full height."""
-    tallest = max(hist, default=0) or 1
-    return "".join(SPARK[0] if not c else SPARK[max(1, round(c / tallest * (len(SPARK) - 1)))] for c in hist)
-
-
 def case_rows(case: str, reference: str, samples: Mapping[str, Sequence[float]], failures: Mapping[str, str],
               max_ratio: float) -> tuple[LatencyRow, ...]:
     """A case's latency rows, the reference's first: each target's figures (milliseconds) and
@@ -151,21 +149,21 @@ def case_rows(case: str, reference: str, samples: Mapping[str, Sequence[float]],
     rows = []
     for target in (reference, *(t for t in samples if t != reference)):
         values = sorted(samples[target])
-        figures = dict(n=len(values), p50=round(quantile(values, 0.5), 3) if values else None,
-                       p95=round(quantile(values, 0.95), 3) if values else None,
-                       hist=histogram(values, span) if values else (), span=(round(span[0], 3), round(span[1], 3)))
+        figures = LatencyRow(target, len(values), round(quantile(values, 0.5), 3) if values else None,
+                             round(quantile(values, 0.95), 3) if values else None,
+                             histogram(values, span) if values else (), (round(span[0], 3), round(span[1], 3)))
         if target == reference:
-            rows.append(LatencyRow(target, **figures, why=failures.get(target, "")))
+            rows.append(replace(figures, why=failures.get(target, "")))
             continue
         failed = failures.get(target) or (f"the reference {reference}: {failures[reference]}"
                                           if reference in failures else "")
         if failed:
-            rows.append(LatencyRow(target, **figures, state=NO_DATA, why=failed))
+            rows.append(replace(figures, state=NO_DATA, why=failed))
             continue
         judged = judge_samples(samples[reference], values, max_ratio, zlib.crc32(f"{case}\0{target}".encode()))
-        rows.append(LatencyRow(target, **figures, ratio=_round(judged.ratio), low=_round(judged.low),
-                               high=_round(judged.high), p_value=judged.p_value, state=judged.state,
-                               why=judged.why, class_id=LATENCY_CLASS if judged.state == SLOWER else None))
+        rows.append(replace(figures, ratio=_round(judged.ratio), low=_round(judged.low), high=_round(judged.high),
+                            p_value=judged.p_value, state=judged.state, why=judged.why,
+                            class_id=LATENCY_CLASS if judged.state == SLOWER else None))
     return tuple(rows)
 
 
@@ -173,7 +171,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-# ---- the board, the verdict and the faces ---------------------------------------------------
+# ---- the board, and the words the verdict says of it -----------------------------------------
 
 def times(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
@@ -196,14 +194,16 @@ class LatencyBoard:
 
     plan: LatencyPlanned | None = None
     reference: str = ""
-    rows: dict[str, tuple[LatencyRow, ...]] = field(default_factory=dict)  # landing order
+    rows: dict[str, tuple[LatencyRow, ...]] = field(default_factory=dict)  # landing order (`cases()`: declared)
     ratios: dict[str, float] = field(default_factory=dict)  # the other cases: the highest ratio, every candidate ok
-    # The kept cases only ok, the lowest ratio first (the latest landed first among equal ones):
-    # (ratio, -landing number, case), LISTED at most.
+    # The kept cases only ok, the lowest ratio first (the last declared first among equal ones):
+    # (ratio, -place, case), LISTED at most.
     _listed: list[tuple[float, int, str]] = field(default_factory=list)
+    order: DeclaredOrder = field(default_factory=DeclaredOrder)  # the parity board's, when it holds this one
     kind: ClassVar[str] = LATENCY  # the kind of its groups, as a face's filters name it
 
     def apply(self, t: float, event: Event) -> None:
+        self.order.apply(event)
         if isinstance(event, ParityPlanned):
             self.plan, self.reference, self.rows, self.ratios, self._listed = None, event.reference, {}, {}, []
         elif isinstance(event, LatencyPlanned):
@@ -216,7 +216,7 @@ class LatencyBoard:
 
     def _list(self, case: str) -> None:
         """Keep an ok case's rows while it is among the LISTED highest ratios, else its ratio."""
-        entry = (_worst_ratio(self.candidates(case)), -self.timed(), case)
+        entry = (worst_ratio(self.candidates(case)), -self.order.key(case), case)
         if len(self._listed) < LISTED:
             heapq.heappush(self._listed, entry)
             return
@@ -226,6 +226,10 @@ class LatencyBoard:
 
     def timed(self) -> int:
         return len(self.rows) + len(self.ratios)
+
+    def cases(self) -> list[str]:
+        """The cases whose rows are kept, in declared order."""
+        return sorted(self.rows, key=self.order.key)
 
     def candidates(self, case: str) -> list[LatencyRow]:
         return [r for r in self.rows.get(case, ()) if r.target != self.reference]
@@ -237,16 +241,9 @@ class LatencyBoard:
         return [(r.target, r.class_id or LATENCY_CLASS if r.state == SLOWER else NO_DATA)
                 for r in self.candidates(case) if r.state == SLOWER or (r.state == NO_DATA and r.why != FIRST_FAILED)]
 
-    def group_head(self, target: str, key: str) -> tuple[str, str, str, str]:
-        """(label, state, words, class id) of a latency group's heading: `go latency · slower`,
-        `p50 over 1.25× rust`, the class; or `go latency · no data` and why."""
-        if key == NO_DATA:
-            return f"{target} {LATENCY} · {NO_DATA}", NO_DATA, "timing could not be measured", ""
-        words = f"p50 over {self.plan.max_ratio:g}× {self.reference}" if self.plan else ""
-        return f"{target} {LATENCY} · {SLOWER}", SLOWER, words, key
-
-    def of_state(self, state: str) -> list[tuple[str, LatencyRow]]:
-        return [(case, r) for case in self.rows for r in self.candidates(case) if r.state == state]
+    def of_state(self, state: LatencyState) -> list[tuple[str, LatencyRow]]:
+        """(case, candidate row) of each candidate in `state`, the cases in declared order."""
+        return [(case, r) for case in self.cases() for r in self.candidates(case) if r.state == state]
 
     def sentence(self, case: str, row: LatencyRow) -> str:
         """`go p50 1.82× rust on playbook_happy, 95 % CI 1.61–2.04×, n = 30`."""
@@ -257,80 +254,31 @@ class LatencyBoard:
     def reference_row(self, case: str) -> LatencyRow:
         return next(r for r in self.rows[case] if r.target == self.reference)
 
-    def cell(self, case: str, *, sparks: bool = True) -> tuple[str, str]:
-        """(text, state) of a case's latency cell: the worst candidate's ratio and (`sparks`,
-        where the case's rows are kept) its timings as sparklines (the reference's, then its),
-        or `no data`; ("", "") when not timed."""
-        if case in self.ratios:
-            return times(self.ratios[case]), OK
-        rows = self.candidates(case)
-        if not rows:
-            return "", ""
-        worst = max(rows, key=lambda r: (r.state == SLOWER, r.state == NO_DATA, r.ratio or 0.0))
-        if worst.state == NO_DATA:
-            return NO_DATA, NO_DATA
-        if not sparks:
-            return times(worst.ratio), worst.state
-        return f"{times(worst.ratio)} {sparkline(self.reference_row(case).hist)}│{sparkline(worst.hist)}", worst.state
 
-    def table_markdown(self) -> list[str]:
-        """The latency table: per case and candidate, both medians and p95s, the ratio, its
-        interval, the test and the state."""
-        if self.plan is None:
-            return []
-        plan = self.plan
-        lines = [f"### Latency ({plan.repeats} timed requests a target after {plan.warmup} not counted, "
-                 f"slower above {plan.max_ratio:g}× with 95 % confidence; "
-                 f"{'blocks' if plan.blocking else 'reported, never blocking'})", "",
-                 "| Case | Candidate | ref p50 | ref p95 | p50 | p95 | Ratio | 95 % CI | Mann–Whitney | State | Timings |",
-                 "|---|---|---:|---:|---:|---:|---:|---|---|---|---|"]
-        cases = sorted(self.rows, key=lambda c: -_worst_ratio(self.candidates(c)))
-        for case in cases[:LISTED]:
-            ref = self.reference_row(case)
-            for r in self.candidates(case):
-                interval = "–" if r.low is None else f"{r.low:.2f}–{r.high:.2f}×"
-                state = f"{r.state}: {r.why}" if r.why else r.state
-                lines.append(f"| {md_cell(case)} | {r.target} | {ms(ref.p50)} | {ms(ref.p95)} | {ms(r.p50)} | "
-                             f"{ms(r.p95)} | {times(r.ratio)} | {interval} | {p_text(r.p_value)} | "
-                             f"{md_cell(state)} | {sparkline(ref.hist)}│{sparkline(r.hist)} |")
-        if self.timed() > LISTED:
-            lines += ["", f"The {LISTED} slowest of {self.timed()} timed cases; every case is in "
-                      "`parity/results.jsonl.gz`."]
-        return lines + [""]
-
-
-def _worst_ratio(candidates: Sequence[LatencyRow]) -> float:
+def worst_ratio(candidates: Sequence[LatencyRow]) -> float:
     return max((r.ratio or 0.0 for r in candidates), default=0.0)
 
 
-def recorded_classes(answers: Mapping[str, Mapping[str, object]]) -> list[str]:
-    """The latency class of a case as recorded (each target's `latency` beside its answer in
-    parity/results.jsonl.gz), when a candidate was slower: what a known gap for it covers."""
-    return sorted({str(row["class_id"]) for answer in answers.values()
-                   if isinstance(row := answer.get("latency"), dict) and row.get("state") == SLOWER
-                   and row.get("class_id")})
+def stored_latency(answers: Mapping[str, object]) -> tuple[LatencyRow, ...]:
+    """A case's latency rows as its line in parity/results.jsonl.gz holds them (each target's
+    `latency` beside its answer); none when the case was not timed.
+    Raises InputError on a row that is not one."""
+    rows = []
+    for target, answer in answers.items():
+        row = answer.get("latency") if isinstance(answer, dict) else None
+        if row is None:
+            continue
+        try:
+            rows.append(read_row(LatencyRow, row))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"the latency of {target} in the parity record is damaged ({exc})") from None
+    return tuple(rows)
 
 
-def viewer_parts(meta: Mapping[str, Mapping[str, object]], reference: str) -> list[tuple[str, str]]:
-    """The diff viewer's latency line from the answers as recorded (each target's `latency`
-    beside its answer in parity/results.jsonl.gz); none when the case was not timed."""
-    rows = [LatencyRow(**answer["latency"]) for answer in meta.values()  # type: ignore[arg-type]
-            if isinstance(answer.get("latency"), dict)]
-    return header_parts(sorted(rows, key=lambda r: r.target != reference), reference)
-
-
-def header_parts(rows: Sequence[LatencyRow], reference: str) -> list[tuple[str, str]]:
-    """Each target's median, p95 and sparkline, and each candidate's ratio with its interval."""
-    parts: list[tuple[str, str]] = []
-    for r in rows:
-        parts.append((f"{r.target} p50 {ms(r.p50)} p95 {ms(r.p95)} {sparkline(r.hist)}  ", ""))
-        if r.target != reference:
-            if r.state == NO_DATA:
-                parts.append((f"no data: {r.why}  ", NO_DATA))
-            else:
-                parts.append((f"{times(r.ratio)} {reference} (95 % CI {r.low:.2f}–{r.high:.2f}×, "
-                              f"{p_text(r.p_value)}) {r.state}  ", r.state))
-    return parts
+def recorded_classes(answers: Mapping[str, object]) -> list[str]:
+    """The latency class of a case as recorded, when a candidate was slower: what a known gap
+    for it covers."""
+    return sorted({r.class_id for r in stored_latency(answers) if r.state == SLOWER and r.class_id})
 
 
 # ---- history: a runtime getting slower across waves -----------------------------------------
@@ -360,7 +308,7 @@ def held(kept: Mapping[str, Any]) -> dict[str, Any]:
             for key, table in kept.items()}
 
 
-def trend_lines(before: Mapping[str, dict], now: Mapping[str, dict], limit: int = 10) -> list[tuple[str, str]]:
+def trend_lines(before: Mapping[str, dict[str, Any]], now: Mapping[str, dict[str, Any]], limit: int = 10) -> list[tuple[str, str]]:
     """(text, tone) of each target whose typical p50 (the geometric mean over its timed cases)
     moved beyond TREND between two runs, then of the cases both runs timed whose p50 did on
     a target: the `limit` largest moves, then how many more."""

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from ..core import LatencyState
 from ..core.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished
 from ._config import ParityConfig
 from ._exchange import CaseResult, build_request, describe_failure
@@ -51,7 +52,7 @@ class CaseTimer:
     async def time(self, result: CaseResult, event: ParityCaseFinished, gate: asyncio.Semaphore) -> ParityCaseFinished:
         """The case's event with its latency rows (the class announced the first time a case is slower)."""
         if any(a.error for a in result.answers.values()):
-            rows = tuple(LatencyRow(t, 0, state="" if t == self.reference else NO_DATA, why=FIRST_FAILED)
+            rows = tuple(LatencyRow(t, 0, state=LatencyState.REFERENCE if t == self.reference else NO_DATA, why=FIRST_FAILED)
                          for t in self.order)
         else:
             rows = await self._measure(result, gate)

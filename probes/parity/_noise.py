@@ -24,23 +24,24 @@ Memory is per endpoint, never per case: at most ENDPOINT_PATHS noise paths with
 EVIDENCE example values each, and SHAPES reference shapes (the set of leaf paths an answer
 has, for telling an inconclusive case at the end); beyond ENDPOINTS endpoints, a new
 endpoint learns from its own case's samples only, and the settled table says so.
+
+This module learns and settles; what the settled noise says to people and to files (the
+notices, the report's table, the suggested ignore lines, parity/noise.json) is in
+_noise_report.py.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-import tomlkit
-
 from ..cases import ParityCase, path_template
-from ..core import UNSAFE, InputError, md_cell, neutralise
+from ..core import neutralise
 from ..core.events import (
     DiffRow,
     DivergenceClassFound,
@@ -48,7 +49,6 @@ from ..core.events import (
     NoisePathRow,
     NoiseSettled,
     NoiseShapeRow,
-    Notice,
 )
 from ._classes import class_of_entries
 from ._compare import (
@@ -60,7 +60,6 @@ from ._compare import (
     compile_ignore,
     covered,
     fingerprint_of,
-    parent_path,
     render_path,
 )
 
@@ -72,9 +71,7 @@ SHAPES = 32
 OPEN_LEAVES = 100  # leaves of a shard's shape its noise leaves open, told to the merge; beyond, it is never hollow
 ARRAY_SAMPLE = 4  # items of an array looked at for its shape (their paths are wildcarded alike)
 TEXT_LINES = 200
-NOISE_ROWS = 200  # noisy paths listed in report.md and verdict.md; every one is in NOISE_FILE
-NOTICE_ENDPOINTS = 3  # endpoints named one by one in a notice; beyond, one notice for them all
-_ABSENT = "absent"  # the evidence of a key the reference's answer did not have
+ABSENT_EVIDENCE = "absent"  # the evidence of a key the reference's answer did not have
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
@@ -153,13 +150,23 @@ def _evidence(value: Any) -> str:
     """The start of a value, display-safe: only what is shown is serialised (a differing
     subtree can be megabytes)."""
     if value is ABSENT:
-        text = _ABSENT
+        text = ABSENT_EVIDENCE
     elif isinstance(value, str):
         text = value[:2 * EVIDENCE_CHARS]
     else:
         text = _prefix(json.JSONEncoder(ensure_ascii=False).iterencode(value), 2 * EVIDENCE_CHARS)
     text = neutralise(text)
     return text if len(text) <= EVIDENCE_CHARS else text[:EVIDENCE_CHARS - 1] + "…"
+
+
+def _evidence_of(d: Difference) -> tuple[str, str]:
+    """The values a sample's difference shows: the first answer's and the sample's."""
+    return _evidence(d.ref), _evidence(d.cand)
+
+
+def _evidence_told(p: NoisePathRow) -> tuple[str, ...]:
+    """The values a shard's settled path already shows."""
+    return p.evidence
 
 
 def _prefix(chunks: Iterable[str], chars: int) -> str:
@@ -228,8 +235,7 @@ class NoisePool:
                 hit.setdefault(render_path(d.path, wildcard=True), d)
             for where in _outermost(hit):
                 own.add(where)
-                d = hit[where]
-                self._count(state, where, 1, lambda d=d: (_evidence(d.ref), _evidence(d.cand)))
+                self._count(state, where, 1, functools.partial(_evidence_of, hit[where]))
         shape = ""
         if leaves is not None:
             shape = shape_id(leaves)
@@ -248,7 +254,7 @@ class NoisePool:
             state.failed += row.failed
             state.truncated |= row.truncated
             for p in row.paths:
-                self._count(state, p.path, p.differed, lambda p=p: p.evidence)
+                self._count(state, p.path, p.differed, functools.partial(_evidence_told, p))
             for s in row.shapes:
                 self._shape(state, s.id, frozenset(s.open), s.cases)
 
@@ -264,7 +270,7 @@ class NoisePool:
         """`times` samples differed at `where`: counted on the noise path covering it, or
         learned as a new one (which takes in the narrower paths it covers); `shown` gives the
         values seen there, asked for only while the path lacks evidence."""
-        home = next((p for p in _ancestors(where) if p in state.paths), None)
+        home = next((p for p in ancestors(where) if p in state.paths), None)
         if home is None:
             if len(state.paths) >= ENDPOINT_PATHS:
                 state.truncated = True
@@ -295,7 +301,7 @@ class NoisePool:
             paths = tuple(NoisePathRow(p, e.differed, tuple(e.evidence)) for p, e in sorted(state.paths.items()))
             hollow = tuple(sorted(s for s, (leaves, _) in state.shapes.items() if _hollow(leaves, state.noise)))
             inconclusive = sum(state.shapes[s][1] for s in hollow)
-            shapes = ()
+            shapes: tuple[NoiseShapeRow, ...] = ()
             if shard:
                 open_ = {s: sorted(p for p in leaves if not covered(p, state.noise))
                          for s, (leaves, _) in state.shapes.items()}
@@ -306,39 +312,7 @@ class NoisePool:
         return NoiseSettled(tuple(rows), self._overflow)
 
 
-def noise_notices(settled: NoiseSettled) -> list[Notice]:
-    """The cases whose reference answer is all noise (never a silent match), and the samples
-    that taught nothing, named per endpoint while they are few."""
-    return [*(Notice("parity", "warn", line) for line in _told(settled, lambda e: e.inconclusive, _inconclusive)),
-            *(Notice("parity", "info", line) for line in _told(settled, lambda e: e.failed, _failed))]
-
-
-def _inconclusive(n: int, where: str) -> str:
-    return f"{n} case(s) of {where} inconclusive: every value the reference gives differs among its own answers"
-
-
-def _failed(n: int, where: str) -> str:
-    return (f"{n} noise sample(s) of {where} taught nothing: no answer, or another status or body kind "
-            "than the reference's first answer")
-
-
-def _truncated(n: int, where: str) -> str:
-    return f"{where}: more than {ENDPOINT_PATHS} noisy paths; the rest were not learned"
-
-
-def _told(settled: NoiseSettled, count: Callable[[NoiseEndpointRow], int],
-          say: Callable[[int, str], str]) -> list[str]:
-    """`say` for each endpoint with a count; beyond NOTICE_ENDPOINTS of them, once for them
-    all (endpoints that do not template grow with the cases)."""
-    hit = [(neutralise(e.endpoint), n) for e in settled.endpoints if (n := count(e))]
-    if len(hit) <= NOTICE_ENDPOINTS:
-        return [say(n, where) for where, n in hit]
-    named = ", ".join(where for where, _ in hit[:NOTICE_ENDPOINTS])
-    return [say(sum(n for _, n in hit),
-                f"{len(hit):,} endpoints ({named} and {len(hit) - NOTICE_ENDPOINTS:,} more in {NOISE_FILE})")]
-
-
-def _ancestors(where: str) -> Iterable[str]:
+def ancestors(where: str) -> Iterable[str]:
     """`$.a[*].b` itself, then `$.a[*]`, then `$.a`."""
     yield where
     for m in reversed(list(re.finditer(r"[.\[]", where[1:]))):
@@ -349,7 +323,7 @@ def _outermost(paths: Iterable[str]) -> list[str]:
     """The paths that no other of them covers: one sample that changed `$.a` and `$.a.b`
     differed once, at `$.a`."""
     found = set(paths)
-    return sorted(p for p in found if not any(a in found for a in list(_ancestors(p))[1:]))
+    return sorted(p for p in found if not any(a in found for a in list(ancestors(p))[1:]))
 
 
 def own_noise(samples: Iterable[Sequence[Difference]]) -> frozenset[str]:
@@ -434,157 +408,14 @@ class Settler:
         """A class's example differences with the settled noise flagged."""
         noise = self.noise.get(endpoint, frozenset())
         return tuple(replace(d, noise=True) if not d.noise and d.kind not in NOT_NOISE
-                     and covered(_wild(d.path), noise) else d for d in diffs)
+                     and covered(wildcarded(d.path), noise) else d for d in diffs)
 
 
 _INDEX = re.compile(r"\[\d+\]")
 
 
-def _wild(where: str) -> str:
+def wildcarded(where: str) -> str:
     """A rendered path's wildcarded form (`$.a[3].b` → `$.a[*].b`)."""
     return _INDEX.sub("[*]", where)
 
 
-# ---- showing it --------------------------------------------------------------------------------
-
-def noise_markdown(event: NoiseSettled | None) -> list[str]:
-    """The per-endpoint noise table of report.md and verdict.md."""
-    if event is None:
-        return []
-    lines = ["### Learned noise", ""]
-    if not event.endpoints:
-        return lines + ["The reference answered every sample the same way: no noise learned.", ""]
-    lines += ["| Endpoint | Path | Samples that differed | The reference's own values |", "|---|---|---:|---|"]
-    rows = (_row(e, p) for e in event.endpoints for p in (e.paths or (None,)))
-    lines += itertools.islice(rows, NOISE_ROWS)
-    left = sum(max(len(e.paths), 1) for e in event.endpoints) - NOISE_ROWS
-    lines.append("")
-    if left > 0:
-        lines += [f"{NOISE_ROWS} rows shown; {left:,} more, and every path with its values, in `{NOISE_FILE}`.", ""]
-    for told in (_told(event, lambda e: e.inconclusive, _inconclusive), _told(event, lambda e: e.failed, _failed),
-                 _told(event, lambda e: int(e.truncated), _truncated)):
-        lines += [f"- {md_cell(line)}" for line in told]
-    if event.overflow:
-        lines.append(f"- {event.overflow} case(s) of endpoints beyond the first {ENDPOINTS:,} learned from "
-                     "their own samples only")
-    return lines + [""]
-
-
-def _row(e: NoiseEndpointRow, p: NoisePathRow | None) -> str:
-    """One row of the noise table (p None: the endpoint learned no noise)."""
-    where = md_cell(neutralise(e.endpoint))
-    if p is None:
-        return f"| {where} | (none) | 0 of {e.samples} | |"
-    values = ", ".join(f"`{md_cell(v)}`" for v in p.evidence)
-    return f"| {where} | `{md_cell(neutralise(p.path))}` | {p.differed} of {e.samples} | {values} |"
-
-
-def suggest_ignore(event: NoiseSettled) -> list[str]:
-    """`ignore` lines that make the learned noise explicit, scoped to the endpoint each path
-    was learned on, to review and paste into [parity]: valid TOML whatever the paths hold,
-    with nothing a terminal would act on (such characters are TOML escapes)."""
-    rules = tomlkit.array()
-    for e in event.endpoints:
-        if not e.paths:
-            continue
-        rules.add_line(comment=_comment(f"{e.endpoint}: {e.samples} samples from {e.cases} case(s)"))
-        if e.inconclusive:
-            rules.add_line(comment=f"WARNING: {e.inconclusive} case(s) of it inconclusive (the reference's answer all "
-                                   "noise):")
-            rules.add_line(comment="with noise_samples = 0 these lines make them silent matches")
-        maps = random_keyed(e.paths)
-        for parent, count in maps.items():
-            rules.add_line(comment=_comment(f"the keys under {parent} themselves differ among the reference's answers "
-                                            f"({count} keys, each absent from some): not fields but data, so the "
-                                            "map's wildcard rather than a line per key"))
-            rules.add_line(f"{e.endpoint} {_wildcard_of(parent)}", comment=f"{count} random keys")
-        for p in e.paths:
-            if not _under(p.path, maps):
-                rules.add_line(f"{e.endpoint} {p.path}", comment=f"differed in {p.differed} of {e.samples}")
-    rules.add_line(indent="")
-    document = tomlkit.document()
-    document.add(tomlkit.comment("learned noise: review, then paste into [parity] (and set noise_samples = 0 "
-                                 "if you wish)"))
-    document["ignore"] = rules
-    text = UNSAFE.sub(lambda m: f"\\u{ord(m[0]):04x}", tomlkit.dumps(document))
-    return text.rstrip("\n").split("\n")
-
-
-RANDOM_KEYS = 2  # sibling keys each absent from some of the reference's answers: a map of random keys
-
-
-def random_keyed(paths: Iterable[NoisePathRow]) -> dict[str, int]:
-    """The maps whose keys are themselves random (an id-keyed map, a mock's random property
-    names): each parent with RANDOM_KEYS or more child keys that were absent from some of the
-    reference's answers, and how many such keys. A line per key would never match again."""
-    counts: dict[str, int] = {}
-    for p in paths:
-        split = parent_path(p.path)
-        if split is not None and isinstance(split[1], str) and _ABSENT in p.evidence:
-            counts[split[0]] = counts.get(split[0], 0) + 1
-    return {parent: n for parent, n in counts.items() if n >= RANDOM_KEYS}
-
-
-def _wildcard_of(parent: str) -> str:
-    return f"{parent}.*"
-
-
-def _under(path: str, parents: Collection[str]) -> bool:
-    """Whether `path` is a key of one of `parents` or below one."""
-    return any(path.startswith(parent) and path[len(parent):][:1] in (".", "[") for parent in parents)
-
-
-def _comment(text: str) -> str:
-    """Outside text as one line of a TOML comment."""
-    return neutralise(text).replace("\n", "\u240a")
-
-
-# ---- the run's record of it --------------------------------------------------------------------
-
-NOISE_FILE = "parity/noise.json"
-
-
-def noise_json(event: NoiseSettled) -> str:
-    """parity/noise.json: the settled pool, for the diff viewer and `gauntlet noise suggest`."""
-    return json.dumps({"endpoints": [asdict(e) for e in event.endpoints], "overflow": event.overflow},
-                      indent=2, ensure_ascii=False) + "\n"
-
-
-def read_noise(run_dir: Path) -> NoiseSettled | None:
-    """The run's settled noise; None when it sampled none. Raises InputError on a damaged file."""
-    path = run_dir / NOISE_FILE
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text("utf-8"))
-        endpoints = tuple(NoiseEndpointRow(**{**e, "paths": tuple(NoisePathRow(p["path"], p["differed"],
-                                                                               tuple(p["evidence"]))
-                                                                  for p in e["paths"]),
-                                              "hollow_shapes": tuple(e.get("hollow_shapes", ())),
-                                              "shapes": tuple(NoiseShapeRow(s["id"], s["cases"], tuple(s["open"]))
-                                                              for s in e.get("shapes", ()))})
-                          for e in data["endpoints"])
-        return NoiseSettled(endpoints, int(data.get("overflow", 0)))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"{path}: not a learned-noise file ({type(exc).__name__}: {neutralise(str(exc))})") from None
-
-
-def explain(run_dir: Path, entry: Mapping[str, Any], differences: list[dict[str, Any]]) -> None:
-    """Flag a stored case's differences that lie on its endpoint's settled noise (it may have
-    been learned after the case landed) and give each its evidence: the reference's own
-    values there, and in how many samples it differed."""
-    settled = read_noise(run_dir)
-    endpoint = entry.get("endpoint")
-    row = next((e for e in settled.endpoints if e.endpoint == endpoint), None) if settled and endpoint else None
-    if row is None:
-        return
-    paths = {p.path: p for p in row.paths}
-    for d in differences:
-        if d.get("kind") in NOT_NOISE:
-            continue
-        home = next((a for a in _ancestors(_wild(str(d.get("path", "")))) if a in paths), None)
-        if home is not None:
-            noise = paths[home]
-            d["noise"] = True
-            d["evidence"] = neutralise(f"noise at {home}: the reference itself gave {', '.join(noise.evidence)} "
-                                       f"(differed in {noise.differed} of {row.samples} samples)")

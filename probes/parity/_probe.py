@@ -37,8 +37,9 @@ from ._compare import (
 from ._config import ParityConfig
 from ._exchange import Answer, BodyError, CaseResult, fetch
 from ._latency_probe import case_timer
-from ._noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, noise_notices, own_noise
-from ._report import Aim
+from ._board import Aim
+from ._noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, own_noise
+from ._noise_report import noise_notices
 from ._shard import Shard
 
 EVENT_DIFFS = 100  # differences carried per case in its event; parity/results.jsonl.gz has them all
@@ -214,7 +215,8 @@ def _ignore_rules(rules: tuple[str, ...]) -> IgnoreRules:
     return IgnoreRules(rules)
 
 
-def case_event(result: CaseResult) -> ParityCaseFinished:
+def case_event(result: CaseResult, index: int = -1) -> ParityCaseFinished:
+    """The case's event; `index` is its place among the config's cases (-1: not known)."""
     ref = result.reference
     candidates = [t for t in result.answers if t != ref]
     errors = {t: a.error for t, a in result.answers.items() if a.error}
@@ -243,6 +245,7 @@ def case_event(result: CaseResult) -> ParityCaseFinished:
         inconclusive=result.inconclusive,
         expect_status=result.case.expect_status,
         unsteady={t: tuple(neutralise(p) for p in paths) for t, paths in result.unsteady.items()},
+        index=index,
     )
 
 
@@ -270,10 +273,11 @@ async def run_parity(config: ParityConfig, bus: EventBus,
     known = [c.name for c in config.cases if wanted(c.name)]
     bus.emit(ParityPlanned(tuple(known), tuple(config.targets), config.reference or "", config.concurrency,
                            digest, config.max_inconclusive))
-    cases = (c for c in config.iter_cases() if wanted(c.name))
+    # Each case with its place among all the config's cases, which every report lists them by.
+    cases = ((i, c) for i, c in enumerate(config.iter_cases()) if wanted(c.name))
     failed: list[GauntletError] = []
 
-    def pull() -> ParityCase | None:
+    def pull() -> tuple[int, ParityCase] | None:
         try:
             return next(cases, None)
         except GauntletError as exc:
@@ -296,9 +300,10 @@ async def run_parity(config: ParityConfig, bus: EventBus,
         timer = await stack.enter_async_context(case_timer(config, bus))
 
         async def worker() -> None:
-            while (case := pull()) is not None:
+            while (pulled := pull()) is not None:
+                index, case = pulled
                 result = await probe_case(clients, gate, config, case, pool)
-                event = case_event(result)
+                event = case_event(result, index)
                 if timer is not None:  # `[parity.latency]`: the case timed after its first answers
                     event = await timer.time(result, event, gate)
                 if on_result is not None:

@@ -16,10 +16,12 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..core import InputError
+from ..core.events import DiffRow, read_row
 
 RESULTS = "results.jsonl.gz"
 PLAIN = "results.jsonl"  # the same record uncompressed (written by hand, or before compression)
@@ -121,6 +123,30 @@ def entries(run_dir: Path) -> Iterator[dict[str, Any]]:
     next(lines, None)
     for number, line in enumerate(lines, 2):
         yield _parse(path, line, f"line {number}")
+
+
+@dataclass(frozen=True)
+class StoredDifference(DiffRow):
+    """One difference of a stored case as its line holds it (the row its event carried), and
+    what reading it back adds: the settled noise's word on it (`evidence`, the reference's own
+    values there) and the viewer's aligned rows it covers (`rows`)."""
+
+    evidence: str = ""
+    rows: tuple[int, ...] = ()
+
+    @classmethod
+    def of_entry(cls, entry: dict[str, Any], target: str) -> list[StoredDifference]:
+        """The differences of `target` in a case's line; InputError on one that is not one."""
+        out = []
+        for value in entry.get("differences") or ():
+            if not isinstance(value, dict) or value.get("target") != target:
+                continue
+            try:
+                out.append(read_row(cls, value))
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"case {entry.get('case')}: a difference of {target} in the parity record is "
+                                 f"damaged ({exc})") from None
+        return out
 
 
 def kept_answer(entry: dict[str, Any], target: str) -> dict[str, Any]:

@@ -14,16 +14,18 @@ import difflib
 import json
 import re
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ..core import InputError, neutralise
+from ..core.events import LatencyRow
 from ._compare import Layout, Rules, TooDeep, displayed, pair_unordered, shallow_dump
-from ._noise import explain as explain_noise
-from ._results import kept_answer, read_body, read_case
+from ._latency import stored_latency
+from ._noise_report import explain as explain_noise
+from ._results import StoredDifference, kept_answer, read_body, read_case
 
 GAP = -1
 
@@ -252,8 +254,9 @@ class CaseView:
     left: Body
     right: Body
     alignment: Alignment
-    differences: list[dict[str, Any]]  # the case's recorded rows, with "rows": the aligned rows each covers
+    differences: list[StoredDifference]  # the candidate's, each with the aligned rows it covers
     meta: dict[str, dict[str, Any]]
+    latency: tuple[LatencyRow, ...] = ()  # each target's timings, when the case was timed
 
     @property
     def statuses(self) -> tuple[Any, Any]:
@@ -281,11 +284,11 @@ def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normali
         left, right = (pretty(read_body(run_dir, case, meta[t]["body"]), _ctype(meta[t]), normalise=normalise)
                        for t in (reference, candidate))
     alignment = align(left.lines, right.lines)
-    differences = [dict(d) for d in entry.get("differences", []) if d.get("target") == candidate]
-    explain_noise(run_dir, entry, differences)
-    for d in differences:
-        d["rows"] = _rows_of(d, left, right, alignment, layout) if not headers else _header_rows(d, left, right, alignment)
-    return CaseView(case, reference, candidate, targets, left, right, alignment, differences, meta)
+    differences = [replace(d, rows=_rows_of(d, left, right, alignment, layout) if not headers
+                           else _header_rows(d, left, right, alignment))
+                   for d in explain_noise(run_dir, entry, StoredDifference.of_entry(entry, candidate))]
+    return CaseView(case, reference, candidate, targets, left, right, alignment, differences, meta,
+                    stored_latency(entry.get("answers") or {}))
 
 
 def _ctype(meta: dict[str, Any]) -> str:
@@ -311,11 +314,11 @@ def parse_path(rendered: str) -> list[Any] | None:
     return keys
 
 
-def _rows_of(d: dict[str, Any], left: Body, right: Body, alignment: Alignment, layout: Layout) -> list[int]:
-    path = parse_path(d.get("path", ""))
+def _rows_of(d: StoredDifference, left: Body, right: Body, alignment: Alignment, layout: Layout) -> tuple[int, ...]:
+    path = parse_path(d.path)
     rows: list[int] = []
     if path is not None:
-        path = displayed(path, layout, candidate_side=d.get("ref") == "absent") if layout else path
+        path = displayed(path, layout, candidate_side=d.ref == "absent") if layout else path
         for side, body in (("left", left), ("right", right)):
             span = locate(body, path)
             if span is None:
@@ -324,17 +327,17 @@ def _rows_of(d: dict[str, Any], left: Body, right: Body, alignment: Alignment, l
                 row = alignment.row_of(side, line)
                 if row is not None:
                     rows.append(row)
-    elif d.get("path", "").startswith("line "):
-        line = int(d["path"].split()[1]) - 1
+    elif d.path.startswith("line "):
+        line = int(d.path.split()[1]) - 1
         row = alignment.row_of("left", line)
         rows = [row] if row is not None else []
-    return sorted(set(rows))
+    return tuple(sorted(set(rows)))
 
 
-def _header_rows(d: dict[str, Any], left: Body, right: Body, alignment: Alignment) -> list[int]:
-    if not d.get("path", "").startswith("header "):
-        return []
-    name = d["path"].split(" ", 1)[1] + ":"
+def _header_rows(d: StoredDifference, left: Body, right: Body, alignment: Alignment) -> tuple[int, ...]:
+    if not d.path.startswith("header "):
+        return ()
+    name = d.path.split(" ", 1)[1] + ":"
     rows = []
     for side, body in (("left", left), ("right", right)):
         for i, line in enumerate(body.lines):
@@ -342,4 +345,4 @@ def _header_rows(d: dict[str, Any], left: Body, right: Body, alignment: Alignmen
                 row = alignment.row_of(side, i)
                 if row is not None:
                     rows.append(row)
-    return sorted(set(rows))
+    return tuple(sorted(set(rows)))

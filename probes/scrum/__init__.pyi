@@ -1,10 +1,11 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
+from ._board import ANY_LINEAGE, BundleState, ScrumBoard, seen
 from ._config import ScrumConfig, prompt_template, scrum_section
 from ._findings import bundle_summary, run_tokens, scrum_delta
 from ._ledger import load_ledger, record_dismissal, run_findings
 from ._offline import tally_files
-from ._report import ANY_LINEAGE, BundleState, ScrumBoard, seen
+from ._render import ScrumTables, bundle_table, findings_sarif, scrum_json, summary_markdown, tables_markdown
 from ._run import ScrumRun
 from ._split import split
 from ._tally import guess_lineage
@@ -15,7 +16,10 @@ __all__ = [
     "ScrumBoard",
     "ScrumConfig",
     "ScrumRun",
+    "ScrumTables",
     "bundle_summary",
+    "bundle_table",
+    "findings_sarif",
     "guess_lineage",
     "load_ledger",
     "prompt_template",
@@ -23,8 +27,11 @@ __all__ = [
     "run_findings",
     "run_tokens",
     "scrum_delta",
+    "scrum_json",
     "scrum_section",
     "seen",
     "split",
+    "summary_markdown",
+    "tables_markdown",
     "tally_files",
 ]

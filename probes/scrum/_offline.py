@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core import InputError, read_input
 from ..core.events import Event, PlannedBundle, PlannedReviewer, ReviewFinished, ReviewStarted, ScrumPlanned
-from ._report import ScrumBoard
+from ._board import ScrumBoard
 from ._run import bundle_event
 from ._tally import Review, Tally, estimate_tokens, guess_lineage, parse_review, tally
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ..core import Secrets, neutralise, procs
+from ..core import FindingState, Secrets, neutralise, procs
 from ..core.events import (
     BundleTallied,
     DismissalRow,
@@ -549,7 +549,7 @@ def bundle_event(result: Tally) -> BundleTallied:
         reviewers=tuple(ReviewerRow(**r) for r in data["reviewers"]),
         locations=tuple(LocationRow(loc["where"], loc["path"], loc["start"], loc["end"], tuple(loc["lineages"]),
                                     tuple(loc["reviewers"]), loc["convergent"], loc["severity"], loc["what"],
-                                    loc["id"], tuple(loc["ids"]), loc["state"], loc["waves"], loc["since"])
+                                    loc["id"], tuple(loc["ids"]), FindingState(loc["state"]), loc["waves"], loc["since"])
                         for loc in data["locations"]),
         unanchored=tuple(UnanchoredRow(u["reviewer"], u["lineage"], u["where"], u["severity"], u["why"], u["what"])
                          for u in data["unanchored"]),

@@ -17,7 +17,7 @@ from typing import Any
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
-from ..core import InputError, neutralise
+from ..core import FindingState, InputError, neutralise
 from ..core.events import DismissalRow, ResolvedRow
 from ._findings import Anchors, normalise_what, pair_findings
 from ._ledger import dismissal
@@ -219,7 +219,7 @@ class Location:
     findings: list[tuple[Review, Finding]] = field(default_factory=list)
     id: str = ""  # stable across waves (probes/scrum/_findings.py)
     ids: tuple[str, ...] = ()  # each finding's id
-    state: str = ""  # new | recurring | "" (no previous wave)
+    state: FindingState = FindingState.UNCOMPARED
     waves: int = 0
     since: str = ""
 
@@ -265,9 +265,10 @@ def recall(locations: Sequence[Location], previous: Sequence[Mapping[str, Any]] 
     matches, unmatched = pair_findings(({loc.id, *loc.ids} for loc in locations), previous or ())
     for loc, match in zip(locations, matches):
         if match is None:
-            loc.state, loc.waves, loc.since = ("new" if previous is not None else ""), 1, run_id
+            loc.state = FindingState.NEW if previous is not None else FindingState.UNCOMPARED
+            loc.waves, loc.since = 1, run_id
             continue
-        loc.id, loc.state = match["id"], "recurring"
+        loc.id, loc.state = match["id"], FindingState.RECURRING
         loc.waves, loc.since = int(match.get("waves") or 1) + 1, match.get("since") or ""
     if previous is None:
         return []

@@ -15,7 +15,7 @@ import signal
 import time
 from pathlib import Path
 
-from ..core import RunDirUnwritable, Secrets, decode_safe, procs
+from ..core import RunDirUnwritable, Secrets, SmokeStatus, decode_safe, procs
 from ..core.events import EventBus, PlannedSmoke, SmokeFinished, SmokeOutput, SmokesPlanned, SmokeStarted
 from ._config import Smoke, SmokesConfig
 
@@ -23,8 +23,6 @@ TAIL_BYTES = 16 * 1024  # kept in memory per smoke for the finish event and JUni
 EVENT_BYTES = 8 * 1024  # most output carried by one SmokeOutput event
 FLUSH_EVERY = 0.1  # seconds between output events for one smoke
 TAIL_LINES = 20
-
-FAILED = ("fail", "timeout")
 
 
 class OutputSink:
@@ -103,11 +101,11 @@ async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float,
     started = time.monotonic()
     with open(part_path, "w+b") as log:
         sink = OutputSink(smoke.name, log.fileno(), bus, secrets)
-        status, code, reason = "fail", None, ""
+        status, code, reason = SmokeStatus.FAIL, None, ""
         try:
             status, code, reason = await _execute(smoke, sink, grace)
         except asyncio.CancelledError:
-            status, reason = "interrupted", "interrupted by the operator"
+            status, reason = SmokeStatus.INTERRUPTED, "interrupted by the operator"
             raise
         except OSError as exc:  # from the pump writing the log
             if not RunDirUnwritable.refused(exc):
@@ -123,27 +121,27 @@ async def run_smoke(smoke: Smoke, logs_dir: Path, bus: EventBus, grace: float,
     return result
 
 
-async def _execute(smoke: Smoke, sink: OutputSink, grace: float) -> tuple[str, int | None, str]:
+async def _execute(smoke: Smoke, sink: OutputSink, grace: float) -> tuple[SmokeStatus, int | None, str]:
     try:
         child = await procs.spawn(smoke.command, sink.output(), cwd=smoke.cwd, env=smoke.env)
     except FileNotFoundError as exc:
         missing = exc.filename or smoke.command[0]
         if not smoke.cwd.is_dir():
-            return "fail", None, f"cannot start: no such directory (cwd): {smoke.cwd}"
-        return "fail", None, f"cannot start: no such file: {missing} (cwd {smoke.cwd})"
+            return SmokeStatus.FAIL, None, f"cannot start: no such directory (cwd): {smoke.cwd}"
+        return SmokeStatus.FAIL, None, f"cannot start: no such file: {missing} (cwd {smoke.cwd})"
     except PermissionError:
-        return "fail", None, f"cannot start: permission denied (not executable?): {smoke.command[0]}"
+        return SmokeStatus.FAIL, None, f"cannot start: permission denied (not executable?): {smoke.command[0]}"
     except OSError as exc:
-        return "fail", None, f"cannot start: {exc.strerror or exc}"
+        return SmokeStatus.FAIL, None, f"cannot start: {exc.strerror or exc}"
     try:
         try:
             code = await asyncio.wait_for(child.proc.wait(), smoke.timeout)
         except TimeoutError:
             await procs.stop_group(child, grace)
-            return "timeout", child.proc.returncode, f"timed out after {smoke.timeout:g}s"
+            return SmokeStatus.TIMEOUT, child.proc.returncode, f"timed out after {smoke.timeout:g}s"
         if code == 0:
-            return "pass", 0, ""
-        return "fail", code, _exit_reason(code)
+            return SmokeStatus.PASS, 0, ""
+        return SmokeStatus.FAIL, code, _exit_reason(code)
     finally:
         # Whatever the smoke left running goes too, passed or not, and the pipe is drained.
         await asyncio.shield(procs.end(child, grace))
@@ -159,7 +157,7 @@ def _exit_reason(code: int) -> str:
 
 
 def _skip(bus: EventBus, smoke: Smoke, reason: str) -> SmokeFinished:
-    result = SmokeFinished(smoke.name, smoke.layer, "skipped", 0.0, None, reason, "", 0)
+    result = SmokeFinished(smoke.name, smoke.layer, SmokeStatus.SKIPPED, 0.0, None, reason, "", 0)
     bus.emit(result)
     return result
 
@@ -182,7 +180,7 @@ async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus,
                     deps = [results.get(n) for n in smoke.needs]
                     if any(d is None for d in deps):
                         continue
-                    failed = [d.name for d in deps if d is not None and d.status != "pass"]
+                    failed = [d.name for d in deps if d is not None and d.status != SmokeStatus.PASS]
                     pending.remove(smoke)
                     if failed:
                         results[smoke.name] = _skip(bus, smoke, f"needs {', '.join(failed)}, which did not pass")
@@ -196,7 +194,7 @@ async def run_smokes(config: SmokesConfig, logs_dir: Path, bus: EventBus,
                 running.pop(task)
                 result = task.result()
                 results[result.name] = result
-                if result.status in FAILED and config.stop_on_fail and stopped_by is None:
+                if result.status.failed and config.stop_on_fail and stopped_by is None:
                     stopped_by = result.name
     except BaseException as exc:  # an interrupt, or a smoke's log the disk refused
         for task in running:

@@ -4,15 +4,16 @@ from ._delta import compare
 from ._gaps import KnownGap, gaps_path_of_run, load_gaps, record_gap
 from ._history import HistoryStore, HistoryUnavailable, RunSummary, open_store, rebuild, sparkline
 from ._judge import Judgement, judge, run_gaps
-from ._verdict import BLOCK, EXIT_INTERNAL, EXIT_INTERRUPTED, Verdict, VerdictTracker, bare_verdict, verdict_json, verdict_markdown
+from ._render import bare_verdict, verdict_json, verdict_markdown
+from ._verdict import EXIT_INTERNAL, EXIT_INTERRUPTED, PhaseStatus, Verdict, VerdictTracker
 
 __all__ = [
-    "BLOCK",
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
     "HistoryStore",
     "HistoryUnavailable",
     "Judgement",
+    "PhaseStatus",
     "KnownGap",
     "RunSummary",
     "Verdict",

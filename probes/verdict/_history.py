@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..core import writer_gone
+from ..core import VerdictWord, writer_gone
 from ..core.events import (
     BundleTallied,
     DivergenceClassFound,
@@ -29,12 +29,13 @@ from ..core.events import (
     ParityCaseFinished,
     RunFinished,
     RunStarted,
+    ScrumPlanned,
     SmokeFinished,
+    SmokesPlanned,
     read_events,
 )
 from ..parity import Settler, Shared, held, remember
 from ..scrum import bundle_summary
-from ._verdict import BLOCK
 
 SCHEMA_VERSION = 1
 STORE_NAME = "history.sqlite"
@@ -90,6 +91,9 @@ class RunSummary:
     # The classes announced, for judging the kept cases again once noise is settled: the events
     # themselves, which the parity board holds too (not stored: the run's summary is settled by then).
     _classes: dict[str, DivergenceClassFound] = field(default_factory=dict)
+    # The smokes and bundles as the config declares them: their tables keep that order, not the
+    # order they finished in, so a comparison reads the same however they ran.
+    _declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _shared: Shared = field(default_factory=Shared, repr=False, compare=False)
 
     def apply(self, t: float, event: Event) -> None:
@@ -97,15 +101,20 @@ class RunSummary:
             self.run_id, self.config_name, self.run_dir = event.run_id, event.name, event.run_dir
             self.started = event.started_at
             self.config_hash = config_hash(event.config)
+        elif isinstance(event, SmokesPlanned):
+            self._declared["smokes"] = tuple(s.name for s in event.smokes)
+        elif isinstance(event, ScrumPlanned):
+            self._declared["bundles"] = tuple(b.name for b in event.bundles)
         elif isinstance(event, SmokeFinished):
-            self.smokes[event.name] = {"status": event.status, "duration": event.duration, "layer": event.layer}
+            self.smokes = self._in_order("smokes", {**self.smokes, event.name: {
+                "status": event.status, "duration": event.duration, "layer": event.layer}})
             if event.status != "skipped":
                 self._smokes_start = t - event.duration if self._smokes_start is None else min(
                     self._smokes_start, t - event.duration)
                 self._smokes_end = max(self._smokes_end, t)
                 self.smokes_wall = round(self._smokes_end - self._smokes_start, 3)
         elif isinstance(event, BundleTallied):
-            self.bundles[event.bundle] = bundle_summary(event)
+            self.bundles = self._in_order("bundles", {**self.bundles, event.bundle: bundle_summary(event)})
         elif isinstance(event, DivergenceClassFound):
             self._classes[event.id] = event
         elif isinstance(event, NoiseSettled):
@@ -129,6 +138,10 @@ class RunSummary:
         elif isinstance(event, RunFinished):
             self.finished, self.verdict, self.complete = True, event.verdict, event.complete
             self.duration = event.duration
+
+    def _in_order(self, table: str, rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """A table's rows in declared order, any the plan did not name after them."""
+        return {name: rows[name] for name in (*self._declared.get(table, ()), *rows) if name in rows}
 
     def _settle(self, event: NoiseSettled) -> None:
         """The kept cases judged again from the settled noise, as the parity board judges
@@ -168,7 +181,7 @@ class RunSummary:
 
     def abandon(self) -> None:
         """The run will never finish: it blocks, incomplete."""
-        self.abandoned, self.verdict, self.complete = True, BLOCK, False
+        self.abandoned, self.verdict, self.complete = True, VerdictWord.BLOCK, False
 
     def snapshot(self) -> RunSummary:
         """A copy as of now, for a writer on another thread: the tables are copied, their

@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from ..core import InputError, Writer, write_atomic
+from ..core import InputError, VerdictWord, Writer, write_atomic
 from ..core.events import RunFinished, read_events
-from ..scrum import load_ledger
+from ..scrum import findings_sarif, load_ledger, summary_markdown
 from ._gaps import KnownGap, gaps_path_of_run, load_gaps
-from ._verdict import BLOCK, EXIT_INTERRUPTED, Verdict, VerdictTracker, verdict_json, verdict_markdown
+from ._render import verdict_json, verdict_markdown
+from ._verdict import EXIT_INTERRUPTED, Verdict, VerdictTracker
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> 
     writer = Writer.of_run(run_dir)
     live = finished is None and writer is not None and writer.running() is not False
     if finished is None and writer is not None and not live:
-        verdict = replace(verdict, verdict=BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
+        verdict = replace(verdict, verdict=VerdictWord.BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
     interrupted = finished is not None and finished.interrupted
     if not live:
         duration = finished.duration if finished is not None else 0.0
@@ -71,8 +72,8 @@ def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> 
                                                             duration=duration))
         write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
         if tracker.scrum.ledger is not None and (run_dir / "scrum").is_dir():  # what a dismissal changes there
-            write_atomic(run_dir / "scrum" / "summary.md", tracker.scrum.summary_markdown(tracker.run.name
-                                                                                          if tracker.run else "gauntlet"))
-            write_atomic(run_dir / "scrum" / "findings.sarif", tracker.scrum.sarif())
+            write_atomic(run_dir / "scrum" / "summary.md",
+                         summary_markdown(tracker.scrum, tracker.run.name if tracker.run else "gauntlet"))
+            write_atomic(run_dir / "scrum" / "findings.sarif", findings_sarif(tracker.scrum))
     code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
     return Judgement(run_dir, verdict, code, gaps_file, tuple(gaps), finished is not None, not live)

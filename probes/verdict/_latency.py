@@ -31,7 +31,8 @@ def latency_verdict(board: LatencyBoard, gaps: Sequence[KnownGap], today: date,
         expired = None if gap else next((g for g in gaps if g.expired(today) and g.covers(
             case, LATENCY, None, row.class_id, g.expires or today)), None)
         state = "covered" if gap else "expired" if expired else "open"
-        groups.setdefault((row.target, state, (gap or expired).id if gap or expired else ""), []).append((case, row))
+        told = gap or expired
+        groups.setdefault((row.target, state, told.id if told else ""), []).append((case, row))
     for (target, state, gap_id), found in groups.items():
         case, worst = max(found, key=lambda item: item[1].ratio or 0.0)
         what = board.sentence(case, worst)

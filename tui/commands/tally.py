@@ -27,13 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def tally_command(args: argparse.Namespace) -> int:
     from probes import tally_files, write_atomic
+    from probes.scrum import bundle_table
     from themes.palette import CONSOLE_THEME
 
     lineages = dict(pair(spec, "--lineage", "opus2=anthropic") for spec in args.lineage)
     result, board = tally_files(args.reviews, args.diff, args.bundle, lineages, tolerance=args.line_tolerance,
                                 min_tokens_out=args.min_tokens_out)
     console = Console(highlight=False, soft_wrap=True, theme=CONSOLE_THEME)  # the table's styles name meanings
-    console.print(board.bundle_table())
+    console.print(bundle_table(board))
     console.print(Text(result.line(), style="bold"))
     if args.out:
         write_atomic(args.out / "tally.json", json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")

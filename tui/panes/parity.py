@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from probes.core.events import NoiseSettled
-from probes.parity import noise_lines
+from ..parity_cells import noise_lines
 
 from ..case_index import STATUS_FILTERS, CaseIndex
 from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS, KeysInForce

@@ -28,6 +28,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes import GAP, CaseView, GauntletError, latency_classes, latency_parts, load_case
+from probes.parity import StoredDifference
 from themes.palette import LATENCY_STYLE, STYLES
 
 from ..base import BaseApp
@@ -193,7 +194,7 @@ class DiffScreen(Screen[None]):
         self.options = {"headers": False, "raw": False, "hide_noise": False}
         self.candidate: str | None = None
         self.view: CaseView | None = None
-        self.shown: list[dict[str, Any]] = []
+        self.shown: list[StoredDifference] = []
         self.position = -1
 
     def compose(self) -> ComposeResult:
@@ -226,23 +227,21 @@ class DiffScreen(Screen[None]):
         if view is None:
             return
         hide = self.options["hide_noise"]
-        self.shown = [d for d in view.differences if not (hide and (d["noise"] or d["ignored"]))]
+        self.shown = [d for d in view.differences if not (hide and (d.noise or d.ignored))]
         row_kind: dict[int, tuple[str, bool]] = {}
-        for d in view.differences:
-            if hide and (d["noise"] or d["ignored"]):
-                continue
-            for row in d["rows"]:
-                row_kind.setdefault(row, (d["kind"], d["noise"] or d["ignored"]))
+        for d in self.shown:
+            for row in d.rows:
+                row_kind.setdefault(row, (d.kind, d.noise or d.ignored))
         self.query_one(SideBySide).show(view, row_kind)
         options = self.query_one(OptionList)
         options.clear_options()
         for i, d in enumerate(self.shown):
-            label = Text(f"{d['path']:<28} ", style="bold")
-            label.append(f"{d['kind']:<7}", style=f"kind.{d['kind']}")
-            flag = " noise" if d["noise"] else " ignored" if d["ignored"] else ""
-            label.append(f"{_short(d['ref'])} → {_short(d['cand'])}{flag}", style="dim" if flag else "")
-            if d.get("evidence"):  # learned noise: what the reference itself answered there
-                label.append(f"  {d['evidence']}", style="dim italic")
+            label = Text(f"{d.path:<28} ", style="bold")
+            label.append(f"{d.kind:<7}", style=f"kind.{d.kind}")
+            flag = " noise" if d.noise else " ignored" if d.ignored else ""
+            label.append(f"{_short(d.ref)} → {_short(d.cand)}{flag}", style="dim" if flag else "")
+            if d.evidence:  # learned noise: what the reference itself answered there
+                label.append(f"  {d.evidence}", style="dim italic")
             options.add_option(Option(Themed(label), id=str(i)))
         ref_status, cand_status = view.statuses
         mode = " · ".join(k for k, v in self.options.items() if v) or "normalised"
@@ -250,7 +249,7 @@ class DiffScreen(Screen[None]):
                               f"{view.candidate} {cand_status}  ", (f"{len(self.shown)} differences", "bold"),
                               (f"  [{mode}]", "dim"))
         self.query_one("#diff-title", Static).update(title)
-        timed = latency_parts(view.meta, view.reference)
+        timed = latency_parts(view.latency, view.reference)
         line = self.query_one("#diff-latency", Static)
         line.set_class(bool(timed), "-timed")
         line.update(Themed(Text.assemble("latency  ", *((text, LATENCY_STYLE.get(state, "")) for text, state in timed))))
@@ -275,7 +274,7 @@ class DiffScreen(Screen[None]):
         if not self.shown:
             return
         self.position = index % len(self.shown)
-        rows = self.shown[self.position]["rows"]
+        rows = self.shown[self.position].rows
         if rows:
             self.query_one(SideBySide).scroll_to_row(rows[0])
 
@@ -310,7 +309,7 @@ class DiffScreen(Screen[None]):
         self.notify(command, title="copied (OSC 52)", timeout=8)
 
     def action_add_gap(self) -> None:
-        if self.view is None or not (any(d["kind"] != "status" for d in self.view.differences)
+        if self.view is None or not (any(d.kind != "status" for d in self.view.differences)
                                      or latency_classes(self.view.meta)):
             self.notify("this case has no body divergence or slowdown to record", severity="warning")
             return

@@ -1,32 +1,27 @@
-"""The parity phase's state as the event stream tells it, and the reports made from it.
+"""The parity phase's state as the event stream tells it (its reports are in _render.py).
 
 Built for 100,000 cases: a case is kept as a compact row (its dictionaries shared with every
 other case that has the same ones), divergences are grouped by class, and the reports list
-classes with a few example cases each rather than a section per case.
+classes with a few example cases each rather than a section per case. Cases and each class's
+cases are kept in the order the config declares them (_order.py), so whatever reads the board
+lists them the same way every run, however they landed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import bisect
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.table import Table
-from rich.text import Text
-
-from ..core import md_cell, neutralise
 from ..core.events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
 from ._compare import HEAD_KINDS, SEVERITY
 from ._latency import LatencyBoard
-from ._noise import NOISE_FILE, Settler, noise_markdown
+from ._noise import Settler
+from ._order import DeclaredOrder
 
-TICK, CROSS = "✓", "✗"
+Dict = TypeVar("Dict", bound=dict[str, Any])
 INCONCLUSIVE = "inconclusive"  # a case whose reference answer is all noise: neither a match nor a divergence
-TABLE_ROWS = 200  # cases listed in a report's table; the rest are in parity/results.jsonl.gz
 EXAMPLES = 3  # cases named per class in a sentence
-PANE_NOISE_ENDPOINTS, PANE_NOISE_PATHS = 6, 8  # the pane's few lines of noise; parity/noise.json has it all
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +44,16 @@ class CaseRow:
     inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
     expect_status: int | None = None
     unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: candidate noise
+
+    def status_word(self, target: str) -> str:
+        """The target's status code as the tables show it, `error` when it gave none."""
+        status = self.statuses.get(target)
+        return "error" if status is None else str(status)
+
+    @property
+    def unsure(self) -> bool:
+        """The bodies match, but on noise alone: the reference's answer is all noise."""
+        return self.inconclusive and self.body_match
 
 
 @dataclass(frozen=True)
@@ -180,14 +185,16 @@ class Shared:
     def __init__(self) -> None:
         self._seen: dict[Any, Any] = {}
 
-    def __call__(self, value: dict[str, Any]) -> dict[str, Any]:
-        key = tuple(value.items())
-        return self._seen.setdefault(key, value)
+    def __call__(self, value: Dict) -> Dict:
+        shared: Dict = self._seen.setdefault(tuple(value.items()), value)
+        return shared
 
 
 @dataclass
 class ParityBoard:
-    """Every case's latest result, in landing order, and the divergence classes met."""
+    """Every case's latest result and the divergence classes met. `cases` is the landing
+    order (what a live face folds in since it last looked); `done()`, `declared()` and the
+    class groups are in declared order, for everything a person or a diff reads."""
 
     cases: list[str] = field(default_factory=list)
     targets: tuple[str, ...] = ()
@@ -197,19 +204,26 @@ class ParityBoard:
     tally: Tally = field(default_factory=Tally)
     noise: NoiseSettled | None = None  # the run's learned noise, once settled
     max_inconclusive: float = 0.1
-    _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases
+    order: DeclaredOrder = field(default_factory=DeclaredOrder)
+    _declared: list[str] = field(default_factory=list)  # the landed cases in declared order
+    _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases, declared order
     _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
-    _examples: dict[tuple[str, str], tuple[DiffRow, ...]] = field(default_factory=dict)
+    # (target, class key) -> (the place of the case they are of, its differences): the group's first case's
+    _examples: dict[tuple[str, str], tuple[int, tuple[DiffRow, ...]]] = field(default_factory=dict)
     _shared: Shared = field(default_factory=Shared)
     latency: LatencyBoard = field(default_factory=LatencyBoard)  # with `[parity.latency]`: each case's timings
 
+    def __post_init__(self) -> None:
+        self.latency.order = self.order  # one place per case, for the timings as for the rest
+
     def apply(self, t: float, event: Event) -> None:
+        self.order.apply(event)
         self.latency.apply(t, event)
         if isinstance(event, ParityPlanned):
             self.targets, self.reference = event.targets, event.reference
             self.max_inconclusive = event.max_inconclusive
-            self.cases, self.results = [], {}
-            self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+            self.cases, self._declared, self.results = [], [], {}
+            self.tally, self._groups, self._group_kinds, self._examples = Tally(), {}, {}, {}
             self.noise = None
         elif isinstance(event, DivergenceClassFound):
             self.classes[event.id] = event
@@ -219,6 +233,7 @@ class ParityBoard:
             again = event.case in self.results
             if not again:
                 self.cases.append(event.case)
+                bisect.insort(self._declared, event.case, key=self.order.key)
             share = self._shared
             row = self.results[event.case] = CaseRow(
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
@@ -229,10 +244,16 @@ class ParityBoard:
                 self._count_all()
             else:
                 self._count(row)
-            for target in event.kinds:
-                key = (target, event.classes.get(target) or event.fingerprints.get(target) or "")
-                if key not in self._examples and event.diffs:
-                    self._examples[key] = tuple(d for d in event.diffs if d.target == target)
+            if event.diffs:
+                place = self.order.key(event.case)
+                for target in event.kinds:
+                    key = event.classes.get(target) or event.fingerprints.get(target) or ""
+                    self._example((target, key), place, tuple(d for d in event.diffs if d.target == target))
+
+    def _example(self, key: tuple[str, str], place: int, diffs: tuple[DiffRow, ...]) -> None:
+        """Keep a group's example differences of its first case in declared order, whichever landed first."""
+        if key not in self._examples or place < self._examples[key][0]:
+            self._examples[key] = (place, diffs)
 
     def settle(self, event: NoiseSettled) -> None:
         """Judge every landed case again from the settled noise (probes/parity/_noise.py): a case
@@ -241,16 +262,17 @@ class ParityBoard:
         self.noise = event
         settler = Settler(event, self.classes)
         share = self._shared
-        for case, row in self.results.items():
+        for case in self._declared:
+            row = self.results[case]
             if row.errors or not row.endpoint:
                 continue
             again = settler.case(case, row.endpoint, row.kinds, row.classes, row.fingerprints)
             kinds, classes, fingerprints = again or (row.kinds, row.classes, row.fingerprints)
             for target, class_id in classes.items():
                 before = row.classes.get(target)
-                if class_id and class_id != before and (target, class_id) not in self._examples:
-                    self._examples[(target, class_id)] = settler.rows(row.endpoint,
-                                                                      self._examples.get((target, before or ""), ()))
+                if class_id and class_id != before:
+                    _, diffs = self._examples.get((target, before or ""), (0, ()))
+                    self._example((target, class_id), self.order.key(case), settler.rows(row.endpoint, diffs))
             inconclusive = row.inconclusive or settler.inconclusive(row.endpoint, row.shape)
             if again is not None or inconclusive != row.inconclusive:
                 self.results[case] = replace(row, kinds=share(kinds), classes=share(classes), fingerprints=fingerprints,
@@ -260,10 +282,11 @@ class ParityBoard:
 
     def _count(self, row: CaseRow) -> None:
         """The headline's counts and the class groups, kept as cases land: a report, the
-        verdict or a redraw at 100,000 cases reads them instead of going over every case."""
+        verdict or a redraw at 100,000 cases reads them instead of going over every case.
+        Cases land mostly in declared order, so keeping a group in that order is an append."""
         self.tally.add(row)
         for target, key, kind in divergences(row):
-            self._groups.setdefault((target, key), []).append(row.case)
+            bisect.insort(self._groups.setdefault((target, key), []), row.case, key=self.order.key)
             self._group_kinds.setdefault((target, key), kind)
 
     def _count_all(self) -> None:
@@ -275,8 +298,13 @@ class ParityBoard:
     def candidates(self) -> list[str]:
         return [t for t in self.targets if t != self.reference]
 
+    def declared(self) -> list[str]:
+        """The landed cases, in the order the config declares them."""
+        return self._declared
+
     def done(self) -> list[CaseRow]:
-        return [self.results[c] for c in self.cases]
+        """The landed cases' rows, in declared order."""
+        return [self.results[c] for c in self._declared]
 
     def errored(self) -> list[CaseRow]:
         return [r for r in self.done() if r.errors]
@@ -289,10 +317,10 @@ class ParityBoard:
 
     def class_groups(self) -> list[ClassGroup]:
         """Every (candidate, class) that diverges: the body's and the compared headers' way of
-        differing, the status code left out (it blocks on its own). Most cases first."""
-        out = [self.group(target, key, self._group_kinds[(target, key)], list(cases))
-               for (target, key), cases in self._groups.items()]
-        return sorted(out, key=lambda g: (-len(g.cases), g.target, g.class_id or ""))
+        differing, the status code left out (it blocks on its own). Most cases first, then by
+        candidate and class, each group's cases in declared order."""
+        return [self.group(target, key, self._group_kinds[(target, key)], list(cases))
+                for (target, key), cases in sorted(self._groups.items(), key=lambda item: (-len(item[1]), item[0]))]
 
     def group(self, target: str, key: str, kind: str, cases: list[str]) -> ClassGroup:
         """The group of `cases` diverging for `target` in the class (or fingerprint) `key`, the
@@ -300,114 +328,12 @@ class ParityBoard:
         found = self.classes.get(key)
         return ClassGroup(target, key if found else None, found.kind if found else kind,
                           found.description if found else f"fingerprint {key}", cases,
-                          self._examples.get((target, key), ()))
+                          self._examples.get((target, key), (0, ()))[1])
 
     def headline(self) -> str:
         """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any); a case
         whose status differs too still counts its body by the body's own kind."""
         return self.tally.headline()
-
-    def case_table(self) -> Table:
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-        shown = self.cases[:TABLE_ROWS]
-        # A name is what the operator looks for: narrow the headers before it (within reason).
-        table.add_column("Case", no_wrap=True, min_width=min(40, max(map(len, shown), default=4)))
-        for target in self.targets:
-            table.add_column(f"{target} status", justify="right")
-        for head in ("Status match", "Body match"):
-            table.add_column(head)
-        timed = self.latency.plan is not None
-        if timed:
-            table.add_column("Latency")
-        for case in shown:
-            table.add_row(*self.row_cells(case), *((self.latency.cell(case)[0],) if timed else ()))
-        if len(self.cases) > len(shown):
-            table.caption = f"{len(shown)} of {len(self.cases)} cases; every case is in parity/results.jsonl.gz"
-        return table
-
-    def class_table(self) -> Table:
-        """One row per (candidate, divergence class): how many cases, what differs, examples."""
-        table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="Divergence classes")
-        for head, justify in (("Target", "left"), ("Cases", "right"), ("Class", "left"), ("What differs", "left"),
-                              ("Examples", "left")):
-            table.add_column(head, justify=justify)  # type: ignore[arg-type]
-        for g in self.class_groups():
-            table.add_row(g.target, str(len(g.cases)), g.class_id or "–", Text(g.description, style=f"kind.{g.kind}"),
-                          examples(g.cases))
-        return table
-
-    def row_cells(self, case: str, kind_style: Mapping[str, str] | None = None) -> tuple[Text | str, ...]:
-        """A case's row, for the headless table and the TUI's pane alike: the case, a status
-        per target, then the status match and the body match, each mark followed by its kind
-        (one cell each, so the row fits 80 columns), kinds styled by `kind_style`."""
-        r = self.results.get(case)
-        if r is None:
-            return (case, *(Text("…", style="dim") for _ in self.targets), Text("pending", style="dim"), "")
-        statuses = [Text(_status(r, t), style="" if r.statuses.get(t) is not None else "parity.error")
-                    for t in self.targets]
-        body = Text(f"? {INCONCLUSIVE}", style="parity.inconclusive") if r.inconclusive and r.body_match \
-            else judged(r.body_match, body_kind(r), kind_style or {})
-        return (case, *statuses, judged(r.status_match, status_kind(r), kind_style or {}), body)
-
-    def table_markdown(self) -> list[str]:
-        """The table (`| Case | rust status | go status | Status match | Body match |`) and
-        each case's status kind and body kind, for the first cases; then the classes."""
-        lines = ["| Case | " + " | ".join(f"{t} status" for t in self.targets)
-                 + " | Status match | Body match | Status kind | Body kind |",
-                 "|---|" + "---:|" * len(self.targets) + ":---:|:---:|---|---|"]
-        done = self.done()
-        for r in done[:TABLE_ROWS]:
-            statuses = " | ".join(_status(r, t) for t in self.targets)
-            unsure = r.inconclusive and r.body_match
-            lines.append(f"| {md_cell(r.case)} | {statuses} | {TICK if r.status_match else CROSS} | "
-                         f"{'?' if unsure else TICK if r.body_match else CROSS} | {status_kind(r)} | "
-                         f"{INCONCLUSIVE if unsure else body_kind(r)} |")
-        if len(done) > TABLE_ROWS:
-            lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl.gz`."]
-        groups = self.class_groups()
-        if groups:
-            lines += ["", "| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
-            for g in groups:
-                lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
-                             f"{md_cell(examples(g.cases))} |")
-        return lines + (["", *self.latency.table_markdown()] if self.latency.plan is not None else [])
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.case_table()
-        if self.class_groups():
-            yield Text("")
-            yield self.class_table()
-        yield Text("")
-        yield Text(self.headline(), style="bold")
-
-    def report_markdown(self, title: str) -> str:
-        """parity/report.md: the table, the headline, each divergence class with an example,
-        then the cases that could not be compared or whose status differs."""
-        lines = [f"# Parity: {title}", "", f"Reference: `{self.reference}`; candidates: "
-                 + ", ".join(f"`{c}`" for c in self.candidates), "", *self.table_markdown(),
-                 "", f"**{self.headline()}**", ""]
-        for g in self.class_groups():
-            lines += [f"## {g.target}: {len(g.cases)} case(s) in class `{g.class_id or '–'}`", "",
-                      f"{md_cell(g.description)}", "", f"Cases: {md_cell(examples(g.cases, 20))}", ""]
-            if g.example_diffs:
-                lines += [f"Differences in `{md_cell(g.cases[0])}`:", "",
-                          "| Kind | Path | " + f"{self.reference} | {g.target} |", "|---|---|---|---|"]
-                for d in g.example_diffs:
-                    flag = " (noise)" if d.noise else " (ignored)" if d.ignored else ""
-                    lines.append(f"| {d.kind}{flag} | `{md_cell(d.path)}` | `{md_cell(d.ref)}` | `{md_cell(d.cand)}` |")
-                lines.append("")
-        lines += noise_markdown(self.noise)
-        unmatched = [r for r in self.done() if r.errors or not r.status_match]
-        if unmatched:
-            lines += ["## Not compared, or the status differs", ""]
-            for r in unmatched[:TABLE_ROWS]:
-                detail = [f"{t}: {e}" for t, e in r.errors.items()] + list(r.expect_failures)
-                statuses = ", ".join(f"{t} {_status(r, t)}" for t in self.targets)
-                lines.append(f"- `{md_cell(r.case)}` ({statuses})" + (f": {md_cell('; '.join(detail))}" if detail else ""))
-            if len(unmatched) > TABLE_ROWS:
-                lines.append(f"- … and {len(unmatched) - TABLE_ROWS} more in `parity/results.jsonl.gz`")
-            lines.append("")
-        return "\n".join(lines) + "\n"
 
 
 def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
@@ -425,37 +351,10 @@ def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
     return out
 
 
-def noise_lines(event: NoiseSettled) -> Text:
-    """The learned noise in a few lines for the parity pane: per endpoint, each noisy path
-    and in how many of the reference's samples it differed."""
-    text = Text()
-    told = [e for e in event.endpoints if e.paths or e.inconclusive]
-    for e in told[:PANE_NOISE_ENDPOINTS]:
-        text.append(("\n" if text else "") + f"noise {neutralise(e.endpoint)}: ", style="bold")
-        paths = [f"{neutralise(p.path)} {p.differed}/{e.samples}" for p in e.paths[:PANE_NOISE_PATHS]]
-        if len(e.paths) > PANE_NOISE_PATHS:
-            paths.append(f"{len(e.paths) - PANE_NOISE_PATHS} more")
-        text.append(" · ".join(paths))
-        if e.inconclusive:
-            text.append(f" · {e.inconclusive} inconclusive", style="parity.error")
-    if len(told) > PANE_NOISE_ENDPOINTS:
-        text.append(f"\n… and {len(told) - PANE_NOISE_ENDPOINTS} more endpoints with noise ({NOISE_FILE})", style="dim")
-    return text
-
-
 def examples(cases: list[str], limit: int = EXAMPLES) -> str:
     """`a, b, c and 14,997 more`."""
     shown = ", ".join(cases[:limit])
     return shown + (f" and {len(cases) - limit:,} more" if len(cases) > limit else "")
-
-
-def match_mark(ok: bool) -> Text:
-    return Text(TICK, style="parity.match") if ok else Text(CROSS, style="parity.mismatch")
-
-
-def judged(ok: bool, kind: str, kind_style: Mapping[str, str]) -> Text:
-    """A match mark and, after it, what differs."""
-    return Text.assemble(match_mark(ok), (f" {kind}" if kind else "", kind_style.get(kind.split(",")[0], "")))
 
 
 def head_kinds(r: CaseRow) -> list[str]:
@@ -481,8 +380,3 @@ def status_kind(r: CaseRow) -> str:
 def body_kind(r: CaseRow) -> str:
     """The body kind cell: empty when the bodies match or could not be compared."""
     return ", ".join(body_kinds(r))
-
-
-def _status(r: CaseRow, target: str) -> str:
-    status = r.statuses.get(target)
-    return "error" if status is None else str(status)
