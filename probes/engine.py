@@ -47,7 +47,7 @@ from .verdict import (
     Verdict,
     VerdictTracker,
     bare_verdict,
-    compare,
+    compare_runs,
     load_gaps,
     open_store,
     verdict_json,
@@ -170,7 +170,7 @@ class Engine:
     def _compare_with_previous(self) -> None:
         if self._previous is None:
             return
-        c = compare(self._previous, self.summary, self.tracker.gaps)
+        c = compare_runs(self._previous, self.summary, self.tracker.gaps)
         regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in c.regressed)
         self.bus.emit(ComparedWithPrevious(self._previous.run_id, tuple(c.lines()), regressed,
                                            tuple(c.engagement()), c.gap_states()))

@@ -26,7 +26,7 @@ from tomlkit.items import Table
 from .cases import OpenApiCases, distinct, from_openapi, read_document, safe_name
 from .config import load_config
 from .core import InputError, write_atomic
-from .scrum import ScrumConfig, guess_lineage, prompt_template, split
+from .scrum import ScrumConfig, guess_lineage, prompt_template, split_diff
 
 CONFIG_NAME = "gauntlet.toml"
 CASES_NAME = "gauntlet-cases.toml"
@@ -72,7 +72,7 @@ class Service:
     health: str | None
 
 
-def init_project(options: InitOptions) -> InitReport:
+def write_starter(options: InitOptions) -> InitReport:
     """Write `<dir>/gauntlet.toml` (and the cases a contract gives); never over a file
     already there unless `force`."""
     root = options.directory
@@ -230,7 +230,7 @@ def _scrum(doc: tomlkit.TOMLDocument, root: Path, options: InitOptions, report: 
         report.found.append(f"git {git_range} ({why}): no change under {root}: no scrum bundles")
         return
     limit_kb = WARN_KB - len(prompt_template(ScrumConfig()).template.encode()) / 1024
-    bundles, too_big = split(diff.stdout, limit_kb, source=f"git diff {git_range}")
+    bundles, too_big = split_diff(diff.stdout, limit_kb, source=f"git diff {git_range}")
     active = bool(options.reviewers)
     section = _scrum_section(bundles, git_range, options if active else InitOptions(
         options.directory, gateway="http://127.0.0.1:4110/v1", reviewers=[("REVIEWER", "MODEL")]))

@@ -71,7 +71,7 @@ from .parity import (
     record_line,
     report_markdown,
 )
-from .verdict import HistoryUnavailable, Judgement, RunSummary, Verdict, VerdictTracker, judge, open_store, run_gaps
+from .verdict import HistoryUnavailable, Judgement, RunSummary, Verdict, VerdictTracker, judge_run, open_store, run_gaps
 
 # The files of a phase other than parity that come with its events.
 PHASE_FILES = {"stack": ["stack-logs", "stack.toml"], "smokes": ["smokes"], "scrum": ["scrum"]}
@@ -259,7 +259,7 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, strict: bool = False)
     first, count = runs[0], runs[0].shard.count
     present = {run.shard.index for run in runs}
     missing = [f"shard {k}/{count} is missing" for k in range(1, count + 1) if k not in present]
-    _, gaps = run_gaps(first.path)  # the config's gaps file as it is now: what judge() reads too
+    _, gaps = run_gaps(first.path)  # the config's gaps file as it is now: what judge_run() reads too
     warnings = [*missing]
     if not Path(first.started.config).is_file():
         warnings.append(f"the config {first.started.config} is not here: the verdict is judged without its "
@@ -288,7 +288,7 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, strict: bool = False)
         shutil.rmtree(run_dir.path, ignore_errors=True)
         raise
     run_dir.close()
-    judgement = judge(run_dir.path, strict=strict)
+    judgement = judge_run(run_dir.path, strict=strict)
     try:
         store = open_store(out_dir)
         try:

@@ -36,7 +36,7 @@ from probes.core.events import (
 from probes.scrum._findings import finding_id, normalise_what
 from probes.scrum._ledger import load_ledger, record_dismissal
 from probes.verdict._history import open_store
-from probes.verdict._judge import judge
+from probes.verdict._judge import judge_run
 from probes.scrum._board import ScrumBoard
 from probes.scrum._render import lineage_table, summary_markdown
 from probes.scrum._tally import Location, parse_review, tally
@@ -209,7 +209,7 @@ def test_a_dismissal_holds_in_the_next_wave_and_lapses_when_it_expires(tmp_path)
     second, tallied, _ = wave(tmp_path, WAVE_2, *SECOND)
     assert second.verdict.verdict == "SHIP" and tallied.locations[0].id == block
     assert tallied.distinct == 0 and "(1 dismissed)" in tallied.line
-    after = judge(second.run_dir, today=date.today() + timedelta(days=2))
+    after = judge_run(second.run_dir, today=date.today() + timedelta(days=2))
     assert after.verdict.verdict == "BLOCK"  # the entry expired: the finding is back
     assert any(r.startswith("convergent BLOCK in b at") for r in after.verdict.reasons)
     again = subprocess.run([sys.executable, "-m", "tui.cli", "finding", "dismiss", str(second.run_dir), "fnd:000000000000",
@@ -342,7 +342,7 @@ def test_sarif_validates_against_the_2_1_0_schema_with_suppressions(tmp_path):
     first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
     record_dismissal(first.run_dir, tallied.locations[1].id, tmp_path / "findings_ignore.toml", reason="known",
                      owner="o")
-    judge(first.run_dir)
+    judge_run(first.run_dir)
     sarif = json.loads((first.run_dir / "scrum" / "findings.sarif").read_text())
     jsonschema.Draft4Validator(json.loads(SCHEMA.read_text())).validate(sarif)
     run = sarif["runs"][0]

@@ -671,7 +671,7 @@ def test_history_keeps_every_timed_case_so_compare_names_any_that_got_slower(tmp
     """One case of sixty, its ratio the lowest, got three times slower on both runtimes: the
     typical p50 barely moves and the case is nowhere near the slowest, yet compare names it;
     the largest moves first, then how many more."""
-    from probes.verdict._delta import compare
+    from probes.verdict._delta import compare_runs
     from probes.verdict._history import RunSummary
 
     def summary(run_id: str, slower: float, doubled: range) -> RunSummary:
@@ -684,7 +684,7 @@ def test_history_keeps_every_timed_case_so_compare_names_any_that_got_slower(tmp
         return RunSummary.from_json(s.to_json())  # as the history store gives it back
 
     before, after = summary("r1", 1.0, range(0)), summary("r2", 3.0, range(1, 16))
-    lines = [(line.text, line.tone) for line in compare(before, after).lines()]
+    lines = [(line.text, line.tone) for line in compare_runs(before, after).lines()]
     latency = [text for text, _ in lines if text.startswith("latency: ")]
     assert latency[:2] == ["latency: rust on c0 p50 10.0 ms → 30.0 ms (3.00×)",
                            "latency: go on c0 p50 10.0 ms → 30.0 ms (3.00×)"], latency

@@ -15,10 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
+from typing import Any, Protocol
 from pathlib import Path
 
 from textual.app import ComposeResult, SystemCommand
 from textual.containers import Container
+from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Tab, Tabs
 
@@ -38,6 +40,13 @@ from .screens.help import HelpScreen
 from .sources import FileSource, LiveSource
 from .widgets import update_static
 from .widgets.run_header import RunHeader, header_text
+
+
+class Pane(Protocol):
+    """What the app asks of each of its four panes: redraw from the run model."""
+
+    def refresh_from(self, model: RunModel) -> None: ...
+
 
 REFRESH_EVERY = 0.1
 WIDE_COLUMNS = 160
@@ -61,7 +70,7 @@ class GauntletApp(BaseApp):
         self._rendered = -1
         self._started = time.monotonic()
         self._clock = clock  # live runs show wall time; replays show the events' own time
-        self._main: Screen | None = None  # the panes' screen, set on mount
+        self._main: Screen[object] | None = None  # the panes' screen, set on mount
 
     # ---- layout -------------------------------------------------------------------------
 
@@ -80,26 +89,33 @@ class GauntletApp(BaseApp):
         # Held, not queried: a query looks at the top screen, which may be help or a diff.
         self._main = self.screen
         self._header = self.query_one(RunHeader)
-        self._panes = [self.query_one(p) for p in (SmokesPane, ScrumPane, ParityPane, VerdictPane)]
+        self._panes: list[Pane] = [self.query_one(SmokesPane), self.query_one(ScrumPane), self.query_one(ParityPane),
+                                    self.query_one(VerdictPane)]
         self._layout(self.size.width)
         self.action_show_pane("smokes")
         self.set_interval(REFRESH_EVERY, self.refresh_view)
         self.run_worker(self._drive(), name="source", exit_on_error=True)
 
-    def on_resize(self, event) -> None:
+    def on_resize(self, event: Resize) -> None:
         if self._main is not None:
             self._layout(event.size.width)
 
+    @property
+    def panes_screen(self) -> Screen[object]:
+        """The screen the four panes are on (the top screen may be the help or a diff)."""
+        assert self._main is not None, "set on mount"
+        return self._main
+
     def _layout(self, width: int) -> None:
         wide = width >= WIDE_COLUMNS
-        if wide != self._main.has_class("-wide"):
-            self._main.set_class(wide, "-wide")
+        if wide != self.panes_screen.has_class("-wide"):
+            self.panes_screen.set_class(wide, "-wide")
             for pane in PANES:
-                self._main.query_one(f"#{pane}").display = wide or pane == self.active_pane
+                self.panes_screen.query_one(f"#{pane}").display = wide or pane == self.active_pane
 
     @property
     def wide(self) -> bool:
-        return self._main.has_class("-wide")
+        return self.panes_screen.has_class("-wide")
 
     # ---- the event source ---------------------------------------------------------------
 
@@ -139,9 +155,9 @@ class GauntletApp(BaseApp):
         # Inline display, not a class: a class change restyles every descendant of the
         # four panes (hundreds of milliseconds); display touches only the pane itself.
         for pane in PANES:
-            self._main.query_one(f"#{pane}").display = self.wide or pane == name
-        self._main.query_one(Tabs).active = f"tab-{name}"
-        target = self._main.query_one(f"#{name}")
+            self.panes_screen.query_one(f"#{pane}").display = self.wide or pane == name
+        self.panes_screen.query_one(Tabs).active = f"tab-{name}"
+        target = self.panes_screen.query_one(f"#{name}")
         focusable = target.query("DataTable, RowList")
         (focusable.first() if focusable else target).focus()
 
@@ -194,7 +210,7 @@ class GauntletApp(BaseApp):
         self.model.tracker.scrum.ledger = event.ledger
         self.model.adopt(event.judgement)
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for i, name in enumerate(PANES, 1):
             yield SystemCommand(f"Show {name}", f"Switch to the {name} pane (key {i})",

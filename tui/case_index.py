@@ -105,7 +105,7 @@ class CaseIndex:
         self.groups: dict[GroupKey, Group] = {}
         self.kinds: set[str] = set()
         self.name_width = 4
-        self._alike: dict[tuple, Facts] = {}
+        self._alike: dict[tuple[object, ...], Facts] = {}
         self._order: list[str] = []  # landing order
         self._flat: list[str] = []  # landing order, the filters applied
         self._seen, self._generation = 0, -1

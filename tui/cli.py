@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        code = args.handler(args)
+        code: int = args.handler(args)
     except ConfigError as exc:
         err(f"{exc.source}: {len(exc.problems)} problem(s)")
         for problem in exc.problems:

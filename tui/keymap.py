@@ -9,12 +9,12 @@ settings file's `[keys]` (tui/settings.py): Textual applies those keys on every 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.keys import REPLACED_KEYS, Keys, format_key, key_to_character
 from textual.screen import Screen
 
@@ -27,7 +27,7 @@ COMMAND_PALETTE = Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "palet
                           tooltip="command palette: themes, quit (in a run, the panes too)",
                           id="app.command_palette")
 
-APP_BINDINGS = [
+APP_BINDINGS: list[BindingType] = [
     Binding("1", "show_pane('smokes')", "Smokes", key_display="1", tooltip="the smokes pane", id="app.smokes"),
     Binding("2", "show_pane('scrum')", "Scrum", key_display="2", tooltip="the scrum pane", id="app.scrum"),
     Binding("3", "show_pane('parity')", "Parity", key_display="3", tooltip="the parity pane", id="app.parity"),
@@ -44,9 +44,9 @@ APP_BINDINGS = [
 ]
 
 # Textual's own, on every screen (they have no id: not rebindable).
-SCREEN_BINDINGS = list(Binding.make_bindings(Screen.BINDINGS))
+SCREEN_BINDINGS: list[BindingType] = list(Binding.make_bindings(Screen.BINDINGS))
 
-SCRUM_BINDINGS = [
+SCRUM_BINDINGS: list[BindingType] = [
     # Priority: the focused table would take the arrows for its own cursor otherwise.
     Binding("left", "cycle_reviewer(-1)", "Reviewer", show=False, priority=True,
             tooltip="the previous reviewer's review", id="scrum.previous_reviewer"),
@@ -58,7 +58,7 @@ SCRUM_BINDINGS = [
 ]
 
 # The parity pane's list: a cursor over rows drawn only when on screen.
-ROW_LIST_BINDINGS = [
+ROW_LIST_BINDINGS: list[BindingType] = [
     Binding("enter", "choose", "Open", show=False, tooltip="open the highlighted case's diff (on a class: fold or unfold it)",
             id="list.open"),
     Binding("up", "move(-1)", show=False, tooltip="the row above", id="list.up"),
@@ -69,7 +69,7 @@ ROW_LIST_BINDINGS = [
     Binding("end", "move(1e12)", show=False, tooltip="the last row", id="list.last"),
 ]
 
-PARITY_BINDINGS = [
+PARITY_BINDINGS: list[BindingType] = [
     Binding("slash", "search", "Search", show=False, key_display="/", tooltip="search the case names (Enter keeps, Esc clears)",
             id="parity.search"),
     Binding("g", "toggle_grouping", "Group", show=False, tooltip="cases grouped by divergence class, or in landing order",
@@ -88,16 +88,16 @@ PARITY_BINDINGS = [
             id="parity.clear"),
 ]
 
-PARITY_SEARCH_BINDINGS = [Binding("escape", "cancel", "Clear", tooltip="clear the search and go back to the cases",
+PARITY_SEARCH_BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Clear", tooltip="clear the search and go back to the cases",
                                   id="parity.search_clear")]
 
-DIFF_BINDINGS = [
+DIFF_BINDINGS: list[BindingType] = [
     Binding("escape,q", "close", "Back", tooltip="back (the standalone viewer quits)", id="diff.back"),
     Binding("n", "jump(1)", "Next", tooltip="next difference", id="diff.next"),
     Binding("p", "jump(-1)", "Prev", tooltip="previous difference", id="diff.previous"),
-    Binding("h", "toggle('headers')", "Headers", tooltip="show the compared headers too", id="diff.headers"),
-    Binding("r", "toggle('raw')", "Raw", tooltip="the bodies as received, not normalised", id="diff.raw"),
-    Binding("i", "toggle('hide_noise')", "Hide noise", tooltip="hide noisy and ignored differences",
+    Binding("h", "toggle_option('headers')", "Headers", tooltip="show the compared headers too", id="diff.headers"),
+    Binding("r", "toggle_option('raw')", "Raw", tooltip="the bodies as received, not normalised", id="diff.raw"),
+    Binding("i", "toggle_option('hide_noise')", "Hide noise", tooltip="hide noisy and ignored differences",
             id="diff.hide_noise"),
     Binding("t", "next_candidate", "Candidate", tooltip="the next candidate against the reference",
             id="diff.candidate"),
@@ -106,7 +106,7 @@ DIFF_BINDINGS = [
 ]
 
 # The bodies: jumps, not animations; an engineer paging through a 20 MB body wants the page now.
-DIFF_BODY_BINDINGS = [
+DIFF_BODY_BINDINGS: list[BindingType] = [
     Binding("up", "move(-1)", show=False, tooltip="scroll both bodies a line up", id="diff.up"),
     Binding("down", "move(1)", show=False, tooltip="scroll both bodies a line down", id="diff.down"),
     Binding("pageup", "page(-1)", show=False, tooltip="a page up", id="diff.page_up"),
@@ -116,26 +116,26 @@ DIFF_BODY_BINDINGS = [
 ]
 
 # `gauntlet diff`: the viewer as an app of its own (help and the palette rebound with the run's app).
-DIFF_APP_BINDINGS = [
+DIFF_APP_BINDINGS: list[BindingType] = [
     HELP,
     Binding("ctrl+q,ctrl+c", "quit", "Quit", show=False, priority=True, tooltip="quit the standalone viewer",
             id="diff.quit"),
     COMMAND_PALETTE,
 ]
 
-GAP_FORM_BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="record nothing", id="gap_form.cancel")]
-DISMISS_FORM_BINDINGS = [Binding("escape", "cancel", "Cancel", tooltip="dismiss nothing", id="dismiss_form.cancel")]
+GAP_FORM_BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Cancel", tooltip="record nothing", id="gap_form.cancel")]
+DISMISS_FORM_BINDINGS: list[BindingType] = [Binding("escape", "cancel", "Cancel", tooltip="dismiss nothing", id="dismiss_form.cancel")]
 
-CONFIRM_BINDINGS = [
+CONFIRM_BINDINGS: list[BindingType] = [
     Binding("y", "confirm", "Yes", tooltip="stop the phases, write the verdict (marked incomplete), quit",
             id="confirm.yes"),
     Binding("n,escape", "cancel", "No", tooltip="keep running", id="confirm.no"),
 ]
 
-HELP_BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close", tooltip="close this help", id="help.close")]
+HELP_BINDINGS: list[BindingType] = [Binding("escape,q,question_mark", "dismiss", "Close", tooltip="close this help", id="help.close")]
 
 # The help, section by section; a section lists its bindings in order, a key once.
-SECTIONS: dict[str, tuple[list[Binding], ...]] = {
+SECTIONS: dict[str, tuple[list[BindingType], ...]] = {
     "Everywhere": (APP_BINDINGS, SCREEN_BINDINGS),
     "Scrum pane": (SCRUM_BINDINGS,),
     "Parity pane": (PARITY_BINDINGS, ROW_LIST_BINDINGS, PARITY_SEARCH_BINDINGS),
@@ -147,7 +147,12 @@ SECTIONS: dict[str, tuple[list[Binding], ...]] = {
 }
 
 # Every binding a user can rebind, by id (a binding shared by two screens is one id).
-BY_ID: dict[str, Binding] = {b.id: b for lists in SECTIONS.values() for bindings in lists for b in bindings if b.id}
+def bindings_of(lists: Iterable[list[BindingType]]) -> list[Binding]:
+    """The keymap's bindings, in order: every one is a Binding (Textual's type allows tuples too)."""
+    return [b for bindings in lists for b in bindings if isinstance(b, Binding)]
+
+
+BY_ID: dict[str, Binding] = {b.id: b for lists in SECTIONS.values() for b in bindings_of(lists) if b.id}
 
 MODIFIERS = ("ctrl", "shift", "alt", "meta", "super", "hyper")
 # The names Textual gives keys that are not characters (`escape`, `pagedown`, `f5`).
@@ -215,11 +220,11 @@ class KeysInForce:
         keys = self.keys(binding)
         return key_label(keys[0], self.display(binding) if len(keys) == 1 else None) if keys else ""
 
-    def section_rows(self, lists: tuple[list[Binding], ...]) -> list[Row]:
+    def section_rows(self, lists: tuple[list[BindingType], ...]) -> list[Row]:
         """A section's rows, keys that do the same on one row. A key bound earlier in the
         section (which wins) is not repeated; a key the user gave to another binding of the
         section is no longer this one's (Textual takes it away too)."""
-        bindings = [b for bound in lists for b in bound]
+        bindings = bindings_of(lists)
         taken = {k for b in bindings if b.id in self.overrides for k in self.keys(b)}
         seen: set[str] = set()
         rows: dict[str, Row] = {}

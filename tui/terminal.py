@@ -53,7 +53,7 @@ class HangupAwareDriver(LinuxDriver):
         self._wake_read, self._wake_write = -1, -1
 
     def start_application_mode(self) -> None:
-        super().start_application_mode()
+        super().start_application_mode()  # type: ignore[no-untyped-call]  # Textual leaves its driver untyped
         if self._watcher is None and os.isatty(self.fileno):
             self._wake_read, self._wake_write = os.pipe()
             self._watcher = threading.Thread(target=self._watch, name="gauntlet-terminal", daemon=True)

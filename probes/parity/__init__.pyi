@@ -1,12 +1,12 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
-from ._board import INCONCLUSIVE, CaseRow, ClassGroup, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
+from ._board import CaseRow, INCONCLUSIVE, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
 from ._config import ParityConfig, parity_section, scan_case_lines
-from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, recorded_classes, remember, stored_latency, trend_lines
-from ._latency_render import group_head, latency_cell, viewer_parts
+from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, latency_classes, remember, trend_lines
+from ._latency_render import group_head, latency_cell, latency_parts
 from ._noise import ENDPOINT_PATHS, NoisePool, Settler
-from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
+from ._noise_report import NOISE_FILE, noise_json, noise_notices, read_noise, suggest_ignore
 from ._probe import AimCheck, check_aim, run_head, run_parity
 from ._render import ParityTables, parity_json, parity_markdown, report_markdown
 from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_head
@@ -20,7 +20,6 @@ __all__ = [
     "BodyPack",
     "CaseRow",
     "CaseView",
-    "ClassGroup",
     "ENDPOINT_PATHS",
     "FIRST_FAILED",
     "GAP",
@@ -55,9 +54,10 @@ __all__ = [
     "head_kinds",
     "held",
     "latency_cell",
+    "latency_classes",
+    "latency_parts",
     "load_case",
     "noise_json",
-    "noise_markdown",
     "noise_notices",
     "parity_json",
     "parity_markdown",
@@ -69,7 +69,6 @@ __all__ = [
     "read_head",
     "read_noise",
     "record_line",
-    "recorded_classes",
     "remember",
     "report_markdown",
     "run_head",
@@ -78,8 +77,6 @@ __all__ = [
     "server_url",
     "start_twins",
     "status_kind",
-    "stored_latency",
     "suggest_ignore",
     "trend_lines",
-    "viewer_parts",
 ]

@@ -10,8 +10,9 @@ lists them the same way every run, however they landed.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..core.events import DiffRow, DivergenceClassFound, Event, NoiseSettled, ParityCaseFinished, ParityPlanned
 from ._compare import HEAD_KINDS, SEVERITY
@@ -357,7 +358,20 @@ def examples(cases: list[str], limit: int = EXAMPLES) -> str:
     return shown + (f" and {len(cases) - limit:,} more" if len(cases) > limit else "")
 
 
-def head_kinds(r: CaseRow) -> list[str]:
+class Judged(Protocol):
+    """What the kind cells read of a case: a board's row or the case's own event alike."""
+
+    @property
+    def kinds(self) -> Mapping[str, str | None]: ...
+    @property
+    def status_kinds(self) -> Mapping[str, str | None]: ...
+    @property
+    def errors(self) -> Mapping[str, str]: ...
+    @property
+    def expect_failures(self) -> tuple[str, ...]: ...
+
+
+def head_kinds(r: Judged) -> list[str]:
     """What differs in the candidates' heads (status, header), most severe first; an expected
     status not answered is a status kind too. Runs recorded before `status_kinds` carried
     these in `kinds`, so they are read from there as well."""
@@ -367,16 +381,16 @@ def head_kinds(r: CaseRow) -> list[str]:
     return sorted(kinds, key=SEVERITY.__getitem__)
 
 
-def body_kinds(r: CaseRow) -> list[str]:
+def body_kinds(r: Judged) -> list[str]:
     """How the candidates' bodies diverge (shape, type, value), most severe first."""
     return sorted({k for k in r.kinds.values() if k and k not in HEAD_KINDS}, key=SEVERITY.__getitem__)
 
 
-def status_kind(r: CaseRow) -> str:
+def status_kind(r: Judged) -> str:
     """The status kind cell: `error` when a target could not be compared, else the head kinds."""
     return "error" if r.errors else ", ".join(head_kinds(r))
 
 
-def body_kind(r: CaseRow) -> str:
+def body_kind(r: Judged) -> str:
     """The body kind cell: empty when the bodies match or could not be compared."""
     return ", ".join(body_kinds(r))

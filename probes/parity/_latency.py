@@ -275,7 +275,7 @@ def stored_latency(answers: Mapping[str, object]) -> tuple[LatencyRow, ...]:
     return tuple(rows)
 
 
-def recorded_classes(answers: Mapping[str, object]) -> list[str]:
+def latency_classes(answers: Mapping[str, object]) -> list[str]:
     """The latency class of a case as recorded, when a candidate was slower: what a known gap
     for it covers."""
     return sorted({r.class_id for r in stored_latency(answers) if r.state == SLOWER and r.class_id})

@@ -71,7 +71,7 @@ def latency_markdown(board: LatencyBoard) -> list[str]:
     return lines + [""]
 
 
-def viewer_parts(rows: Sequence[LatencyRow], reference: str) -> list[tuple[str, str]]:
+def latency_parts(rows: Sequence[LatencyRow], reference: str) -> list[tuple[str, str]]:
     """The diff viewer's latency line from a case's stored rows: each target's median, p95 and
     sparkline (the reference's first), and each candidate's ratio with its interval."""
     parts: list[tuple[str, str]] = []

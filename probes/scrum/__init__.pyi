@@ -7,7 +7,7 @@ from ._ledger import load_ledger, record_dismissal, run_findings
 from ._offline import tally_files
 from ._render import ScrumTables, bundle_table, findings_sarif, scrum_json, summary_markdown, tables_markdown
 from ._run import ScrumRun
-from ._split import split
+from ._split import split_diff
 from ._tally import guess_lineage
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "scrum_json",
     "scrum_section",
     "seen",
-    "split",
+    "split_diff",
     "summary_markdown",
     "tables_markdown",
     "tally_files",

@@ -73,7 +73,7 @@ def _group_of(path: str, groups: Sequence[tuple[str, str]]) -> str:
     return path.split("/", 1)[0] if "/" in path else "root"
 
 
-def split(diff: str, max_kb: float, groups: Sequence[tuple[str, str]] = (),
+def split_diff(diff: str, max_kb: float, groups: Sequence[tuple[str, str]] = (),
           source: str = "diff") -> tuple[list[SplitBundle], list[FileDiff]]:
     """Bundles in first-seen group order; and the files that alone are over the limit."""
     limit = max_kb * 1024

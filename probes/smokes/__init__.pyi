@@ -1,12 +1,11 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
-from ._board import COUNTED, STATUS_WORD, SmokeBoard
+from ._board import STATUS_WORD, SmokeBoard
 from ._config import SmokesConfig, smokes_section
 from ._render import STATUS_STYLE, SmokeTables, junit_xml, layers_markdown, smokes_json, summary_text
 from ._run import run_smokes
 
 __all__ = [
-    "COUNTED",
     "STATUS_STYLE",
     "STATUS_WORD",
     "SmokeBoard",

@@ -86,7 +86,7 @@ class Comparison:
         return out
 
 
-def compare(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = ()) -> Comparison:
+def compare_runs(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = ()) -> Comparison:
     c = Comparison(previous, current)
     failed = ("fail", "timeout")
     for name, now in current.smokes.items():

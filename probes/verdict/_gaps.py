@@ -22,7 +22,7 @@ from pathlib import Path
 from ..config import load_config
 from ..core import ConfigError, GauntletError, Problem, TableReader, append_entry, md_cell, write_atomic, writing
 from ..core.events import RunStarted, read_events
-from ..parity import KINDS, LATENCY, LATENCY_CLASS, read_case, recorded_classes
+from ..parity import KINDS, LATENCY, LATENCY_CLASS, read_case, latency_classes
 
 _GAP = ("id", "classes", "cases", "case", "kind", "fingerprint", "note", "owner", "opened", "expires")
 
@@ -127,7 +127,7 @@ def divergence(run_dir: Path, case: str) -> tuple[str, list[str], list[str]]:
         raise GauntletError(f"case {case!r} answers with different status codes: a status mismatch always "
                             "blocks and cannot be a known gap")
     kinds += [k for k in (entry.get("status_kinds") or {}).values() if k == "header"]
-    slower = recorded_classes(entry.get("answers") or {})
+    slower = latency_classes(entry.get("answers") or {})
     if not slower and (not kinds or not (classes or fingerprints)):
         raise GauntletError(f"case {case!r} did not diverge in {run_dir.name}: there is no gap to record")
     kind = min(kinds, key=KINDS.index) if kinds else LATENCY

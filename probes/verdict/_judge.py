@@ -42,7 +42,7 @@ def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
     return gaps_file, load_gaps(gaps_file)
 
 
-def judge(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
+def judge_run(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
     """The run's verdict from its events and its gaps file, written to its verdict files
     unless the run is still going (its own writer has the last word then)."""
     events_path = run_dir / "events.jsonl"

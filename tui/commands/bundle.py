@@ -8,7 +8,7 @@ from pathlib import Path
 from .common import err, pair, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bundle = sub.add_parser("bundle", help="work with scrum bundles")
     action = bundle.add_subparsers(dest="bundle_command", metavar="ACTION")
     action.required = True

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the generators (YAML, $ref resolution, TOML) load only when
     from probes import GeneratedCase
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cases = sub.add_parser("cases", help="parity cases from an OpenAPI contract or from recorded traffic")
     source = cases.add_subparsers(dest="cases_command", metavar="SOURCE")
     source.required = True

@@ -15,7 +15,7 @@ from probes.core import neutralise
 from .common import EXIT_USAGE, config_arg, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = sub.add_parser("check", help="validate a config and list every problem")
     config_arg(check)
     check.add_argument("--probe", action="store_true",

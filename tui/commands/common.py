@@ -13,7 +13,9 @@ from rich.text import Text
 
 from probes import InputError
 from probes.core import neutralise
-from probes.verdict import EXIT_INTERNAL, EXIT_INTERRUPTED  # noqa: F401 - the exit codes, for every command
+# The exit codes, for every command.
+from probes.verdict import EXIT_INTERNAL as EXIT_INTERNAL
+from probes.verdict import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from themes.palette import CONSOLE_THEME
 
 if TYPE_CHECKING:

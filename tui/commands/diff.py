@@ -10,7 +10,7 @@ from rich.console import Console
 from .common import EXIT_INTERRUPTED, interactive, theme_option
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = sub.add_parser("diff", help="open a stored parity diff from an earlier run (no servers needed)")
     diff.add_argument("run_dir", type=Path)
     diff.add_argument("case")

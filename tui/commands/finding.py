@@ -13,7 +13,7 @@ from probes import InputError
 from .common import iso_date, print_judgement, run_dir, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     finding = sub.add_parser("finding", help="scrum findings: dismiss one that was answered (a ledger with expiry)")
     action = finding.add_subparsers(dest="finding_command", metavar="ACTION")
     action.required = True

@@ -13,7 +13,7 @@ from probes import InputError
 from .common import iso_date, print_judgement, run_dir, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gap = sub.add_parser("gap", help="known gaps: divergences documented and accepted for now")
     action = gap.add_subparsers(dest="gap_command", metavar="ACTION")
     action.required = True

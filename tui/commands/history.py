@@ -17,7 +17,7 @@ from themes.palette import CONSOLE_THEME
 from .common import err, run_dir, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     history = sub.add_parser("history", help="past runs: verdicts, smokes, findings, parity, trend")
     history.add_argument("where", nargs="?", default=None, type=Path,
                          help="a config (its out_dir) or an out dir (default: ./gauntlet.toml's, else ./gauntlet-runs)")

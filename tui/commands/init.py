@@ -14,7 +14,7 @@ from .common import pair, stdout
 _STYLE = {"found": "cli.found", "guessed": "cli.guessed", "decide": "cli.decide", "wrote": "bold"}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = sub.add_parser("init", help="write a starter gauntlet.toml from what a project has "
                                        "(smoke scripts, an OpenAPI contract, a Procfile, git history)")
     init.add_argument("directory", nargs="?", type=Path, default=Path("."), metavar="DIR",

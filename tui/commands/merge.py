@@ -13,7 +13,7 @@ from probes.core import neutralise
 from .common import print_judgement, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     merge = sub.add_parser("merge", help="join the shards' runs (--shard K/N) into one run and one verdict")
     merge.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="a shard's run directory")
     merge.add_argument("--out", type=Path, required=True, help="write the merged run directory under this folder")

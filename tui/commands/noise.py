@@ -11,7 +11,7 @@ from probes import InputError
 from .common import run_dir
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     noise = sub.add_parser("noise", help="the noise a run learned from its reference")
     action = noise.add_subparsers(dest="noise_command", metavar="ACTION")
     action.required = True

@@ -22,7 +22,7 @@ PHASE_CHOICES = ("smokes", "scrum", "parity")
 DEMO_CONFIG = "demo.toml"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser("demo", help="run the whole gauntlet on the embedded default, offline")
     run_options(demo)
     demo.set_defaults(handler=demo_command)

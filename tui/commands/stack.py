@@ -7,17 +7,20 @@ import asyncio
 import signal
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.text import Text
 
 from probes import GauntletError, InputError, load_config
 
+if TYPE_CHECKING:
+    from probes.stack import RunningService
+
 from .common import EXIT_INTERRUPTED, config_arg, err, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack = sub.add_parser("stack", help="the persistent-stack TOML: write, check, bring up")
     action = stack.add_subparsers(dest="stack_command", metavar="ACTION")
     action.required = True
@@ -82,7 +85,7 @@ async def _up(document: Mapping[str, Any], logs: Path, out: Console) -> int:
     loop = asyncio.get_running_loop()
     main_task = asyncio.current_task()
     assert main_task is not None
-    services: list = []
+    services: list[RunningService] = []
 
     def interrupt() -> None:
         stop.set() if services else main_task.cancel()

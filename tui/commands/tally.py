@@ -12,7 +12,7 @@ from rich.text import Text
 from .common import pair
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tally = sub.add_parser("tally", help="re-tally saved reviewer outputs offline")
     tally.add_argument("reviews", nargs="+", type=Path, help="review files, or folders of *.md reviews")
     tally.add_argument("--diff", type=Path, required=True, help="the bundle's diff")

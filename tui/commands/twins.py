@@ -9,7 +9,7 @@ import signal
 from .common import EXIT_USAGE, err
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     twins = sub.add_parser("twins", help="serve the demo's twin reference services on loopback")
     twins.add_argument("--rust-port", type=int, default=3100)
     twins.add_argument("--go-port", type=int, default=4110)

@@ -8,7 +8,7 @@ from pathlib import Path
 from .common import print_judgement, stdout
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verdict = sub.add_parser("verdict", help="judge a finished run again from its events and the gaps file")
     verdict.add_argument("run_dir", type=Path)
     verdict.add_argument("--strict", action="store_true", help="known gaps fail (exit 1)")

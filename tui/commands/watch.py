@@ -10,7 +10,7 @@ from probes import GauntletError
 from .common import EXIT_INTERRUPTED, run_dir, theme_option
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     watch = sub.add_parser("watch", help="follow a run in progress (read-only), or replay a finished one")
     watch.add_argument("run_dir", type=Path)
     watch.add_argument("--no-follow", action="store_true", help="replay what is there and stop")

@@ -7,6 +7,8 @@ CaseIndex's (tui/case_index.py); the pane draws them and turns keys into its fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -14,11 +16,11 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from probes.core.events import NoiseSettled
-from ..parity_cells import noise_lines
 
 from ..case_index import STATUS_FILTERS, CaseIndex
 from ..keymap import PARITY_BINDINGS, PARITY_SEARCH_BINDINGS, KeysInForce
 from ..model import RunModel
+from ..parity_cells import noise_lines
 from ..widgets import Themed, update_static
 from ..widgets.row_list import RowList
 
@@ -110,7 +112,7 @@ class ParityPane(Vertical):
 
     # ---- what the keys do ---------------------------------------------------------------------
 
-    def _rearranged(self, change) -> None:
+    def _rearranged(self, change: Callable[[], None]) -> None:
         """Apply a change of mode or filters, keeping the highlighted case (or group) in view."""
         rows = self.rows
         case, group = self.index.case_at(rows.cursor), self.index.group_at(rows.cursor)
@@ -126,7 +128,7 @@ class ParityPane(Vertical):
 
         self._rearranged(change)
 
-    def _filter(self, **filters) -> None:
+    def _filter(self, **filters: object) -> None:
         def change() -> None:
             for name, value in filters.items():
                 setattr(self.index, name, value)

@@ -22,7 +22,7 @@ class SmokesPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="smoke-body"):
-            table = DataTable(id="smoke-table", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text | str] = DataTable(id="smoke-table", cursor_type="row", zebra_stripes=True)
             table.add_columns("Smoke", " ", "Time", "Layer", "Last output")
             yield table
             yield Log(id="smoke-output", max_lines=400, auto_scroll=True)

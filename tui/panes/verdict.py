@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -20,11 +21,11 @@ class VerdictPane(VerticalScroll):
         super().__init__(id="verdict")
         self.border_title = "Verdict"
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Static(id="verdict-body")
 
     def refresh_from(self, model: RunModel) -> None:
-        parts: list = []
+        parts: list[Text] = []
         v = model.verdict
         title = Text("Verdict ", style="bold")
         title.append_text(badge(v.verdict if v else None, v.complete if v else True, running=model.running))

@@ -283,7 +283,7 @@ class DiffScreen(Screen[None]):
             self.goto(self.position + step if self.position >= 0 else (0 if step > 0 else -1))
             self.query_one(OptionList).highlighted = self.position
 
-    def action_toggle(self, option: str) -> None:
+    def action_toggle_option(self, option: str) -> None:
         self.options[option] = not self.options[option]
         # Hiding noise only filters what is loaded; the others change what is laid out.
         self.show() if option == "hide_noise" else self.load()

@@ -61,7 +61,7 @@ def update_static(widget: Static, content: Any, *, key: object = None, layout: b
     widget.update(content, layout=layout)
 
 
-def selected_key(table: DataTable, keys: list[str]) -> str | None:
+def selected_key(table: DataTable[Any], keys: list[str]) -> str | None:
     """The key of the row under the table's cursor (keys in row order), if any."""
     row = table.cursor_row
     return keys[row] if keys and row is not None and 0 <= row < len(keys) else None
