@@ -22,7 +22,9 @@ import termios
 import threading
 from typing import Any
 
+from textual import constants
 from textual.app import App
+from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 from textual.message import Message
 
@@ -97,8 +99,10 @@ class TerminalApp(App[int]):
     `action_interrupt`, whatever screen is on top. (Textual calls the handlers of every
     class of an app, so a subclass's own on_mount does not replace these.)"""
 
-    def __init__(self) -> None:
-        super().__init__(driver_class=HangupAwareDriver)
+    def get_driver_class(self) -> type[Driver]:
+        """Ours on a terminal; the driver TEXTUAL_DRIVER names when it is set: textual-serve
+        (`gauntlet serve`) runs the app with its web driver, on pipes, and no terminal."""
+        return super().get_driver_class() if constants.DRIVER else HangupAwareDriver
 
     def on_mount(self) -> None:
         loop = asyncio.get_running_loop()

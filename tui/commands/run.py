@@ -115,22 +115,10 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
                skip: Sequence[str] = (), parity_only: Sequence[str] = (), shard: Shard | None = None) -> int:
     """The app follows the run on a terminal; `--case` probes quietly, then opens the diff;
     elsewhere the headless printer follows it."""
-    from probes import Engine, select_phases
-
     from ..headless import HeadlessPrinter
 
-    unwritable = unwritable_dir(out or config.out_dir)
-    if unwritable:  # refused before the run starts: it would fail making its directory
-        if out is None:
-            raise ConfigError(str(config.path), [Problem("gauntlet.out_dir", unwritable)])
-        raise InputError(f"--out: {unwritable}")
-    phases = select_phases(config, only, skip)
-    if shard is not None and "parity" not in phases:
-        raise GauntletError(f"--shard {shard} splits the parity cases, and this run has no parity phase")
-    if shard is not None and parity_only:
-        raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
-    engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
-                    force_oversize=args.force_oversize, shard=shard)
+    engine = make_engine(config, out, only=only, skip=skip, parity_only=parity_only, shard=shard,
+                         strict=args.strict, force_oversize=args.force_oversize)
     if interactive(args) and not parity_only:
         from ..app import GauntletApp
         from ..sources import LiveSource
@@ -153,6 +141,27 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
     finally:
         printer.close()
     return outcome.exit_code
+
+
+def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), skip: Sequence[str] = (),
+                parity_only: Sequence[str] = (), shard: Shard | None = None, strict: bool = False,
+                force_oversize: bool = False) -> Engine:
+    """The run's engine, once the checks that refuse a run before it starts have passed: a
+    directory it could not write, a shard of a run without parity, a shard with --case."""
+    from probes import Engine, select_phases
+
+    unwritable = unwritable_dir(out or config.out_dir)
+    if unwritable:  # refused before the run starts: it would fail making its directory
+        if out is None:
+            raise ConfigError(str(config.path), [Problem("gauntlet.out_dir", unwritable)])
+        raise InputError(f"--out: {unwritable}")
+    phases = select_phases(config, only, skip)
+    if shard is not None and "parity" not in phases:
+        raise GauntletError(f"--shard {shard} splits the parity cases, and this run has no parity phase")
+    if shard is not None and parity_only:
+        raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
+    return Engine(config, phases, out_dir=out, strict=strict, parity_only=parity_only,
+                  force_oversize=force_oversize, shard=shard)
 
 
 async def drive(engine: Engine) -> RunOutcome:
