@@ -35,7 +35,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 WILDCARDS = ("0.0.0.0", "::", "")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
         "serve", help="the live TUI in a browser: one run (CONFIG) or a run directory, watched by every tab",
         description="Serve the app to browsers (textual-serve). Each tab watches one run: with CONFIG the "
