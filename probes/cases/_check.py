@@ -1,0 +1,71 @@
+"""Whether a generated value satisfies its schema, as JSON Schema validation says.
+
+An invalid request is made by breaking one constraint, but whether the result is in fact
+invalid depends on everything else the schema says and on how the value travels:
+`?tags=not-an-array` is a one-item array, a broken `oneOf` alternative may be another one.
+So each invalid request is validated, as the server will read it, against the schema it was
+made to break, and dropped when it passes; each valid request is validated too, and a note
+says so when the contract's own schema refuses it.
+
+OpenAPI 3.1 schemas are JSON Schema 2020-12; 3.0's are a dialect of draft 4 with `nullable`.
+Formats are not asserted (servers differ on them and no variant breaks one). A schema
+jsonschema cannot apply (a keyword of the wrong type, a pattern Python cannot read) leaves
+the value unchecked: the request is kept as it was made.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import SchemaError, UnknownType
+from jsonschema.validators import extend
+
+
+def _nullable_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    """OpenAPI 3.0's `nullable: true` beside a `type`: null is one more type allowed."""
+    if instance is None and schema.get("nullable") is True:
+        return
+    yield from jsonschema.Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+
+_OPENAPI_30 = extend(jsonschema.Draft4Validator, {"type": _nullable_type})
+_CANNOT_APPLY = (SchemaError, UnknownType, TypeError, AttributeError, ValueError, KeyError, IndexError, re.error,
+                 RecursionError)
+
+
+class SchemaCheck:
+    """The validators of one contract, one per schema, made on first use."""
+
+    def __init__(self, openapi: str) -> None:
+        self._kind = _OPENAPI_30 if openapi.startswith("3.0") else jsonschema.Draft202012Validator
+        self._validators: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its validator)
+
+    def problem(self, schema: Any, value: Any) -> str | None:
+        """The first thing the schema refuses in the value (`$.qty: 0 is less than the
+        minimum of 1`); None when it accepts it, or when it cannot be applied."""
+        if not isinstance(schema, dict):
+            return None
+        try:
+            error = next(self._validator(schema).iter_errors(value), None)
+        except _CANNOT_APPLY:
+            return None
+        return None if error is None else f"{error.json_path}: {error.message[:120]}"
+
+    def accepts(self, schema: Any, value: Any) -> bool:
+        """Whether the schema accepts the value; False when it cannot be applied (the
+        request is then kept as made)."""
+        if not isinstance(schema, dict):
+            return False
+        try:
+            return bool(self._validator(schema).is_valid(value))
+        except _CANNOT_APPLY:
+            return False
+
+    def _validator(self, schema: dict[str, Any]) -> Any:
+        held = self._validators.get(id(schema))  # the schema is held too, so its id is not reused
+        if held is None:
+            held = self._validators[id(schema)] = (schema, self._kind(schema))
+        return held[1]
