@@ -8,13 +8,16 @@ so the same input gives the same file and a diff of two generations shows what c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from json.encoder import encode_basestring  # type: ignore[attr-defined] # the C encoder, not ASCII-only
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from ..core import neutralise
+from ..core import InputError, neutralise
 from ._case import UNSET
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -41,30 +44,35 @@ class GeneratedCase:
                            None if self.json is UNSET else ["json", self.json], self.body],
                           sort_keys=True, ensure_ascii=False)
 
-    def table(self) -> dict[str, Any]:
-        """The case as a `[[case]]` table. TOML has no null and no integer past 64 bits: a
-        JSON body holding either is sent as the same JSON text in `body` instead."""
+    def record(self) -> dict[str, Any]:
+        """The case with the keys of `[[parity.case]]`, as a JSON Lines cases file holds it."""
         out: dict[str, Any] = {"name": self.name, "method": self.method, "path": self.path}
-        headers = dict(self.headers)
-        body = self.body
-        json_value = self.json
-        if json_value is not UNSET and not _toml_safe(json_value):
-            body = json.dumps(json_value, ensure_ascii=False, separators=(",", ":"))
-            json_value = UNSET
-            if not any(k.lower() == "content-type" for k in headers):
-                headers["Content-Type"] = "application/json"
         if self.query:
             out["query"] = dict(self.query)
-        if headers:
-            out["headers"] = headers
-        if json_value is not UNSET:
-            out["json"] = json_value
-        elif body is not None:
-            out["body"] = body
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        if self.json is not UNSET:
+            out["json"] = self.json
+        elif self.body is not None:
+            out["body"] = self.body
         if self.expect_status is not None:
             out["expect_status"] = self.expect_status
         if self.template is not None and self.template != self.path:
             out["template"] = self.template
+        return out
+
+    def table(self) -> dict[str, Any]:
+        """The case as a `[[case]]` table. TOML has no null and no integer past 64 bits: a
+        JSON body holding either is sent as the same JSON text in `body` instead."""
+        out = self.record()
+        if "json" in out and not _toml_safe(out["json"]):
+            body = json.dumps(out.pop("json"), ensure_ascii=False, separators=(",", ":"))
+            headers = out.get("headers", {})
+            if not any(k.lower() == "content-type" for k in headers):
+                headers = {**headers, "Content-Type": "application/json"}
+            out = {**{k: v for k, v in out.items() if k not in ("headers", "expect_status", "template")},
+                   "headers": headers, "body": body,
+                   **{k: out[k] for k in ("expect_status", "template") if k in out}}
         return out
 
 
@@ -135,8 +143,38 @@ def cases_toml(header: Sequence[str], cases: Sequence[GeneratedCase]) -> str:
     out = [f"# {_comment(line)}" for line in header]
     for case in cases:
         out += ["", f"[[case]] # {_comment(case.why)}" if case.why else "[[case]]"]
-        out += [f"{_key(key)} = {_value(value)}" for key, value in case.table().items()]
+        try:
+            lines = [f"{_key(key)} = {_value(value)}" for key, value in case.record().items()]
+        except _NotToml:
+            lines = [f"{_key(key)} = {_value(value)}" for key, value in case.table().items()]
+        out += lines
     return "\n".join(out) + "\n"
+
+
+FORMATS = {".toml": "toml", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # as a config's `cases_file` reads them
+
+
+def output_format(out: Path | None, forced: str | None) -> str:
+    """The format a cases file is written in: the one its extension says, as a config will
+    read it (`--format` may only agree); `forced`, else TOML, on stdout. InputError for an
+    extension that says neither, or says the other."""
+    if out is None:
+        return forced or "toml"
+    said = FORMATS.get(out.suffix.lower())
+    if said is None:
+        raise InputError(f"--out {out}: a cases file ends in .toml or .jsonl (.ndjson), which is how a config's "
+                         "cases_file knows how to read it")
+    if forced is not None and forced != said:
+        raise InputError(f"--out {out}: --format {forced}, but a config reads a {out.suffix} file as {said}; "
+                         f"name it .{'jsonl' if forced == 'jsonl' else 'toml'}")
+    return said
+
+
+def cases_jsonl(cases: Sequence[GeneratedCase]) -> str:
+    """The cases as JSON Lines, one case a line: JSON keeps null and big integers, and a
+    config reads the file a line at a time, however many cases it holds. It has no comments:
+    what the cases file would say of itself is said on the terminal."""
+    return "".join(json.dumps(case.record(), ensure_ascii=False, separators=(",", ":")) + "\n" for case in cases)
 
 
 def _comment(text: str) -> str:
@@ -146,23 +184,40 @@ def _comment(text: str) -> str:
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
+class _NotToml(ValueError):
+    """A value TOML cannot hold: null, or an integer past 64 bits."""
+
+
+@functools.lru_cache(maxsize=4096)  # the same few keys recur in every case
 def _key(key: str) -> str:
     return key if _BARE_KEY.fullmatch(key) else _string(key)
 
 
 def _string(text: str) -> str:
     """A TOML basic string: JSON's escapes are TOML's, but for DEL."""
-    quoted = json.dumps(text, ensure_ascii=False)
+    quoted: str = encode_basestring(text)
     return quoted.replace("\x7f", "\\u007f") if "\x7f" in quoted else quoted
 
 
 def _value(value: Any) -> str:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         return _string(value)
-    if isinstance(value, bool):
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
+    if kind is int:
+        if value not in _TOML_INT:
+            raise _NotToml(value)
         return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
+    if kind is float:
+        return repr(value)
+    if kind is list:
+        return "[" + ", ".join([_value(v) for v in value]) + "]"
+    if kind is dict:
+        return "{" + ", ".join([f"{_key(k)} = {_value(v)}" for k, v in value.items()]) + "}"
+    if value is None:
+        raise _NotToml(value)
+    for plain in (bool, str, int, float, list, dict):  # a subclass, as the plain type
+        if isinstance(value, plain):
+            return _value(plain(value))
+    raise _NotToml(value)

@@ -7,6 +7,12 @@ So each invalid request is validated, as the server will read it, against the sc
 made to break, and dropped when it passes; each valid request is validated too, and a note
 says so when the contract's own schema refuses it.
 
+A value is first validated against the node's own keywords alone (its type, bounds, enum,
+required names: none that descends into its children), a weaker schema than the whole, so
+a refusal there is a refusal; only a value it accepts is validated in full. Most variants
+are refused by what they were made to break, at the cost of a keyword or two, however
+large the body around them.
+
 OpenAPI 3.1 schemas are JSON Schema 2020-12; 3.0's are a dialect of draft 4 with `nullable`.
 Formats are not asserted (servers differ on them and no variant breaks one). A schema
 jsonschema cannot apply (a keyword of the wrong type, a pattern Python cannot read) leaves
@@ -19,29 +25,33 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import SchemaError, UnknownType
-from jsonschema.validators import extend
-
-
-def _nullable_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-    """OpenAPI 3.0's `nullable: true` beside a `type`: null is one more type allowed."""
-    if instance is None and schema.get("nullable") is True:
-        return
-    yield from jsonschema.Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
-
-
-_OPENAPI_30 = extend(jsonschema.Draft4Validator, {"type": _nullable_type})
-_CANNOT_APPLY = (SchemaError, UnknownType, TypeError, AttributeError, ValueError, KeyError, IndexError, re.error,
-                 RecursionError)
+# jsonschema is imported when a contract is checked, not when this module loads: a config
+# that names a contract loads the cases package, and every command loads a config.
+_CANNOT_APPLY = (TypeError, AttributeError, ValueError, KeyError, IndexError, re.error, RecursionError)
+# A node's own keywords: none looks into a child, so keeping only these drops conjuncts
+# (children, alternatives, conditions) and weakens the schema, never strengthens it.
+_OWN = frozenset({"type", "nullable", "enum", "const", "required", "minProperties", "maxProperties", "minItems",
+                  "maxItems", "uniqueItems", "minLength", "maxLength", "pattern", "minimum", "maximum",
+                  "exclusiveMinimum", "exclusiveMaximum", "multipleOf"})
 
 
 class SchemaCheck:
     """The validators of one contract, one per schema, made on first use."""
 
     def __init__(self, openapi: str) -> None:
-        self._kind = _OPENAPI_30 if openapi.startswith("3.0") else jsonschema.Draft202012Validator
-        self._validators: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its validator)
+        import jsonschema
+        from jsonschema.exceptions import SchemaError, UnknownType
+
+        def nullable_type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+            """OpenAPI 3.0's `nullable: true` beside a `type`: null is one more type allowed."""
+            if instance is None and schema.get("nullable") is True:
+                return
+            yield from jsonschema.Draft4Validator.VALIDATORS["type"](validator, types, instance, schema)
+
+        self._kind = (jsonschema.validators.extend(jsonschema.Draft4Validator, {"type": nullable_type})
+                      if openapi.startswith("3.0") else jsonschema.Draft202012Validator)
+        self._cannot_apply = (SchemaError, UnknownType, *_CANNOT_APPLY)
+        self._validators: dict[int, tuple[Any, Any, Any]] = {}  # id(schema) -> (schema, validator, own validator)
 
     def problem(self, schema: Any, value: Any) -> str | None:
         """The first thing the schema refuses in the value (`$.qty: 0 is less than the
@@ -50,7 +60,7 @@ class SchemaCheck:
             return None
         try:
             error = next(self._validator(schema).iter_errors(value), None)
-        except _CANNOT_APPLY:
+        except self._cannot_apply:
             return None
         return None if error is None else f"{error.json_path}: {error.message[:120]}"
 
@@ -60,12 +70,17 @@ class SchemaCheck:
         if not isinstance(schema, dict):
             return False
         try:
-            return bool(self._validator(schema).is_valid(value))
-        except _CANNOT_APPLY:
+            _, whole, own = self._held(schema)
+            return bool(own.is_valid(value)) and bool(whole.is_valid(value))
+        except self._cannot_apply:
             return False
 
     def _validator(self, schema: dict[str, Any]) -> Any:
+        return self._held(schema)[1]
+
+    def _held(self, schema: dict[str, Any]) -> tuple[Any, Any, Any]:
         held = self._validators.get(id(schema))  # the schema is held too, so its id is not reused
         if held is None:
-            held = self._validators[id(schema)] = (schema, self._kind(schema))
-        return held[1]
+            own = {key: value for key, value in schema.items() if key in _OWN}
+            held = self._validators[id(schema)] = (schema, self._kind(schema), self._kind(own))
+        return held

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..core import InputError, read_input
 from ._case import UNSET
-from ._casefile import GeneratedCase, cases_toml, safe_name, shape, unique_names
+from ._casefile import GeneratedCase, cases_jsonl, cases_toml, safe_name, shape, unique_names
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
@@ -78,6 +78,9 @@ class HarCases:
         if self.redacted:
             header.append(f"Secret-named values replaced by {REDACTED}: {', '.join(self.redacted)}.")
         return cases_toml(header, self.cases)
+
+    def jsonl(self) -> str:
+        return cases_jsonl(self.cases)
 
 
 def read_har(path: Path) -> list[dict[str, Any]]:

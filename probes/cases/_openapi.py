@@ -39,14 +39,14 @@ from typing import Any
 from urllib.parse import quote, unquote, urldefrag, urlencode, urljoin, urlparse
 from urllib.request import url2pathname
 
-import jsonref
 import yaml
 
 from ..core import InputError, read_input
 from ._case import UNSET
-from ._casefile import GeneratedCase, cases_toml, safe_name, unique_names
+from ._casefile import GeneratedCase, cases_jsonl, cases_toml, safe_name, unique_names
 from ._check import SchemaCheck
-from ._schema import NO_VALUE, Generator, alternative_labels, alternatives, fits, main_type, properties
+from ._schema import (NO_VALUE, Generator, Variant, alternative_labels, alternatives, fits, main_type, properties,
+                      value_at)
 from ._wire import BOUNDARY, FORM_MEDIA, Pairs, Style, form_pairs, multipart, read, read_form, write
 
 OPERATION_KEYS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -180,8 +180,9 @@ def location(parts: Sequence[Any]) -> str:
 
 
 def load_contract(path: Path) -> dict[str, Any]:
-    """The document with every `$ref` replaced by what it points at (chains followed,
-    recursion kept as shared objects); InputError names the reference that does not resolve."""
+    """The document as cases are made from it (`_requests_only`), with every `$ref` replaced
+    by what it points at (chains followed, recursion kept as shared objects); InputError
+    names the reference that does not resolve."""
     doc = read_document(path)
     if not isinstance(doc, dict):
         raise InputError(f"{path}: not an OpenAPI document (the top level is not a mapping)")
@@ -192,13 +193,25 @@ def load_contract(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not an OpenAPI document (no `openapi: 3.x` version key)")
     if not version.startswith("3."):
         raise InputError(f"{path}: openapi: {version!r}: only OpenAPI 3.0 and 3.1 are read")
+    if not isinstance(doc.get("paths"), dict) or not doc["paths"]:
+        hooks = doc.get("webhooks")
+        if isinstance(hooks, dict) and hooks:
+            raise InputError(f"{path}: webhooks only ({', '.join(map(str, list(hooks)[:3]))}"
+                             f"{', …' if len(hooks) > 3 else ''}): a webhook is a request this API sends, not one "
+                             "it answers; there is nothing to call (no `paths`)")
+        raise InputError(f"{path}: paths: no operation to make cases from")
     base = path.resolve().as_uri()
+    doc = _requests_only(doc)
     documents = {base: doc}
 
     def load(uri: str) -> Any:  # each file read once, for the cycle check and jsonref alike
         if uri not in documents:
             documents[uri] = _local_only(uri)
         return documents[uri]
+
+    # jsonref is imported when a contract is read: it brings `requests` along where that is
+    # installed (0.2 s), which every command that loads a config would otherwise pay.
+    import jsonref
 
     cycle = _ref_cycle(path, base, load)
     if cycle:
@@ -211,15 +224,44 @@ def load_contract(path: Path) -> dict[str, Any]:
         ref = exc.reference.get("$ref") if isinstance(exc.reference, dict) else exc.reference
         cause = exc.cause if isinstance(exc.cause, InputError) else exc.message.split(": ", 1)[-1]
         raise InputError(f"{path}: {location(exc.path)}: $ref {ref!r} does not resolve: {cause}") from None
-    if not isinstance(resolved.get("paths"), dict) or not resolved["paths"]:
-        hooks = resolved.get("webhooks")
-        if isinstance(hooks, dict) and hooks:
-            raise InputError(f"{path}: webhooks only ({', '.join(map(str, list(hooks)[:3]))}"
-                             f"{', …' if len(hooks) > 3 else ''}): a webhook is a request this API sends, not one "
-                             "it answers; there is nothing to call (no `paths`)")
-        raise InputError(f"{path}: paths: no operation to make cases from")
     document: dict[str, Any] = resolved
     return document
+
+
+def _requests_only(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without what describes answers: each operation's responses by their
+    codes alone (a case sends requests; it needs the codes for its expected status, never
+    the answers' schemas), and `components` cut to the entries the rest still refers to. In
+    a large contract the answers' schemas are most of its bytes, and resolving the `$ref`s
+    of what no case uses would be most of the time. A reference into anything but this
+    document's `components` (another path's parameter, another file) keeps it whole."""
+    paths = {}
+    for raw_path, item in doc["paths"].items():
+        if isinstance(item, dict):
+            item = {method: {**op, "responses": {code: {} for code in op["responses"]}}
+                    if method in OPERATION_KEYS and isinstance(op, dict) and isinstance(op.get("responses"), dict)
+                    else op for method, op in item.items()}
+        paths[raw_path] = item
+    trimmed = {key: value for key, value in doc.items() if key not in ("paths", "components", "webhooks")}
+    trimmed["paths"] = paths
+    components = doc.get("components")
+    if not isinstance(components, dict):
+        return trimmed | ({"components": components} if "components" in doc else {})
+    kept: dict[str, dict[str, Any]] = {}
+    todo: list[Any] = [trimmed]
+    while todo:
+        for ref in _refs(todo.pop()):
+            if not ref.startswith("#"):
+                return doc  # another file, which may refer back to any entry of this one
+            parts = [unquote(p).replace("~1", "/").replace("~0", "~") for p in ref[1:].split("/")[1:]]
+            if len(parts) < 3 or parts[0] != "components":
+                return doc
+            section, name = parts[1], parts[2]
+            entries = components.get(section)
+            if isinstance(entries, dict) and name in entries and name not in kept.get(section, {}):
+                kept.setdefault(section, {})[name] = entries[name]
+                todo.append(entries[name])
+    return trimmed | {"components": kept}
 
 
 def _ref_cycle(source: Path, base: str, load: Callable[[str], Any]) -> list[str]:
@@ -327,6 +369,9 @@ class OpenApiCases:
 
     def toml(self) -> str:
         return cases_toml(self.header(), self.cases)
+
+    def jsonl(self) -> str:
+        return cases_jsonl(self.cases)
 
 
 def from_openapi(path: str | Path, base_path: str = "",
@@ -598,10 +643,11 @@ class _Builder:
             self.valid += 1
             self._refused_valid(prefix, request, params if i == 0 else [], body)
             if body.value is not UNSET:
+                alternatives_above = ((), body.whole) if len(bodies) > 1 else None
                 for v in gen.variants(body.schema, body.value, (), "", f"{op_name}.{body.label}",
-                                      textual=body.form is not None):
+                                      textual=body.form is not None, frozen=alternatives_above):
                     name = f"{prefix}_{v.key}"
-                    if self._in_fact_valid(name, body, v.value):
+                    if self._in_fact_valid(name, body, v):
                         continue
                     self._add(name, v.kind, method, raw_path, replace(request, body=v.value), bad, f"{what}: {v.why}")
             if i == 0:  # a parameter is broken once, beside the first form of the body
@@ -647,15 +693,22 @@ class _Builder:
     def _read_param(self, p: _Param, value: Any) -> Any:
         return read(write(value, p.style), p.style, p.schema)
 
-    def _in_fact_valid(self, name: str, body: _Body, value: Any) -> bool:
-        """Whether an invalid body is one the schema accepts (counted and left out); a form
-        body that is no object of fields cannot be sent at all."""
-        if body.form is not None and not isinstance(value, dict):
-            return True
-        if self.check.accepts(body.whole, self._read_body(body, value)):
+    def _in_fact_valid(self, name: str, body: _Body, variant: Variant) -> bool:
+        """Whether an invalid body is one the schema accepts (counted and left out). A JSON
+        body is validated at the variant's scope first: the node it changed refused is the
+        whole refused, and a node is a fraction of a large body. A form is read back whole;
+        one that is no object of fields cannot be sent at all."""
+        if body.form is not None:
+            if not isinstance(variant.value, dict):
+                return True
+            accepted = self.check.accepts(body.whole, self._read_body(body, variant.value))
+        else:
+            pointer, schema = variant.scope or ((), body.whole)
+            accepted = self.check.accepts(schema if pointer else body.whole, value_at(variant.value, pointer)) and (
+                not pointer or self.check.accepts(body.whole, variant.value))
+        if accepted:
             self.dropped.append(name)
-            return True
-        return False
+        return accepted
 
     def _refused_valid(self, prefix: str, request: _Request, params: list[_Param], body: _Body) -> None:
         """A note when the contract's own schema refuses the valid request (a pattern no

@@ -17,7 +17,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeGuard
 
 import rstr
@@ -199,11 +199,18 @@ def _read_only(schema: Any) -> bool:
     return _flat(schema).get("readOnly") is True
 
 
+Scope = tuple[tuple[Any, ...], Any]  # (pointer, schema): a node of a document and the schema it answers to
+
+
 @dataclass(frozen=True)
 class Variant:
     key: str  # `minLength_payment.number`: the constraint broken, then where
     value: Any
     why: str
+    # The deepest node whose refusal makes the whole document invalid: the node the variant
+    # changed, or the nearest above it with an `anyOf`/`oneOf`/`not` (below which a refused
+    # value may still be excused). Validating that node alone settles most variants.
+    scope: Scope | None = None
 
     @property
     def kind(self) -> str:
@@ -211,7 +218,7 @@ class Variant:
         return self.key.split("_", 1)[0]
 
 
-def _get(doc: Any, pointer: tuple[Any, ...]) -> Any:
+def value_at(doc: Any, pointer: tuple[Any, ...]) -> Any:
     for part in pointer:
         doc = doc[part]
     return doc
@@ -339,8 +346,9 @@ class Generator:
     # -- invalid variants -----------------------------------------------------------------
 
     def variants(self, schema: Any, doc: Any, pointer: tuple[Any, ...], label: str, seed: str,
-                 textual: bool = False, stack: tuple[int, ...] = ()) -> Iterator[Variant]:
-        """One invalid doc per constraint stated on the value at pointer, and below it.
+                 textual: bool = False, stack: tuple[int, ...] = (), frozen: Scope | None = None) -> Iterator[Variant]:
+        """One invalid doc per constraint stated on the value at pointer, and below it, each
+        with its scope (`frozen`: the scope fixed above, at a node with alternatives).
 
         `textual` is for parameters and form fields, which travel as text (and so do their
         items and properties): a number sent as "3" is still a number there, so a wrong type
@@ -349,8 +357,14 @@ class Generator:
         raw = schema if isinstance(schema, dict) else {}
         if id(raw) in stack or len(stack) > MAX_DEPTH:
             return
-        stack = (*stack, id(raw))
-        value = _get(doc, pointer)
+        scope = frozen or (pointer, raw)
+        below = frozen or (scope if _disjunctive(raw) else None)
+        for variant in self._variants(raw, doc, pointer, label, seed, textual, (*stack, id(raw)), below):
+            yield variant if variant.scope is not None else replace(variant, scope=scope)
+
+    def _variants(self, raw: dict[str, Any], doc: Any, pointer: tuple[Any, ...], label: str, seed: str,
+                  textual: bool, stack: tuple[int, ...], frozen: Scope | None) -> Iterator[Variant]:
+        value = value_at(doc, pointer)
         rule = _choose(alternatives(raw), value)
         where = label or "the body"
         suffix = f"_{label}" if label else ""
@@ -369,9 +383,9 @@ class Generator:
         elif _is_number(value):
             yield from _number_variants(rule, doc, pointer, value, where, suffix)
         elif isinstance(value, list):
-            yield from self._array_variants(rule, doc, pointer, value, label, seed, textual, stack)
+            yield from self._array_variants(rule, doc, pointer, value, label, seed, textual, stack, frozen)
         elif isinstance(value, dict):
-            yield from self._object_variants(rule, doc, pointer, value, label, seed, textual, stack)
+            yield from self._object_variants(rule, doc, pointer, value, label, seed, textual, stack, frozen)
 
     def _string_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: str,
                          where: str, suffix: str) -> Iterator[Variant]:
@@ -392,7 +406,8 @@ class Generator:
                           f"{where} has {high + 1} characters, maxLength is {high}")
 
     def _array_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: list[Any],
-                        label: str, seed: str, textual: bool, stack: tuple[int, ...]) -> Iterator[Variant]:
+                        label: str, seed: str, textual: bool, stack: tuple[int, ...],
+                        frozen: Scope | None) -> Iterator[Variant]:
         where, suffix = label or "the body", f"_{label}" if label else ""
         low, high = _count(rule, "minItems"), _count(rule, "maxItems")
         if low:
@@ -407,10 +422,11 @@ class Generator:
             else:
                 self.notes.append(f"{seed}: no {high + 1} distinct items for an overfull {where}")
         if value:
-            yield from self.variants(rule.get("items"), doc, (*pointer, 0), _join(label, 0), seed, textual, stack)
+            yield from self.variants(rule.get("items"), doc, (*pointer, 0), _join(label, 0), seed, textual, stack, frozen)
 
     def _object_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: dict[str, Any],
-                         label: str, seed: str, textual: bool, stack: tuple[int, ...]) -> Iterator[Variant]:
+                         label: str, seed: str, textual: bool, stack: tuple[int, ...],
+                         frozen: Scope | None) -> Iterator[Variant]:
         props, required = properties(rule), _required(rule)
         for name in [*props, *(r for r in required if r not in props)]:
             sub = props.get(name)
@@ -421,10 +437,20 @@ class Generator:
             if sub is None or _read_only(sub):
                 continue
             if name in value:
-                yield from self.variants(sub, doc, (*pointer, name), child, seed, textual, stack)
+                yield from self.variants(sub, doc, (*pointer, name), child, seed, textual, stack, frozen)
             elif isinstance(sub, dict) and id(sub) not in stack:
                 present = _set(doc, (*pointer, name), self.value(sub, f"{seed}.{child}"))
-                yield from self.variants(sub, present, (*pointer, name), child, seed, textual, stack)
+                yield from self.variants(sub, present, (*pointer, name), child, seed, textual, stack, frozen)
+
+
+_DISJUNCTIONS = ("anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+
+
+def _disjunctive(schema: Any) -> bool:
+    """Whether a value this schema refuses in one part may be accepted all the same (an
+    alternative, a negation, a condition): a child's refusal is then not the node's."""
+    flat = _flat(schema)
+    return any(key in flat for key in _DISJUNCTIONS)
 
 
 def _empty(kind: str | None) -> Any:
@@ -481,15 +507,15 @@ def _wrong_type(declared: list[str], value: Any, textual: bool) -> Any:
     one: text that is no number or boolean (`"not-an-integer"`, never `"1"` or `"true"`,
     which lax validation such as pydantic's default turns into 1 and True), a number where
     text is due (which pydantic never makes text). For text-borne values, text that is no
-    value of the type; none for an object, whose properties travel as text of their own.
+    value of the type; none for an array or an object, which text cannot fail to be.
     `NO_VALUE` when the schema states no type, or every type."""
     if not declared:
         return NO_VALUE
     allowed = set(declared) | ({"integer"} if "number" in declared else set())
     main = next((t for t in declared if t != "null"), declared[0])
     not_one = f"not-{'an' if main[0] in 'aeiou' else 'a'}-{main}"
-    if textual:
-        return NO_VALUE if "string" in allowed or main == "object" else not_one
+    if textual:  # any text is an array of one item, and an object's properties travel as text of their own
+        return NO_VALUE if "string" in allowed or main in ("array", "object") else not_one
     for kind, candidate in (("string", not_one), ("integer", 12345), ("boolean", True), ("object", {})):
         if kind not in allowed:
             return candidate
