@@ -247,8 +247,9 @@ def _requests_only(doc: dict[str, Any]) -> dict[str, Any]:
     components = doc.get("components")
     if not isinstance(components, dict):
         return trimmed | ({"components": components} if "components" in doc else {})
-    kept: dict[str, dict[str, Any]] = {}
-    todo: list[Any] = [trimmed]
+    schemes = components.get("securitySchemes")  # named by `security`, never by a $ref
+    kept: dict[str, dict[str, Any]] = {"securitySchemes": schemes} if isinstance(schemes, dict) else {}
+    todo: list[Any] = [trimmed, schemes]
     while todo:
         for ref in _refs(todo.pop()):
             if not ref.startswith("#"):
