@@ -165,7 +165,8 @@ def _secrets(config: Config, top: TableReader, env: Mapping[str, str]) -> Secret
                       env[config.scrum.api_key_env]))
     parity = top.raw.get("parity")
     parity = parity if isinstance(parity, dict) else {}
-    targets = parity.get("targets") if isinstance(parity.get("targets"), dict) else {}
+    listed = parity.get("targets")
+    targets: dict[str, Any] = listed if isinstance(listed, dict) else {}
     header_tables = [("parity.headers", parity.get("headers"))] + [
         (f"parity.targets.{name}.headers", target.get("headers"))
         for name, target in targets.items() if isinstance(target, dict)]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import json
 import re
-from json.encoder import encode_basestring  # type: ignore[attr-defined] # the C encoder, not ASCII-only
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from json.encoder import encode_basestring  # the C encoder, not ASCII-only
 from pathlib import Path
 from typing import Any
 
@@ -215,9 +215,6 @@ def _value(value: Any) -> str:
         return "[" + ", ".join([_value(v) for v in value]) + "]"
     if kind is dict:
         return "{" + ", ".join([f"{_key(k)} = {_value(v)}" for k, v in value.items()]) + "}"
-    if value is None:
-        raise _NotToml(value)
-    for plain in (bool, str, int, float, list, dict):  # a subclass, as the plain type
-        if isinstance(value, plain):
-            return _value(plain(value))
+    if isinstance(value, (str, int, float, list, dict)):  # a subclass: as the plain value JSON makes of it
+        return _value(json.loads(json.dumps(value)))
     raise _NotToml(value)

@@ -25,7 +25,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..core import InputError, read_input
 from ._case import UNSET
-from ._casefile import GeneratedCase, cases_jsonl, cases_toml, safe_name, shape, unique_names
+from ._casefile import (
+    GeneratedCase,
+    cases_jsonl,
+    cases_toml,
+    safe_name,
+    shape,
+    unique_names,
+)
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
@@ -150,7 +157,8 @@ def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence
             continue
         requests += 1
         method = request["method"].upper()
-        response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+        recorded = entry.get("response")
+        response: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
         if response.get("status") == 101 or _header(request.get("headers"), "upgrade").lower() == "websocket":
             notes.append(f"log.entries[{i}]: {method} {url.path}: a WebSocket upgrade (101) is not replayed")
             continue

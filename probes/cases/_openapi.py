@@ -494,8 +494,8 @@ class _Param:
     where: str  # path | query | header | cookie
     required: bool
     schema: dict[str, Any]
-    example: Any = NO_VALUE
-    style: Style = Style("", "query")  # how its value is written
+    example: Any
+    style: Style  # how its value is written
 
 
 def _parameters(source: Path, raw: Any, where: list[Any]) -> list[_Param]:

@@ -38,8 +38,9 @@ class Style:
 
     @classmethod
     def of(cls, raw: Mapping[str, Any], where: str, as_json: bool = False) -> Style:
-        style = raw.get("style") if isinstance(raw.get("style"), str) else DEFAULT_STYLE[where]
-        explode = raw["explode"] if isinstance(raw.get("explode"), bool) else style == "form"
+        given, exploded = raw.get("style"), raw.get("explode")
+        style = given if isinstance(given, str) else DEFAULT_STYLE[where]
+        explode = exploded if isinstance(exploded, bool) else style == "form"
         return cls(str(raw.get("name", "")), where, style, explode, as_json)
 
 
