@@ -1,13 +1,15 @@
 """`gauntlet cases from-openapi` on a large contract: a generated OpenAPI 3.0 JSON document
 of 520 operations and about 2.5 MB, shaped like App Store Connect's (JSON:API resources:
 sparse fieldsets and filters as arrays of enums, `include`, `limit`, `sort`, bodies with
-`data.type`, `attributes` and `relationships`), plus form and multipart bodies.
+`data.type`, `attributes` and `relationships`, bulky response schemas), plus a urlencoded
+form per resource as Twilio's.
 
 - cases made (App Store Connect's 518 operations gave about 6,200), and invalid requests dropped as in fact valid (checked against the schema
   they were meant to break, after the parameter's serialisation);
-- wall of the whole command (start-up included): target <= 2 s; beside it, the same
-  document only parsed by `json.load` in a fresh interpreter, measured in the same run
-  (the least any generator does), as a ratio;
+- wall of the whole command (start-up included, bytecode compiled as an install leaves it),
+  best of three: target <= 2 s; beside it, the same document only parsed by `json.load` in
+  a fresh interpreter, measured in the same run (the least any generator does), as a ratio,
+  and the command's CPU time (steadier than wall on a machine busy with other work);
 - peak RSS of the command: target <= 150 MB.
 
 `python bench/openapi_cases.py [OPERATIONS]` (default 520).
@@ -16,7 +18,9 @@ sparse fieldsets and filters as arrays of enums, `include`, `limit`, `sort`, bod
 from __future__ import annotations
 
 import json
+import os
 import re
+import resource
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,7 +62,7 @@ def _response_attributes(resource: str) -> dict[str, Any]:
         f"{resource}Shown{i}": {"type": ["string", "integer", "boolean"][i % 3],
                                 "description": f"Read-only attribute {i} of {resource}, as the service reports it "
                                                "in every response that includes this resource."}
-        for i in range(60)}}
+        for i in range(80)}}
 
 
 def make_spec(operations: int) -> dict[str, Any]:
@@ -164,22 +168,27 @@ def main() -> None:
         size_mb = spec.stat().st_size / 1e6
         baseline = min(timed([sys.executable, "-c", "import json, sys; json.load(open(sys.argv[1]))", str(spec)])[0]
                        for _ in range(ROUNDS))
-        walls = []
+        command = [*GAUNTLET, "cases", "from-openapi", str(spec), "--out", str(work / "cases.toml")]
+        compiled = {k: v for k, v in env().items() if k != "PYTHONDONTWRITEBYTECODE"}
+        timed(command, env=compiled)  # the bytecode written, as installing the tool leaves it
+        walls, cpus = [], []
         for _ in range(ROUNDS):
-            wall, proc = timed([*GAUNTLET, "cases", "from-openapi", str(spec), "--out", str(work / "cases.toml")],
-                               env=env())
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            wall, proc = timed(command, env=compiled)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
             check(proc.returncode == 0, proc.stderr.decode()[-2000:])
             walls.append(wall)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
         rss = children_peak_rss_mb()
-        wall = min(walls)
+        wall, cpu = min(walls), min(cpus)
         summary = proc.stdout.decode()
         made = re.search(r"operation\(s\) → ([\d,]+) cases", summary)
         dropped = re.search(r"([\d,]+) invalid request\(s\) dropped", summary)
         print(f"{operations} operations, {size_mb:.1f} MB: {made.group(1) if made else '?'} cases, "
               f"{dropped.group(1) if dropped else 0} invalid requests dropped as in fact valid")
-        print(f"wall {wall:.2f}s (json.load alone in a fresh interpreter: {baseline:.2f}s, "
-              f"ratio {wall / baseline:.1f}x); peak RSS {rss:.0f} MB")
-        print(f"wall_s={wall:.2f} rss_mb={rss:.0f}")
+        print(f"wall {wall:.2f}s, CPU {cpu:.2f}s (json.load alone in a fresh interpreter: {baseline:.2f}s, "
+              f"ratio {wall / baseline:.1f}x); peak RSS {rss:.0f} MB; load average {os.getloadavg()[0]:.1f}")
+        print(f"wall_s={wall:.2f} cpu_s={cpu:.2f} rss_mb={rss:.0f}")
         check(wall <= 2.0, f"generation took {wall:.2f}s, above 2 s")
         check(rss <= 150, f"peak RSS {rss:.0f} MB, above 150 MB")
     finally:

@@ -51,7 +51,8 @@ class SchemaCheck:
         self._kind = (jsonschema.validators.extend(jsonschema.Draft4Validator, {"type": nullable_type})
                       if openapi.startswith("3.0") else jsonschema.Draft202012Validator)
         self._cannot_apply = (SchemaError, UnknownType, *_CANNOT_APPLY)
-        self._validators: dict[int, tuple[Any, Any, Any]] = {}  # id(schema) -> (schema, validator, own validator)
+        self._own: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its own keywords' validator)
+        self._whole: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its validator), when one was needed
 
     def problem(self, schema: Any, value: Any) -> str | None:
         """The first thing the schema refuses in the value (`$.qty: 0 is less than the
@@ -70,17 +71,19 @@ class SchemaCheck:
         if not isinstance(schema, dict):
             return False
         try:
-            _, whole, own = self._held(schema)
-            return bool(own.is_valid(value)) and bool(whole.is_valid(value))
+            held = self._own.get(id(schema))  # each schema is held beside its validator: its id is not reused
+            if held is None:
+                own = {key: value for key, value in schema.items() if key in _OWN}
+                held = self._own[id(schema)] = (schema, self._kind(own) if len(own) < len(schema) else None)
+            own_validator = held[1]
+            if own_validator is not None and not own_validator.is_valid(value):
+                return False
+            return bool(self._validator(schema).is_valid(value))
         except self._cannot_apply:
             return False
 
     def _validator(self, schema: dict[str, Any]) -> Any:
-        return self._held(schema)[1]
-
-    def _held(self, schema: dict[str, Any]) -> tuple[Any, Any, Any]:
-        held = self._validators.get(id(schema))  # the schema is held too, so its id is not reused
+        held = self._whole.get(id(schema))
         if held is None:
-            own = {key: value for key, value in schema.items() if key in _OWN}
-            held = self._validators[id(schema)] = (schema, self._kind(schema), self._kind(own))
-        return held
+            held = self._whole[id(schema)] = (schema, self._kind(schema))
+        return held[1]

@@ -95,13 +95,15 @@ def read_document(path: Path) -> Any:
 
 
 def _deeper_than(doc: Any, limit: int) -> bool:
-    todo = [(doc, 0)]
+    """Whether mappings and lists nest past `limit` (leaves are never queued: a large
+    document is mostly leaves)."""
+    todo = [(doc, 0)] if isinstance(doc, (dict, list)) else []
     while todo:
         node, depth = todo.pop()
-        if depth > limit:
+        if depth >= limit:
             return True
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        todo += [(child, depth + 1) for child in children]
+        children = node.values() if isinstance(node, dict) else node
+        todo += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
     return False
 
 
@@ -309,10 +311,12 @@ def _refs(doc: Any) -> Iterator[str]:
     todo = [doc]
     while todo:
         node = todo.pop()
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            yield node["$ref"]
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        todo += reversed(list(children))
+        if isinstance(node, dict):
+            if isinstance(node.get("$ref"), str):
+                yield node["$ref"]
+            todo += [child for child in reversed(node.values()) if isinstance(child, (dict, list))]
+        elif isinstance(node, list):
+            todo += [child for child in reversed(node) if isinstance(child, (dict, list))]
 
 
 def _shown(uri: str, source: Path, base: str) -> str:
@@ -591,6 +595,9 @@ class _Request:
     body: Any = UNSET
     shape: _Body | None = None
 
+    def with_body(self, body: Any) -> _Request:
+        return _Request(self.path_values, self.query, self.headers, self.styles, body, self.shape)
+
 
 @dataclass
 class _Builder:
@@ -650,7 +657,7 @@ class _Builder:
                     name = f"{prefix}_{v.key}"
                     if self._in_fact_valid(name, body, v):
                         continue
-                    self._add(name, v.kind, method, raw_path, replace(request, body=v.value), bad, f"{what}: {v.why}")
+                    self._add(name, v.kind, method, raw_path, request.with_body(v.value), bad, f"{what}: {v.why}")
             if i == 0:  # a parameter is broken once, beside the first form of the body
                 self._parameter_variants(method, raw_path, request, params, gen, op_name, bad, bad_path)
 

@@ -17,7 +17,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 import rstr
@@ -359,8 +359,8 @@ class Generator:
             return
         scope = frozen or (pointer, raw)
         below = frozen or (scope if _disjunctive(raw) else None)
-        for variant in self._variants(raw, doc, pointer, label, seed, textual, (*stack, id(raw)), below):
-            yield variant if variant.scope is not None else replace(variant, scope=scope)
+        for v in self._variants(raw, doc, pointer, label, seed, textual, (*stack, id(raw)), below):
+            yield v if v.scope is not None else Variant(v.key, v.value, v.why, scope)
 
     def _variants(self, raw: dict[str, Any], doc: Any, pointer: tuple[Any, ...], label: str, seed: str,
                   textual: bool, stack: tuple[int, ...], frozen: Scope | None) -> Iterator[Variant]:
