@@ -144,9 +144,9 @@ def cases_toml(header: Sequence[str], cases: Sequence[GeneratedCase]) -> str:
     for case in cases:
         out += ["", f"[[case]] # {_comment(case.why)}" if case.why else "[[case]]"]
         try:
-            lines = [f"{_key(key)} = {_value(value)}" for key, value in case.record().items()]
+            lines = [f"{_key(key)} = {toml_value(value)}" for key, value in case.record().items()]
         except _NotToml:
-            lines = [f"{_key(key)} = {_value(value)}" for key, value in case.table().items()]
+            lines = [f"{_key(key)} = {toml_value(value)}" for key, value in case.table().items()]
         out += lines
     return "\n".join(out) + "\n"
 
@@ -199,7 +199,8 @@ def _string(text: str) -> str:
     return quoted.replace("\x7f", "\\u007f") if "\x7f" in quoted else quoted
 
 
-def _value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it on one line (tables inline); _NotToml for what TOML cannot hold."""
     kind = type(value)
     if kind is str:
         return _string(value)
@@ -212,9 +213,9 @@ def _value(value: Any) -> str:
     if kind is float:
         return repr(value)
     if kind is list:
-        return "[" + ", ".join([_value(v) for v in value]) + "]"
+        return "[" + ", ".join([toml_value(v) for v in value]) + "]"
     if kind is dict:
-        return "{" + ", ".join([f"{_key(k)} = {_value(v)}" for k, v in value.items()]) + "}"
+        return "{" + ", ".join([f"{_key(k)} = {toml_value(v)}" for k, v in value.items()]) + "}"
     if isinstance(value, (str, int, float, list, dict)):  # a subclass: as the plain value JSON makes of it
-        return _value(json.loads(json.dumps(value)))
+        return toml_value(json.loads(json.dumps(value)))
     raise _NotToml(value)

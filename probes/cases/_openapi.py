@@ -43,7 +43,7 @@ import yaml
 
 from ..core import InputError, read_input
 from ._case import UNSET
-from ._casefile import GeneratedCase, cases_jsonl, cases_toml, safe_name, unique_names
+from ._casefile import GeneratedCase, cases_jsonl, cases_toml, safe_name, toml_value, unique_names
 from ._check import SchemaCheck
 from ._schema import (NO_VALUE, Generator, Variant, alternative_labels, alternatives, fits, main_type, properties,
                       value_at)
@@ -425,7 +425,7 @@ def from_openapi(path: str | Path, base_path: str = "",
                              f"({', '.join(builder.dropped[:3])}{'…' if len(builder.dropped) > 3 else ''})")
     cases = unique_names(_dedupe(builder.cases))
     return OpenApiCases(source, str(info.get("title", source.stem)), str(info.get("version", "")), openapi,
-                        operations, builder.valid, tuple(cases), tuple(builder.notes), server_path(doc),
+                        operations, builder.valid, tuple(cases), tuple(builder.notes), _server_path(doc),
                         builder.base_path, len(builder.dropped), credentials)
 
 
@@ -451,12 +451,7 @@ def _credentials(doc: Mapping[str, Any]) -> str:
             headers.setdefault("authorization", "Bearer ${TOKEN}")
     if not headers:
         return ""
-    pairs = ", ".join(f"{_toml_key(k)} = {json.dumps(v)}" for k, v in headers.items())
-    return f"[parity] headers = {{{pairs}}}"
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+    return f"[parity] headers = {toml_value(headers)}"
 
 
 def _dedupe(cases: list[GeneratedCase]) -> list[GeneratedCase]:
@@ -471,7 +466,7 @@ def _dedupe(cases: list[GeneratedCase]) -> list[GeneratedCase]:
     return out
 
 
-def server_path(doc: Mapping[str, Any]) -> str:
+def _server_path(doc: Mapping[str, Any]) -> str:
     """The path of the first server URL, its variables at their defaults: `/ds-api` of
     `{scheme}://developer.uspto.gov/ds-api`, `/v2` of `https://x/v2/`; empty when there is
     none, or a variable has no default."""
