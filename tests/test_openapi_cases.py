@@ -760,3 +760,30 @@ def test_a_contract_with_only_webhooks_says_there_is_nothing_to_call(tmp_path, c
     assert main(["cases", "from-openapi", str(spec)]) == 2
     err = capsys.readouterr().err.replace("\n", " ")
     assert "webhooks only (newPet)" in err and "nothing to call" in err and "no operation" not in err
+
+
+_WORDS = st.text(alphabet="abcxyz019-_", min_size=1, max_size=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=st.lists(_WORDS, min_size=1, max_size=4), numbers=st.lists(st.integers(-50, 50), min_size=1, max_size=3),
+       style=st.sampled_from([("query", "form", True), ("query", "form", False), ("query", "spaceDelimited", False),
+                              ("query", "pipeDelimited", False), ("path", "simple", False), ("path", "label", True),
+                              ("path", "label", False), ("path", "matrix", True), ("path", "matrix", False),
+                              ("header", "simple", False)]))
+def test_a_value_written_after_its_style_reads_back_as_the_same_value(items, numbers, style):
+    """What a server reads from a parameter is what was meant: the check of an invalid request
+    reads it back this way, so a round trip that lost an item would misjudge it."""
+    from probes.cases._wire import Style, read, write
+
+    where, kind, explode = style
+    for value, schema in ((items, {"type": "array", "items": {"type": "string"}}),
+                          (numbers, {"type": "array", "items": {"type": "integer"}}),
+                          (numbers[0], {"type": "integer"}), (items[0], {"type": "string"})):
+        wire = Style("p", where, kind, explode)
+        assert read(write(value, wire), wire, schema) == value, (value, write(value, wire))
+    if kind in ("form", "simple"):
+        shaped = {"type": "object", "properties": {"n": {"type": "integer"}, "s": {"type": "string"}}}
+        for wire in (Style("p", where, kind, explode), Style("p", "query", "deepObject", True)):
+            value = {"n": numbers[0], "s": items[0]}
+            assert read(write(value, wire), wire, shaped) == value, write(value, wire)
