@@ -65,8 +65,13 @@ def write(value: Any, style: Style) -> Pairs:
             return [(f"{name}[{k}]", t) for k, t in fields]
         if kind == "form" and style.explode:
             return fields
-        text = ",".join(f"{k}={t}" if style.explode else f"{k},{t}" for k, t in fields)
-        prefix = {"label": ".", "matrix": f";{name}="}.get(kind, "")
+        if style.explode:  # `a=1,b=2`; label `.a=1.b=2`; matrix `;a=1;b=2`
+            separator = {"label": ".", "matrix": ";"}.get(kind, ",")
+            text = separator.join(f"{k}={t}" for k, t in fields)
+            prefix = separator if kind in ("label", "matrix") else ""
+        else:  # `a,1,b,2`; label `.a,1,b,2`; matrix `;name=a,1,b,2`
+            text = ",".join(f"{k},{t}" for k, t in fields)
+            prefix = {"label": ".", "matrix": f";{name}="}.get(kind, "")
         return [(name, prefix + text)]
     text = as_text(value)
     return [(name, {"label": f".{text}", "matrix": f";{name}={text}"}.get(kind, text))]
@@ -90,7 +95,7 @@ def read(pairs: Sequence[tuple[str, str]], style: Style, schema: Any) -> Any:
             text = _last(pairs, name)
             if text is None:
                 return None
-            fields = _split_object(_strip(text, kind, name), style.explode)
+            fields = _split_object(text, kind, name, style.explode)
         return {k: coerce(t, properties(rule).get(k)) for k, t in fields}
     values = [t for k, t in pairs if k == name]
     if not values:
@@ -206,8 +211,11 @@ def _strip(text: str, kind: str, name: str) -> str:
     return text
 
 
-def _split_object(text: str, explode: bool) -> list[tuple[str, str]]:
-    parts = text.split(",") if text else []
+def _split_object(text: str, kind: str, name: str, explode: bool) -> list[tuple[str, str]]:
+    """An object's fields from the text `write` made of it."""
     if explode:
-        return [(k, v) for k, _, v in (part.partition("=") for part in parts)]
+        separator = {"label": ".", "matrix": ";"}.get(kind, ",")
+        parts = text.removeprefix(separator).split(separator) if kind in ("label", "matrix") else text.split(",")
+        return [(k, v) for k, _, v in (part.partition("=") for part in parts if part)]
+    parts = _strip(text, kind, name).split(",") if text else []
     return list(zip(parts[::2], parts[1::2]))
