@@ -21,6 +21,7 @@ the value unchecked: the request is kept as it was made.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -52,6 +53,7 @@ class SchemaCheck:
                       if openapi.startswith("3.0") else jsonschema.Draft202012Validator)
         self._cannot_apply = (SchemaError, UnknownType, *_CANNOT_APPLY)
         self._own: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its own keywords' validator)
+        self._own_by_text: dict[str, Any] = {}  # the same few own keywords recur: one validator for each set
         self._whole: dict[int, tuple[Any, Any]] = {}  # id(schema) -> (schema, its validator), when one was needed
 
     def problem(self, schema: Any, value: Any) -> str | None:
@@ -73,8 +75,7 @@ class SchemaCheck:
         try:
             held = self._own.get(id(schema))  # each schema is held beside its validator: its id is not reused
             if held is None:
-                own = {key: value for key, value in schema.items() if key in _OWN}
-                held = self._own[id(schema)] = (schema, self._kind(own) if len(own) < len(schema) else None)
+                held = self._own[id(schema)] = (schema, self._own_validator(schema))
             own_validator = held[1]
             if own_validator is not None and not own_validator.is_valid(value):
                 return False
@@ -82,8 +83,24 @@ class SchemaCheck:
         except self._cannot_apply:
             return False
 
+    def _own_validator(self, schema: dict[str, Any]) -> Any:
+        """The validator of the schema's own keywords; None when it has no other (the whole
+        validator is then the same check)."""
+        own = {key: value for key, value in schema.items() if key in _OWN}
+        return None if len(own) == len(schema) else self._by_text(own)
+
+    def _by_text(self, own: dict[str, Any]) -> Any:
+        """One validator for each set of own keywords, however many schemas state it (a
+        contract repeats `{type: string}` thousands of times): no child schema is in them,
+        so their text is short and finite."""
+        text = json.dumps(own, sort_keys=True, default=repr)
+        if text not in self._own_by_text:
+            self._own_by_text[text] = self._kind(own)
+        return self._own_by_text[text]
+
     def _validator(self, schema: dict[str, Any]) -> Any:
         held = self._whole.get(id(schema))
         if held is None:
-            held = self._whole[id(schema)] = (schema, self._kind(schema))
+            whole = self._by_text(schema) if schema.keys() <= _OWN else self._kind(schema)
+            held = self._whole[id(schema)] = (schema, whole)
         return held[1]
