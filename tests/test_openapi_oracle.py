@@ -18,15 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import connexion
 import httpx
 import pytest
+import uvicorn
 
 from probes.cases._openapi import from_openapi
 from probes.config import load_config
 from probes.parity._exchange import build_request
-
-connexion = pytest.importorskip("connexion")
-uvicorn = pytest.importorskip("uvicorn")
 
 PETS = """
 openapi: 3.0.3
