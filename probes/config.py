@@ -164,11 +164,17 @@ def _secrets(config: Config, top: TableReader, env: Mapping[str, str]) -> Secret
         found.append(("scrum.api_key_env", f"environment variable {config.scrum.api_key_env}",
                       env[config.scrum.api_key_env]))
     parity = top.raw.get("parity")
-    headers = parity.get("headers") if isinstance(parity, dict) else None
-    for name, value in headers.items() if isinstance(headers, dict) else ():
-        for variable in ENV_REF.findall(str(value)):
-            if env.get(variable):
-                found.append((f"parity.headers.{name}", f"environment variable {variable}", env[variable]))
+    parity = parity if isinstance(parity, dict) else {}
+    listed = parity.get("targets")
+    targets: dict[str, Any] = listed if isinstance(listed, dict) else {}
+    header_tables = [("parity.headers", parity.get("headers"))] + [
+        (f"parity.targets.{name}.headers", target.get("headers"))
+        for name, target in targets.items() if isinstance(target, dict)]
+    for where, headers in header_tables:
+        for name, value in headers.items() if isinstance(headers, dict) else ():
+            for variable in ENV_REF.findall(str(value)):
+                if env.get(variable):
+                    found.append((f"{where}.{name}", f"environment variable {variable}", env[variable]))
     urls = [("scrum.gateway", "LH_GATEWAY" if env.get("LH_GATEWAY") else "", config.scrum.gateway or "")]
     urls += [(f"parity.targets.{name}", "", url) for name, url in config.parity.targets.items()]
     for where, variable, url in urls:

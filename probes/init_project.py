@@ -1,6 +1,7 @@
 """`gauntlet init`: a starter gauntlet.toml from what a project already has.
 
-It looks for smoke scripts, an OpenAPI contract (turned into parity cases), a Procfile
+It looks for smoke scripts (and offers other test commands, commented out), an OpenAPI
+contract found by its content (turned into parity cases), a Procfile
 (the stack's services, and from their ports the parity targets), and git history (scrum
 bundles cut under the size limit at file boundaries). What it found, what it guessed and
 what a person must decide are said on the terminal and left as comments in the file
@@ -19,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomlkit
 from tomlkit.items import Table
@@ -35,7 +37,15 @@ WARN_KB = 60  # the scrum's default warn size: bundles are cut so the prompt sta
 SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "target", "__pycache__", "dist", "build",
                        ".tox", ".mypy_cache", ".pytest_cache", "reports"})
 MAX_DEPTH = 4
-CONTRACT_NAME = re.compile(r"(?i)^((.*[._-])?openapi([._-].*)?|api)\.(ya?ml|json)$")
+CONTRACT_NAME = re.compile(r"(?i)^((.*[._-])?openapi([._-].*)?|api)\.(ya?ml|json)$")  # looked at first
+CONTRACT_SUFFIXES = (".yaml", ".yml", ".json")
+CONTRACT_DEPTH = 3
+MAX_CONTRACT_BYTES = 20 * 1024 * 1024  # a larger YAML or JSON file is data, not a contract
+# A top-level `openapi` key: at the start of a YAML line, or as a JSON key; a file without
+# one is not parsed at all (a repository has many YAML and JSON files: CI, lock files).
+OPENAPI_KEY = re.compile(rb'(?m)^openapi\s*:|"openapi"\s*:')
+TEST_SCRIPTS = ("scripts/test.sh", "scripts/tests.sh", "scripts/run_tests.sh", "test.sh", "run_tests.sh")
+MAKE_TEST = re.compile(r"(?m)^test\s*:(?!=)")
 HEALTH_PATHS = ("/health", "/healthz", "/livez", "/ready", "/readyz")
 PORT_IN_COMMAND = (re.compile(r"--port[= ](\d{2,5})\b"), re.compile(r"\bPORT=(\d{2,5})\b"),
                    re.compile(r"(?:^|\s)-p\s?(\d{2,5})\b"), re.compile(r":(\d{2,5})\b"))
@@ -95,6 +105,7 @@ def write_starter(options: InitOptions) -> InitReport:
     head.add("out_dir", "reports/gauntlet")
     doc.add("gauntlet", head)
     _smokes(doc, root, options.layers, report)
+    _other_tests(doc, root, report)
     _scrum(doc, root, options, report)
     contract = _contract(root, report)
     services = _services(root, contract, report)
@@ -183,6 +194,45 @@ def _smokes(doc: tomlkit.TOMLDocument, root: Path, layers: Sequence[tuple[str, s
                         + ", ".join(s.relative_to(root).as_posix() for s in scripts))
     if not layers:
         report.decide.append(f"smokes: all in one layer {DEFAULT_LAYER!r}; --layer NAME=GLOB groups them")
+
+
+def find_test_commands(root: Path) -> list[tuple[str, list[str], str]]:
+    """Test commands that are not smokes by name: (name, argv, where found) for a test
+    script (`scripts/test.sh`) and a Makefile's `test` target."""
+    found = []
+    for rel in TEST_SCRIPTS:
+        path = root / rel
+        if path.is_file():
+            argv = [f"./{rel}"] if os.access(path, os.X_OK) else ["sh", rel]
+            found.append((safe_name(Path(rel).stem, "test"), argv, rel))
+    makefile = root / "Makefile"
+    if makefile.is_file() and MAKE_TEST.search(makefile.read_text("utf-8", errors="replace")):
+        found.append(("make-test", ["make", "test"], "Makefile (target test)"))
+    return found
+
+
+def _other_tests(doc: tomlkit.TOMLDocument, root: Path, report: InitReport) -> None:
+    """Test commands offered as smokes, commented out: a whole test suite is slower and
+    broader than a smoke, so a person decides."""
+    commands = find_test_commands(root)
+    if not commands:
+        return
+    names = set(distinct(_smoke_name(s) for s in find_smokes(root)))
+    doc.add(tomlkit.comment("DECIDE: test commands found beside the smokes; uncomment to run them as smokes"))
+    for name, argv, where in commands:
+        holder = tomlkit.document()
+        table = tomlkit.table()
+        table.add("name", name if name not in names else f"{name}-suite")
+        table.add("layer", DEFAULT_LAYER)
+        table.add("run", argv)
+        tables = tomlkit.aot()
+        tables.append(table)
+        holder.add("smoke", tables)
+        for line in tomlkit.dumps(holder).strip().splitlines():
+            doc.add(tomlkit.comment(line))
+    doc.add(tomlkit.nl())
+    report.decide.append("smokes: test commands offered commented out: "
+                         + ", ".join(f"{' '.join(argv)} ({where})" for _, argv, where in commands))
 
 
 # ---- scrum ------------------------------------------------------------------------------
@@ -288,22 +338,32 @@ def _scrum_section(bundles: Sequence[Any], git_range: str, options: InitOptions)
 # ---- contract, services, parity ---------------------------------------------------------
 
 def _contract(root: Path, report: InitReport) -> Path | None:
-    candidates = [p for p in _walk(root, 3) if CONTRACT_NAME.match(p.name)]
-    readable = []
-    for path in candidates:
-        try:
-            doc = read_document(path)
-        except InputError:
-            continue
-        if isinstance(doc, dict) and str(doc.get("openapi", "")).startswith("3."):
-            readable.append(path)
+    """The OpenAPI contract: a YAML or JSON file with a top-level `openapi: 3.x` key, whatever
+    its name (`openapi.yaml`, `api.json` and the like are looked at first)."""
+    files = [p for p in _walk(root, CONTRACT_DEPTH) if p.suffix.lower() in CONTRACT_SUFFIXES]
+    files.sort(key=lambda p: not CONTRACT_NAME.match(p.name))
+    readable = [path for path in files if _is_contract(path)]
     if not readable:
+        report.found.append(f"no OpenAPI contract among {len(files)} YAML/JSON file(s) up to {CONTRACT_DEPTH} "
+                            "folders deep (a top-level `openapi:` key; build, tool and hidden folders left out)")
         return None
+    report.found.append(f"{readable[0].relative_to(root).as_posix()}: an OpenAPI contract (by its `openapi:` key, "
+                        f"among {len(files)} YAML/JSON file(s) up to {CONTRACT_DEPTH} folders deep)")
     if len(readable) > 1:
         others = ", ".join(p.relative_to(root).as_posix() for p in readable[1:])
         report.decide.append(f"parity: several contracts; {readable[0].relative_to(root).as_posix()} "
                              f"used, not {others}")
     return readable[0]
+
+
+def _is_contract(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAX_CONTRACT_BYTES or not OPENAPI_KEY.search(path.read_bytes()):
+            return False
+        doc = read_document(path)
+    except (OSError, InputError):
+        return False
+    return isinstance(doc, dict) and str(doc.get("openapi", "")).startswith("3.")
 
 
 def _cases(contract: Path | None, report: InitReport) -> OpenApiCases | None:
@@ -380,6 +440,13 @@ def _parity(doc: tomlkit.TOMLDocument, targets: Sequence[tuple[str, str]], servi
             note = "DECIDE: the implementation the others must match"
             report.decide.append("parity: targets are placeholders; give --target NAME=URL twice "
                                  "(the first is the reference) or edit [parity.targets]")
+    server = generated.server_path if generated is not None else ""
+    if server and targets and not all(urlsplit(url).path.rstrip("/") == server for _, url in chosen):
+        report.decide.append(f"parity: the contract's server path is {server}; each target's URL ends with it "
+                             f"(--target NAME=http://host:port{server})")
+    elif server and not targets:
+        chosen = [(name, url + server) for name, url in chosen]
+        report.guessed.append(f"parity: the targets' URLs end with the contract's server path {server}")
     section.add("reference", tomlkit.item(chosen[0][0]).comment(note))
     section.add("timeout", "5s")
     section.add("compare_headers", ["content-type"])

@@ -145,3 +145,50 @@ def test_path_templates_fold_identifiers():
     assert path_template("/blobs/deadbeefcafe/raw") == "/blobs/{hex}/raw"
     assert path_template("/share/AbC123xyz789QRst00") == "/share/{token}"
     assert path_template("/v1/users/me") == "/v1/users/me"
+
+
+def _har_of(tmp_path: Path, entries: list[dict]) -> Path:
+    path = tmp_path / "traffic.har"
+    path.write_text(json.dumps({"log": {"version": "1.2", "creator": {"name": "test", "version": "1"},
+                                        "entries": entries}}))
+    return path
+
+
+# Shapes from real captures (a browser's share-link fetch, a sync client's gzip POST, a
+# WebSocket upgrade), written anew for this test with made-up tokens.
+JWT = "eyJhbm9ueW1vdXMiOnRydWV9.eyJzdWIiOiJzM2NyM3QtcGF0aCJ9.c2lnbmF0dXJl"
+
+
+def test_a_token_in_a_path_segment_is_replaced_in_the_case_not_only_named(tmp_path, capsys):
+    har = _har_of(tmp_path, [entry("GET", f"https://api.example.com/meval/{JWT}"),
+                             entry("GET", "https://api.example.com/share/AbC123xyz789QRst00/raw")])
+    out = tmp_path / "cases.toml"
+    assert main(["cases", "from-har", str(har), "--out", str(out)]) == 0
+    text = out.read_text() + capsys.readouterr().out
+    assert JWT not in text and "AbC123xyz789QRst00" not in text and "eyJ" not in text
+    cases = {c["name"]: c for c in tomllib.loads(out.read_text())["case"]}
+    assert cases["get_meval_token"]["path"] == "/meval/REDACTED"
+    assert cases["get_meval_token"]["template"] == "/meval/{token}"
+    assert cases["get_share_token_raw"]["path"] == "/share/REDACTED/raw"
+    assert "path /meval/{token}" in from_har(har).redacted
+
+
+def test_a_decoded_body_is_not_sent_with_the_encoding_it_travelled_in(tmp_path):
+    har = _har_of(tmp_path, [entry("POST", "https://sync.example.com/command/", {
+        "Content-Type": "application/json", "Content-Encoding": "gzip", "X-Client": "sync"},
+        {"mimeType": "application/json", "text": '{"batch": [1, 2]}'})])
+    result = from_har(har)
+    case = result.cases[0]
+    assert case.json == {"batch": [1, 2]}
+    assert {k.lower() for k in case.headers} == {"content-type", "x-client"}
+    assert "Content-Encoding" in result.dropped_headers
+
+
+def test_a_websocket_upgrade_is_skipped_with_a_note(tmp_path):
+    har = _har_of(tmp_path, [
+        entry("GET", "https://chat.example.com/socket", {"Upgrade": "websocket", "Connection": "Upgrade"}, status=101),
+        entry("GET", "https://chat.example.com/rooms?tag=a&tag=b")])
+    result = from_har(har)
+    assert [c.path for c in result.cases] == ["/rooms"]
+    assert result.cases[0].query == {"tag": ["a", "b"]}  # a repeated parameter keeps every value
+    assert any("WebSocket upgrade (101) is not replayed" in note and "/socket" in note for note in result.notes)

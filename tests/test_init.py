@@ -198,3 +198,53 @@ def test_procfile_services_become_the_stack_and_what_is_unknown_is_left_to_decid
     assert services["tail"].run == ("/bin/sh", "-c", "sh -c 'echo unclosed")
     assert services["glue"].run == ("/bin/sh", "-c", "FOO=1 ./run.sh && echo $PORT")
     assert main(["check", str(tmp_path / "gauntlet.toml")]) == 0
+
+
+def test_the_contract_is_found_by_its_content_and_the_report_says_where_it_looked(tmp_path, capsys):
+    root = tmp_path / "svc"
+    write(root, "docs/service-contract.yml", CONTRACT.replace("openapi: 3.0.3", "openapi: 3.0.3\nservers: "
+                                                                                  "[{url: 'https://x.example/v2'}]"))
+    write(root, "deploy/values.yaml", "replicas: 2\nopenapiPath: /docs\n")  # YAML, no contract
+    write(root, "package.json", '{"name": "svc", "scripts": {"test": "jest"}}\n')
+    assert main(["init", str(root)]) == 0
+    printed = capsys.readouterr().out
+    assert "found   docs/service-contract.yml: an OpenAPI contract (by its `openapi:` key, among 3 YAML/JSON" in printed
+    config = load_config(root / "gauntlet.toml")
+    assert "addWidget_valid" in {c.name for c in config.parity.cases}
+    assert all(url.endswith("/v2") for url in config.parity.targets.values())  # the server path is the target's
+    assert "guessed parity: the targets' URLs end with the contract's server path /v2" in printed
+
+
+def test_without_a_contract_init_says_how_many_files_it_looked_at(tmp_path, capsys):
+    write(tmp_path / "x", "ci.yml", "on: push\n")
+    assert main(["init", str(tmp_path / "x")]) == 0
+    assert "found   no OpenAPI contract among 1 YAML/JSON file(s) up to 3 folders deep" in capsys.readouterr().out
+
+
+def test_test_scripts_and_a_make_test_target_are_offered_commented_out(tmp_path, capsys):
+    root = tmp_path / "svc"
+    write(root, "scripts/test.sh", "#!/bin/sh\nexit 0\n", executable=True)
+    write(root, "Makefile", "build:\n\tcc main.c\n\ntest: build\n\t./run-tests\n")
+    assert main(["init", str(root)]) == 0
+    printed = capsys.readouterr().out
+    text = (root / "gauntlet.toml").read_text()
+    assert '# name = "test"' in text and '# run = ["./scripts/test.sh"]' in text
+    assert '# name = "make-test"' in text and '# run = ["make", "test"]' in text
+    assert load_config(root / "gauntlet.toml").smokes.smokes == ()  # offered, not run
+    assert "decide  smokes: test commands offered commented out: ./scripts/test.sh (scripts/test.sh), " \
+           "make test (Makefile (target test))" in printed
+
+
+def test_a_contract_of_webhooks_alone_says_there_is_nothing_to_call(tmp_path, capsys):
+    write(tmp_path / "hooks", "openapi.yaml", """
+        openapi: 3.1.0
+        info: {title: hooks, version: "1"}
+        webhooks:
+          newPet:
+            post:
+              responses: {"200": {description: ok}}
+    """)
+    assert main(["init", str(tmp_path / "hooks")]) == 0
+    printed = capsys.readouterr().out.replace("\n", " ")
+    assert "webhooks only (newPet)" in printed and "nothing to call" in printed
+    assert "no operation" not in printed

@@ -141,7 +141,7 @@ def shop(tmp_path):
 
 def test_the_valid_request_follows_ref_chains_allof_and_every_parameter(shop):
     valid = shop["addItem_valid"]
-    assert (valid.method, valid.path, valid.expect_status) == ("POST", "/api/shops/1/items", 201)
+    assert (valid.method, valid.path, valid.expect_status) == ("POST", "/shops/1/items", 201)
     assert valid.query == {"sort": "asc"}  # the optional limit is left out of the valid request
     assert re.fullmatch(r"t-[0-9]{3}", valid.headers["X-Tenant"])
     body = valid.json
@@ -150,15 +150,15 @@ def test_the_valid_request_follows_ref_chains_allof_and_every_parameter(shop):
     assert body["colour"] == "red" and len(body["tags"]) == 1
     assert set(body["payment"]) == {"number"} and len(body["payment"]["number"]) >= 12
     assert "id" not in body  # readOnly: the server's to write
-    assert shop["getShop_valid"].path == "/api/shops/1"
+    assert shop["getShop_valid"].path == "/shops/1"
 
 
 def test_one_invalid_request_per_constraint_each_breaking_only_that(shop):
     valid = shop["addItem_valid"].json
     body_variants = {
         "missing_name": None, "minLength_name": "e", "maxLength_name": "examplee" + "eee",
-        "missing_sku": None, "type_sku": 12345, "missing_qty": None, "type_qty": "1", "minimum_qty": 0,
-        "maximum_qty": 10, "missing_price": None, "type_price": "1.5", "minimum_price": 0,
+        "missing_sku": None, "type_sku": 12345, "missing_qty": None, "type_qty": "not-an-integer", "minimum_qty": 0,
+        "maximum_qty": 10, "missing_price": None, "type_price": "not-a-number", "minimum_price": 0,
         "type_colour": 12345, "enum_colour": "red_unknown", "type_tags": "not-an-array", "minItems_tags": [],
         "type_tags.0": 12345,
     }
@@ -187,8 +187,8 @@ def test_one_invalid_request_per_constraint_each_breaking_only_that(shop):
 
 
 def test_parameters_are_broken_one_at_a_time_with_the_documented_status(shop):
-    assert shop["addItem_type_path.shopId"].path == "/api/shops/not-an-integer/items"
-    assert shop["addItem_minimum_path.shopId"].path == "/api/shops/0/items"
+    assert shop["addItem_type_path.shopId"].path == "/shops/not-an-integer/items"
+    assert shop["addItem_minimum_path.shopId"].path == "/shops/0/items"
     assert shop["addItem_type_path.shopId"].expect_status == 400  # addItem documents 400 for a bad path
     assert shop["getShop_minimum_path.shopId"].expect_status == 404  # getShop documents only 404
     assert "sort" not in shop["addItem_missing_query.sort"].query
@@ -551,7 +551,7 @@ def test_a_sloppy_contract_still_gives_cases_and_says_what_it_could_not_make(tmp
               operationId: upload
               requestBody:
                 required: true
-                content: {multipart/form-data: {schema: {type: object}}}
+                content: {application/octet-stream: {schema: {type: string, format: binary}}}
               responses: {"200": {description: ok}}
             trace:
               responses: {"200": {description: ok}}
@@ -579,8 +579,8 @@ def test_a_sloppy_contract_still_gives_cases_and_says_what_it_could_not_make(tmp
     assert "putThing_maxLength_name" not in cases  # a billion characters is not sent
     assert "upload_valid" not in cases
     notes = "\n".join(result.notes)
-    for expected in ('paths["/upload"].post.requestBody: only JSON bodies are generated (multipart/form-data); '
-                     "operation skipped",
+    for expected in ('paths["/upload"].post.requestBody: only JSON and form bodies are generated '
+                     "(application/octet-stream); operation skipped",
                      'paths["/upload"].trace: TRACE is not probed',
                      'path parameter {id} is not declared; sent as 1',
                      "cookie parameter 'session' is not sent",
@@ -618,3 +618,171 @@ def test_any_schema_gives_cases_or_an_input_error_never_a_crash(schema, paramete
             return
         tomllib.loads(result.toml())  # whatever was made is a valid cases file
         assert any(c.name.endswith("_valid") for c in result.cases)
+
+
+SERVED = """
+openapi: 3.0.3
+info: {title: patents, version: "1"}
+servers:
+  - url: "{scheme}://developer.example.gov/ds-api/{version}"
+    variables:
+      scheme: {default: https, enum: [https, http]}
+      version: {default: v1}
+paths:
+  /fields:
+    get:
+      operationId: listFields
+      responses: {"200": {description: the fields}}
+"""
+
+
+def test_paths_are_relative_to_the_server_and_its_variables_resolve_to_their_defaults(tmp_path, capsys):
+    """uspto's server URL is `{scheme}://developer.uspto.gov/ds-api`: its path is the
+    target's, so a service mounted at / is probed at `/fields`, and one at /ds-api/v1 by its URL."""
+    spec = write_spec(tmp_path, SERVED)
+    result = from_openapi(spec)
+    assert result.server_path == "/ds-api/v1"
+    assert [c.path for c in result.cases] == ["/fields"]
+    assert "aim each target at it" in result.toml() and "/ds-api/v1" in result.toml()
+    assert [c.path for c in from_openapi(spec, base_path="/ds-api/v1").cases] == ["/ds-api/v1/fields"]
+    assert main(["cases", "from-openapi", str(spec), "--base-path", "/ds-api/v1",
+                 "--out", str(tmp_path / "c.toml")]) == 0
+    assert tomllib.loads((tmp_path / "c.toml").read_text())["case"][0]["path"] == "/ds-api/v1/fields"
+    assert main(["cases", "from-openapi", str(spec), "--base-path", "ds-api"]) == 2
+    assert "a base path starts with '/'" in capsys.readouterr().err
+
+
+def test_the_format_follows_the_extension_and_anything_else_is_refused(tmp_path, write_config, capsys):
+    spec = write_spec(tmp_path, SHOP)
+    out = tmp_path / "cases.jsonl"
+    assert main(["cases", "from-openapi", str(spec), "--out", str(out)]) == 0
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line["name"] for line in lines] == [c.name for c in from_openapi(spec).cases]
+    config = write_config("""
+        [parity]
+        reference = "a"
+        cases_file = "cases.jsonl"
+        [parity.targets]
+        a = "http://127.0.0.1:1"
+        b = "http://127.0.0.1:2"
+    """)
+    capsys.readouterr()
+    assert main(["check", str(config)]) == 0, capsys.readouterr().err
+    for argv, said in ((["--out", str(tmp_path / "cases.txt")], "a cases file ends in .toml or .jsonl"),
+                       (["--out", str(tmp_path / "cases.jsonl"), "--format", "toml"], "--format toml, but")):
+        assert main(["cases", "from-openapi", str(spec), *argv]) == 2
+        assert said in capsys.readouterr().err
+    assert not (tmp_path / "cases.txt").exists()
+    assert main(["cases", "from-openapi", str(spec), "--format", "jsonl"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [json.loads(line)["name"] for line in printed] == [line["name"] for line in lines]
+
+
+FORMS = """
+openapi: 3.0.3
+info: {title: calls, version: "2010-04-01"}
+paths:
+  /Calls.json:
+    post:
+      operationId: CreateCall
+      requestBody:
+        content:
+          application/x-www-form-urlencoded:
+            schema:
+              type: object
+              required: [To, From]
+              properties:
+                To: {type: string, pattern: "^\\\\+[1-9][0-9]{6,14}$"}
+                From: {type: string, pattern: "^\\\\+[1-9][0-9]{6,14}$"}
+                Timeout: {type: integer, minimum: 1, maximum: 600}
+                StatusCallbackEvent: {type: array, items: {type: string, enum: [initiated, ringing]}}
+      responses: {"201": {description: created}, "400": {description: refused}}
+  /Recordings:
+    post:
+      operationId: CreateRecording
+      requestBody:
+        content:
+          audio/mpeg: {schema: {type: string, format: binary}}
+      responses: {"201": {description: created}}
+"""
+
+
+def test_a_form_body_is_generated_like_a_json_one_and_one_that_cannot_be_is_skipped_with_a_note(tmp_path):
+    """Twilio's CreateCall takes a urlencoded form, not marked required: it was sent with no
+    body at all and expected 201. Its form is generated; a body of audio is not, so that
+    operation is left out (with a note) rather than sent without what it needs."""
+    result = from_openapi(write_spec(tmp_path, FORMS))
+    cases = {c.name: c for c in result.cases}
+    valid = cases["CreateCall_valid"]
+    assert valid.headers == {"Content-Type": "application/x-www-form-urlencoded"} and valid.json is UNSET
+    fields = dict(pair.split("=") for pair in valid.body.split("&"))
+    assert {"To", "From", "Timeout", "StatusCallbackEvent"} <= set(fields)
+    assert re.fullmatch(r"%2B[1-9][0-9]{6,14}", fields["To"])
+    assert "To=" not in cases["CreateCall_missing_To"].body and cases["CreateCall_missing_To"].expect_status == 400
+    assert "Timeout=not-an-integer" in cases["CreateCall_type_Timeout"].body
+    assert "Timeout=601" in cases["CreateCall_maximum_Timeout"].body
+    assert "StatusCallbackEvent=initiated_unknown" in cases["CreateCall_enum_StatusCallbackEvent.0"].body
+    assert not [name for name in cases if name.startswith("CreateRecording")]
+    assert any("CreateRecording" not in n and 'paths["/Recordings"].post.requestBody: only JSON and form bodies'
+               in n and "operation skipped" in n for n in result.notes)
+
+
+def test_a_large_contract_prints_its_classes_with_examples_not_a_line_per_case(tmp_path, capsys):
+    doc = {"openapi": "3.0.3", "info": {"title": "many", "version": "1"}, "paths": {
+        f"/things{i}": {"post": {"operationId": f"make{i}", "requestBody": {"content": {"application/json": {
+            "schema": {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "maxLength": 5}, "size": {"type": "integer", "minimum": 0}}}}}},
+            "responses": {"201": {"description": "made"}, "422": {"description": "no"}}}}
+        for i in range(120)}}
+    spec = write_spec(tmp_path, json.dumps(doc), "many.json")
+    out = tmp_path / "cases.toml"
+    assert main(["cases", "from-openapi", str(spec), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    cases = len(tomllib.loads(out.read_text())["case"])
+    assert cases == 120 * 7  # valid, the body and name and size of a wrong type, missing name, two bounds
+    assert len(printed) < 40, "\n".join(printed)
+    assert "operations: 30/120" in printed and f"{cases} cases in 5 classes, 3 of each shown" in "\n".join(printed)
+    assert any(line.split()[:2] == ["maxLength", "120"] for line in printed)
+    assert main(["cases", "from-openapi", str(spec), "--out", str(out), "--verbose"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) > cases
+
+
+def test_a_contract_with_only_webhooks_says_there_is_nothing_to_call(tmp_path, capsys):
+    spec = write_spec(tmp_path, """
+        openapi: 3.1.0
+        info: {title: hooks, version: "1"}
+        webhooks:
+          newPet:
+            post:
+              requestBody: {content: {application/json: {schema: {type: object}}}}
+              responses: {"200": {description: ok}}
+    """)
+    assert main(["cases", "from-openapi", str(spec)]) == 2
+    err = capsys.readouterr().err.replace("\n", " ")
+    assert "webhooks only (newPet)" in err and "nothing to call" in err and "no operation" not in err
+
+
+_WORDS = st.text(alphabet="abcxyz019-_", min_size=1, max_size=6)
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=st.lists(_WORDS, min_size=1, max_size=4), numbers=st.lists(st.integers(-50, 50), min_size=1, max_size=3),
+       style=st.sampled_from([("query", "form", True), ("query", "form", False), ("query", "spaceDelimited", False),
+                              ("query", "pipeDelimited", False), ("path", "simple", False), ("path", "label", True),
+                              ("path", "label", False), ("path", "matrix", True), ("path", "matrix", False),
+                              ("header", "simple", False)]))
+def test_a_value_written_after_its_style_reads_back_as_the_same_value(items, numbers, style):
+    """What a server reads from a parameter is what was meant: the check of an invalid request
+    reads it back this way, so a round trip that lost an item would misjudge it."""
+    from probes.cases._wire import Style, read, write
+
+    where, kind, explode = style
+    for value, schema in ((items, {"type": "array", "items": {"type": "string"}}),
+                          (numbers, {"type": "array", "items": {"type": "integer"}}),
+                          (numbers[0], {"type": "integer"}), (items[0], {"type": "string"})):
+        wire = Style("p", where, kind, explode)
+        assert read(write(value, wire), wire, schema) == value, (value, write(value, wire))
+    shaped = {"type": "object", "properties": {"n": {"type": "integer"}, "s": {"type": "string"}}}
+    for wire in (Style("p", where, kind, explode), Style("p", "query", "deepObject", True)):
+        value = {"n": numbers[0], "s": items[0]}
+        assert read(write(value, wire), wire, shaped) == value, write(value, wire)

@@ -23,7 +23,7 @@ class ParityCase:
     name: str
     method: str = "GET"
     path: str = "/"
-    query: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str | list[str]] = field(default_factory=dict)  # a list: the name repeated, once per item
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = UNSET
     body: str | None = None
@@ -93,6 +93,23 @@ def _no_constant(name: str) -> Any:
 _CASE_JSON = json.JSONDecoder(parse_constant=_no_constant)  # one decoder: json.loads with an option makes one a call
 
 
+def _query(c: TableReader) -> dict[str, str | list[str]]:
+    """`query = {page = "2", tag = ["a", "b"]}`: a value, or a list sent as the name repeated
+    (`?tag=a&tag=b`, how OpenAPI sends an array by default)."""
+    raw = c.raw.get("query")
+    if not isinstance(raw, dict) or not any(isinstance(v, list) for v in raw.values()):
+        return dict(c.string_map("query"))
+    out: dict[str, str | list[str]] = {}
+    for name, value in raw.items():
+        items = value if isinstance(value, list) else [value]
+        texts = [str(v) for v in items if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+        if len(texts) != len(items):
+            c.problem(f"query.{name}", f"expected a string or a list of strings, got {json.dumps(value)[:40]}")
+        else:
+            out[name] = texts if isinstance(value, list) else texts[0]
+    return out
+
+
 def read_case(c: TableReader) -> ParityCase:
     name = c.string("name", required=True)
     check_name(c, name)
@@ -111,7 +128,7 @@ def read_case(c: TableReader) -> ParityCase:
         name=name or f"<{c.path}>",
         method=method,
         path=path,
-        query=c.string_map("query"),
+        query=_query(c),
         headers=c.string_map("headers"),
         json=c.raw.get("json", UNSET),
         body=c.string("body"),

@@ -8,15 +8,16 @@ so the same input gives the same file and a diff of two generations shows what c
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from json.encoder import encode_basestring  # the C encoder, not ASCII-only
+from pathlib import Path
 from typing import Any
 
-import tomlkit
-
-from ..core import neutralise
+from ..core import InputError, neutralise
 from ._case import UNSET
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -28,13 +29,14 @@ class GeneratedCase:
     name: str
     method: str
     path: str
-    query: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str | list[str]] = field(default_factory=dict)  # a list: the name repeated, once per item
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = UNSET
     body: str | None = None
     expect_status: int | None = None
     why: str = ""  # one line for the person reading the file: what this case sends and breaks
     template: str | None = None  # the endpoint's path template when the path fills one in (noise is pooled by it)
+    kind: str = ""  # the class it is counted in: `valid`, the constraint broken (`minLength`), `recorded`
 
     def identity(self) -> str:
         """What goes on the wire: two cases with the same identity probe the same thing."""
@@ -42,30 +44,35 @@ class GeneratedCase:
                            None if self.json is UNSET else ["json", self.json], self.body],
                           sort_keys=True, ensure_ascii=False)
 
-    def table(self) -> dict[str, Any]:
-        """The case as a `[[case]]` table. TOML has no null and no integer past 64 bits: a
-        JSON body holding either is sent as the same JSON text in `body` instead."""
+    def record(self) -> dict[str, Any]:
+        """The case with the keys of `[[parity.case]]`, as a JSON Lines cases file holds it."""
         out: dict[str, Any] = {"name": self.name, "method": self.method, "path": self.path}
-        headers = dict(self.headers)
-        body = self.body
-        json_value = self.json
-        if json_value is not UNSET and not _toml_safe(json_value):
-            body = json.dumps(json_value, ensure_ascii=False, separators=(",", ":"))
-            json_value = UNSET
-            if not any(k.lower() == "content-type" for k in headers):
-                headers["Content-Type"] = "application/json"
         if self.query:
             out["query"] = dict(self.query)
-        if headers:
-            out["headers"] = headers
-        if json_value is not UNSET:
-            out["json"] = json_value
-        elif body is not None:
-            out["body"] = body
+        if self.headers:
+            out["headers"] = dict(self.headers)
+        if self.json is not UNSET:
+            out["json"] = self.json
+        elif self.body is not None:
+            out["body"] = self.body
         if self.expect_status is not None:
             out["expect_status"] = self.expect_status
         if self.template is not None and self.template != self.path:
             out["template"] = self.template
+        return out
+
+    def table(self) -> dict[str, Any]:
+        """The case as a `[[case]]` table. TOML has no null and no integer past 64 bits: a
+        JSON body holding either is sent as the same JSON text in `body` instead."""
+        out = self.record()
+        if "json" in out and not _toml_safe(out["json"]):
+            body = json.dumps(out.pop("json"), ensure_ascii=False, separators=(",", ":"))
+            headers = out.get("headers", {})
+            if not any(k.lower() == "content-type" for k in headers):
+                headers = {**headers, "Content-Type": "application/json"}
+            out = {**{k: v for k, v in out.items() if k not in ("headers", "expect_status", "template")},
+                   "headers": headers, "body": body,
+                   **{k: out[k] for k in ("expect_status", "template") if k in out}}
         return out
 
 
@@ -128,35 +135,87 @@ def shape(value: Any) -> Any:
 
 
 def cases_toml(header: Sequence[str], cases: Sequence[GeneratedCase]) -> str:
-    """The cases file: comment lines, then one `[[case]]` per case with its `why` beside it.
+    """The cases file: comment lines, then one `[[case]]` per case with its `why` beside it,
+    bodies, queries and headers on one line each as a person writes a case by hand.
     Comments quote the input (names, patterns), so its control characters are made visible:
-    TOML allows none in a comment."""
-    doc = tomlkit.document()
-    for line in header:
-        doc.add(tomlkit.comment(_comment(line)))
-    doc.add(tomlkit.nl())
-    tables = tomlkit.aot()
+    TOML allows none in a comment. Written directly rather than through a TOML document
+    model: the text is simple, and a document model takes minutes over 10,000 cases."""
+    out = [f"# {_comment(line)}" for line in header]
     for case in cases:
-        table = tomlkit.table()
-        if case.why:
-            table.comment(_comment(case.why))
-        for key, value in case.table().items():
-            table.add(key, _inline(value) if isinstance(value, (dict, list)) else value)
-        tables.append(table)
-    doc.add("case", tables)
-    return tomlkit.dumps(doc)
+        out += ["", f"[[case]] # {_comment(case.why)}" if case.why else "[[case]]"]
+        try:
+            lines = [f"{_key(key)} = {toml_value(value)}" for key, value in case.record().items()]
+        except _NotToml:
+            lines = [f"{_key(key)} = {toml_value(value)}" for key, value in case.table().items()]
+        out += lines
+    return "\n".join(out) + "\n"
+
+
+FORMATS = {".toml": "toml", ".jsonl": "jsonl", ".ndjson": "jsonl"}  # as a config's `cases_file` reads them
+
+
+def output_format(out: Path | None, forced: str | None) -> str:
+    """The format a cases file is written in: the one its extension says, as a config will
+    read it (`--format` may only agree); `forced`, else TOML, on stdout. InputError for an
+    extension that says neither, or says the other."""
+    if out is None:
+        return forced or "toml"
+    said = FORMATS.get(out.suffix.lower())
+    if said is None:
+        raise InputError(f"--out {out}: a cases file ends in .toml or .jsonl (.ndjson), which is how a config's "
+                         "cases_file knows how to read it")
+    if forced is not None and forced != said:
+        raise InputError(f"--out {out}: --format {forced}, but a config reads a {out.suffix} file as {said}; "
+                         f"name it .{'jsonl' if forced == 'jsonl' else 'toml'}")
+    return said
+
+
+def cases_jsonl(cases: Sequence[GeneratedCase]) -> str:
+    """The cases as JSON Lines, one case a line: JSON keeps null and big integers, and a
+    config reads the file a line at a time, however many cases it holds. It has no comments:
+    what the cases file would say of itself is said on the terminal."""
+    return "".join(json.dumps(case.record(), ensure_ascii=False, separators=(",", ":")) + "\n" for case in cases)
 
 
 def _comment(text: str) -> str:
     return neutralise(text.replace("\n", " "))
 
 
-def _inline(value: dict[str, Any] | list[Any]) -> Any:
-    """Bodies, queries and headers on one line each, as a person writes a case by hand."""
-    if isinstance(value, list):
-        array = tomlkit.array()
-        array.extend(_inline(v) if isinstance(v, (dict, list)) else v for v in value)
-        return array
-    table = tomlkit.inline_table()
-    table.update({k: _inline(v) if isinstance(v, (dict, list)) else v for k, v in value.items()})
-    return table
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _NotToml(ValueError):
+    """A value TOML cannot hold: null, or an integer past 64 bits."""
+
+
+@functools.lru_cache(maxsize=4096)  # the same few keys recur in every case
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, but for DEL."""
+    quoted: str = encode_basestring(text)
+    return quoted.replace("\x7f", "\\u007f") if "\x7f" in quoted else quoted
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it on one line (tables inline); _NotToml for what TOML cannot hold."""
+    kind = type(value)
+    if kind is str:
+        return _string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        if value not in _TOML_INT:
+            raise _NotToml(value)
+        return repr(value)
+    if kind is float:
+        return repr(value)
+    if kind is list:
+        return "[" + ", ".join([toml_value(v) for v in value]) + "]"
+    if kind is dict:
+        return "{" + ", ".join([f"{_key(k)} = {toml_value(v)}" for k, v in value.items()]) + "}"
+    if isinstance(value, (str, int, float, list, dict)):  # a subclass: as the plain value JSON makes of it
+        return toml_value(json.loads(json.dumps(value)))
+    raise _NotToml(value)

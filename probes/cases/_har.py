@@ -4,9 +4,12 @@ Recorded traffic is what callers really send, so it finds the divergences a cont
 not state. It also carries credentials: Authorization, cookies, API keys, passwords in
 forms. None of them may reach a cases file (which is committed) or a report (which is
 shared), so secret headers are dropped unless named with `keep_headers`, secret-named
-query parameters and body fields have their text replaced, and hop-by-hop headers (about
-one connection, meaningless on another) are never kept. Requests are deduplicated by
-(method, path template, body shape): a thousand GETs of /users/<id> are one case.
+query parameters and body fields and token-like path segments have their text replaced,
+and hop-by-hop headers (about one connection, meaningless on another) are never kept.
+A body is stored decoded, so the `Content-Encoding` it travelled with is dropped too; a
+WebSocket upgrade (101) is a conversation, not a request to replay, and is skipped with a
+note. Requests are deduplicated by (method, path template, body shape): a thousand GETs
+of /users/<id> are one case.
 """
 
 from __future__ import annotations
@@ -22,7 +25,14 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..core import InputError, read_input
 from ._case import UNSET
-from ._casefile import GeneratedCase, cases_toml, safe_name, shape, unique_names
+from ._casefile import (
+    GeneratedCase,
+    cases_jsonl,
+    cases_toml,
+    safe_name,
+    shape,
+    unique_names,
+)
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
                         "te", "trailer", "trailers", "transfer-encoding", "upgrade"})
@@ -42,7 +52,9 @@ _ID_SEGMENTS = (
     (re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"), "{uuid}"),
     (re.compile(r"^[0-9a-fA-F]{8,}$"), "{hex}"),
     (re.compile(r"^(?=.*\d)[A-Za-z0-9_-]{16,}$"), "{token}"),
+    (re.compile(r"^eyJ[A-Za-z0-9_=-]{8,}(\.[A-Za-z0-9_=-]*){0,2}$"), "{token}"),  # a JWT, base64url JSON
 )
+TOKEN = "{token}"  # a path segment that is a credential, as likely as an identifier
 
 
 def secret_header(name: str) -> bool:
@@ -52,10 +64,21 @@ def secret_header(name: str) -> bool:
 
 def path_template(path: str) -> str:
     """`/users/42/orders/9f1c…` → `/users/{n}/orders/{uuid}`: requests to one endpoint, one key."""
-    out = []
-    for segment in path.split("/"):
-        out.append(next((slot for rx, slot in _ID_SEGMENTS if rx.match(segment)), segment))
-    return "/".join(out)
+    return "/".join(_slot(segment) or segment for segment in path.split("/"))
+
+
+def _slot(segment: str) -> str | None:
+    return next((slot for rx, slot in _ID_SEGMENTS if rx.match(segment)), None)
+
+
+def _path_without_tokens(path: str, redacted: set[str], template: str) -> str:
+    """The path with each token-like segment replaced: a share link's or a session's token
+    is a credential wherever it travels (`/meval/eyJhbm9u…` → `/meval/REDACTED`)."""
+    segments = path.split("/")
+    kept = [REDACTED if _slot(s) == TOKEN else s for s in segments]
+    if kept != segments:
+        redacted.add(f"path {template}")
+    return "/".join(kept)
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,9 @@ class HarCases:
         if self.redacted:
             header.append(f"Secret-named values replaced by {REDACTED}: {', '.join(self.redacted)}.")
         return cases_toml(header, self.cases)
+
+    def jsonl(self) -> str:
+        return cases_jsonl(self.cases)
 
 
 def read_har(path: Path) -> list[dict[str, Any]]:
@@ -131,6 +157,11 @@ def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence
             continue
         requests += 1
         method = request["method"].upper()
+        recorded = entry.get("response")
+        response: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+        if response.get("status") == 101 or _header(request.get("headers"), "upgrade").lower() == "websocket":
+            notes.append(f"log.entries[{i}]: {method} {url.path}: a WebSocket upgrade (101) is not replayed")
+            continue
         if url.scheme not in ("http", "https") or method not in SENDABLE:
             notes.append(f"log.entries[{i}]: {method} {url.scheme}: not replayed")
             continue
@@ -144,13 +175,16 @@ def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence
         if key in keys:
             continue
         keys.add(key)
-        status = (entry.get("response") or {}).get("status") if isinstance(entry.get("response"), dict) else None
+        status = response.get("status")
+        headers = _headers(request.get("headers"), keep, dropped)
+        for name in [h for h in headers if h.lower() == "content-encoding" and "content-encoding" not in keep]:
+            del headers[name]  # the stored body is decoded: sent with its coding named, it would be read as coded
+            dropped.add(name)
         cases.append(GeneratedCase(
-            name=_name(method, template), method=method, path=url.path or "/",
-            query=_query(url.query, redacted, notes, i), headers=_headers(request.get("headers"), keep, dropped),
-            json=json_body, body=text_body,
+            name=_name(method, template), method=method, path=_path_without_tokens(url.path or "/", redacted, template),
+            query=_query(url.query, redacted), headers=headers, json=json_body, body=text_body,
             why=f"{method} {template}" + (f", recorded {status}" if isinstance(status, int) and status else ""),
-            template=template))
+            template=template, kind=method))
     return HarCases(source, requests, tuple(unique_names(cases)), tuple(sorted(dropped)), tuple(sorted(redacted)),
                     dict(sorted(seen_hosts.items())), tuple(notes))
 
@@ -175,13 +209,22 @@ def _headers(raw: Any, keep: set[str], dropped: set[str]) -> dict[str, str]:
     return out
 
 
-def _query(query: str, redacted: set[str], notes: list[str], index: int) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _query(query: str, redacted: set[str]) -> dict[str, str | list[str]]:
+    """The query's parameters; one given more than once keeps every value, in order."""
+    out: dict[str, str | list[str]] = {}
     for name, value in parse_qsl(query, keep_blank_values=True):
-        if name in out:
-            notes.append(f"log.entries[{index}]: query {name!r} given more than once: the last value is kept")
-        out[name] = _redact(name, value, f"query {name}", redacted)
+        text = _redact(name, value, f"query {name}", redacted)
+        held = out.get(name)
+        out[name] = text if held is None else [*([held] if isinstance(held, str) else held), text]
     return out
+
+
+def _header(raw: Any, wanted: str) -> str:
+    """The value of a recorded header, by name in any case; empty when absent."""
+    for header in raw if isinstance(raw, list) else []:
+        if isinstance(header, dict) and str(header.get("name", "")).lower() == wanted:
+            return str(header.get("value", ""))
+    return ""
 
 
 def _body_shape(json_body: Any, text_body: str | None) -> str:

@@ -44,12 +44,14 @@ _FORMATS: dict[str, Callable[[int], str]] = {  # a valid string per format; `sal
 
 
 def as_text(value: Any) -> str:
-    """A parameter's value as it travels in a URL or a header."""
+    """One value as text, as a URL, a header or a form field carries it: strings as they
+    are, `true`/`false`, numbers as JSON writes them, nothing for null, and JSON text for
+    what nests further."""
     if isinstance(value, str):
         return value
-    if isinstance(value, list):
-        return ",".join(as_text(v) for v in value)
-    return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _flat(schema: Any, depth: int = 0) -> dict[str, Any]:
@@ -64,7 +66,7 @@ def _flat(schema: Any, depth: int = 0) -> dict[str, Any]:
     for part in parts:
         for key, value in _flat(part, depth + 1).items():
             if key == "properties" and isinstance(value, dict):
-                props = dict(_properties(out))
+                props = dict(properties(out))
                 for name, sub in value.items():
                     props[name] = {"allOf": [props[name], sub]} if name in props else sub
                 out["properties"] = props
@@ -75,7 +77,7 @@ def _flat(schema: Any, depth: int = 0) -> dict[str, Any]:
     return out
 
 
-def _properties(schema: Mapping[str, Any]) -> dict[str, Any]:
+def properties(schema: Mapping[str, Any]) -> dict[str, Any]:
     props = schema.get("properties")
     return props if isinstance(props, dict) else {}
 
@@ -106,7 +108,7 @@ def alternative_labels(schema: Any, alts: list[dict[str, Any]]) -> list[str]:
     prop = disc.get("propertyName") if isinstance(disc, dict) and isinstance(disc.get("propertyName"), str) else None
     labels = []
     for i, alt in enumerate(alts, 1):
-        fixed = _fixed_value(_flat(_properties(alt).get(prop))) if prop else NO_VALUE
+        fixed = _fixed_value(_flat(properties(alt).get(prop))) if prop else NO_VALUE
         if fixed is not NO_VALUE:
             labels.append(safe_name(str(fixed), f"alt{i}"))
         elif isinstance(alt.get("title"), str):
@@ -123,7 +125,7 @@ def _fixed_value(schema: dict[str, Any]) -> Any:
     return enum[0] if isinstance(enum, list) and len(enum) == 1 else NO_VALUE
 
 
-def _declared_types(schema: Mapping[str, Any]) -> list[str]:
+def declared_types(schema: Mapping[str, Any]) -> list[str]:
     t = schema.get("type")
     types = [t] if isinstance(t, str) else [x for x in t if isinstance(x, str)] if isinstance(t, list) else []
     if schema.get("nullable") is True and types:
@@ -131,10 +133,10 @@ def _declared_types(schema: Mapping[str, Any]) -> list[str]:
     return types
 
 
-def _main_type(schema: Mapping[str, Any]) -> str | None:
+def main_type(schema: Mapping[str, Any]) -> str | None:
     """The type a generated value takes: the first non-null type stated, else the one the
     keywords imply."""
-    stated = [t for t in _declared_types(schema) if t != "null"]
+    stated = [t for t in declared_types(schema) if t != "null"]
     if stated:
         return stated[0]
     if any(k in schema for k in ("properties", "required", "additionalProperties")):
@@ -157,12 +159,12 @@ def _type_allows(types: list[str], value: Any) -> bool:
 def fits(schema: dict[str, Any], value: Any) -> bool:
     """Whether a value plausibly is this alternative: its type, its required keys, and the
     fixed values (a discriminator's) it states."""
-    if not _type_allows(_declared_types(schema), value):
+    if not _type_allows(declared_types(schema), value):
         return False
     if isinstance(value, dict):
         if any(r not in value for r in _required(schema)):
             return False
-        for name, sub in _properties(schema).items():
+        for name, sub in properties(schema).items():
             sub = _flat(sub)
             if name in value:
                 allowed = [sub["const"]] if "const" in sub else sub.get("enum")
@@ -197,31 +199,48 @@ def _read_only(schema: Any) -> bool:
     return _flat(schema).get("readOnly") is True
 
 
+Scope = tuple[tuple[Any, ...], Any]  # (pointer, schema): a node of a document and the schema it answers to
+
+
 @dataclass(frozen=True)
 class Variant:
-    key: str
+    key: str  # `minLength_payment.number`: the constraint broken, then where
     value: Any
     why: str
+    # The deepest node whose refusal makes the whole document invalid: the node the variant
+    # changed, or the nearest above it with an `anyOf`/`oneOf`/`not` (below which a refused
+    # value may still be excused). Validating that node alone settles most variants.
+    scope: Scope | None = None
+
+    @property
+    def kind(self) -> str:
+        """The constraint broken (`minLength`): the class the case is counted in."""
+        return self.key.split("_", 1)[0]
 
 
-def _get(doc: Any, pointer: tuple[Any, ...]) -> Any:
+def value_at(doc: Any, pointer: tuple[Any, ...]) -> Any:
     for part in pointer:
         doc = doc[part]
     return doc
 
 
 def _set(doc: Any, pointer: tuple[Any, ...], value: Any) -> Any:
-    """A copy of doc with the value at pointer replaced (or the key added)."""
+    """doc with the value at pointer replaced (or the key added): the containers on the way
+    are copied, the rest is shared. Generated values are never changed once made, so a
+    thousand variants of a large body cost a thousand paths, not a thousand bodies."""
     if not pointer:
-        return copy.deepcopy(value)
-    out = copy.deepcopy(doc)
-    _get(out, pointer[:-1])[pointer[-1]] = copy.deepcopy(value)
+        return value
+    out = copy.copy(doc)
+    out[pointer[0]] = _set(doc[pointer[0]], pointer[1:], value) if len(pointer) > 1 else value
     return out
 
 
 def _delete(doc: Any, pointer: tuple[Any, ...]) -> Any:
-    out = copy.deepcopy(doc)
-    del _get(out, pointer[:-1])[pointer[-1]]
+    out = copy.copy(doc)
+    if len(pointer) > 1:
+        out[pointer[0]] = _delete(doc[pointer[0]], pointer[1:])
+    else:
+        del out[pointer[0]]
     return out
 
 
@@ -245,7 +264,7 @@ class Generator:
     def value(self, schema: Any, seed: str, salt: int = 0, stack: tuple[int, ...] = ()) -> Any:
         raw = schema if isinstance(schema, dict) else {}
         if id(raw) in stack or len(stack) > MAX_DEPTH:
-            return _empty(_main_type(_flat(raw)))
+            return _empty(main_type(_flat(raw)))
         if "example" in raw and salt == 0:
             return copy.deepcopy(raw["example"])
         if isinstance(raw.get("examples"), list) and raw["examples"] and salt == 0:
@@ -261,7 +280,7 @@ class Generator:
         alts = alternatives(raw)
         if alts[0] is not raw:
             return self.value(alts[0], seed, salt, stack)
-        kind = _main_type(raw)
+        kind = main_type(raw)
         if kind == "object":
             return self._object(raw, seed, stack)
         if kind == "array":
@@ -275,7 +294,7 @@ class Generator:
         return self._string(raw, seed, salt)
 
     def _object(self, schema: dict[str, Any], seed: str, stack: tuple[int, ...]) -> dict[str, Any]:
-        props, required = _properties(schema), _required(schema)
+        props, required = properties(schema), _required(schema)
         out: dict[str, Any] = {}
         for name, sub in props.items():
             if _read_only(sub) or (name not in required and isinstance(sub, dict) and id(sub) in stack):
@@ -327,21 +346,29 @@ class Generator:
     # -- invalid variants -----------------------------------------------------------------
 
     def variants(self, schema: Any, doc: Any, pointer: tuple[Any, ...], label: str, seed: str,
-                 textual: bool = False, stack: tuple[int, ...] = ()) -> Iterator[Variant]:
-        """One invalid doc per constraint stated on the value at pointer, and below it.
+                 textual: bool = False, stack: tuple[int, ...] = (), frozen: Scope | None = None) -> Iterator[Variant]:
+        """One invalid doc per constraint stated on the value at pointer, and below it, each
+        with its scope (`frozen`: the scope fixed above, at a node with alternatives).
 
-        `textual` is for parameters, which travel as text: a number sent as "3" is still a
-        number there, so a wrong type is text that is no number.
+        `textual` is for parameters and form fields, which travel as text (and so do their
+        items and properties): a number sent as "3" is still a number there, so a wrong type
+        is text that is no number.
         """
         raw = schema if isinstance(schema, dict) else {}
         if id(raw) in stack or len(stack) > MAX_DEPTH:
             return
-        stack = (*stack, id(raw))
-        value = _get(doc, pointer)
+        scope = frozen or (pointer, raw)
+        below = frozen or (scope if _disjunctive(raw) else None)
+        for v in self._variants(raw, doc, pointer, label, seed, textual, (*stack, id(raw)), below):
+            yield v if v.scope is not None else Variant(v.key, v.value, v.why, scope)
+
+    def _variants(self, raw: dict[str, Any], doc: Any, pointer: tuple[Any, ...], label: str, seed: str,
+                  textual: bool, stack: tuple[int, ...], frozen: Scope | None) -> Iterator[Variant]:
+        value = value_at(doc, pointer)
         rule = _choose(alternatives(raw), value)
         where = label or "the body"
         suffix = f"_{label}" if label else ""
-        declared = _declared_types(rule)
+        declared = declared_types(rule)
         wrong = _wrong_type(declared, value, textual)
         if wrong is not NO_VALUE:
             yield Variant(f"type{suffix}", _set(doc, pointer, wrong),
@@ -356,9 +383,9 @@ class Generator:
         elif _is_number(value):
             yield from _number_variants(rule, doc, pointer, value, where, suffix)
         elif isinstance(value, list):
-            yield from self._array_variants(rule, doc, pointer, value, label, seed, textual, stack)
+            yield from self._array_variants(rule, doc, pointer, value, label, seed, textual, stack, frozen)
         elif isinstance(value, dict):
-            yield from self._object_variants(rule, doc, pointer, value, label, seed, stack)
+            yield from self._object_variants(rule, doc, pointer, value, label, seed, textual, stack, frozen)
 
     def _string_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: str,
                          where: str, suffix: str) -> Iterator[Variant]:
@@ -379,7 +406,8 @@ class Generator:
                           f"{where} has {high + 1} characters, maxLength is {high}")
 
     def _array_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: list[Any],
-                        label: str, seed: str, textual: bool, stack: tuple[int, ...]) -> Iterator[Variant]:
+                        label: str, seed: str, textual: bool, stack: tuple[int, ...],
+                        frozen: Scope | None) -> Iterator[Variant]:
         where, suffix = label or "the body", f"_{label}" if label else ""
         low, high = _count(rule, "minItems"), _count(rule, "maxItems")
         if low:
@@ -393,13 +421,13 @@ class Generator:
                               f"{where} has {len(more)} items, maxItems is {high}")
             else:
                 self.notes.append(f"{seed}: no {high + 1} distinct items for an overfull {where}")
-        if value and not textual:
-            yield from self.variants(rule.get("items"), doc, (*pointer, 0), _join(label, 0), seed,
-                                     stack=stack)
+        if value:
+            yield from self.variants(rule.get("items"), doc, (*pointer, 0), _join(label, 0), seed, textual, stack, frozen)
 
     def _object_variants(self, rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: dict[str, Any],
-                         label: str, seed: str, stack: tuple[int, ...]) -> Iterator[Variant]:
-        props, required = _properties(rule), _required(rule)
+                         label: str, seed: str, textual: bool, stack: tuple[int, ...],
+                         frozen: Scope | None) -> Iterator[Variant]:
+        props, required = properties(rule), _required(rule)
         for name in [*props, *(r for r in required if r not in props)]:
             sub = props.get(name)
             child = _join(label, name)
@@ -409,10 +437,20 @@ class Generator:
             if sub is None or _read_only(sub):
                 continue
             if name in value:
-                yield from self.variants(sub, doc, (*pointer, name), child, seed, stack=stack)
+                yield from self.variants(sub, doc, (*pointer, name), child, seed, textual, stack, frozen)
             elif isinstance(sub, dict) and id(sub) not in stack:
                 present = _set(doc, (*pointer, name), self.value(sub, f"{seed}.{child}"))
-                yield from self.variants(sub, present, (*pointer, name), child, seed, stack=stack)
+                yield from self.variants(sub, present, (*pointer, name), child, seed, textual, stack, frozen)
+
+
+_DISJUNCTIONS = ("anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas")
+
+
+def _disjunctive(schema: Any) -> bool:
+    """Whether a value this schema refuses in one part may be accepted all the same (an
+    alternative, a negation, a condition): a child's refusal is then not the node's."""
+    flat = _flat(schema)
+    return any(key in flat for key in _DISJUNCTIONS)
 
 
 def _empty(kind: str | None) -> Any:
@@ -443,7 +481,7 @@ def _number(schema: Mapping[str, Any], integer: bool, salt: int) -> int | float:
 
 def _number_variants(rule: dict[str, Any], doc: Any, pointer: tuple[Any, ...], value: float,
                      where: str, suffix: str) -> Iterator[Variant]:
-    declared = _declared_types(rule)
+    declared = declared_types(rule)
     integer = "integer" in declared or (isinstance(value, int) and "number" not in declared)
     for side, keyword in ((-1, "minimum"), (1, "maximum")):
         bound = _bound(rule, keyword)
@@ -465,17 +503,20 @@ def _beyond(limit: float, exclusive: bool, integer: bool, side: int) -> float:
 
 
 def _wrong_type(declared: list[str], value: Any, textual: bool) -> Any:
-    """A value of a type the schema does not allow; for text-borne parameters, text that is
-    not one. `NO_VALUE` when the schema states no type, or every type."""
+    """A value of a type the schema does not allow, and that no common server coerces into
+    one: text that is no number or boolean (`"not-an-integer"`, never `"1"` or `"true"`,
+    which lax validation such as pydantic's default turns into 1 and True), a number where
+    text is due (which pydantic never makes text). For text-borne values, text that is no
+    value of the type; none for an array or an object, which text cannot fail to be.
+    `NO_VALUE` when the schema states no type, or every type."""
     if not declared:
         return NO_VALUE
     allowed = set(declared) | ({"integer"} if "number" in declared else set())
     main = next((t for t in declared if t != "null"), declared[0])
     not_one = f"not-{'an' if main[0] in 'aeiou' else 'a'}-{main}"
-    if textual:
-        return NO_VALUE if "string" in allowed else not_one
-    text = json.dumps(value) if _is_number(value) or isinstance(value, bool) else not_one
-    for kind, candidate in (("string", text), ("integer", 12345), ("boolean", True), ("object", {})):
+    if textual:  # any text is an array of one item, and an object's properties travel as text of their own
+        return NO_VALUE if "string" in allowed or main in ("array", "object") else not_one
+    for kind, candidate in (("string", not_one), ("integer", 12345), ("boolean", True), ("object", {})):
         if kind not in allowed:
             return candidate
     return NO_VALUE

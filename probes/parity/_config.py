@@ -43,6 +43,11 @@ class ParityConfig:
     latency: LatencyConfig | None = None  # `[parity.latency]`: None, latency is not measured
     max_inconclusive: float = 0.1  # the share of inconclusive cases above which the probe is incomplete
     headers: Mapping[str, str] = field(default_factory=dict)  # sent with every case (a case's own win)
+    target_headers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # per target, over `headers`
+
+    def headers_for(self, target: str) -> dict[str, str]:
+        """What every request to this target carries: `[parity] headers`, then the target's own."""
+        return {**self.headers, **self.target_headers.get(target, {})}
 
     def iter_cases(self) -> Iterator[ParityCase]:
         """Every case: those held in memory, then the JSON Lines file's, each validated as it
@@ -70,6 +75,9 @@ _PARITY = ("reference", "targets", "concurrency", "timeout", "noise_check", "noi
 _LATENCY = ("repeats", "warmup", "max_ratio")
 
 
+_TARGET = ("url", "headers")  # a target given as a table: its URL and the headers only it is sent
+
+
 MIN_REPEATS = 10  # fewer timed requests cannot tell a slowdown from noise
 
 
@@ -86,7 +94,15 @@ def parity_section(top: TableReader, workdir: Path, env: Mapping[str, str]) -> P
     p = top.table("parity", _PARITY)
     t = p.table("targets", None)
     targets: dict[str, str] = {}
+    target_headers: dict[str, dict[str, str]] = {}
     for name, url in t.raw.items():
+        if isinstance(url, dict):  # NAME = {url = "…", headers = {authorization = "Bearer ${GO_TOKEN}"}}
+            one = t.table(name, _TARGET)
+            target_headers[name] = {header: expand_env(one, f"headers.{header}", value, env)
+                                    for header, value in one.string_map("headers").items()}
+            url = one.string("url", required=True)
+            if url is None:
+                continue
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             targets[name] = url.rstrip("/")
             if not _valid_port(url):
@@ -155,6 +171,7 @@ def parity_section(top: TableReader, workdir: Path, env: Mapping[str, str]) -> P
         latency=_latency(p) if p.has("latency") else None,
         max_inconclusive=p.share("max_inconclusive", 0.1),
         headers={name: expand_env(p, f"headers.{name}", value, env) for name, value in p.string_map("headers").items()},
+        target_headers={name: headers for name, headers in target_headers.items() if name in targets and headers},
     )
 
 

@@ -40,7 +40,7 @@ class CaseTimer:
         one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         tls = httpx.create_ssl_context()  # one for all: each costs tens of milliseconds to load
         self.clients = {t: httpx.AsyncClient(timeout=config.timeout, limits=one, verify=tls, trust_env=False,
-                                             headers=config.headers)
+                                             headers=config.headers_for(t))
                         for t in self.order}
         self.lock = asyncio.Lock()
         self.announced = False

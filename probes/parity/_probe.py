@@ -294,7 +294,7 @@ async def run_parity(config: ParityConfig, bus: EventBus,
     limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
     async with contextlib.AsyncExitStack() as stack:
         clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, limits=limits,
-                                                                          trust_env=False, headers=config.headers))
+                                                                          trust_env=False, headers=config.headers_for(t)))
                    for t in config.targets}
 
         timer = await stack.enter_async_context(case_timer(config, bus))
@@ -342,9 +342,12 @@ async def check_aim(config: ParityConfig) -> AimCheck:
         firsts.setdefault(endpoint_of(case), case)
     aims = {t: Aim() for t in config.targets}
     statuses: dict[str, list[int | None]] = {t: [] for t in config.targets}
-    async with httpx.AsyncClient(timeout=config.timeout, trust_env=False) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, trust_env=False,
+                                                                          headers=config.headers_for(t)))
+                   for t in config.targets}
         for case in firsts.values():
-            answers = await asyncio.gather(*(fetch(client, case, t, url, config.timeout)
+            answers = await asyncio.gather(*(fetch(clients[t], case, t, url, config.timeout)
                                              for t, url in config.targets.items()))
             for answer in answers:
                 aims[answer.target].add(answer.status, answer.error, case.expect_status)
