@@ -3,15 +3,15 @@
 from ._board import INCONCLUSIVE, CaseRow, ClassGroup, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
 from ._config import ParityConfig, parity_section, scan_case_lines
-from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, recorded_classes, remember, stored_latency, trend_lines
-from ._latency_render import group_head, latency_cell, viewer_parts
+from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, ms, p_text, recorded_classes, remember, stored_latency, times, trend_lines, worst_ratio
+from ._latency_render import group_head, latency_cell, latency_markdown, viewer_parts
 from ._noise import ENDPOINT_PATHS, NoisePool, Settler
 from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
 from ._probe import AimCheck, check_aim, run_head, run_parity
-from ._render import ParityTables, parity_json, parity_markdown, report_markdown
-from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_head
+from ._render import ParityTables, cases_markdown, classes_markdown, parity_json, parity_markdown, report_markdown
+from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_cases, read_head
 from ._shard import Shard, parse_shard
-from ._sidebyside import CaseView, GAP, load_case
+from ._sidebyside import KIND_MARK, CaseView, GAP, case_view, load_case
 from ._store import BodyPack, RecordFile, ResultWriter, record_line
 from ._twins import parse_latency, server_url, start_twins
 
@@ -26,6 +26,7 @@ __all__ = [
     "GAP",
     "INCONCLUSIVE",
     "KINDS",
+    "KIND_MARK",
     "LATENCY",
     "LATENCY_CLASS",
     "LatencyBoard",
@@ -47,7 +48,10 @@ __all__ = [
     "StoredDifference",
     "body_kind",
     "body_kinds",
+    "case_view",
+    "cases_markdown",
     "check_aim",
+    "classes_markdown",
     "divergences",
     "entries",
     "examples",
@@ -55,10 +59,13 @@ __all__ = [
     "head_kinds",
     "held",
     "latency_cell",
+    "latency_markdown",
     "load_case",
+    "ms",
     "noise_json",
     "noise_markdown",
     "noise_notices",
+    "p_text",
     "parity_json",
     "parity_markdown",
     "parity_section",
@@ -66,6 +73,7 @@ __all__ = [
     "parse_shard",
     "read_body",
     "read_case",
+    "read_cases",
     "read_head",
     "read_noise",
     "record_line",
@@ -80,6 +88,8 @@ __all__ = [
     "status_kind",
     "stored_latency",
     "suggest_ignore",
+    "times",
     "trend_lines",
     "viewer_parts",
+    "worst_ratio",
 ]

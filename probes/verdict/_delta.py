@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..core.events import DeltaLine, EngagementRow
+from ..core.events import ComparedWithPrevious, DeltaLine, EngagementRow
 from ..parity import trend_lines
 from ..scrum import scrum_delta
 from ._gaps import KnownGap
@@ -48,6 +48,12 @@ class Comparison:
     @property
     def regressed(self) -> list[tuple[KnownGap, str, str]]:
         return [g for g in self.gaps if g[1] == "regressed"]
+
+    def event(self) -> ComparedWithPrevious:
+        """The comparison as the run's events carry it to the verdict and every face."""
+        regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in self.regressed)
+        return ComparedWithPrevious(self.previous.run_id, tuple(self.lines()), regressed, tuple(self.engagement()),
+                                    self.gap_states())
 
     def gap_states(self) -> dict[str, str]:
         return {gap.id: state + (f" ({detail})" if detail else "") for gap, state, detail in self.gaps}

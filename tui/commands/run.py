@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
 
-from .common import config_arg, err, interactive, run_options
+from .common import append_step_summary, config_arg, err, interactive, run_options
 from .diff import show_case
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
     if shard is not None and parity_only:
         raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
     engine = Engine(config, phases, out_dir=out, strict=args.strict, parity_only=parity_only,
-                    force_oversize=args.force_oversize, shard=shard)
+                    force_oversize=args.force_oversize, shard=shard, baseline=args.baseline)
     if interactive(args) and not parity_only:
         from ..app import GauntletApp
         from ..sources import LiveSource
@@ -152,6 +152,7 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
         outcome = asyncio.run(drive(engine))
     finally:
         printer.close()
+    append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
     return outcome.exit_code
 
 
