@@ -11,12 +11,11 @@ bundles' and the diff's order), so the same run gives the same page.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import FindingState, GauntletError
+from ..core import GauntletError
 from ..core.events import (
     ClassEntry,
     DiffRow,
@@ -300,8 +299,3 @@ def _scrum(report: Report) -> None:
         report.resolved += [(b.name, r) for r in b.tally.resolved]
     report.findings = [view for _, view in sorted(counted, key=lambda item: item[0])] + dismissed
 
-
-def findings_states(findings: Sequence[FindingView]) -> dict[str, int]:
-    """How many findings are new and recurring (the dismissed left out)."""
-    states = [f.loc.state for f in findings if f.dismissed is None]
-    return {"new": states.count(FindingState.NEW), "recurring": states.count(FindingState.RECURRING)}
