@@ -181,7 +181,8 @@ class Engine:
         so its merge compares them (`gauntlet merge --baseline`)."""
         if self._previous is None or self.shard is not None:
             return
-        self.bus.emit(compare(self._previous, self.summary, self.tracker.gaps).event())
+        self.bus.emit(compare(self._previous, self.summary, self.tracker.gaps,
+                              baseline=self.baseline is not None).event())
 
     def interrupt(self) -> None:
         """Stop the run: the phase in flight is cancelled, its children stopped."""

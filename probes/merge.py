@@ -439,7 +439,7 @@ def _finish(merged: _MergedRun, strict: bool, previous: RunSummary | None, gaps:
     the events. The run lasted as long as its longest shard."""
     merged.emit(PhaseStarted("verdict"))
     if previous is not None:
-        merged.emit(compare(previous, merged.summary, gaps).event())
+        merged.emit(compare(previous, merged.summary, gaps, baseline=True).event())
     verdict = merged.publish(final=True)
     merged.emit(ArtifactWritten("verdict.json", "verdict (JSON)"))
     merged.emit(ArtifactWritten("verdict.md", "verdict (Markdown)"))

@@ -175,9 +175,35 @@ def test_with_a_baseline_a_fresh_runner_remembers_as_a_second_local_run_does(tmp
     assert verdict_b["comparison"]["previous_run_id"] == verdict_c["comparison"]["previous_run_id"] == a.name
     strip = re.compile(r"\d{8}-\d{6}-[0-9a-f]{4}")
 
-    def said(verdict: dict) -> list[str]:  # what was compared, the timings (which vary) left out
-        return [strip.sub("RUN", line) for line in verdict["comparison"]["lines"] if not line.startswith("latency:")]
+    def said(verdict: dict) -> list[str]:  # what was found, the timings (which vary) left out
+        return [strip.sub("RUN", line) for line in verdict["comparison"]["lines"][1:] if not line.startswith("latency:")]
 
     assert said(verdict_b) == said(verdict_c)
+    assert verdict_b["comparison"]["lines"][0] == f"compared with {a.name} (the baseline given (--baseline))"
     assert "known gap validator-wire-format: documented, not regressed" in verdict_b["comparison"]["lines"]
-    assert "recurring (2 waves" in (b / "verdict.md").read_text() or "2 waves" in (b / "report.html").read_text()
+    assert "recurring (2 waves, since `" + a.name in (b / "scrum" / "summary.md").read_text()
+    # The second local run's page has the first in its trend (from history.sqlite); the fresh runner's has none.
+    trend = (c / "report.html").read_text().split('<section id="trend">')
+    assert len(trend) == 2 and f"<code>{a.name}</code>" in trend[1].split("</section>")[0]
+    assert '<section id="trend">' not in (b / "report.html").read_text()
+
+
+def test_a_merge_with_a_baseline_says_what_changed_since_it(servers, tmp_path):
+    from .test_merge import SHARDS, finished, shard_runs, small_project
+
+    config, _ = small_project(servers, tmp_path)
+    finished(shard_runs(config, tmp_path, range(1, SHARDS + 1)), tmp_path, expected=1)
+    shards = [str(only_run(tmp_path / f"shard-{k}")) for k in range(1, SHARDS + 1)]
+    assert gauntlet("merge", *shards, "--out", str(tmp_path / "main")).returncode == 1
+    baseline = only_run(tmp_path / "main")
+    summary = tmp_path / "summary.md"
+    proc = gauntlet("merge", *shards, "--out", str(tmp_path / "pr"), "--baseline", str(baseline),
+                    env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    merged = only_run(tmp_path / "pr")
+    comparison = json.loads((merged / "verdict.json").read_text())["comparison"]
+    assert comparison["previous_run_id"] == baseline.name
+    assert "known gap items-tail: documented, not regressed" in comparison["lines"]
+    assert any(line.startswith("parity: ") and "divergence(s) unchanged" in line for line in comparison["lines"])
+    assert f"Compared with run <code>{baseline.name}</code>" in (merged / "report.html").read_text()
+    assert "**BLOCK**" in summary.read_text() and f"### Compared with run `{baseline.name}`" in summary.read_text()

@@ -44,6 +44,7 @@ class Comparison:
     slower: list[tuple[str, float, float]] = field(default_factory=list)
     divergences: list[Divergence] = field(default_factory=list)
     gaps: list[tuple[KnownGap, str, str]] = field(default_factory=list)  # (gap, state, detail)
+    baseline: bool = False  # `previous` is a run directory given in place of the history's
 
     @property
     def regressed(self) -> list[tuple[KnownGap, str, str]]:
@@ -69,8 +70,9 @@ class Comparison:
 
     def lines(self) -> list[DeltaLine]:
         """The comparison in words, each line marked worse or better where it is either."""
-        out = [DeltaLine(f"compared with {self.previous.run_id} (the previous complete run of "
-                         f"{self.current.config_name!r})")]
+        out = [DeltaLine(f"compared with {self.previous.run_id} ("
+                         + ("the baseline given (--baseline)" if self.baseline else
+                            f"the previous complete run of {self.current.config_name!r}") + ")")]
         out += [DeltaLine(f"smoke {n} newly failing", "worse") for n in self.newly_failing]
         out += [DeltaLine(f"smoke {n} newly passing", "better") for n in self.newly_passing]
         out += [DeltaLine(f"smoke {n} slower: {a:.1f}s → {b:.1f}s", "worse") for n, a, b in self.slower]
@@ -92,8 +94,9 @@ class Comparison:
         return out
 
 
-def compare(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = ()) -> Comparison:
-    c = Comparison(previous, current)
+def compare(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = (), *,
+            baseline: bool = False) -> Comparison:
+    c = Comparison(previous, current, baseline=baseline)
     failed = ("fail", "timeout")
     for name, now in current.smokes.items():
         before = previous.smokes.get(name)

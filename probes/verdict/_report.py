@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core import GauntletError
+from ..core import FindingState, GauntletError
 from ..core.events import (
     ClassEntry,
     DiffRow,
@@ -291,7 +291,9 @@ def _scrum(report: Report) -> None:
                  for anchor, h in zip(anchors, hunks, strict=True) for loc in h.locations}
         for l_index, loc in enumerate(b.tally.locations):
             gone = board.dismissal(loc)
-            view = FindingView(b.name, loc, seen(loc, "cell"), gone, where.get(id(loc), ""))
+            wave = seen(loc, "cell")
+            view = FindingView(b.name, loc, f"recurring · {wave}" if loc.state == FindingState.RECURRING else wave,
+                               gone, where.get(id(loc), ""))
             if gone is not None:
                 dismissed.append(view)
             else:
