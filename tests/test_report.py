@@ -207,3 +207,15 @@ def test_a_merge_with_a_baseline_says_what_changed_since_it(servers, tmp_path):
     assert any(line.startswith("parity: ") and "divergence(s) unchanged" in line for line in comparison["lines"])
     assert f"Compared with run <code>{baseline.name}</code>" in (merged / "report.html").read_text()
     assert "**BLOCK**" in summary.read_text() and f"### Compared with run `{baseline.name}`" in summary.read_text()
+
+
+def test_examples_past_the_pages_budget_are_named_not_laid_out(tmp_path, monkeypatch):
+    from probes.verdict import run_report
+
+    run = write_run(tmp_path / "run", 300, record=True)
+    assert run_report(run).count('class="sbs"') == 5
+    monkeypatch.setattr("probes.verdict._report.EXAMPLE_BYTES", 1500)  # room for the largest class's example alone
+    page = run_report(run)
+    assert 1 <= page.count('class="sbs"') < 5
+    assert page.count("not laid out here, to keep the page small") == 5 - page.count('class="sbs"')
+    assert page.count("gauntlet diff RUN_DIR case0") >= 1  # what shows the rest
