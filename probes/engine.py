@@ -24,7 +24,6 @@ from .config import PHASES, Config
 from .core import GauntletError, RunDir, RunDirUnwritable
 from .core.events import (
     ArtifactWritten,
-    ComparedWithPrevious,
     Event,
     EventBus,
     InternalError,
@@ -41,6 +40,7 @@ from .smokes import junit_xml, run_smokes, summary_text
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .verdict import (
     EXIT_INTERRUPTED,
+    REPORT_HTML,
     HistoryStore,
     HistoryUnavailable,
     RunSummary,
@@ -50,6 +50,8 @@ from .verdict import (
     compare_runs,
     load_gaps,
     open_store,
+    read_baseline,
+    report_html,
     verdict_json,
     verdict_markdown,
 )
@@ -79,7 +81,7 @@ class Engine:
     def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
                  out_dir: Path | None = None, strict: bool = False,
                  parity_only: Sequence[str] = (), force_oversize: bool = False,
-                 shard: Shard | None = None) -> None:
+                 shard: Shard | None = None, baseline: Path | None = None) -> None:
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
@@ -93,6 +95,7 @@ class Engine:
         self.force_oversize = force_oversize
         self.shard = shard
         gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
+        found = read_baseline(baseline, config.name) if baseline is not None else None  # before any file is made
         self.run_dir = RunDir(out_dir or config.out_dir, secrets=config.secrets)
         self.tracker = VerdictTracker(gaps=gaps)
         self.bus.subscribe(self.run_dir.record)
@@ -107,6 +110,11 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous: RunSummary | None = None
         self._previous_wave: RunSummary | None = None  # the last run that had a scrum
+        self.baseline = found if isinstance(found, RunSummary) else None
+        self._baseline_unused = found if isinstance(found, str) else ""  # said once the run has started
+        if self.baseline is not None:  # in place of the history's: a CI runner keeps none
+            self._previous = self.baseline
+            self._previous_wave = self.baseline if self.baseline.bundles else None
         self._phase_task: asyncio.Task[str] | None = None
         self._interrupted = False
         self._unwritable: RunDirUnwritable | None = None
@@ -136,9 +144,10 @@ class Engine:
             if started is not None:
                 self._history = open_store(self.run_dir.path.parent)
                 self._history.record(snapshot)
-                self._previous = self._history.previous(self.config.name, started.started_at,
-                                                        exclude=started.run_id)
-                if "scrum" in self.phases:
+                if self.baseline is None:
+                    self._previous = self._history.previous(self.config.name, started.started_at,
+                                                            exclude=started.run_id)
+                if self.baseline is None and "scrum" in self.phases:
                     self._previous_wave = self._history.previous(self.config.name, started.started_at,
                                                                  exclude=started.run_id, scrum=True)
             elif self._history is not None:
@@ -168,12 +177,12 @@ class Engine:
         self.bus.emit(Notice("verdict", "warn", f"history unavailable, the run goes on without it: {exc}"))
 
     def _compare_with_previous(self) -> None:
-        if self._previous is None:
+        """What changed since the previous run (or the baseline); a shard holds part of the cases,
+        so its merge compares them (`gauntlet merge --baseline`)."""
+        if self._previous is None or self.shard is not None:
             return
-        c = compare_runs(self._previous, self.summary, self.tracker.gaps)
-        regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in c.regressed)
-        self.bus.emit(ComparedWithPrevious(self._previous.run_id, tuple(c.lines()), regressed,
-                                           tuple(c.engagement()), c.gap_states()))
+        self.bus.emit(compare_runs(self._previous, self.summary, self.tracker.gaps,
+                              baseline=self.baseline is not None).event())
 
     def interrupt(self) -> None:
         """Stop the run: the phase in flight is cancelled, its children stopped."""
@@ -188,6 +197,8 @@ class Engine:
                                  str(self.run_dir.path), self.phases,
                                  datetime.now(UTC).isoformat(timespec="milliseconds"),
                                  str(self.shard) if self.shard else ""))
+        if self._baseline_unused:
+            self.bus.emit(Notice("verdict", "warn", self._baseline_unused))
         runners: dict[str, Callable[[], Awaitable[str]]] = {"stack": self._stack_up, "smokes": self._smokes,
                                                                 "scrum": self._scrum, "parity": self._parity}
         try:
@@ -433,7 +444,10 @@ class Engine:
             ("verdict.json", "verdict (JSON)",
              lambda: verdict_json(self.tracker, verdict, interrupted=self._interrupted, duration=duration)),
             ("verdict.md", "verdict (Markdown)",
-             lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted)))
+             lambda: verdict_markdown(self.tracker, verdict, interrupted=self._interrupted)),
+            (REPORT_HTML, "report (HTML)",
+             lambda: report_html(self.tracker, verdict, self.run_dir.path, interrupted=self._interrupted,
+                                 duration=duration)))
         for name, what, render in renderers:
             try:
                 text = render()

@@ -71,7 +71,20 @@ from .parity import (
     record_line,
     report_markdown,
 )
-from .verdict import HistoryUnavailable, Judgement, RunSummary, Verdict, VerdictTracker, judge_run, open_store, run_gaps
+from .verdict import (
+    REPORT_HTML,
+    HistoryUnavailable,
+    Judgement,
+    KnownGap,
+    RunSummary,
+    Verdict,
+    VerdictTracker,
+    compare_runs,
+    judge_run,
+    open_store,
+    read_baseline,
+    run_gaps,
+)
 
 # The files of a phase other than parity that come with its events.
 PHASE_FILES = {"stack": ["stack-logs", "stack.toml"], "smokes": ["smokes"], "scrum": ["scrum"]}
@@ -249,18 +262,22 @@ class _ParityOf:
         return self.finished.duration if self.finished is not None else self.last
 
 
-def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, strict: bool = False) -> Merged:
+def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, strict: bool = False,
+               baseline: Path | None = None) -> Merged:
     """Write one run directory under `out_dir` from the shards' run directories, judge it,
     record it in that folder's history. InputError, and no run written, when they are not
-    the shards of one split of one config's cases or a shard's record is damaged."""
+    the shards of one split of one config's cases or a shard's record is damaged. With a
+    `baseline` (a previous run's directory) the merged run is compared with it, as a run is
+    with the last one in its history: changed classes, regressed gaps."""
     if not run_dirs:
         raise InputError("no run directory to merge")
     runs = check_shards([shard_run(path) for path in run_dirs])
     first, count = runs[0], runs[0].shard.count
+    previous = read_baseline(baseline, first.started.name) if baseline is not None else None
     present = {run.shard.index for run in runs}
     missing = [f"shard {k}/{count} is missing" for k in range(1, count + 1) if k not in present]
     _, gaps = run_gaps(first.path)  # the config's gaps file as it is now: what judge_run() reads too
-    warnings = [*missing]
+    warnings = [*missing, *([previous] if isinstance(previous, str) else [])]
     if not Path(first.started.config).is_file():
         warnings.append(f"the config {first.started.config} is not here: the verdict is judged without its "
                         "known gaps (merge where the shards ran it, e.g. in a checkout of the repository)")
@@ -282,7 +299,7 @@ def merge_runs(run_dirs: Sequence[Path], out_dir: Path, *, strict: bool = False)
                 notes += _merge_parity(merged, runs, missing)
             elif phase != "verdict":
                 notes += _carry_phase(merged, runs, phase)
-        _finish(merged, strict)
+        _finish(merged, strict, previous if isinstance(previous, RunSummary) else None, gaps)
     except BaseException:  # a shard's record found damaged half-way (or a fault): no half-made run is left
         run_dir.close()
         shutil.rmtree(run_dir.path, ignore_errors=True)
@@ -416,13 +433,17 @@ def _join_records(shards: Sequence[_ParityOf], folder: Path) -> list[Path]:
     return [folder / RESULTS, *([pack.path] if stored else [])]
 
 
-def _finish(merged: _MergedRun, strict: bool) -> None:
-    """The verdict phase and the run's end, as a run writes them; verdict.json and verdict.md
-    are judge()'s to write, from the events. The run lasted as long as its longest shard."""
+def _finish(merged: _MergedRun, strict: bool, previous: RunSummary | None, gaps: Sequence[KnownGap]) -> None:
+    """The verdict phase and the run's end, as a run writes them, compared with `previous`
+    when there is one; verdict.json, verdict.md and report.html are judge_run()'s to write, from
+    the events. The run lasted as long as its longest shard."""
     merged.emit(PhaseStarted("verdict"))
+    if previous is not None:
+        merged.emit(compare_runs(previous, merged.summary, gaps, baseline=True).event())
     verdict = merged.publish(final=True)
     merged.emit(ArtifactWritten("verdict.json", "verdict (JSON)"))
     merged.emit(ArtifactWritten("verdict.md", "verdict (Markdown)"))
+    merged.emit(ArtifactWritten(REPORT_HTML, "report (HTML)"))
     merged.emit(PhaseFinished("verdict", True, verdict.verdict))
     merged.emit(RunFinished(verdict.verdict, verdict.complete, round(merged.t, 3), verdict.exit_code(strict=strict)))
 

@@ -1,6 +1,6 @@
 """The files a person or a CI diff reads are byte-stable: one config run twice, its cases landing
-in another order each time, writes the same verdict.md, verdict.json, parity/report.md and
-scrum/findings.sarif, times and run ids aside. Cases are listed in the order the config
+in another order each time, writes the same verdict.md, verdict.json, parity/report.md,
+scrum/findings.sarif and report.html, times and run ids aside. Cases are listed in the order the config
 declares them, never in the order they landed."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ SHAPE = ("h_lima", "h_charlie", "h_foxtrot", "h_delta", "h_hotel")  # the candid
 VALUE = ("v_mike", "v_india", "v_juliet")  # the candidate answers another value
 SAME = ("m_oscar", "m_november")
 CASES = (*STATUS, *SHAPE, *VALUE, *SAME)
-ARTIFACTS = ("verdict.md", "verdict.json", "parity/report.md", "scrum/findings.sarif")
+ARTIFACTS = ("verdict.md", "verdict.json", "parity/report.md", "scrum/findings.sarif", "report.html")
 
 
 def shuffled(seed: int, candidate: bool):
@@ -90,6 +90,7 @@ def masked(text: str, run_id: str) -> str:
     the times."""
     text = text.replace(run_id, "RUN")
     text = re.sub(r'"(duration_seconds|wall_seconds|duration)": [0-9.]+', r'"\1": 0', text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d", "START", text)
     return re.sub(r"\b\d+\.\d+s\b", "Ts", text)
 
 

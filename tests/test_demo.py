@@ -153,7 +153,7 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, demo_
     rewrite_ports(site / "probes" / "_sample_configs" / "demo.toml", demo_ports)
     for needed in ("probes/_sample_configs/demo.toml", "probes/_sample_configs/demo/demo_smoke.py",
                    "probes/_sample_configs/demo/known_gaps.toml", "probes/_sample_configs/parity/validator_cases.toml",
-                   "probes/scrum/prompt.md", "tui/cli.py"):
+                   "probes/scrum/prompt.md", "probes/verdict/page/report.html.j2", "tui/cli.py"):
         assert needed in names, needed
     deps = [p for p in sys.path if p.endswith("site-packages")]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *deps])}

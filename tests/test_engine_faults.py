@@ -118,7 +118,7 @@ def test_an_internal_error_is_told_apart_from_block_by_exit_code():
     assert Verdict(VerdictWord.BLOCK, ("x",), False, internal_error=True).exit_code() == 3
 
 
-@pytest.mark.parametrize("where", ["verdict_markdown", "verdict_json"])
+@pytest.mark.parametrize("where", ["verdict_markdown", "verdict_json", "report_html"])
 def test_a_verdict_that_cannot_be_rendered_is_still_written(servers, write_config, tmp_path, monkeypatch, where):
     config = load_config(write_config(SMOKE_AND_PARITY.format(url=_json_server(servers))))
 
@@ -131,7 +131,7 @@ def test_a_verdict_that_cannot_be_rendered_is_still_written(servers, write_confi
     outcome = asyncio.run(Engine(config, select_phases(config)).run())
     assert outcome.exit_code == 3
     run: Path = outcome.run_dir
-    name = "verdict.md" if where == "verdict_markdown" else "verdict.json"
+    name = {"verdict_markdown": "verdict.md", "verdict_json": "verdict.json", "report_html": "report.html"}[where]
     text = (run / name).read_text()
     assert "BLOCK" in text and "renderer fault" in text
     events = [e for _, e in read_events(str(run / "events.jsonl"))]

@@ -11,23 +11,6 @@ from rich.text import Text
 from probes import GAP, CaseView
 from themes.palette import CONSOLE_THEME
 
-CONTEXT = 3
-
-
-def hunks(view: CaseView, context: int = CONTEXT) -> list[tuple[int, int]]:
-    """Row ranges around every differing row, merged when they touch."""
-    a = view.alignment
-    marked = [r for r in range(len(a)) if a.left[r] == GAP or a.right[r] == GAP
-              or view.left.lines[a.left[r]] != view.right.lines[a.right[r]]]
-    spans: list[tuple[int, int]] = []
-    for r in marked:
-        lo, hi = max(0, r - context), min(len(a), r + context + 1)
-        if spans and lo <= spans[-1][1]:
-            spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
-        else:
-            spans.append((lo, hi))
-    return spans
-
 
 def render(view: CaseView, width: int) -> RenderableType:
     ref_status, cand_status = view.statuses
@@ -38,13 +21,13 @@ def render(view: CaseView, width: int) -> RenderableType:
     table.add_column("", width=1)
     table.add_column(view.candidate, ratio=1, overflow="fold")
     a = view.alignment
-    for n, (lo, hi) in enumerate(hunks(view)):
+    for n, (lo, hi) in enumerate(view.hunks()):
         if n:
             table.add_row(Text("…", style="dim"), "", Text("…", style="dim"))
         for r in range(lo, hi):
             left = view.left.lines[a.left[r]] if a.left[r] != GAP else ""
             right = view.right.lines[a.right[r]] if a.right[r] != GAP else ""
-            same = a.left[r] != GAP and a.right[r] != GAP and left == right
+            same = not view.differs(r)
             style_l = "" if same else ("side.reference" if a.left[r] != GAP else "")
             style_r = "" if same else ("side.candidate" if a.right[r] != GAP else "")
             table.add_row(Text(left, style=style_l), Text(" " if same else "│", style="side.mark"),

@@ -92,6 +92,13 @@ def table_markdown(board: ParityBoard) -> list[str]:
     """The table (`| Case | rust status | go status | Status match | Body match |`) and
     each case's status kind and body kind, for the first cases; then the classes, then the
     latency table when the cases were timed."""
+    classes = classes_markdown(board)
+    return [*cases_markdown(board), *(["", *classes] if classes else []),
+            *(["", *latency_markdown(board.latency)] if board.latency.plan is not None else [])]
+
+
+def cases_markdown(board: ParityBoard) -> list[str]:
+    """The cases' table, the first TABLE_ROWS of them, and a line saying where the rest are."""
     lines = ["| Case | " + " | ".join(f"{t} status" for t in board.targets)
              + " | Status match | Body match | Status kind | Body kind |",
              "|---|" + "---:|" * len(board.targets) + ":---:|:---:|---|---|"]
@@ -103,13 +110,19 @@ def table_markdown(board: ParityBoard) -> list[str]:
                      f"{INCONCLUSIVE if r.unsure else body_kind(r)} |")
     if len(done) > TABLE_ROWS:
         lines += ["", f"{TABLE_ROWS} of {len(done)} cases shown; every case is in `parity/results.jsonl.gz`."]
+    return lines
+
+
+def classes_markdown(board: ParityBoard) -> list[str]:
+    """A row per (candidate, divergence class), most cases first; nothing when none diverges."""
     groups = board.class_groups()
-    if groups:
-        lines += ["", "| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
-        for g in groups:
-            lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
-                         f"{md_cell(examples(g.cases))} |")
-    return lines + (["", *latency_markdown(board.latency)] if board.latency.plan is not None else [])
+    if not groups:
+        return []
+    lines = ["| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
+    for g in groups:
+        lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
+                     f"{md_cell(examples(g.cases))} |")
+    return lines
 
 
 def report_markdown(board: ParityBoard, title: str) -> str:

@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ PACK = "bodies.pack"
 NAMES_SHOWN = 10
 KEEP_ALL_HINT = 'keep_bodies = "all" keeps them'
 _NAME = re.compile(rb'\{\s*"case"\s*:\s*"([^"\\]*)"')
+_QUOTED = re.compile(rb'\{\s*"case"\s*:\s*("(?:[^"\\]|\\.)*")\s*,')  # the name as JSON spells it
 CHUNK = 1 << 20
 
 
@@ -114,6 +115,25 @@ def read_case(run_dir: Path, case: str) -> tuple[dict[str, Any], dict[str, Any]]
                 names.append(name.group(1).decode("utf-8", "replace"))
     shown = ", ".join(names) + (f" and {count - NAMES_SHOWN:,} more" if count > NAMES_SHOWN else "")
     raise InputError(f"{run_dir.name}: no parity case {case!r} (cases: {shown or 'none yet'})")
+
+
+def read_cases(run_dir: Path, cases: Iterable[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(the head line, the line of each of `cases` the record holds), in one pass that parses
+    only those lines: a report's examples out of 100,000 cases. A case probed twice: its last line."""
+    path = _results(run_dir)
+    lines = _lines(path)
+    first = next(lines, None)
+    if first is None:
+        raise InputError(f"{path}: empty (the run stopped before its parity phase began)")
+    head = _parse(path, first, "the head line")
+    wanted = {json.dumps(case, ensure_ascii=False).encode() for case in cases}  # as record_line writes it
+    found: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        name = _QUOTED.match(line)
+        if name is not None and name.group(1) in wanted:
+            entry = _parse(path, line, f"the line of {name.group(1).decode('utf-8', 'replace')}")
+            found[str(entry.get("case"))] = entry
+    return head, found
 
 
 def entries(run_dir: Path) -> Iterator[dict[str, Any]]:

@@ -28,6 +28,11 @@ from ._noise_report import explain as explain_noise
 from ._results import StoredDifference, kept_answer, read_body, read_case
 
 GAP = -1
+CONTEXT = 3  # equal rows shown around a difference in a hunk
+# A row's mark between the two sides, by the kind of difference covering it ("changed": the
+# lines differ where no difference was recorded, e.g. a moved line): the viewer's and the page's.
+KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "duplicate-key": "2", "header": "H",
+             "changed": "·"}
 
 
 @dataclass
@@ -262,11 +267,48 @@ class CaseView:
     def statuses(self) -> tuple[Any, Any]:
         return self.meta[self.reference].get("status"), self.meta[self.candidate].get("status")
 
+    def row_kinds(self, *, hide_noise: bool = False) -> dict[int, tuple[str, bool]]:
+        """Row -> (the kind of the first difference covering it, dimmed: noise or ignored), the
+        noise and ignored differences left out with `hide_noise`: how every face marks rows."""
+        marked: dict[int, tuple[str, bool]] = {}
+        for d in self.differences:
+            if not (hide_noise and (d.noise or d.ignored)):
+                for row in d.rows:
+                    marked.setdefault(row, (d.kind, d.noise or d.ignored))
+        return marked
+
+    def differs(self, row: int) -> bool:
+        """The row's two sides are not the same line (one of them a gap, or both there and unequal)."""
+        left, right = self.alignment.left[row], self.alignment.right[row]
+        return left == GAP or right == GAP or self.left.lines[left] != self.right.lines[right]
+
+    def hunks(self, context: int = CONTEXT) -> list[tuple[int, int]]:
+        """Row ranges [lo, hi) around every differing row, `context` rows either side, merged
+        when they touch: what a printed or a page's diff shows of two long bodies."""
+        spans: list[tuple[int, int]] = []
+        for r in range(len(self.alignment)):
+            if not self.differs(r):
+                continue
+            lo, hi = max(0, r - context), min(len(self.alignment), r + context + 1)
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], hi))
+            else:
+                spans.append((lo, hi))
+        return spans
+
 
 def load_case(run_dir: Path, case: str, *, candidate: str | None = None, normalise: bool = True,
               headers: bool = False) -> CaseView:
     """Read a stored case from a run directory (no server needed) and lay it out."""
     head, entry = read_case(run_dir, case)
+    return case_view(run_dir, head, entry, candidate=candidate, normalise=normalise, headers=headers)
+
+
+def case_view(run_dir: Path, head: dict[str, Any], entry: dict[str, Any], *, candidate: str | None = None,
+              normalise: bool = True, headers: bool = False) -> CaseView:
+    """Lay out a case from its line already read (the head line and the case's), so a reader
+    of many cases goes over the record once (`entries`) rather than once a case."""
+    case = str(entry.get("case"))
     reference = head["reference"]
     targets = list(head.get("targets") or [reference, *entry.get("statuses", {})])
     candidates = [t for t in targets if t != reference]

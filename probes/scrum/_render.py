@@ -22,7 +22,7 @@ from ._findings import TokenSum, total
 SARIF_LEVEL = {"BLOCK": "error", "WARN": "warning", "INFO": "note"}
 
 
-def notes(board: ScrumBoard, b: BundleState) -> list[str]:
+def bundle_notes(board: ScrumBoard, b: BundleState) -> list[str]:
     """A tallied bundle's notes: the tally's own, then what the waves and the ledger say of it."""
     assert b.tally is not None
     said = list(b.tally.notes)
@@ -59,7 +59,7 @@ def bundle_table(board: ScrumBoard) -> Table:
             table.add_row(b.name, kb, "", "", Text(b.reason or "…", style="bundle.refusal" if b.guard in ("refused", "error") else "dim"))
             continue
         convergent, distinct = board.counts(b)
-        table.add_row(b.name, kb, str(convergent), str(distinct), "; ".join(notes(board, b)))
+        table.add_row(b.name, kb, str(convergent), str(distinct), "; ".join(bundle_notes(board, b)))
     return table
 
 
@@ -123,7 +123,7 @@ def tables_markdown(board: ScrumBoard) -> list[str]:
         else:
             convergent, distinct = board.counts(b)
             lines.append(f"| {b.name} | {b.kb:.0f} | {convergent} | {distinct} | "
-                         f"{md_cell('; '.join(notes(board, b)))} |")
+                         f"{md_cell('; '.join(bundle_notes(board, b)))} |")
     lines += ["", "| Bundle | Bundle KB | " + " | ".join(f"{n} tokens out" for n in names) + " | Tokens in / out |",
               "|---|---:|" + "---:|" * len(names) + "---:|"]
     for b in board.bundles.values():
@@ -208,7 +208,7 @@ def scrum_json(board: ScrumBoard) -> dict[str, Any]:
                      "distinct": board.counts(b)[1] if b.tally else None,
                      "convergent_blocks": sum(1 for n, _ in board.convergent_blocks() if n == b.name)
                      if b.tally else None,
-                     "notes": notes(board, b) if b.tally else [],
+                     "notes": bundle_notes(board, b) if b.tally else [],
                      "reviewers": [asdict(r) for r in b.tally.reviewers] if b.tally else [],
                      "tokens": tokens(board.bundle_tokens(b)),
                      "findings": [finding(b.name, loc) for loc in board.counted(b)],

@@ -44,6 +44,7 @@ from ..core.events import (
 )
 from ._config import Bundle, Reviewer, ScrumConfig, prompt_template
 from ._findings import summary_tokens
+from ._hunks import BUNDLE_DIFF
 from ._ledger import active, load_ledger
 from ._tally import Review, Tally, estimate_tokens, parse_review, recall, tally
 
@@ -427,6 +428,8 @@ class ScrumRun:
                 self.bus.emit(Notice("scrum", "error", f"bundle {b.name}: {b.reason}"))
             elif b.guard == "warn":
                 self.bus.emit(Notice("scrum", "warn", f"bundle {b.name}: {b.reason}"))
+            if b.guard in ("ok", "warn") and self.write is not None:  # what the findings point into (report.html)
+                self.write(f"{b.name}/{BUNDLE_DIFF}", b.diff)
         gate = asyncio.Semaphore(self.config.concurrency)
         timeout = httpx.Timeout(connect=10.0, read=None, write=30.0, pool=None)
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:

@@ -2,30 +2,37 @@
 
 from ._delta import compare_runs
 from ._gaps import KnownGap, gaps_path_of_run, load_gaps, record_gap
-from ._history import HistoryStore, HistoryUnavailable, RunSummary, open_store, rebuild, sparkline
-from ._judge import Judgement, judge_run, run_gaps
-from ._render import bare_verdict, verdict_json, verdict_markdown
+from ._history import HistoryStore, HistoryUnavailable, RunSummary, open_store, read_baseline, rebuild, sparkline
+from ._html import REPORT_HTML, report_html
+from ._judge import Judgement, judge_run, run_gaps, run_report
+from ._render import GITHUB_STEP_SUMMARY_BYTES, bare_verdict, fitted_markdown, verdict_json, verdict_markdown
 from ._verdict import EXIT_INTERNAL, EXIT_INTERRUPTED, Verdict, VerdictTracker
 
 __all__ = [
     "EXIT_INTERNAL",
     "EXIT_INTERRUPTED",
+    "GITHUB_STEP_SUMMARY_BYTES",
     "HistoryStore",
     "HistoryUnavailable",
     "Judgement",
     "KnownGap",
+    "REPORT_HTML",
     "RunSummary",
     "Verdict",
     "VerdictTracker",
     "bare_verdict",
     "compare_runs",
+    "fitted_markdown",
     "gaps_path_of_run",
     "judge_run",
     "load_gaps",
     "open_store",
+    "read_baseline",
     "rebuild",
     "record_gap",
+    "report_html",
     "run_gaps",
+    "run_report",
     "sparkline",
     "verdict_json",
     "verdict_markdown",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..core.events import DeltaLine, EngagementRow
+from ..core.events import ComparedWithPrevious, DeltaLine, EngagementRow
 from ..parity import trend_lines
 from ..scrum import scrum_delta
 from ._gaps import KnownGap
@@ -44,10 +44,17 @@ class Comparison:
     slower: list[tuple[str, float, float]] = field(default_factory=list)
     divergences: list[Divergence] = field(default_factory=list)
     gaps: list[tuple[KnownGap, str, str]] = field(default_factory=list)  # (gap, state, detail)
+    baseline: bool = False  # `previous` is a run directory given in place of the history's
 
     @property
     def regressed(self) -> list[tuple[KnownGap, str, str]]:
         return [g for g in self.gaps if g[1] == "regressed"]
+
+    def event(self) -> ComparedWithPrevious:
+        """The comparison as the run's events carry it to the verdict and every face."""
+        regressed = tuple(f"known gap {gap.id} regressed: {detail}" for gap, _, detail in self.regressed)
+        return ComparedWithPrevious(self.previous.run_id, tuple(self.lines()), regressed, tuple(self.engagement()),
+                                    self.gap_states())
 
     def gap_states(self) -> dict[str, str]:
         return {gap.id: state + (f" ({detail})" if detail else "") for gap, state, detail in self.gaps}
@@ -63,8 +70,9 @@ class Comparison:
 
     def lines(self) -> list[DeltaLine]:
         """The comparison in words, each line marked worse or better where it is either."""
-        out = [DeltaLine(f"compared with {self.previous.run_id} (the previous complete run of "
-                         f"{self.current.config_name!r})")]
+        out = [DeltaLine(f"compared with {self.previous.run_id} ("
+                         + ("the baseline given (--baseline)" if self.baseline else
+                            f"the previous complete run of {self.current.config_name!r}") + ")")]
         out += [DeltaLine(f"smoke {n} newly failing", "worse") for n in self.newly_failing]
         out += [DeltaLine(f"smoke {n} newly passing", "better") for n in self.newly_passing]
         out += [DeltaLine(f"smoke {n} slower: {a:.1f}s → {b:.1f}s", "worse") for n, a, b in self.slower]
@@ -86,8 +94,9 @@ class Comparison:
         return out
 
 
-def compare_runs(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = ()) -> Comparison:
-    c = Comparison(previous, current)
+def compare_runs(previous: RunSummary, current: RunSummary, gaps: Sequence[KnownGap] = (), *,
+            baseline: bool = False) -> Comparison:
+    c = Comparison(previous, current, baseline=baseline)
     failed = ("fail", "timeout")
     for name, now in current.smokes.items():
         before = previous.smokes.get(name)

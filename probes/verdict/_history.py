@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from ..core import VerdictWord, writer_gone
+from ..core import InputError, VerdictWord, writer_gone
 from ..core.events import (
     BundleTallied,
     DivergenceClassFound,
@@ -40,6 +40,7 @@ from ..scrum import bundle_summary
 SCHEMA_VERSION = 1
 STORE_NAME = "history.sqlite"
 BUSY_TIMEOUT_MS = 5000
+TREND_RUNS = 10  # earlier runs a trend shows
 
 MIGRATIONS: list[str] = [
     # 0 -> 1
@@ -57,6 +58,23 @@ MIGRATIONS: list[str] = [
     CREATE TABLE parity (run_id TEXT, case_name TEXT, target TEXT, status INTEGER, kind TEXT, fingerprint TEXT);
     """,
 ]
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    """One earlier run of a config as a trend shows it."""
+
+    run_id: str
+    started: str
+    verdict: str | None
+    complete: bool
+    duration: float
+    smokes_passed: int
+    smokes: int
+    convergent: int
+    distinct: int
+    cases: int
+    divergent: int
 
 
 class HistoryUnavailable(Exception):
@@ -209,6 +227,24 @@ class RunSummary:
         return summary
 
 
+def read_baseline(run_dir: Path, config_name: str) -> RunSummary | str:
+    """A previous run's directory in place of the history (`--baseline`: a CI runner keeps none):
+    its summary, or why it cannot stand in, as the history would pass it over (it did not
+    finish, or finished incomplete). InputError when it is not a run of this config at all."""
+    if not (run_dir / "events.jsonl").is_file():
+        raise InputError(f"--baseline {run_dir}: not a run directory (no events.jsonl)")
+    try:
+        summary = RunSummary.of_run_dir(run_dir)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"--baseline {run_dir}: {exc}") from None
+    if summary.config_name != config_name:
+        raise InputError(f"--baseline {run_dir}: a run of {summary.config_name!r}, not of {config_name!r}")
+    if not summary.finished or not summary.complete:
+        return (f"--baseline {run_dir.name} {'did not finish' if not summary.finished else 'is incomplete'}: "
+                "this run is judged without memory, as the history would judge it")
+    return summary
+
+
 def config_hash(path: str) -> str:
     try:
         return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
@@ -320,6 +356,26 @@ class HistoryStore:
         except sqlite3.DatabaseError as exc:
             raise HistoryUnavailable(f"{self.path}: {exc}") from None
         return RunSummary.from_json(row[0]) if row else None
+
+    def trend(self, config_name: str, before: str, last: int = TREND_RUNS) -> list[TrendRow]:
+        """The last finished runs of a config started before `before`, oldest first: the counts
+        a trend shows, read by SQL without loading each run's summary (one of 100,000 cases
+        holds every divergent case)."""
+        try:
+            rows = self.db.execute(
+                "SELECT r.run_id, r.started, r.verdict, r.complete, r.duration,"
+                " (SELECT count(*) FROM smokes s WHERE s.run_id = r.run_id AND s.status = 'pass'),"
+                " (SELECT count(*) FROM smokes s WHERE s.run_id = r.run_id),"
+                " (SELECT coalesce(sum(b.convergent), 0) FROM bundles b WHERE b.run_id = r.run_id),"
+                " (SELECT coalesce(sum(b.distinct_count), 0) FROM bundles b WHERE b.run_id = r.run_id),"
+                " coalesce(json_extract(r.summary, '$.parity_counts.cases'), 0),"
+                " coalesce(json_extract(r.summary, '$.parity_counts.body_divergent'), 0)"
+                " FROM runs r WHERE r.config_name = ? AND r.started < ? AND r.finished = 'yes'"
+                " ORDER BY r.started DESC, r.run_id DESC LIMIT ?", (config_name, before, last)).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise HistoryUnavailable(f"{self.path}: {exc}") from None
+        return [TrendRow(run_id, started, verdict, bool(complete), duration or 0.0, *counts)
+                for run_id, started, verdict, complete, duration, *counts in reversed(rows)]
 
     def runs(self, last: int | None = None) -> list[RunSummary]:
         """The last runs, oldest first."""

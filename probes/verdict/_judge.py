@@ -3,11 +3,13 @@ the known-gaps file, whoever asks (a run ending, `gauntlet verdict`, a gap just 
 
 A gap recorded after a run ended must change the run's verdict files, not only a screen:
 re-judging replays events.jsonl into a fresh tracker with the gaps file as it is now and
-rewrites verdict.json and verdict.md in one step each.
+rewrites verdict.json, verdict.md and report.html in one step each. `gauntlet report` replays
+the same way and writes nothing in the run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -16,7 +18,8 @@ from ..core import InputError, VerdictWord, Writer, write_atomic
 from ..core.events import RunFinished, read_events
 from ..scrum import findings_sarif, load_ledger, summary_markdown
 from ._gaps import KnownGap, gaps_path_of_run, load_gaps
-from ._render import verdict_json, verdict_markdown
+from ._html import REPORT_HTML, report_html
+from ._render import fitted_markdown, verdict_json, verdict_markdown
 from ._verdict import EXIT_INTERRUPTED, Verdict, VerdictTracker
 
 
@@ -28,7 +31,8 @@ class Judgement:
     gaps_file: Path | None
     gaps: tuple[KnownGap, ...]  # as the gaps file holds them now
     finished: bool  # the run wrote RunFinished (else it is judged as it stands, incomplete)
-    written: bool  # verdict.json and verdict.md were rewritten (never under a run still going)
+    written: bool  # verdict.json, verdict.md and report.html were rewritten (never under a run still going)
+    tracker: VerdictTracker  # the boards the verdict was judged from
 
 
 def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
@@ -42,9 +46,29 @@ def run_gaps(run_dir: Path) -> tuple[Path | None, list[KnownGap]]:
     return gaps_file, load_gaps(gaps_file)
 
 
-def judge_run(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
-    """The run's verdict from its events and its gaps file, written to its verdict files
-    unless the run is still going (its own writer has the last word then)."""
+@dataclass(frozen=True)
+class Replayed:
+    """A run's boards and verdict as its events tell them, with the gaps file and the findings
+    ledger as they are now."""
+
+    tracker: VerdictTracker
+    verdict: Verdict
+    finished: RunFinished | None
+    live: bool  # still being written by its own process
+    gaps_file: Path | None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.finished is not None and self.finished.interrupted
+
+    @property
+    def duration(self) -> float:
+        return self.finished.duration if self.finished is not None else 0.0
+
+
+def replay(run_dir: Path, *, today: date | None = None) -> Replayed:
+    """Replay a run's events into a fresh tracker and judge it (a run abandoned by its writer is
+    BLOCK, incomplete); InputError when the folder is not a run."""
     events_path = run_dir / "events.jsonl"
     if not events_path.is_file():
         raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
@@ -65,15 +89,36 @@ def judge_run(run_dir: Path, *, strict: bool = False, today: date | None = None)
     live = finished is None and writer is not None and writer.running() is not False
     if finished is None and writer is not None and not live:
         verdict = replace(verdict, verdict=VerdictWord.BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
-    interrupted = finished is not None and finished.interrupted
-    if not live:
-        duration = finished.duration if finished is not None else 0.0
-        write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=interrupted,
-                                                            duration=duration))
-        write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=interrupted))
+    return Replayed(tracker, verdict, finished, live, gaps_file)
+
+
+def judge_run(run_dir: Path, *, strict: bool = False, today: date | None = None) -> Judgement:
+    """The run's verdict from its events and its gaps file, written to its verdict files (and
+    its page) unless the run is still going (its own writer has the last word then)."""
+    r = replay(run_dir, today=today)
+    tracker, verdict = r.tracker, r.verdict
+    if not r.live:
+        write_atomic(run_dir / "verdict.json", verdict_json(tracker, verdict, interrupted=r.interrupted,
+                                                            duration=r.duration))
+        write_atomic(run_dir / "verdict.md", verdict_markdown(tracker, verdict, interrupted=r.interrupted))
+        write_atomic(run_dir / REPORT_HTML, report_html(tracker, verdict, run_dir, interrupted=r.interrupted,
+                                                        duration=r.duration))
         if tracker.scrum.ledger is not None and (run_dir / "scrum").is_dir():  # what a dismissal changes there
             write_atomic(run_dir / "scrum" / "summary.md",
                          summary_markdown(tracker.scrum, tracker.run.name if tracker.run else "gauntlet"))
             write_atomic(run_dir / "scrum" / "findings.sarif", findings_sarif(tracker.scrum))
-    code = EXIT_INTERRUPTED if interrupted else verdict.exit_code(strict=strict)
-    return Judgement(run_dir, verdict, code, gaps_file, tuple(gaps), finished is not None, not live)
+    code = EXIT_INTERRUPTED if r.interrupted else verdict.exit_code(strict=strict)
+    return Judgement(run_dir, verdict, code, r.gaps_file, tuple(tracker.gaps), r.finished is not None, not r.live,
+                     tracker)
+
+
+def run_report(run_dir: Path, *, markdown: bool = False, limit: int | None = None,
+               measure: Callable[[str], int] = len) -> str:
+    """`gauntlet report`: a run's page, or its verdict as Markdown cut to `limit` (as `measure`
+    counts it), from its events as they are now; nothing in the run directory is written."""
+    r = replay(run_dir)
+    if markdown:
+        if limit is None:
+            return verdict_markdown(r.tracker, r.verdict, interrupted=r.interrupted)
+        return fitted_markdown(r.tracker, r.verdict, limit=limit, measure=measure, interrupted=r.interrupted)
+    return report_html(r.tracker, r.verdict, run_dir, interrupted=r.interrupted, duration=r.duration)

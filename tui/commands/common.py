@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -20,6 +21,7 @@ from themes.palette import CONSOLE_THEME
 
 if TYPE_CHECKING:
     from probes import Judgement
+    from probes.verdict import Verdict, VerdictTracker
 
 EXIT_USAGE = 2
 
@@ -49,7 +51,31 @@ def run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="known gaps fail the run (exit 1)")
     parser.add_argument("--force-oversize", action="store_true",
                         help="send scrum bundles over max_kb anyway (also SCRUM_FORCE_OVERSIZE=1)")
+    baseline_option(parser)
     theme_option(parser)
+
+
+def baseline_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--baseline", type=Path, metavar="RUN_DIR",
+                        help="a previous run's directory (e.g. the last main-branch artifact) to judge recurring "
+                             "findings, regressed gaps and changed classes against, in place of the history")
+
+
+def append_step_summary(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool) -> None:
+    """On GitHub Actions (GITHUB_STEP_SUMMARY set), the verdict as Markdown appended to the
+    step's summary, cut to what the summary still holds; a failure is said, never fatal."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    from probes.verdict import GITHUB_STEP_SUMMARY_BYTES, fitted_markdown
+
+    try:
+        room = GITHUB_STEP_SUMMARY_BYTES - (os.path.getsize(path) if os.path.exists(path) else 0) - 1
+        text = fitted_markdown(tracker, verdict, limit=room, measure=lambda s: len(s.encode()), interrupted=interrupted)
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except (InputError, OSError) as exc:
+        err(f"gauntlet: GITHUB_STEP_SUMMARY {path}: the verdict was not added: {exc}")
 
 
 def theme_option(parser: argparse.ArgumentParser) -> None:

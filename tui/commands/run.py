@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
 
-from .common import config_arg, err, interactive, run_options
+from .common import append_step_summary, config_arg, err, interactive, run_options
 from .diff import show_case
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
     from ..headless import HeadlessPrinter
 
     engine = make_engine(config, out, only=only, skip=skip, parity_only=parity_only, shard=shard,
-                         strict=args.strict, force_oversize=args.force_oversize)
+                         strict=args.strict, force_oversize=args.force_oversize, baseline=args.baseline)
     if interactive(args) and not parity_only:
         from ..app import GauntletApp
         from ..sources import LiveSource
@@ -140,12 +140,13 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
         outcome = asyncio.run(drive(engine))
     finally:
         printer.close()
+    append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
     return outcome.exit_code
 
 
 def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), skip: Sequence[str] = (),
                 parity_only: Sequence[str] = (), shard: Shard | None = None, strict: bool = False,
-                force_oversize: bool = False) -> Engine:
+                force_oversize: bool = False, baseline: Path | None = None) -> Engine:
     """The run's engine, once the checks that refuse a run before it starts have passed: a
     directory it could not write, a shard of a run without parity, a shard with --case."""
     from probes import Engine, select_phases
@@ -161,7 +162,7 @@ def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), s
     if shard is not None and parity_only:
         raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
     return Engine(config, phases, out_dir=out, strict=strict, parity_only=parity_only,
-                  force_oversize=force_oversize, shard=shard)
+                  force_oversize=force_oversize, shard=shard, baseline=baseline)
 
 
 async def drive(engine: Engine) -> RunOutcome:

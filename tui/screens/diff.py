@@ -28,7 +28,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from probes import GAP, CaseView, GauntletError, latency_classes, latency_parts, load_case
-from probes.parity import StoredDifference
+from probes.parity import KIND_MARK, StoredDifference
 from themes.palette import LATENCY_STYLE, STYLES
 
 from ..base import BaseApp
@@ -40,8 +40,6 @@ from .help import HelpScreen
 if TYPE_CHECKING:
     from probes import Judgement
 
-KIND_MARK = {"status": "S", "shape": "◆", "type": "T", "value": "≠", "duplicate-key": "2", "header": "H",
-             "changed": "·"}
 TOKEN = re.compile(r'(?P<key>"(?:[^"\\]|\\.)*"(?=:))|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)'
                    r"|(?P<lit>\btrue\b|\bfalse\b|\bnull\b)")
 # The parts of a row drawn in a colour of their own, over the row's background.
@@ -120,7 +118,7 @@ class SideBySide(ScrollView, can_focus=True):
         half = max(1, (width - 3) // 2)
         kind, dimmed = self.row_kind.get(row, ("", False))
         left, right = view.alignment.left[row], view.alignment.right[row]
-        if not kind and (left == GAP or right == GAP or view.left.lines[left] != view.right.lines[right]):
+        if not kind and view.differs(row):
             kind = "changed"
         segments: list[Segment] = []
         for side, (line, body) in enumerate(((left, view.left), (right, view.right))):
@@ -228,11 +226,7 @@ class DiffScreen(Screen[None]):
             return
         hide = self.options["hide_noise"]
         self.shown = [d for d in view.differences if not (hide and (d.noise or d.ignored))]
-        row_kind: dict[int, tuple[str, bool]] = {}
-        for d in self.shown:
-            for row in d.rows:
-                row_kind.setdefault(row, (d.kind, d.noise or d.ignored))
-        self.query_one(SideBySide).show(view, row_kind)
+        self.query_one(SideBySide).show(view, view.row_kinds(hide_noise=hide))
         options = self.query_one(OptionList)
         options.clear_options()
         for i, d in enumerate(self.shown):
