@@ -180,6 +180,8 @@ def _parity(report: Report) -> None:
     report.unmatched, report.unmatched_more = unmatched[:LISTED], max(0, len(unmatched) - LISTED)
     groups = board.class_groups()
     shown, report.classes_more = groups[:CLASSES_SHOWN], max(0, len(groups) - CLASSES_SHOWN)
+    if not shown:
+        return
     compared = max(1, report.tracker.parity_compared())
     try:
         head, lines = read_cases(report.run_dir, {g.cases[0] for g in shown})
