@@ -25,7 +25,7 @@ from tui.screens.confirm import ConfirmScreen
 from tui.screens.help import HelpScreen
 from tui.sources import FileSource, LiveSource
 
-from .tui_helpers import ScriptedSource, demo_run_copy, settle
+from .tui_helpers import ScriptedSource, demo_run_copy, settle, shown_text
 
 
 async def test_number_keys_switch_panes_at_80_columns(tmp_path):
@@ -272,3 +272,114 @@ async def test_arrows_cycle_reviewers_only_while_the_scrum_pane_has_the_focus(tm
         await pilot.click("#smoke-table")  # all four panes are on screen: the focus moves to the smokes
         await pilot.press("right")
         assert scrum.reviewer_index == len(reviewers) - 1
+
+
+async def test_pane_keys_typed_faster_than_the_tabs_answer_leave_the_last_pane_shown(tmp_path, monkeypatch):
+    """Each pane key moves the tabs, and the tabs answer (TabActivated) later: an answer to
+    an earlier key is stale by then and must not switch back, or two panes take turns."""
+    from textual import events
+
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    shown: list[str] = []
+    show = app.action_show_pane
+    monkeypatch.setattr(app, "action_show_pane", lambda name: (shown.append(name), show(name)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        shown.clear()
+        for key in ("2", "1"):  # both queued before the app handles either
+            app.post_message(events.Key(key, key))
+        await pilot.pause()
+        await pilot.pause()
+        assert shown == ["scrum", "smokes"]
+        assert app.active_pane == "smokes" and app.query_one("#pane-tabs").active == "tab-smokes"
+        assert app.query_one("#smokes").display and not app.query_one("#scrum").display
+
+
+async def test_a_review_streamed_while_its_pane_was_hidden_is_shown_at_its_end(tmp_path):
+    """The review text follows the review to its end; while the pane is hidden the area has
+    no size to scroll by, so it must still be at the end once shown, not wherever it was."""
+    app = GauntletApp(FileSource(demo_run_copy(tmp_path), follow=False), clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)  # drawn into the scrum pane while the smokes pane is shown
+        await pilot.press("2")
+        await settle(app, pilot)
+        area = app.query_one("#review-text")
+        assert area.max_scroll_y > 0, "the review is longer than the area at 80x24"
+        assert area.scroll_y == area.max_scroll_y
+        assert "VERDICT: SHIP" in shown_text(area)
+
+
+async def test_a_review_streaming_on_screen_stays_at_its_end():
+    from probes.core.events import ReviewChunk, ReviewStarted, ScrumPlanned
+
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        source.start("scrum")
+        source.push(0, ScrumPlanned((PlannedBundle("c1", 46.0, 47.0, "ok"),), (PlannedReviewer("kimi", "moonshot", "openai"),)))
+        source.push(0, ReviewStarted("c1", "kimi", "openai"))
+        await pilot.press("2")
+        area = app.query_one("#review-text")
+        for n in range(1, 31):
+            source.push(1, ReviewChunk("c1", "kimi", f"line {n}\n"))
+            await pilot.pause()
+            await settle(app, pilot)
+        assert area.max_scroll_y > 0 and area.scroll_y == area.max_scroll_y
+        assert "line 30" in shown_text(area)
+        source.close()
+
+
+async def test_an_untouched_parity_list_stays_at_its_start_as_cases_land(tmp_path):
+    """Which class is first changes as cases land; a list nobody moved shows its first row
+    highlighted, whichever class that is when the view was last drawn."""
+    from probes.core.events import ParityCaseFinished, event_of_line
+
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    lines = (demo_run_copy(tmp_path) / "events.jsonl").read_bytes().splitlines()
+    events = [event_of_line(line) for line in lines]
+    first_case = next(i for i, (_, event) in enumerate(events) if isinstance(event, ParityCaseFinished))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        for t, event in events[:first_case + 1]:  # a match: the only class, so far
+            source.push(t, event)
+        await pilot.pause()
+        await settle(app, pilot)
+        pane = app.query_one("#parity")
+        assert pane.index.is_header(0) and pane.rows.cursor == 0
+        for t, event in events[first_case + 1:]:  # the shape classes, bigger, go before it
+            source.push(t, event)
+        source.close()
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        assert pane.rows.cursor == 0 and pane.rows.top == 0
+        assert pane.index.group_at(0).key != pane.index.group_at(len(pane.index) - 1).key
+
+
+async def test_a_summary_updated_while_a_layout_is_pending_gets_its_new_height():
+    """Textual measures a widget once per layout request it counts, and counts a request
+    only if none is pending. Under load a layout pass can come between a resize (which
+    leaves a request pending until the widget's own turn) and an update: the forced order
+    below is that one, and the new text must not be drawn in the old text's height."""
+    from textual.app import App
+    from textual.widgets import Static
+
+    from tui.widgets import update_static
+
+    class OneLine(App[None]):
+        CSS = "Static { height: auto; }"
+
+        def compose(self):
+            yield Static(id="line")
+
+    app = OneLine()
+    async with app.run_test(size=(20, 10)) as pilot:
+        line = app.query_one("#line", Static)
+        line.refresh(layout=True)  # pending, as after a resize
+        app.screen._clear_arrangement_cache()
+        app.screen._refresh_layout()  # a layout pass before the widget's turn: measures ""
+        update_static(line, "x" * 30)  # two lines at 20 columns
+        await pilot.pause()
+        assert line.size.height == 2

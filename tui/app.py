@@ -162,7 +162,12 @@ class GauntletApp(BaseApp):
         (focusable.first() if focusable else target).focus()
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        name = event.tab.id.removeprefix("tab-") if event.tab and event.tab.id else None
+        """A tab clicked. The tabs also answer each pane key this way, later: an answer the
+        tabs have moved on from since (a key pressed meanwhile) is stale, and acting on it
+        would switch back, and the next answer back again."""
+        if event.tab.id != event.tabs.active:
+            return
+        name = event.tab.id.removeprefix("tab-") if event.tab.id else None
         if name in PANES and name != self.active_pane:
             self.action_show_pane(name)
 

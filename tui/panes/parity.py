@@ -77,10 +77,18 @@ class ParityPane(Vertical):
         return self.index.case_at(self.rows.cursor)
 
     def refresh_from(self, model: RunModel) -> None:
+        """Fold in the cases that landed, the highlighted row and the first one on screen
+        kept where they were in their class. A list nobody has moved stays at its start:
+        which class is first changes as cases land, and the first row's class followed down
+        the list would end wherever the class stood when the view happened to be drawn."""
         rows = self.rows
+        moved = rows.cursor != 0 or rows.top != 0
         cursor, top = self.index.anchor(rows.cursor), self.index.anchor(rows.top)
         self.index.update(model)
-        rows.rows_changed(self.index.row_of(cursor), self.index.row_of(top))
+        if moved:
+            rows.rows_changed(self.index.row_of(cursor), self.index.row_of(top))
+        else:
+            rows.rows_changed()
         self._describe()
 
     def _describe(self) -> None:

@@ -99,6 +99,16 @@ class ScrumPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "Seen", "What")
+        self.watch(self.query_one("#review-text", TextArea), "virtual_size", self._follow_review, init=False)
+
+    def _follow_review(self) -> None:
+        """Show the review's end while the cursor is at it. Not when the text changes but
+        when the area's wrapped size does: the pane is often hidden while a review streams,
+        and a hidden area has no size to scroll by; it gets one, and its text is wrapped to
+        it, when it is shown. (Scrolled after the next refresh, to the size then.)"""
+        area = self.query_one("#review-text", TextArea)
+        if area.cursor_location == area.document.end:
+            area.scroll_end(animate=False)
 
     def selected(self) -> str | None:
         return selected_key(self.query_one("#bundle-table", DataTable), self._bundles)
@@ -173,18 +183,20 @@ class ScrumPane(Vertical):
                       key=(bundle.name, tokens))
 
     def _show_review(self, model: RunModel, key: tuple[str, str]) -> None:
-        """Append what streamed in since the last redraw; reload only for another review."""
+        """Append what streamed in since the last redraw; reload only for another review,
+        its cursor at its end: the area follows the review while the cursor is there
+        (_follow_review), and stops where the operator moves it up to read."""
         area = self.query_one("#review-text", TextArea)
         total = model.review_count.get(key, 0)
         shown_key, shown = self._text_for
         text = model.reviews.get(key, "")
         if key != shown_key or total < shown or total - shown > len(text):
             area.load_text(text)
+            area.move_cursor(area.document.end)
         elif total > shown:
             area.insert(text[len(text) - (total - shown):], area.document.end)
         else:
             return
-        area.scroll_end(animate=False)
         self._text_for = (key, total)
 
     def _fill_tally(self, board: ScrumBoard, bundle: BundleState | None) -> None:

@@ -53,12 +53,20 @@ class Themed:
 
 def update_static(widget: Static, content: Any, *, key: object = None, layout: bool = True) -> None:
     """Update a Static only when what it shows changed: each update costs a layout pass of
-    the whole screen, and the panes redraw ten times a second."""
+    the whole screen, and the panes redraw ten times a second.
+
+    With a layout, the widget is measured again whatever else is pending. Textual keeps a
+    widget's measured box under a count that a layout request bumps only when no request is
+    pending already; a resize leaves one pending until the widget's own turn, and on a
+    loaded machine a layout pass can come first and measure the text shown then. Without
+    the bump, the new text is drawn in that old height, clipped, until the next resize."""
     key = key if key is not None else (content.plain if hasattr(content, "plain") else content)
     if getattr(widget, "_shown_key", None) == key:
         return
     widget._shown_key = key  # type: ignore[attr-defined]
     widget.update(content, layout=layout)
+    if layout:
+        widget._layout_updates += 1
 
 
 def selected_key(table: DataTable[Any], keys: list[str]) -> str | None:
