@@ -14,8 +14,10 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/gauntlet demo
 
+# On every core, at most TEST_WORKERS (`make test TEST_WORKERS=1` runs the tests one at a time).
+TEST_WORKERS ?= 4
 test: $(VENV)/.installed
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider -n auto --maxprocesses $(TEST_WORKERS)
 
 # The native twins: apt-installs the Debian toolchains when missing, builds validatord in
 # Rust and in Go offline (cached by source hash), and runs the gauntlet against them.

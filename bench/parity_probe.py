@@ -3,7 +3,11 @@
 - the probe (gauntlet's engine, results and raw bodies written) vs a sequential
   one-request-at-a-time httpx client over the same requests: target >= 8x faster;
 - the probe vs a bare httpx gather of the same requests at the same concurrency:
-  target <= 1.2x.
+  target <= 1.2x;
+- the CPU a request costs a bare gather over one pool of CONCURRENCY connections and over
+  CONCURRENCY clients of one connection each, lent a request at a time (what the probe
+  does, probes/parity/_probe.py `Connections`): httpcore walks its pool's connections twice
+  a request, so the lent ones cost about half; target: less than the pool's.
 
 The twins run in their own process and answer after 20 ms, modelling a service that does
 I/O of its own (a store lookup); without it a CPU-bound Python server would be what is
@@ -66,12 +70,19 @@ def main() -> None:
                     client.post(url + "/v1/validate", json=payload)
             sequential_wall = time.perf_counter() - start
 
+            pooled_cpu = cpu_seconds(lambda: asyncio.run(bare_gather(requests)))
+            lent_cpu = cpu_seconds(lambda: asyncio.run(bare_gather_lent(requests, urls.values())))
+
             speedup = sequential_wall / probe_wall
             over_gather = probe_wall / gather_wall
             print(f"{CASES} cases x 2 targets, twins answering after {LATENCY_MS} ms: probe {probe_wall:.2f}s, "
                   f"sequential client {sequential_wall:.2f}s, bare httpx gather {gather_wall:.2f}s")
             print(f"speedup_over_sequential={speedup:.1f}x probe_over_bare_gather={over_gather:.2f}")
+            print(f"bare gather CPU a request: one pool of {CONCURRENCY} connections "
+                  f"{pooled_cpu / len(requests) * 1000:.2f} ms, {CONCURRENCY} clients of one connection lent "
+                  f"{lent_cpu / len(requests) * 1000:.2f} ms")
             check(speedup >= 8, f"only {speedup:.1f}x faster than sequential")
+            check(lent_cpu < pooled_cpu, f"lent clients {lent_cpu:.2f}s of CPU, one pool {pooled_cpu:.2f}s")
             check(over_gather <= 1.2, f"{over_gather:.2f}x a bare gather")
     finally:
         cleanup(work)
@@ -87,6 +98,36 @@ async def bare_gather(requests) -> None:
                 return response.content
 
         await asyncio.gather(*(one(u, p) for u, p in requests))
+
+
+async def bare_gather_lent(requests, bases) -> None:
+    """The same gather, each request on a client of one connection to its target, lent to it."""
+    gate = asyncio.Semaphore(CONCURRENCY)
+    one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = httpx.create_ssl_context(trust_env=False)
+    free = {base: [httpx.AsyncClient(limits=one, verify=tls, trust_env=False) for _ in range(CONCURRENCY)]
+            for base in bases}
+
+    async def one_request(url, payload):
+        async with gate:
+            client = free[url].pop()
+            try:
+                response = await client.post(url + "/v1/validate", json=payload)
+                return response.content
+            finally:
+                free[url].append(client)
+
+    await asyncio.gather(*(one_request(u, p) for u, p in requests))
+    for clients in free.values():
+        for client in clients:
+            await client.aclose()
+
+
+def cpu_seconds(work) -> float:
+    """This process's CPU time over `work` (the twins answer from a process of their own)."""
+    start = time.process_time()
+    work()
+    return time.process_time() - start
 
 
 def _toml_inline(value) -> str:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import sys
 import textwrap
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -278,6 +279,27 @@ def wait_until(condition, timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"{what}: not within {timeout}s")
         time.sleep(0.02)
+
+
+class Stopwatch:
+    """Seconds since it started, less those this thread spent waiting for a CPU: how long the
+    work took itself, which a test bounding it means, on a machine whose cores are also busy
+    with other work (the suite's other worker, other people's). Linux counts a thread's wait
+    on the run queue in /proc/thread-self/schedstat; where it does not, the wall clock alone."""
+
+    def __init__(self) -> None:
+        self.started, self.waited = time.monotonic(), self._waited()
+
+    @staticmethod
+    def _waited() -> float:
+        try:
+            with open("/proc/thread-self/schedstat") as fh:
+                return int(fh.read().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started - (self._waited() - self.waited)
 
 
 async def until(condition, pilot, timeout: float, what: str) -> None:

@@ -139,12 +139,14 @@ def test_a_verdict_that_cannot_be_rendered_is_still_written(servers, write_confi
 
 
 def test_a_fault_outside_a_run_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
-    import probes.parity._sidebyside
+    import probes.parity
 
     def broken(*args, **kwargs):
         raise AttributeError("planted in the diff loader")
 
-    monkeypatch.setattr(probes.parity._sidebyside, "load_case", broken)
+    # Planted where the CLI looks it up: the package keeps a public name once it is first
+    # used (lazy_loader), so a test run earlier in the session has it cached there.
+    monkeypatch.setattr(probes.parity, "load_case", broken)
     code = main(["diff", str(tmp_path), "case", "--headless"])
     err = capsys.readouterr().err
     assert code == 3 and "Traceback" not in err

@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -28,7 +29,8 @@ from probes.core._rundir import Writer
 
 from .conftest import REPO, only_run, wait_until
 
-CASES = 20_000
+CASES = 20_000  # the merge at scale
+EQUAL_CASES = 2_000  # four shards beside one unsharded run of them all
 SHARDS = 4
 DIVERGING = ("shape", "type", "value", "status", "text")  # one case in ten diverges, one of these ways
 VALUE = ({"items": [1, 2]}, {"items": [1, 3]})
@@ -37,6 +39,7 @@ TEXT = ("a\nb\n", "a\nc\n")
 VALUE_CLASS = classify(diff_json(*VALUE)).id
 TEXT_CLASS = classify(diff_text(*TEXT)).id
 DEADLINE = 300  # seconds a probe of CASES may take on a loaded 2-core machine
+MERGE_CPU_SECONDS = 30  # merging CASES takes ~4 s; one that slows down as the cases add up, minutes
 
 
 def answers(runtime: str):
@@ -157,45 +160,66 @@ def events_of(run_dir: Path) -> list:
     return [event for _, event in read_events(str(run_dir / "events.jsonl"))]
 
 
-@pytest.mark.timeout(DEADLINE)
-def test_four_shards_merged_equal_one_unsharded_run(servers, tmp_path):
-    names = case_names(CASES)
+def expected_bodies(names: Iterable[str]) -> dict[tuple[str, str], bytes]:
+    """What each runtime answers each diverging case: the bodies the merge must keep, each once."""
+    async def both() -> dict[tuple[str, str], bytes]:
+        handlers = {runtime: answers(runtime) for runtime in ("rust", "go")}
+        return {(name, runtime): (await handle("POST", f"/{name.split('-')[0]}/{name}", {}, b""))[2]
+                for name in names if not name.startswith("match-") for runtime, handle in handlers.items()}
+
+    return asyncio.run(both())
+
+
+def merge_shards(servers, tmp_path: Path, names: list[str], *, unsharded: bool) -> tuple[Path, list[Path], float]:
+    """The four shards of `names` probed side by side (and, when `unsharded`, one run of them
+    all beside them, into `whole/`), then merged: the merged run, the shards, the merge's
+    seconds of CPU."""
     config = project(servers, tmp_path, names)
     began = time.monotonic()
     procs = shard_runs(config, tmp_path, range(1, SHARDS + 1))
-    procs["whole"] = start("parity", str(config), "--headless", "--out", str(tmp_path / "whole"),
-                           log=tmp_path / "whole.log")
+    if unsharded:
+        procs["whole"] = start("parity", str(config), "--headless", "--out", str(tmp_path / "whole"),
+                               log=tmp_path / "whole.log")
     finished(procs, tmp_path, expected=1)  # the status mismatches block
     probed = time.monotonic() - began
     shards = [only_run(tmp_path / f"shard-{k}") for k in range(1, SHARDS + 1)]
-    whole = only_run(tmp_path / "whole")
 
     # Each case was probed by exactly one shard, the one its name hashes to; none is left out.
     parts = [{e["case"] for e in entries(run)} for run in shards]
-    assert sum(map(len, parts)) == CASES and set().union(*parts) == set(names)
+    assert sum(map(len, parts)) == len(names) and set().union(*parts) == set(names)
     for k, part in enumerate(parts, 1):
         assert all(Shard(k, SHARDS).holds(name) for name in part)
-        assert 0.2 * CASES < len(part) < 0.3 * CASES, [len(p) for p in parts]
+        assert 0.2 * len(names) < len(part) < 0.3 * len(names), [len(p) for p in parts]
 
-    began = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     merged_out = gauntlet("merge", *map(str, shards), "--out", str(tmp_path / "merged"))
-    merging = time.monotonic() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    merging = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime  # CPU: steady on a busy machine
     assert merged_out.returncode == 1, merged_out.stdout + merged_out.stderr
     merged = only_run(tmp_path / "merged")
     assert "Traceback" not in merged_out.stderr and str(merged) in merged_out.stdout
+    print(f"\n{len(names):,} cases: four shards{' and one unsharded run' if unsharded else ''} side by side "
+          f"{probed:.1f}s, merge {merging:.1f}s of CPU")
+    return merged, shards, merging
 
-    # The same cases, each once, in the same classes, with the same bodies.
+
+def assert_merged(merged: Path, shards: list[Path], names: list[str]) -> None:
+    """The merged run holds what the cases answer: each case once, each class of divergence
+    (one per way of diverging, with the cases that diverge that way), both runtimes' bodies of
+    every diverging case, each stored once, each class announced once before the first case
+    naming it, the value class covered by its known gap. A stored diff of a case from the
+    last shard opens like any run's, and judging the run again agrees."""
     lines = [e["case"] for e in entries(merged)]
-    assert len(lines) == CASES and set(lines) == set(names)
-    assert class_cases(merged) == class_cases(whole)
-    assert {VALUE_CLASS, TEXT_CLASS} <= {c for _, c in class_cases(whole)}
-    assert len(class_cases(whole)) == 4  # shape, type, value and text (a status code alone is no class)
+    assert len(lines) == len(names) and set(lines) == set(names)
+    classes = class_cases(merged)
+    by_kind = {kind: {n for n in names if n.startswith(f"{kind}-")} for kind in ("shape", "type", "value", "text")}
+    assert {target for target, _ in classes} == {"go"}
+    assert sorted(map(sorted, classes.values())) == sorted(map(sorted, by_kind.values()))  # status alone is no class
+    assert classes[("go", VALUE_CLASS)] == by_kind["value"] and classes[("go", TEXT_CLASS)] == by_kind["text"]
     bodies = kept_bodies(merged)
-    assert diverging(bodies) == diverging(kept_bodies(whole))
-    assert len(diverging(bodies)) == 2 * CASES // 10  # both targets' answers to every diverging case
+    assert diverging(bodies) == expected_bodies(names)
     assert (merged / "parity" / PACK).stat().st_size == sum(map(len, set(bodies.values())))  # each body once
 
-    # Its events: each class announced once before the first case naming it, every case once.
     seen: set[str] = set()
     cases = 0
     for event in events_of(merged):
@@ -205,29 +229,53 @@ def test_four_shards_merged_equal_one_unsharded_run(servers, tmp_path):
         elif isinstance(event, ParityCaseFinished):
             cases += 1
             assert {c for c in event.classes.values() if c} <= seen
-    assert cases == CASES and seen == {c for _, c in class_cases(whole)}
+    assert cases == len(names) and seen == {c for _, c in classes}
     assert isinstance(events_of(merged)[-1], RunFinished)
 
-    # The same headline, verdict and reasons, from the same gaps file.
-    mine, theirs = verdict_of(merged), verdict_of(whole)
-    assert mine["phases"]["parity"]["headline"] == theirs["phases"]["parity"]["headline"]
-    assert mine["phases"]["parity"]["cases_total"] == CASES
-    assert (mine["verdict"], mine["complete"]) == (theirs["verdict"], theirs["complete"]) == ("BLOCK", True)
-    assert without_examples(mine["reasons"]) == without_examples(theirs["reasons"])
-    assert without_examples(mine["known_gaps"]) == without_examples(theirs["known_gaps"])
-    assert "covered by known gap items-tail" in mine["known_gaps"][0]
-    assert [(c["class"], c["cases_total"]) for c in mine["phases"]["parity"]["classes"]] == \
-        [(c["class"], c["cases_total"]) for c in theirs["phases"]["parity"]["classes"]]
+    verdict = verdict_of(merged)
+    assert (verdict["verdict"], verdict["complete"]) == ("BLOCK", True)
+    assert verdict["phases"]["parity"]["cases_total"] == len(names)
+    assert sorted(c["cases_total"] for c in verdict["phases"]["parity"]["classes"]) == \
+        sorted(map(len, by_kind.values()))
+    assert "covered by known gap items-tail" in verdict["known_gaps"][0] and VALUE_CLASS in verdict["known_gaps"][0]
     assert (merged / "parity" / "report.md").read_text().count("cls:") >= 4
     assert Writer.of_run(merged).closed
 
-    # A stored diff of a case from the last shard opens like any run's; re-judging agrees.
     case = next(e["case"] for e in entries(shards[-1]) if e["case"].startswith("shape-"))
     shown = gauntlet("diff", str(merged), case, "--headless")
     assert shown.returncode == 0 and f'"Field": "/shape/{case}"' in shown.stdout, shown.stderr
     judged = gauntlet("verdict", str(merged))
     assert judged.returncode == 1 and judged.stdout.startswith("BLOCK — rewrote"), judged.stdout
-    print(f"\n{CASES:,} cases: four shards and one unsharded run side by side {probed:.1f}s, merge {merging:.1f}s")
+
+
+def test_four_shards_merged_equal_one_unsharded_run(servers, tmp_path):
+    """What one machine probing every case writes, the merge writes: the same cases in the
+    same classes with the same bodies, the same headline, verdict, reasons and known gaps
+    from the same gaps file."""
+    names = case_names(EQUAL_CASES)
+    merged, shards, _ = merge_shards(servers, tmp_path, names, unsharded=True)
+    assert_merged(merged, shards, names)
+    whole = only_run(tmp_path / "whole")
+    assert class_cases(merged) == class_cases(whole)
+    assert diverging(kept_bodies(merged)) == diverging(kept_bodies(whole))
+    mine, theirs = verdict_of(merged), verdict_of(whole)
+    assert mine["phases"]["parity"]["headline"] == theirs["phases"]["parity"]["headline"]
+    assert (mine["verdict"], mine["complete"]) == (theirs["verdict"], theirs["complete"])
+    assert without_examples(mine["reasons"]) == without_examples(theirs["reasons"])
+    assert without_examples(mine["known_gaps"]) == without_examples(theirs["known_gaps"])
+    assert [(c["class"], c["cases_total"]) for c in mine["phases"]["parity"]["classes"]] == \
+        [(c["class"], c["cases_total"]) for c in theirs["phases"]["parity"]["classes"]]
+
+
+@pytest.mark.timeout(DEADLINE)
+def test_twenty_thousand_cases_in_four_shards_merge_into_one_run_of_what_they_answered(servers, tmp_path):
+    """At scale the merge streams: each case once, its class and bodies as the services answer
+    them, within seconds (the run of one machine beside them is the test above's, at a tenth
+    of the cases: probing it again here would double the probing and test nothing more)."""
+    names = case_names(CASES)
+    merged, shards, merging = merge_shards(servers, tmp_path, names, unsharded=False)
+    assert_merged(merged, shards, names)
+    assert merging < MERGE_CPU_SECONDS, f"merging {CASES:,} cases took {merging:.1f}s of CPU"
 
 
 def small_project(servers, tmp_path: Path) -> tuple[Path, list[str]]:

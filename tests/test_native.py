@@ -1,8 +1,10 @@
 """The native twins: validatord built in Rust (serde) and in Go (encoding/json), brought up
 by the stack phase of a real `gauntlet run`.
 
-The pair is built once per test session by the shipped build script into a cache keyed by
-the sources' sha256, and every later test reuses it. The shipped configs run as they are
+The pair is built by the shipped build script into the user's cache, keyed by the sources'
+sha256 (with the toolchains' versions): the first session after a change builds it, and
+every later test and session reuses it. The tests share one xdist worker, so the runs
+below are made once per session. The shipped configs run as they are
 but for where things live: free ports instead of :3100/:4110/:3221, this session's
 binaries, a run directory under tmp. Each drift case's expected finding is read from its
 `# finding:` comment in native/drift.toml, so a case is held to what its comment says.
@@ -31,7 +33,8 @@ from probes.parity._results import read_case, stored_answer
 
 from .conftest import REPO, free_ports, only_run
 
-pytestmark = pytest.mark.timeout(300)  # the session's first test pays for a cold build
+# The first test after a change of the sources pays for a cold build.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("native")]
 
 NATIVE = REPO / "sample_configs" / "native"
 NATIVE_CONFIG = REPO / "sample_configs" / "native.toml"
@@ -105,8 +108,8 @@ def gauntlet_run(config: Path, *argv: str) -> tuple[subprocess.CompletedProcess[
 
 
 @pytest.fixture(scope="session")
-def native_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("native-cache")
+def native_cache() -> Path:
+    return native_build.user_cache()
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +141,7 @@ def test_the_build_is_keyed_by_the_sources_and_reused(built, native_cache, tmp_p
     again = native_build.build(native_cache)
     assert again.cached and again.dir == built.dir and again.rust.is_file() and again.go.is_file()
     copy = tmp_path / "native"
-    shutil.copytree(NATIVE, copy, ignore=shutil.ignore_patterns(".build", "bin"))
+    shutil.copytree(NATIVE, copy, ignore=shutil.ignore_patterns("bin"))
     assert native_build.build_key(copy) == native_build.build_key(NATIVE)
     with open(copy / "go" / "main.go", "a") as fh:
         fh.write("\n// a change\n")

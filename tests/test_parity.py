@@ -271,6 +271,23 @@ def test_artifacts_report_and_results(servers, write_config):
     assert stored_answer(outcome.run_dir, "c", "go")[0]["status"] == 422
 
 
+def test_a_cookie_one_answer_sets_is_never_sent_with_another_case(servers, write_config):
+    """The cases land in any order, over whichever connection is free: a Set-Cookie kept and
+    sent with the cases after it would make a case's request, and so its answers, depend on
+    what happened to land before it."""
+    async def handle(method, path, headers, body):
+        if path == "/login":
+            return 200, {"Content-Type": "application/json", "Set-Cookie": "sid=from-login; Path=/"}, b"{}"
+        return 200, {"Content-Type": "application/json"}, json.dumps({"cookie": headers.get("cookie")}).encode()
+
+    cases = "".join(f'\n[[parity.case]]\nname = "{name}"\npath = "/{name}"\n' for name in ("login", "whoami"))
+    outcome, results = probe(write_config, servers.serve_http(handle), servers.serve_http(handle), cases,
+                             "concurrency = 1")  # one request at a time: the login lands first
+    assert list(results) == ["login", "whoami"] and results["whoami"].body_match
+    for target in ("rust", "go"):
+        assert json.loads(stored_answer(outcome.run_dir, "whoami", target)[1]) == {"cookie": None}
+
+
 def _text_answer(body: bytes, note: str):
     async def handle(*_):
         return 200, {"Content-Type": "text/plain", "X-Note": note}, body

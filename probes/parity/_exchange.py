@@ -5,8 +5,11 @@ said live here, once."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
+import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -120,6 +123,21 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.ReadError):
         return f"connection broken mid-answer: {_said(exc, 'the connection was reset or closed')}"
     return f"{type(exc).__name__}: {_said(exc, 'no detail given')}"
+
+
+class _KeepsNoCookie(http.cookiejar.CookieJar):
+    """A case's request is what its config says: a cookie an earlier answer set is never sent
+    with it (the cases land in any order, over whichever connection is free)."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
+def one_connection(timeout: float, headers: Mapping[str, str], tls: ssl.SSLContext) -> httpx.AsyncClient:
+    """A client holding one kept-alive connection to a target. `tls` is shared by every client
+    of a probe: loading one costs tens of milliseconds (`httpx.create_ssl_context(trust_env=False)`)."""
+    return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
+                             verify=tls, trust_env=False, headers=headers, cookies=_KeepsNoCookie())
 
 
 async def fetch(client: httpx.AsyncClient, case: ParityCase, target: str, base: str,

@@ -25,7 +25,7 @@ import httpx
 from ..core import LatencyState
 from ..core.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished
 from ._config import ParityConfig
-from ._exchange import CaseResult, build_request, describe_failure
+from ._exchange import CaseResult, build_request, describe_failure, one_connection
 from ._latency import FIRST_FAILED, NO_DATA, SLOWER, case_rows, class_event
 
 
@@ -37,11 +37,8 @@ class CaseTimer:
         self.config, self.settings, self.bus = config, config.latency, bus
         self.reference = config.reference
         self.order = [config.reference, *(t for t in config.targets if t != config.reference)]
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        tls = httpx.create_ssl_context()  # one for all: each costs tens of milliseconds to load
-        self.clients = {t: httpx.AsyncClient(timeout=config.timeout, limits=one, verify=tls, trust_env=False,
-                                             headers=config.headers_for(t))
-                        for t in self.order}
+        tls = httpx.create_ssl_context(trust_env=False)
+        self.clients = {t: one_connection(config.timeout, config.headers_for(t), tls) for t in self.order}
         self.lock = asyncio.Lock()
         self.announced = False
 

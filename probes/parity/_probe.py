@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -35,7 +35,7 @@ from ._compare import (
     render_path,
 )
 from ._config import ParityConfig
-from ._exchange import Answer, BodyError, CaseResult, fetch
+from ._exchange import Answer, BodyError, CaseResult, fetch, one_connection
 from ._latency_probe import case_timer
 from ._board import Aim
 from ._noise import IgnoreRules, NoisePool, all_noise, endpoint_of, leaf_paths, own_noise
@@ -101,13 +101,45 @@ def _answer_error(answer: Answer) -> str | None:
     return None
 
 
-async def probe_case(clients: Mapping[str, httpx.AsyncClient], gate: asyncio.Semaphore, config: ParityConfig,
+class Connections:
+    """Each target's `concurrency` clients of one connection each, one lent to every request
+    in flight to it.
+
+    httpcore's pool walks every connection it holds, twice per request, asking each idle one
+    whether its server closed it: one pool of sixteen connections costs a request about twice
+    the CPU that one of sixteen pools of one does (bench/parity_probe.py prints both). Lent
+    under the gate, which lets at most `concurrency` requests be in flight, a target's clients
+    never run out, and it never has more than `concurrency` connections, each opened once
+    however the requests in flight mix between the targets; the client returned last is lent
+    next, so a run with few requests in flight keeps few connections open."""
+
+    def __init__(self, config: ParityConfig) -> None:
+        tls = httpx.create_ssl_context(trust_env=False)
+        self._free = {t: [one_connection(config.timeout, config.headers_for(t), tls) for _ in range(config.concurrency)]
+                      for t in config.targets}
+        self._all = [client for clients in self._free.values() for client in clients]
+
+    @contextlib.contextmanager
+    def lent(self, target: str) -> Iterator[httpx.AsyncClient]:
+        client = self._free[target].pop()
+        try:
+            yield client
+        finally:
+            self._free[target].append(client)
+
+    async def aclose(self) -> None:
+        for client in self._all:
+            await client.aclose()
+
+
+async def probe_case(connections: Connections, gate: asyncio.Semaphore, config: ParityConfig,
                      case: ParityCase, pool: NoisePool | None = None) -> CaseResult:
     assert config.reference is not None
 
     async def one(target: str) -> Answer:
         async with gate:
-            return await fetch(clients[target], case, target, config.targets[target], config.timeout)
+            with connections.lent(target) as client:
+                return await fetch(client, case, target, config.targets[target], config.timeout)
 
     names = list(config.targets)
     # With noise sampling every target is asked again: the reference's samples teach the noise,
@@ -287,22 +319,15 @@ async def run_parity(config: ParityConfig, bus: EventBus,
     gate = asyncio.Semaphore(config.concurrency)
     emitter = CaseEmitter(bus)
     pool = NoisePool() if config.noise_samples else None
-    # A client per target, each pooling up to `concurrency` connections (as many requests as
-    # may be in flight to it): every target's connections stay alive alike. One pool shared by
-    # the targets closes one target's idle connections to open the other's as the mix of
-    # requests in flight shifts, and its bookkeeping walks every connection of every target.
-    limits = httpx.Limits(max_connections=config.concurrency, max_keepalive_connections=config.concurrency)
     async with contextlib.AsyncExitStack() as stack:
-        clients = {t: await stack.enter_async_context(httpx.AsyncClient(timeout=config.timeout, limits=limits,
-                                                                          trust_env=False, headers=config.headers_for(t)))
-                   for t in config.targets}
-
+        connections = Connections(config)
+        stack.push_async_callback(connections.aclose)
         timer = await stack.enter_async_context(case_timer(config, bus))
 
         async def worker() -> None:
             while (pulled := pull()) is not None:
                 index, case = pulled
-                result = await probe_case(clients, gate, config, case, pool)
+                result = await probe_case(connections, gate, config, case, pool)
                 event = case_event(result, index)
                 if timer is not None:  # `[parity.latency]`: the case timed after its first answers
                     event = await timer.time(result, event, gate)

@@ -8,8 +8,9 @@ a rustup toolchain or another Go on PATH cannot make one machine's build differ 
 
 A build lands in `<cache>/<key>/`, the key being the sha256 of the sources, the toolchain
 versions and the packaged crates: a directory that already holds both binaries is reused,
-and changing any of those builds afresh. Standard library only, so it runs before any
-virtualenv exists.
+and changing any of those builds afresh. The cache is the user's (`$XDG_CACHE_HOME`, else
+~/.cache, then gauntlet/native), so `make native`, the tests and every checkout of the same
+sources share one build. Standard library only, so it runs before any virtualenv exists.
 
     python3 sample_configs/native/build.py [--install] [--cache DIR] [--bin DIR]
 """
@@ -36,6 +37,12 @@ CRATES = Path("/usr/share/cargo/registry")
 RUST_BIN, GO_BIN = "validatord-rust", "validatord-go"
 SOURCES = ("rust/Cargo.toml", "rust/.cargo/config.toml", "rust/src/**/*.rs", "go/go.mod", "go/**/*.go")
 LOG_TAIL = 30  # lines of a failed build's log shown in the error
+
+
+def user_cache() -> Path:
+    """Where builds are kept unless told otherwise: outside the checkout, so a fresh clone
+    of unchanged sources finds its build."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gauntlet" / "native"
 
 
 class ToolchainError(Exception):
@@ -207,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="build the native validatord pair (Rust and Go) offline")
     parser.add_argument("--install", action="store_true",
                         help="apt-get install the toolchain packages that are missing (root or sudo)")
-    parser.add_argument("--cache", type=Path, default=HERE / ".build", help="build cache (default: %(default)s)")
+    parser.add_argument("--cache", type=Path, default=user_cache(), help="build cache (default: %(default)s)")
     parser.add_argument("--bin", type=Path, default=HERE / "bin",
                         help="where validatord-rust and validatord-go are linked (default: %(default)s)")
     args = parser.parse_args(argv)
