@@ -331,6 +331,28 @@ async def test_a_review_streaming_on_screen_stays_at_its_end():
         source.close()
 
 
+async def test_a_review_shown_as_the_tables_around_it_fill_stays_at_its_end(tmp_path):
+    """All four panes on screen, drawn once before the scrum began: the review lands in the
+    same redraw as the bundles, whose table then grows and leaves the review less room."""
+    from probes.core.events import event_of_line
+
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    events = [event_of_line(line) for line in (demo_run_copy(tmp_path) / "events.jsonl").read_bytes().splitlines()]
+    async with app.run_test(size=(200, 50)) as pilot:
+        source.push(*events[0])
+        await pilot.pause()
+        await settle(app, pilot)
+        for t, event in events[1:]:
+            source.push(t, event)
+        source.close()
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await settle(app, pilot)
+        area = app.query_one("#review-text")
+        assert area.max_scroll_y > 0 and area.scroll_y == area.max_scroll_y
+        assert "VERDICT: SHIP" in shown_text(area)
+
+
 async def test_an_untouched_parity_list_stays_at_its_start_as_cases_land(tmp_path):
     """Which class is first changes as cases land; a list nobody moved shows its first row
     highlighted, whichever class that is when the view was last drawn."""

@@ -62,6 +62,26 @@ def token_bars(bundle: BundleState, reviewers: list[str], min_tokens: int, width
     return Text("\n").join(lines)
 
 
+class ReviewText(TextArea):
+    """The selected review, following its end while the cursor is there: each review is
+    loaded with the cursor at its end, and the operator moving it up to read stops it.
+
+    It follows when its wrapped length or its own size changes, not when its text does:
+    the pane is often hidden while a review streams, and a hidden area has no size to
+    scroll by until it is shown; its height changes as the tables around it fill, and its
+    wrapping with its width."""
+
+    def watch_virtual_size(self) -> None:
+        self._follow()
+
+    def on_resize(self) -> None:
+        self._follow()
+
+    def _follow(self) -> None:
+        if self.cursor_location == self.document.end:
+            self.scroll_end(animate=False)  # after the next refresh: to the size then
+
+
 class ScrumPane(Vertical):
     BINDINGS = SCRUM_BINDINGS
 
@@ -91,7 +111,7 @@ class ScrumPane(Vertical):
         with Horizontal(id="scrum-detail"):
             with Vertical(id="review-side"):
                 yield Static(id="review-tabs")
-                yield TextArea(id="review-text", read_only=True, soft_wrap=True, show_line_numbers=False)
+                yield ReviewText(id="review-text", read_only=True, soft_wrap=True, show_line_numbers=False)
             with Vertical(id="tally-side"):
                 yield DataTable(id="tally-table", cursor_type="row", zebra_stripes=True)
                 yield Static(id="token-bars")
@@ -99,16 +119,6 @@ class ScrumPane(Vertical):
 
     def on_mount(self) -> None:
         self.query_one("#tally-table", DataTable).add_columns("Location", "Lineages", "Severity", "Seen", "What")
-        self.watch(self.query_one("#review-text", TextArea), "virtual_size", self._follow_review, init=False)
-
-    def _follow_review(self) -> None:
-        """Show the review's end while the cursor is at it. Not when the text changes but
-        when the area's wrapped size does: the pane is often hidden while a review streams,
-        and a hidden area has no size to scroll by; it gets one, and its text is wrapped to
-        it, when it is shown. (Scrolled after the next refresh, to the size then.)"""
-        area = self.query_one("#review-text", TextArea)
-        if area.cursor_location == area.document.end:
-            area.scroll_end(animate=False)
 
     def selected(self) -> str | None:
         return selected_key(self.query_one("#bundle-table", DataTable), self._bundles)
@@ -184,9 +194,8 @@ class ScrumPane(Vertical):
 
     def _show_review(self, model: RunModel, key: tuple[str, str]) -> None:
         """Append what streamed in since the last redraw; reload only for another review,
-        its cursor at its end: the area follows the review while the cursor is there
-        (_follow_review), and stops where the operator moves it up to read."""
-        area = self.query_one("#review-text", TextArea)
+        its cursor at its end (ReviewText: followed while the cursor is there)."""
+        area = self.query_one(ReviewText)
         total = model.review_count.get(key, 0)
         shown_key, shown = self._text_for
         text = model.reviews.get(key, "")
