@@ -26,6 +26,14 @@ def _own_config_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked `slow` (tens of seconds, most of them several processes at once) run
+    first: under `make test`'s workers they overlap one another at the start, rather than
+    leave one worker alone with the last of them, or crowd the cores while a test that times
+    something runs."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def script(tmp_path: Path) -> Callable[[str, str], Path]:
     """Write an executable script under tmp_path/scripts and return its path."""

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from deepdiff import DeepDiff
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -151,6 +152,7 @@ def oracle(a: Any, b: Any, resized: list[tuple] = ()) -> dict[tuple, str]:
     return found
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(mutated_pairs())
 def test_fast_walk_finds_exactly_what_deepdiff_finds(pair):

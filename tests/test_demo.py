@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import psutil
+import pytest
 
 from probes.stack._stack import port_taken
 
@@ -51,6 +52,7 @@ def assert_seed_figures(run_dir: Path) -> None:
     assert "**SHIP_WITH_KNOWN_GAP**" in synthesis
 
 
+@pytest.mark.slow
 def test_the_demo_config_headless_reproduces_the_seed(tmp_path, demo_ports):
     config = demo_copy(tmp_path / "sample_configs", demo_ports)
     start = time.monotonic()
@@ -141,6 +143,7 @@ def test_sigint_mid_parity_writes_an_incomplete_verdict_and_leaves_no_child(tmp_
     assert "Traceback" not in out
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, demo_ports):
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
                             str(REPO)], capture_output=True, text=True, timeout=300)

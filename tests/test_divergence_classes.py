@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from probes.parity._compare import diff_json
 from probes.parity._classes import classify
 from probes.core.events import DivergenceClassFound, ParityCaseFinished, read_events
@@ -103,6 +105,7 @@ def test_hundreds_of_cases_diverging_alike_are_one_class_one_reason_and_one_gap(
     assert len(rejudged["known_gaps"]) == 1 and rejudged["known_gaps"][0].startswith(f"parity: {2 * N} cases")
 
 
+@pytest.mark.slow
 def test_a_case_that_moves_to_another_class_is_a_regression_never_hidden(servers, write_config, tmp_path):
     rust, go = _pair(servers)
     config = _config(write_config, tmp_path, rust, go)

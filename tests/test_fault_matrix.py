@@ -282,6 +282,7 @@ def at_once(commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProce
     return done
 
 
+@pytest.mark.slow
 def test_twenty_gap_adds_at_once_all_land_once(servers, write_config, tmp_path):
     gaps_file = tmp_path / "known_gaps.toml"
     gaps_file.write_text("")
@@ -299,6 +300,7 @@ def test_twenty_gap_adds_at_once_all_land_once(servers, write_config, tmp_path):
 
 # ---- 6. 20 concurrent `gauntlet finding dismiss` -------------------------------------------------
 
+@pytest.mark.slow
 def test_twenty_finding_dismissals_at_once_all_land_once(tmp_path):
     scrum_project(tmp_path)
     functions = "".join(f"pub fn check_{chr(97 + n)}(input: &str) -> bool {{\n    let n = input.len();\n"

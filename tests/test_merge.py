@@ -248,6 +248,7 @@ def assert_merged(merged: Path, shards: list[Path], names: list[str]) -> None:
     assert judged.returncode == 1 and judged.stdout.startswith("BLOCK — rewrote"), judged.stdout
 
 
+@pytest.mark.slow
 def test_four_shards_merged_equal_one_unsharded_run(servers, tmp_path):
     """What one machine probing every case writes, the merge writes: the same cases in the
     same classes with the same bodies, the same headline, verdict, reasons and known gaps
@@ -267,6 +268,7 @@ def test_four_shards_merged_equal_one_unsharded_run(servers, tmp_path):
         [(c["class"], c["cases_total"]) for c in theirs["phases"]["parity"]["classes"]]
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(DEADLINE)
 def test_twenty_thousand_cases_in_four_shards_merge_into_one_run_of_what_they_answered(servers, tmp_path):
     """At scale the merge streams: each case once, its class and bodies as the services answer
@@ -284,6 +286,7 @@ def small_project(servers, tmp_path: Path) -> tuple[Path, list[str]]:
     return project(servers, tmp_path, names, '[[smoke]]\nname = "ok"\nlayer = "unit"\nrun = ["true"]\n'), names
 
 
+@pytest.mark.slow
 def test_a_missing_shard_is_named_and_a_doubled_or_foreign_run_is_refused(servers, tmp_path):
     config, names = small_project(servers, tmp_path)
     procs = shard_runs(config, tmp_path, range(1, SHARDS + 1), "run")
@@ -343,6 +346,7 @@ def test_a_missing_shard_is_named_and_a_doubled_or_foreign_run_is_refused(server
         assert "Traceback" not in refused.stderr and not list(tmp_path.glob("refused/*"))
 
 
+@pytest.mark.slow
 def test_shards_of_another_config_or_other_cases_are_refused(servers, tmp_path):
     config, _ = small_project(servers, tmp_path)
     text = config.read_text()
@@ -370,6 +374,7 @@ def test_shards_of_another_config_or_other_cases_are_refused(servers, tmp_path):
     assert "200 cases, sha256 " in refused.stderr and not list(tmp_path.glob("refused/*"))
 
 
+@pytest.mark.slow
 def test_a_shard_killed_mid_run_makes_the_merged_verdict_incomplete(servers, tmp_path):
     names = case_names(400)
     third = Shard(3, SHARDS)

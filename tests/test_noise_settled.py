@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from probes.core.events import NoiseSettled, ParityCaseFinished, RunStarted, read_events
 from probes.verdict._history import HistoryStore, RunSummary
 from probes.parity._noise_report import read_noise
@@ -93,6 +95,7 @@ def test_a_case_settled_into_another_class_is_kept_in_that_class(servers, write_
     assert summary.parity_totals() == (50, 50, 50)
 
 
+@pytest.mark.slow
 def test_merged_shards_unite_their_noise_into_the_pool_one_run_learns(servers, write_config, tmp_path):
     # One reference for the shards, run one after the other, and one for the unsharded run: each
     # sees answers 0..99 in turn, so `tick` moves inside 7 of the 50 cases either way. A shard

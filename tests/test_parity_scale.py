@@ -215,6 +215,7 @@ def _probe_growth(config: Path, out: Path) -> tuple[int, int]:
     return int(landed), int(growth)
 
 
+@pytest.mark.slow
 def test_streamed_cases_probe_in_memory_that_does_not_grow_with_them(servers, write_config, tmp_path):
     """1,000 then 5,000 matching cases from a JSON Lines file, each probe in a fresh process:
     the peak RSS grows by about the same (~5 MB: the client, its connections, the buffers) for

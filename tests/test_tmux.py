@@ -123,6 +123,7 @@ def run_demo(tmux: Tmux, tmp_path: Path, size: tuple[int, int], ports: dict[int,
     return exit_file
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tmux", ["screen-256color"], indirect=True)
 def test_demo_at_80x24_switch_panes_and_quit(tmux, tmp_path, demo_ports):
     size = (80, 24)
@@ -144,6 +145,7 @@ def test_demo_at_80x24_switch_panes_and_quit(tmux, tmp_path, demo_ports):
     assert_seed_figures(run_dir)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tmux", ["tmux-256color"], indirect=True)
 def test_demo_at_200x50_shows_every_pane_and_a_second_operator_watches(tmux, tmp_path, demo_ports):
     exit_file = run_demo(tmux, tmp_path, (200, 50), demo_ports)

@@ -293,7 +293,6 @@ def test_every_face_ends_on_signals_and_closed_windows(face, faces_tmux, request
     deadline = time.monotonic() + ENDS_WITHIN
     while any(pid_alive(pid) for pid in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    print("ENDED IN", round(time.monotonic() - deadline + ENDS_WITHIN, 2))
     left = [name for name, pid in pids.items() if pid_alive(pid)]
     assert not left, f"{face} still running {ENDS_WITHIN}s after {', '.join(left)}"
     for name in ENDINGS:
