@@ -139,14 +139,15 @@ def test_a_verdict_that_cannot_be_rendered_is_still_written(servers, write_confi
 
 
 def test_a_fault_outside_a_run_is_one_line_and_exit_3(tmp_path, monkeypatch, capsys):
-    import probes.parity
+    import probes
 
     def broken(*args, **kwargs):
         raise AttributeError("planted in the diff loader")
 
-    # Planted where the CLI looks it up: the package keeps a public name once it is first
-    # used (lazy_loader), so a test run earlier in the session has it cached there.
-    monkeypatch.setattr(probes.parity, "load_case", broken)
+    # Planted where the CLI looks it up (`from probes import load_case`): once any module has
+    # imported the name, lazy_loader keeps it in the package's namespace, so a plant in the
+    # phase package alone is never seen after an earlier test imported the faces.
+    monkeypatch.setattr(probes, "load_case", broken)
     code = main(["diff", str(tmp_path), "case", "--headless"])
     err = capsys.readouterr().err
     assert code == 3 and "Traceback" not in err
