@@ -181,3 +181,16 @@ def test_learned_noise_never_hides_a_key_given_twice():
     """A path whose value the reference varies is noise; a key given twice there is not."""
     [d] = mark([Difference("duplicate-key", ("ts",), 1, Repeat(("ts",), (1, 2)))], None, {"$.ts"})
     assert d.counts
+
+
+def test_a_case_named_beyond_ascii_is_found_in_the_record(tmp_path):
+    """The record keeps names as written (`café`, not `caf\\u00e9`): reading one case back
+    matches them as written, as reading many does."""
+    from probes.parity import RESULTS, RecordFile, read_case, read_cases, record_line
+
+    (tmp_path / "parity").mkdir()
+    record = RecordFile(tmp_path / "parity" / RESULTS, {"reference": "rust"})
+    record.add(record_line({"case": "café ünïcode", "statuses": {"rust": 200}}))
+    record.close()
+    assert read_case(tmp_path, "café ünïcode")[1]["statuses"] == {"rust": 200}
+    assert list(read_cases(tmp_path, ["café ünïcode"])[1]) == ["café ünïcode"]

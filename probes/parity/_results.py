@@ -103,7 +103,7 @@ def read_case(run_dir: Path, case: str) -> tuple[dict[str, Any], dict[str, Any]]
     if first is None:
         raise InputError(f"{path}: empty (the run stopped before its parity phase began)")
     head = _parse(path, first, "the head line")
-    needle = re.compile(rb'\{\s*"case"\s*:\s*' + re.escape(json.dumps(case).encode()) + rb"\s*,")
+    needle = re.compile(rb'\{\s*"case"\s*:\s*' + re.escape(json.dumps(case, ensure_ascii=False).encode()) + rb"\s*,")
     names: list[str] = []
     count = 0
     for line in lines:
