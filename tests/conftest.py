@@ -15,8 +15,16 @@ from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The suite is deterministic: the property tests draw the same examples on every run and
+# keep no database between runs, so a red CI is a red laptop. `--hypothesis-profile=explore`
+# draws fresh examples, to look for new counterexamples on purpose.
+settings.register_profile("repo", derandomize=True, database=None)
+settings.register_profile("explore", database=None)
+settings.load_profile("repo")
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from textual.widget import Widget
 
 from probes.core.events import Event, RunStarted
 
-from .conftest import REPO
+from .conftest import REPO, until
 
 DEMO_RUN = REPO / "tests" / "fixtures" / "replays" / "demo_run"
 
@@ -71,3 +71,10 @@ async def settle(app, pilot) -> None:
     """Wait until the app has drawn what its model holds."""
     app.refresh_view()
     await pilot.pause()
+
+
+async def scrolled_to_end(area: Widget, pilot) -> None:
+    """Wait until a scrollable area longer than its window shows its end. It scrolls after
+    the refresh that sizes it, and the tables around it may resize it once more after that
+    refresh: so the test waits for the condition, bounded, rather than for one redraw."""
+    await until(lambda: 0 < area.max_scroll_y == area.scroll_y, pilot, 10, "the area at its end")
