@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .core import ENV_REF, MIN_LENGTH, ConfigError, Problem, Secrets, TableReader, resolve_path, url_secrets
+from .mirror import MirrorConfig, mirror_section
 from .parity import ParityConfig, parity_section
 from .scrum import ScrumConfig, scrum_section
 from .smokes import SmokesConfig, smokes_section
@@ -41,6 +42,7 @@ class Config:
     parity: ParityConfig = ParityConfig()
     verdict: VerdictConfig = VerdictConfig()
     stack: StackConfig = StackConfig()
+    mirror: MirrorConfig | None = None  # `[mirror]`: shadow traffic, judged with [parity]'s targets and rules
     secrets: Secrets = Secrets()  # what must never be written or shown (probes/core/_redact.py)
 
     def phases_present(self) -> tuple[str, ...]:
@@ -55,7 +57,7 @@ class Config:
         return tuple(p for p in PHASES if have[p])
 
 
-_TOP = ("gauntlet", "smokes", "smoke", "scrum", "parity", "verdict", "stack")
+_TOP = ("gauntlet", "smokes", "smoke", "scrum", "parity", "verdict", "stack", "mirror")
 _GAUNTLET = ("name", "workdir", "out_dir")
 LATENCY_MODES = ("block", "report")
 _VERDICT = ("known_gaps", "tracker", "latency")
@@ -84,6 +86,7 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         verdict=_verdict(top, workdir),
         stack=stack_section(top, workdir),
     )
+    config = replace(config, mirror=mirror_section(top, config.parity))
     config = replace(config, secrets=_secrets(config, top, env))
     if config.parity.latency is not None:  # the verdict's word on latency travels with the probe's events
         config = replace(config, parity=replace(config.parity, latency=replace(
@@ -177,6 +180,8 @@ def _secrets(config: Config, top: TableReader, env: Mapping[str, str]) -> Secret
                     found.append((f"{where}.{name}", f"environment variable {variable}", env[variable]))
     urls = [("scrum.gateway", "LH_GATEWAY" if env.get("LH_GATEWAY") else "", config.scrum.gateway or "")]
     urls += [(f"parity.targets.{name}", "", url) for name, url in config.parity.targets.items()]
+    if config.mirror is not None and config.mirror.secondary is not None:
+        urls.append(("mirror.secondary", "", config.mirror.secondary))
     for where, variable, url in urls:
         holder = f"the password of the URL in {variable or where}"
         found += [(where, holder, value) for value in url_secrets(url)]

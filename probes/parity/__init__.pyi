@@ -2,7 +2,7 @@
 
 from ._board import CaseRow, ClassGroup, INCONCLUSIVE, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
-from ._config import ParityConfig, parity_section, scan_case_lines
+from ._config import ParityConfig, parity_section, scan_case_lines, valid_port
 from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, latency_classes, ms, p_text, remember, times, trend_lines, worst_ratio
 from ._latency_render import group_head, latency_cell, latency_markdown, latency_parts
 from ._noise import ENDPOINT_PATHS, NoisePool, Settler
@@ -90,5 +90,6 @@ __all__ = [
     "suggest_ignore",
     "times",
     "trend_lines",
+    "valid_port",
     "worst_ratio",
 ]

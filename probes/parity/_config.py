@@ -105,7 +105,7 @@ def parity_section(top: TableReader, workdir: Path, env: Mapping[str, str]) -> P
                 continue
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             targets[name] = url.rstrip("/")
-            if not _valid_port(url):
+            if not valid_port(url):
                 t.problem(name, f"expected a port from 1 to 65535, got {url!r}")
         else:
             t.problem(name, f"expected an http(s) URL, got {shown_url(url) if isinstance(url, str) else url!r}")
@@ -187,7 +187,7 @@ def _latency(p: TableReader) -> LatencyConfig:
 NOISE_SAMPLES_MAX = 20
 
 
-def _valid_port(url: str) -> bool:
+def valid_port(url: str) -> bool:
     """No port, or one a connection can be made to (`:99999` and `:notaport` are neither)."""
     try:
         port = urlsplit(url).port
