@@ -34,6 +34,7 @@ from .core.events import (
     RunStarted,
     VerdictChanged,
 )
+from .mirror import Mirror
 from .parity import NOISE_FILE, RESULTS, ResultWriter, Shard, noise_json, report_markdown, run_head, run_parity
 from .scrum import ScrumRun, findings_sarif, load_ledger, summary_markdown
 from .smokes import junit_xml, run_smokes, summary_text
@@ -81,7 +82,7 @@ class Engine:
     def __init__(self, config: Config, phases: Sequence[str], *, bus: EventBus | None = None,
                  out_dir: Path | None = None, strict: bool = False,
                  parity_only: Sequence[str] = (), force_oversize: bool = False,
-                 shard: Shard | None = None, baseline: Path | None = None) -> None:
+                 shard: Shard | None = None, baseline: Path | None = None, mirror: Mirror | None = None) -> None:
         unknown = [p for p in phases if p not in PHASES]
         if unknown:
             raise ValueError(f"unknown phase(s): {', '.join(unknown)}")
@@ -94,6 +95,7 @@ class Engine:
         self.parity_only = tuple(parity_only)
         self.force_oversize = force_oversize
         self.shard = shard
+        self.mirror = mirror  # the parity phase judges a mirror's live requests rather than the config's cases
         gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
         found = read_baseline(baseline, config.name) if baseline is not None else None  # before any file is made
         self.run_dir = RunDir(out_dir or config.out_dir, secrets=config.secrets)
@@ -367,11 +369,16 @@ class Engine:
         parity = self.config.parity
         if parity.generated_cases is not None:
             self._write("parity/cases.openapi.toml", parity.generated_cases, "parity cases generated from the contract")
-        keep_bodies = "all" if self.parity_only else parity.keep_bodies
+        # The cases asked for by name are about to be looked at; a mirror's listed requests
+        # are its examples (the rest are counted, never kept).
+        keep_bodies = "all" if self.parity_only or self.mirror is not None else parity.keep_bodies
         writer = ResultWriter(self.run_dir.path / "parity", run_head(parity, keep_bodies), keep_bodies,
                               self.config.secrets)
         try:
-            await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
+            if self.mirror is not None:
+                await self.mirror.run(self.bus, writer.add, self.run_dir.path)
+            else:
+                await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
         except RunDirUnwritable as exc:  # named before the reports below fail on the same disk
             self._stop_unwritable(exc)
             raise

@@ -5,14 +5,25 @@ Real servers on 127.0.0.1 port 0, real `gauntlet` processes, conditions polled w
 
 from __future__ import annotations
 
+import contextlib
+import gzip
+import json
+import re
+import signal
 import subprocess
 import sys
+import tomllib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from probes.config import load_config
 from probes.core._errors import ConfigError
+
+from .conftest import wait_until
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -105,3 +116,124 @@ def test_every_mirror_problem_is_named_by_its_key_path(write_config):
     assert check.returncode == 2
     assert "mirror.route[0].mirror: is required" in check.stderr and "mirror.queue" in check.stderr
     assert "Traceback" not in check.stderr
+
+
+# ---- live: real servers, real `gauntlet` processes ------------------------------------------------
+
+SEED_CASES = REPO / "sample_configs" / "parity" / "validator_cases.toml"
+DEMO_GAPS = REPO / "sample_configs" / "demo" / "known_gaps.toml"
+SECRET = "Bearer sk-live-7f3a9c1d-never-record-me"
+COOKIE = "session=c00k1e-never-record-me"
+
+
+def mirror_config(write_config, reference: str, candidate: str, extra: str = "") -> Path:
+    """The demo's parity targets and known gap, every POST /v1/validate copied."""
+    return write_config(f"""
+        [parity]
+        reference = "rust"
+        compare_headers = ["content-type"]
+        timeout = "2s"
+        [parity.targets]
+        rust = "{reference}"
+        go = "{candidate}"
+        [verdict]
+        known_gaps = "{DEMO_GAPS}"
+        [mirror]
+        sample = 1
+        {extra}
+        [[mirror.route]]
+        method = "POST"
+        path = "/v1/validate"
+        mirror = true
+    """)
+
+
+class MirrorProcess:
+    """`gauntlet mirror` in its own process, its output in a file: where it listens, its run directories."""
+
+    def __init__(self, config: Path, *args: str) -> None:
+        self.log = config.parent / f"mirror-{len(list(config.parent.glob('mirror-*.log')))}.log"
+        self.out_dir = config.parent / "out"
+        with open(self.log, "w") as fh:
+            self.proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "mirror", str(config), "--headless", *args],
+                                         cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True)
+        wait_until(lambda: "listening on http://" in self.output() or self.proc.poll() is not None, 30,
+                   "the mirror says where it listens")
+        found = re.search(r"listening on (http://\S+)", self.output())
+        assert found, self.output()
+        self.url = found.group(1)
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def run_dirs(self) -> list[Path]:
+        return sorted(p for p in self.out_dir.iterdir() if p.is_dir()) if self.out_dir.is_dir() else []
+
+    def counts(self) -> dict[str, int]:
+        """The last MirrorCounted of the last run directory (all zero before any)."""
+        runs = self.run_dirs()
+        lines = (runs[-1] / "events.jsonl").read_text().splitlines() if runs else []
+        found = [json.loads(line) for line in lines if '"type":"MirrorCounted"' in line]
+        return found[-1] if found else {"received": 0, "copied": 0, "dropped": 0, "judged": 0}
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@contextlib.contextmanager
+def mirror_process(config: Path, *args: str) -> Iterator[MirrorProcess]:
+    mirror = MirrorProcess(config, *args)
+    try:
+        yield mirror
+    finally:
+        mirror.kill()
+
+
+def seed_requests() -> list[dict[str, Any]]:
+    return tomllib.loads(SEED_CASES.read_text())["case"]
+
+
+def test_the_demo_twins_behind_the_mirror(twins, write_config):
+    """A client sending the six seed requests through the mirror gets the reference's answers
+    byte for byte; the run reads `6/6 status codes match · 5/6 body shapes diverge`, covered by
+    the demo's one known gap; `gauntlet verdict` judges it while it runs; a SIGTERM ends it with
+    its verdict written (exit 0) and its port closed; no credential reaches any file of the run."""
+    config = mirror_config(write_config, twins["rust"], twins["go"])
+    with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+        for case in seed_requests():
+            through = client.post(mirror.url + case["path"], json=case["json"],
+                                  headers={"Authorization": SECRET, "Cookie": COOKIE})
+            direct = client.post(twins["rust"] + case["path"], json=case["json"],
+                                 headers={"Authorization": SECRET, "Cookie": COOKIE})
+            assert through.status_code == direct.status_code == case["expect_status"]
+            assert through.headers.multi_items() == direct.headers.multi_items()
+            assert through.content == direct.content
+        wait_until(lambda: mirror.counts()["judged"] == 6, 20, "the six copies judged")
+        run = mirror.run_dirs()[0]
+        live = subprocess.run([sys.executable, "-m", "tui.cli", "verdict", str(run)], cwd=REPO, capture_output=True,
+                              text=True, timeout=60)
+        assert live.returncode == 0, live.stdout + live.stderr
+        assert "SHIP_WITH_KNOWN_GAP" in live.stdout and "still going" in live.stdout
+        assert not (run / "verdict.json").exists()  # the mirror's own writer has the last word
+        assert mirror.stop() == 0, mirror.output()
+    verdict = json.loads((run / "verdict.json").read_text())
+    assert verdict["verdict"] == "SHIP_WITH_KNOWN_GAP" and verdict["complete"], verdict
+    parity = verdict["phases"]["parity"]
+    assert parity["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
+    assert parity["mirror"]["judged"] == 6 and parity["mirror"]["dropped"] == 0
+    assert "validator-wire-format" in "".join(verdict["reasons"])
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(mirror.url + "/health", timeout=2)
+    # (e) the Authorization header and the cookie reach no file of the run, compressed or not
+    for path in run.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            data = gzip.decompress(data) if path.suffix == ".gz" else data
+            for secret in (b"sk-live-7f3a9c1d", b"c00k1e-never"):
+                assert secret not in data, (path, secret)

@@ -21,14 +21,14 @@ from rich.text import Text
 
 from probes import ConfigError, GauntletError
 
-from .commands import (bundle, cases, check, diff, finding, gap, history, init, merge, noise, report, run, serve, stack,
-                       tally, twins, verdict, watch)
+from .commands import (bundle, cases, check, diff, finding, gap, history, init, merge, mirror, noise, report, run, serve,
+                       stack, tally, twins, verdict, watch)
 from .commands.common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, err, stderr
 
 # In the order the help lists them: a run and the merge of its shards, then what a run leaves
 # behind, the scrum offline, configs and the stack, and a new project's first files.
-COMMANDS = (run, merge, watch, serve, diff, verdict, report, gap, finding, noise, history, tally, bundle, check, stack, twins,
-            init, cases)
+COMMANDS = (run, merge, mirror, watch, serve, diff, verdict, report, gap, finding, noise, history, tally, bundle, check,
+            stack, twins, init, cases)
 
 
 class VersionAction(argparse.Action):

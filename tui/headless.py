@@ -27,6 +27,8 @@ from probes.core.events import (
     BundleTallied,
     ComparedWithPrevious,
     Event,
+    MirrorCounted,
+    MirrorPlanned,
     NoiseSettled,
     Notice,
     ParityCaseFinished,
@@ -52,6 +54,7 @@ MILESTONES = 10  # progress lines of a large parity phase when nothing animates
 NOISE_PATHS = 5  # noisy paths told per endpoint; the rest are counted (all are in parity/noise.json)
 NOISE_ENDPOINTS = 20  # endpoints told; the rest are counted
 UNVERIFIED_LINES = 10  # one-lineage BLOCKs told under the verdict; verdict.md has them all
+MIRROR_EVERY = 10.0  # seconds between a mirror's count lines in a log (a terminal shows them live)
 
 
 def _console() -> Console:
@@ -76,6 +79,7 @@ class HeadlessPrinter:
         self._reasons: tuple[str, ...] = ()
         self._planned = self._landed = self._diverged = 0
         self._probing: float | None = None  # since when a large parity phase has been probing
+        self._mirror_told = 0.0  # when a mirror's counts were last printed
         if self.console.is_terminal and not self.console.is_dumb_terminal:
             self._live = Live(console=self.console, refresh_per_second=8, transient=True,
                               get_renderable=self._status)
@@ -86,7 +90,9 @@ class HeadlessPrinter:
         now = time.monotonic()
         lines: list[RenderableType] = [Spinner("dots", Text(f"{name}  {now - since:.1f}s", style="smoke.running"))
                                        for name, since in self._running.items()]
-        if self._probing is not None:
+        if self.tracker.mirror.plan is not None and self._probing is not None:
+            lines.append(Text(f"mirror: {self.tracker.mirror.line()}", style="smoke.running"))
+        elif self._probing is not None:
             bar = Table.grid(padding=(0, 1))
             bar.add_row(ProgressBar(total=self._planned or None, completed=self._landed, width=30),
                         Text(self._progress(now - self._probing), style="smoke.running"))
@@ -125,13 +131,25 @@ class HeadlessPrinter:
             if not self.verbose and self._planned > CASE_LINES:
                 self._go_quiet()
         elif isinstance(event, ParityCaseFinished):
-            self._case_landed(event)
+            if event.weight == 1:  # more weight: a mirror's count of requests alike, not one more case
+                self._case_landed(event)
+        elif isinstance(event, MirrorPlanned):
+            fed = "copies from another proxy" if event.sink else "clients answered by the reference"
+            self.print(Text(f"mirror on {event.listen}: {fed}; {event.sample * 100:g}% of what may be copied goes to "
+                            f"{', '.join(event.candidates)}" + (" and the secondary" if event.secondary else ""),
+                            style="dim"))
+        elif isinstance(event, MirrorCounted):
+            if self._live is None and time.monotonic() - self._mirror_told >= MIRROR_EVERY:
+                self._mirror_told = time.monotonic()
+                self.print(Text(f"mirror: {self.tracker.mirror.line()}", style="dim"))
         elif isinstance(event, PhaseFinished) and event.phase == "smokes":
             self.print()
             self.print(SmokeTables(self.tracker.smokes))
         elif isinstance(event, PhaseFinished) and event.phase == "parity":
             self._probing = None
             self.print()
+            if self.tracker.mirror.plan is not None:
+                self.print(Text(f"mirror: {self.tracker.mirror.line()}", style="bold"))
             self.print(ParityTables(self.tracker.parity))
             if self.tracker.parity.noise is not None:
                 self._noise_table(self.tracker.parity.noise)

@@ -165,28 +165,63 @@ def from_har(path: str | Path, keep_headers: Iterable[str] = (), hosts: Sequence
         if url.scheme not in ("http", "https") or method not in SENDABLE:
             notes.append(f"log.entries[{i}]: {method} {url.scheme}: not replayed")
             continue
-        body = _body(request, redacted)
-        if body is None:
+        status = response.get("status")
+        case = _recorded(request, method, url.path or "/", url.query, keep, dropped, redacted,
+                         f", recorded {status}" if isinstance(status, int) and status else "")
+        if case is None:
             notes.append(f"log.entries[{i}]: {method} {url.path}: a multipart body is not replayed")
             continue
-        json_body, text_body = body
-        template = path_template(url.path or "/")
-        key = (method, template, _body_shape(json_body, text_body))
+        key = (method, case.template or case.path, _body_shape(case.json, case.body))
         if key in keys:
             continue
         keys.add(key)
-        status = response.get("status")
-        headers = _headers(request.get("headers"), keep, dropped)
-        for name in [h for h in headers if h.lower() == "content-encoding" and "content-encoding" not in keep]:
-            del headers[name]  # the stored body is decoded: sent with its coding named, it would be read as coded
-            dropped.add(name)
-        cases.append(GeneratedCase(
-            name=_name(method, template), method=method, path=_path_without_tokens(url.path or "/", redacted, template),
-            query=_query(url.query, redacted), headers=headers, json=json_body, body=text_body,
-            why=f"{method} {template}" + (f", recorded {status}" if isinstance(status, int) and status else ""),
-            template=template, kind=method))
+        cases.append(case)
     return HarCases(source, requests, tuple(unique_names(cases)), tuple(sorted(dropped)), tuple(sorted(redacted)),
                     dict(sorted(seen_hosts.items())), tuple(notes))
+
+
+def _recorded(request: Mapping[str, Any], method: str, path: str, query: str, keep: set[str], dropped: set[str],
+              redacted: set[str], said: str = "") -> GeneratedCase | None:
+    """One recorded request (a HAR `request` object) as a case, its secrets out: what is left
+    out is added to `dropped` and `redacted`. None for a multipart body, never replayed."""
+    body = _body(request, redacted)
+    if body is None:
+        return None
+    json_body, text_body = body
+    template = path_template(path)
+    headers = _headers(request.get("headers"), keep, dropped)
+    for name in [h for h in headers if h.lower() == "content-encoding" and "content-encoding" not in keep]:
+        del headers[name]  # the stored body is decoded: sent with its coding named, it would be read as coded
+        dropped.add(name)
+    return GeneratedCase(
+        name=_name(method, template), method=method, path=_path_without_tokens(path, redacted, template),
+        query=_query(query, redacted), headers=headers, json=json_body, body=text_body,
+        why=f"{method} {template}{said}", template=template, kind=method)
+
+
+UNRECORDED_BODY = "its body (multipart, or not UTF-8 text) is not recorded"
+
+
+def live_case(method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes) -> GeneratedCase:
+    """A request as it went by (the mirror's), recorded as a HAR entry is: secret headers
+    dropped, secret-named query parameters and body fields and token-like path segments
+    replaced, so a record of live traffic holds no credential. `target` is the path and query
+    as the request line gave them. A body a case cannot hold (multipart, not text) is left
+    out, and `why` says so."""
+    url = urlsplit(target)
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    kept = bool(body) and text is not None and not content_type.lower().startswith("multipart/")
+    request = {"headers": [{"name": k, "value": v} for k, v in headers],
+               **({"postData": {"mimeType": content_type, "text": text}} if kept else {})}
+    unused: set[str] = set()
+    case = _recorded(request, method, url.path or "/", url.query, set(), unused, unused,
+                     f": {UNRECORDED_BODY}" if body and not kept else "")
+    assert case is not None  # only a multipart body is refused, and none is given
+    return case
 
 
 def _name(method: str, template: str) -> str:
@@ -244,7 +279,26 @@ def _redact(name: str, value: Any, label: str, redacted: set[str]) -> Any:
     return value
 
 
+_SECRET_WORD = re.compile(rb"(?i)key|passw|passphrase|secret|token|auth|session|cookie|credential|signature|csrf|xsrf|"
+                          rb"bearer")  # what a secret-named field's name holds: a body without any holds none
+
+
+def redact_body(body: bytes) -> bytes:
+    """A JSON body with the text of every secret-named field replaced (re-serialised, compact);
+    the very same bytes when it names none, or is not JSON."""
+    if not _SECRET_WORD.search(body):
+        return body
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body
+    redacted: set[str] = set()
+    clean = _redact_json(value, redacted)
+    return json.dumps(clean, ensure_ascii=False, separators=(",", ":")).encode() if redacted else body
+
+
 def _redact_json(value: Any, redacted: set[str]) -> Any:
+    """The JSON value with the text of every secret-named field replaced (each named in `redacted`)."""
     if isinstance(value, dict):
         return {k: _redact(k, _redact_json(v, redacted), f"body {k}", redacted) for k, v in value.items()}
     if isinstance(value, list):

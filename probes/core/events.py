@@ -433,6 +433,10 @@ class ParityCaseFinished(Event):
     expect_status: int | None = None  # the status the case expects: a target answering it is not misaimed
     unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: paths its own answers differ on
     index: int = -1  # its place among the config's cases from 0 (-1: a run recorded before): what reports list by
+    # The requests it stands for: 1, or a mirror's count of live requests judged alike (the
+    # same endpoint, statuses, errors and classes) past the few it lists one by one, sent
+    # again under the same name as the count grows.
+    weight: int = 1
 
     SPARSE: ClassVar[tuple[str, ...]] = ("kinds", "fingerprints", "status_kinds", "classes")
 
@@ -506,6 +510,36 @@ class DivergenceClassFound(Event):
     kind: str  # the most severe kind among its entries
     entries: tuple[ClassEntry, ...]
     description: str  # e.g. `$.Schema` absent, `$.Kind` `$.Field` added (shape)
+
+
+# ---- shadow traffic (the mirror) --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MirrorPlanned(Event):
+    """A mirror taking live requests into this run (its cases are the requests it judges)."""
+
+    listen: str  # where clients (or nginx and Envoy, as a sink) reach it, its real port
+    sink: bool  # fed copies by another proxy, whose answer is discarded, rather than in the path
+    sample: float
+    queue: int
+    max_dropped: int | None  # copies the full queue may refuse; None: a share of the copies made
+    max_dropped_share: float
+    candidates: tuple[str, ...]
+    secondary: str = ""  # a second instance of the reference teaching noise ("" none)
+
+
+@dataclass(frozen=True)
+class MirrorCounted(Event):
+    """The mirror's counts in this run so far (each event says them all): requests answered,
+    copies made, dropped by the full queue and judged. A mirror that dropped more than its
+    `max_dropped` is incomplete."""
+
+    received: int  # requests answered from the reference (a sink: copies received)
+    copied: int  # copies put on the queue for the candidates
+    dropped: int  # copies the full queue refused (or still waiting when the mirror stopped)
+    judged: int  # copies whose answers were compared and recorded
+    skipped: int = 0  # requests not copied: a method not opted in, sampled out, a body too large
+    reference_failed: int = 0  # requests the reference did not answer (its failure went to the client)
 
 
 # ---- serialisation ------------------------------------------------------------------------

@@ -1,9 +1,13 @@
 # The public names of this package, loaded on first use (__init__.py reads this file).
 
+from ._board import MirrorBoard
 from ._config import DropLimit, MirrorConfig, Route, SAFE_METHODS, join_address, loopback, mirror_section, parse_listen
+from ._run import Mirror
 
 __all__ = [
     "DropLimit",
+    "Mirror",
+    "MirrorBoard",
     "MirrorConfig",
     "Route",
     "SAFE_METHODS",

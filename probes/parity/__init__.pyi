@@ -2,12 +2,13 @@
 
 from ._board import CaseRow, ClassGroup, INCONCLUSIVE, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
+from ._exchange import MAX_BODY, Answer, CaseResult, KeepsNoCookie, describe_failure, passed_answer, receive
 from ._config import ParityConfig, parity_section, scan_case_lines, valid_port
 from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, latency_classes, ms, p_text, remember, times, trend_lines, worst_ratio
 from ._latency_render import group_head, latency_cell, latency_markdown, latency_parts
-from ._noise import ENDPOINT_PATHS, NoisePool, Settler
+from ._noise import ENDPOINT_PATHS, NoisePool, Settler, endpoint_of
 from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
-from ._probe import AimCheck, check_aim, run_head, run_parity
+from ._probe import AimCheck, CaseEmitter, Connections, case_event, check_aim, judge, run_head, run_parity, settle_noise
 from ._render import ParityTables, cases_markdown, classes_markdown, parity_json, parity_markdown, report_markdown
 from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_cases, read_head
 from ._shard import Shard, parse_shard
@@ -17,19 +18,25 @@ from ._twins import parse_latency, server_url, start_twins
 
 __all__ = [
     "AimCheck",
+    "Answer",
     "BodyPack",
+    "CaseEmitter",
+    "CaseResult",
     "CaseRow",
     "CaseView",
     "ClassGroup",
+    "Connections",
     "ENDPOINT_PATHS",
     "FIRST_FAILED",
     "GAP",
     "INCONCLUSIVE",
     "KINDS",
     "KIND_MARK",
+    "KeepsNoCookie",
     "LATENCY",
     "LATENCY_CLASS",
     "LatencyBoard",
+    "MAX_BODY",
     "NOISE_FILE",
     "NO_DATA",
     "NoisePool",
@@ -48,16 +55,20 @@ __all__ = [
     "StoredDifference",
     "body_kind",
     "body_kinds",
+    "case_event",
     "case_view",
     "cases_markdown",
     "check_aim",
     "classes_markdown",
+    "describe_failure",
     "divergences",
+    "endpoint_of",
     "entries",
     "examples",
     "group_head",
     "head_kinds",
     "held",
+    "judge",
     "latency_cell",
     "latency_classes",
     "latency_markdown",
@@ -73,11 +84,13 @@ __all__ = [
     "parity_section",
     "parse_latency",
     "parse_shard",
+    "passed_answer",
     "read_body",
     "read_case",
     "read_cases",
     "read_head",
     "read_noise",
+    "receive",
     "record_line",
     "remember",
     "report_markdown",
@@ -85,6 +98,7 @@ __all__ = [
     "run_parity",
     "scan_case_lines",
     "server_url",
+    "settle_noise",
     "start_twins",
     "status_kind",
     "suggest_ignore",

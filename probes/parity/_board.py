@@ -45,6 +45,7 @@ class CaseRow:
     inconclusive: bool = False  # the reference's answer is all noise: a match here proves nothing
     expect_status: int | None = None
     unsteady: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per candidate: candidate noise
+    weight: int = 1  # the requests it stands for (a mirror's count of requests judged alike)
 
     def status_word(self, target: str) -> str:
         """The target's status code as the tables show it, `error` when it gave none."""
@@ -68,6 +69,12 @@ class ClassGroup:
     description: str
     cases: list[str]
     example_diffs: tuple[DiffRow, ...]
+    weight: int = 0  # the requests in it: its cases, each counted for the requests it stands for
+
+    @property
+    def named(self) -> str:
+        """`a, b, c and 14,997 more`, counting the requests a case stands for."""
+        return examples(self.cases, total=self.weight)
 
 
 # What a target answering every case with one status most likely means: it was never asked
@@ -98,16 +105,17 @@ class Aim:
     first_error: str = ""
     expected: int = 0  # cases that expect the status they got
 
-    def add(self, status: int | None, error: str | None, expect: int | None) -> None:
-        self.cases += 1
-        if self.cases == 1:
+    def add(self, status: int | None, error: str | None, expect: int | None, n: int = 1) -> None:
+        """`n` cases that got this (a mirror's requests judged alike)."""
+        if not self.cases:
             self.status = status
         elif status != self.status:
             self.uniform = False
+        self.cases += n
         if error:
-            self.failed += 1
+            self.failed += n
             self.first_error = self.first_error or error
-        self.expected += expect is not None and expect == status
+        self.expected += n * (expect is not None and expect == status)
 
     def misaimed(self, *, minimum: int = MISAIMED_MIN_CASES) -> tuple[str, str] | None:
         """(what every case got, the likely cause), or None while the target answered something.
@@ -137,22 +145,24 @@ class Tally:
     # (candidate, path) -> [cases, the first few]: where a candidate disagreed with itself
     unsteady: dict[tuple[str, str], tuple[int, list[str]]] = field(default_factory=dict)
 
-    def add(self, r: CaseRow) -> None:
-        self.cases += 1
+    def add(self, r: CaseRow, n: int | None = None) -> None:
+        """Count the case for the requests it stands for, or `n` more of them (its count grew)."""
+        n = r.weight if n is None else n
+        self.cases += n
         for target, paths in r.unsteady.items():
             for path in paths:
                 count, named = self.unsteady.get((target, path), (0, []))
                 # the first cases by name, not by landing: the verdict reads the same every run
-                self.unsteady[(target, path)] = (count + 1, sorted([*named, r.case])[:EXAMPLES])
+                self.unsteady[(target, path)] = (count + n, sorted({*named, r.case})[:EXAMPLES])
         for target, status in r.statuses.items():
-            self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status)
-        self.inconclusive += r.inconclusive
-        self.status_match += r.status_match
+            self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status, n)
+        self.inconclusive += n * r.inconclusive
+        self.status_match += n * r.status_match
         if r.errors:
-            self.errored += 1
+            self.errored += n
         elif not r.body_match:
-            self.divergent += 1
-            self.not_shape += body_kinds(r) != ["shape"]
+            self.divergent += n
+            self.not_shape += n * (body_kinds(r) != ["shape"])
 
     def headline(self) -> str:
         n = self.cases
@@ -209,6 +219,7 @@ class ParityBoard:
     _declared: list[str] = field(default_factory=list)  # the landed cases in declared order
     _groups: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # (target, class key) -> cases, declared order
     _group_kinds: dict[tuple[str, str], str] = field(default_factory=dict)
+    _group_weights: dict[tuple[str, str], int] = field(default_factory=dict)  # (target, class key) -> requests
     # (target, class key) -> (the place of the case they are of, its differences): the group's first case's
     _examples: dict[tuple[str, str], tuple[int, tuple[DiffRow, ...]]] = field(default_factory=dict)
     _shared: Shared = field(default_factory=Shared)
@@ -224,15 +235,15 @@ class ParityBoard:
             self.targets, self.reference = event.targets, event.reference
             self.max_inconclusive = event.max_inconclusive
             self.cases, self._declared, self.results = [], [], {}
-            self.tally, self._groups, self._group_kinds, self._examples = Tally(), {}, {}, {}
+            self.tally, self._groups, self._group_kinds, self._group_weights, self._examples = Tally(), {}, {}, {}, {}
             self.noise = None
         elif isinstance(event, DivergenceClassFound):
             self.classes[event.id] = event
         elif isinstance(event, NoiseSettled):
             self.settle(event)
         elif isinstance(event, ParityCaseFinished):
-            again = event.case in self.results
-            if not again:
+            before = self.results.get(event.case)
+            if before is None:
                 self.cases.append(event.case)
                 bisect.insort(self._declared, event.case, key=self.order.key)
             share = self._shared
@@ -240,11 +251,13 @@ class ParityBoard:
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
                 event.fingerprints, event.status_match, event.body_match, event.expect_failures,
                 share(event.status_kinds), share(event.classes), event.endpoint, event.shape, event.inconclusive,
-                event.expect_status, share({t: tuple(paths) for t, paths in event.unsteady.items()}))
-            if again:  # a case probed twice (rare): count every case again
-                self._count_all()
-            else:
+                event.expect_status, share({t: tuple(paths) for t, paths in event.unsteady.items()}), event.weight)
+            if before is None:
                 self._count(row)
+            elif replace(before, weight=row.weight) == row:  # a mirror's count of requests alike, grown
+                self._count(row, row.weight - before.weight, listed=True)
+            else:  # a case probed twice (rare): count every case again
+                self._count_all()
             if event.diffs:
                 place = self.order.key(event.case)
                 for target in event.kinds:
@@ -281,17 +294,21 @@ class ParityBoard:
         self.classes.update(settler.found)
         self._count_all()
 
-    def _count(self, row: CaseRow) -> None:
+    def _count(self, row: CaseRow, n: int | None = None, *, listed: bool = False) -> None:
         """The headline's counts and the class groups, kept as cases land: a report, the
         verdict or a redraw at 100,000 cases reads them instead of going over every case.
-        Cases land mostly in declared order, so keeping a group in that order is an append."""
-        self.tally.add(row)
+        Cases land mostly in declared order, so keeping a group in that order is an append.
+        `n` more requests of a case already `listed` in its groups count without listing it again."""
+        n = row.weight if n is None else n
+        self.tally.add(row, n)
         for target, key, kind in divergences(row):
-            bisect.insort(self._groups.setdefault((target, key), []), row.case, key=self.order.key)
+            if not listed:
+                bisect.insort(self._groups.setdefault((target, key), []), row.case, key=self.order.key)
             self._group_kinds.setdefault((target, key), kind)
+            self._group_weights[(target, key)] = self._group_weights.get((target, key), 0) + n
 
     def _count_all(self) -> None:
-        self.tally, self._groups, self._group_kinds = Tally(), {}, {}
+        self.tally, self._groups, self._group_kinds, self._group_weights = Tally(), {}, {}, {}
         for row in self.done():
             self._count(row)
 
@@ -318,18 +335,21 @@ class ParityBoard:
 
     def class_groups(self) -> list[ClassGroup]:
         """Every (candidate, class) that diverges: the body's and the compared headers' way of
-        differing, the status code left out (it blocks on its own). Most cases first, then by
-        candidate and class, each group's cases in declared order."""
-        return [self.group(target, key, self._group_kinds[(target, key)], list(cases))
-                for (target, key), cases in sorted(self._groups.items(), key=lambda item: (-len(item[1]), item[0]))]
+        differing, the status code left out (it blocks on its own). Most requests first, then
+        by candidate and class, each group's cases in declared order."""
+        return [self.group(target, key, self._group_kinds[(target, key)], list(cases), self._group_weights[(target, key)])
+                for (target, key), cases in sorted(self._groups.items(),
+                                                   key=lambda item: (-self._group_weights[item[0]], item[0]))]
 
-    def group(self, target: str, key: str, kind: str, cases: list[str]) -> ClassGroup:
+    def group(self, target: str, key: str, kind: str, cases: list[str], weight: int | None = None) -> ClassGroup:
         """The group of `cases` diverging for `target` in the class (or fingerprint) `key`, the
-        class's own words when it was announced."""
+        class's own words when it was announced; `weight` the requests they stand for (by
+        default, each case's own)."""
         found = self.classes.get(key)
         return ClassGroup(target, key if found else None, found.kind if found else kind,
                           found.description if found else f"fingerprint {key}", cases,
-                          self._examples.get((target, key), (0, ()))[1])
+                          self._examples.get((target, key), (0, ()))[1],
+                          sum(self.results[c].weight for c in cases) if weight is None else weight)
 
     def headline(self) -> str:
         """`6/6 status codes match · 5/6 body shapes diverge` (errors named when any); a case
@@ -352,10 +372,12 @@ def divergences(r: CaseRow) -> list[tuple[str, str, str]]:
     return out
 
 
-def examples(cases: list[str], limit: int = EXAMPLES) -> str:
-    """`a, b, c and 14,997 more`."""
+def examples(cases: list[str], limit: int = EXAMPLES, total: int | None = None) -> str:
+    """`a, b, c and 14,997 more`; `total` counts more than the cases named (a mirror's
+    requests judged alike stand behind one name)."""
+    total = len(cases) if total is None else total
     shown = ", ".join(cases[:limit])
-    return shown + (f" and {len(cases) - limit:,} more" if len(cases) > limit else "")
+    return shown + (f" and {total - min(limit, len(cases)):,} more" if total > min(limit, len(cases)) else "")
 
 
 class Judged(Protocol):

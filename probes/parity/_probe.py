@@ -53,7 +53,8 @@ class CaseEmitter:
         self.bus = bus
         self.seen: set[str] = set()
 
-    def emit(self, result: CaseResult, event: ParityCaseFinished) -> None:
+    def announce(self, result: CaseResult, event: ParityCaseFinished) -> bool:
+        """Emit the definition of each class the case names for the first time; whether one was new."""
         new = False
         for target, class_id in event.classes.items():
             if class_id is not None and class_id not in self.seen:
@@ -62,6 +63,10 @@ class CaseEmitter:
                 assert found is not None
                 self.bus.emit(found.event())
                 new = True
+        return new
+
+    def emit(self, result: CaseResult, event: ParityCaseFinished) -> None:
+        new = self.announce(result, event)
         if event.diffs and not new and not event.errors and event.status_match:
             # The class's first case carried its differences; the rest name the class and
             # keep theirs in parity/results.jsonl.gz, so 100,000 cases stay a small event log.

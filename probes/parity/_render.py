@@ -65,8 +65,8 @@ def class_table(board: ParityBoard) -> Table:
                           ("Examples", "left")):
         table.add_column(head, justify=justify)  # type: ignore[arg-type]
     for g in board.class_groups():
-        table.add_row(g.target, str(len(g.cases)), g.class_id or "–", Text(g.description, style=f"kind.{g.kind}"),
-                      examples(g.cases))
+        table.add_row(g.target, str(g.weight), g.class_id or "–", Text(g.description, style=f"kind.{g.kind}"),
+                      g.named)
     return table
 
 
@@ -120,8 +120,8 @@ def classes_markdown(board: ParityBoard) -> list[str]:
         return []
     lines = ["| Target | Cases | Class | What differs | Examples |", "|---|---:|---|---|---|"]
     for g in groups:
-        lines.append(f"| {g.target} | {len(g.cases)} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
-                     f"{md_cell(examples(g.cases))} |")
+        lines.append(f"| {g.target} | {g.weight} | `{g.class_id or '–'}` | {md_cell(g.description)} | "
+                     f"{md_cell(g.named)} |")
     return lines
 
 
@@ -132,8 +132,8 @@ def report_markdown(board: ParityBoard, title: str) -> str:
              + ", ".join(f"`{c}`" for c in board.candidates), "", *table_markdown(board),
              "", f"**{board.headline()}**", ""]
     for g in board.class_groups():
-        lines += [f"## {g.target}: {len(g.cases)} case(s) in class `{g.class_id or '–'}`", "",
-                  f"{md_cell(g.description)}", "", f"Cases: {md_cell(examples(g.cases, 20))}", ""]
+        lines += [f"## {g.target}: {g.weight} case(s) in class `{g.class_id or '–'}`", "",
+                  f"{md_cell(g.description)}", "", f"Cases: {md_cell(examples(g.cases, 20, g.weight))}", ""]
         if g.example_diffs:
             lines += [f"Differences in `{md_cell(g.cases[0])}`:", "",
                       "| Kind | Path | " + f"{board.reference} | {g.target} |", "|---|---|---|---|"]
@@ -169,16 +169,16 @@ def parity_json(board: ParityBoard) -> dict[str, Any]:
     return {
         "reference": board.reference,
         "targets": list(board.targets),
-        "cases_total": len(done),
-        "status_match": sum(1 for r in done if r.status_match),
-        "body_divergent": len(board.body_divergent()),
-        "errors": len(board.errored()),
+        "cases_total": board.tally.cases,
+        "status_match": board.tally.status_match,
+        "body_divergent": board.tally.divergent,
+        "errors": board.tally.errored,
         "headline": board.headline(),
         "candidate_noise": {target: [{"path": path, "cases_total": count, "cases": named}
                                      for path, count, named in paths]
                             for target, paths in board.tally.candidate_noise().items()},
         "classes": [{"target": g.target, "class": g.class_id, "kind": g.kind, "description": g.description,
-                     "cases_total": len(g.cases), "cases": g.cases[:CASES_LISTED]}
+                     "cases_total": g.weight, "cases": g.cases[:CASES_LISTED]}
                     for g in board.class_groups()],
         "cases": [{"case": r.case, "statuses": r.statuses, "errors": r.errors,
                    "status_match": r.status_match, "body_match": r.body_match,

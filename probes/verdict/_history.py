@@ -113,6 +113,9 @@ class RunSummary:
     # order they finished in, so a comparison reads the same however they ran.
     _declared: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _shared: Shared = field(default_factory=Shared, repr=False, compare=False)
+    # What each case standing for more than one request (a mirror's) added to the counts: sent
+    # again as its count grows, it replaces what it added. A mirror sends it first at 2 or more.
+    _weighted: dict[str, tuple[int, int, int]] = field(default_factory=dict, repr=False, compare=False)
 
     def apply(self, t: float, event: Event) -> None:
         if isinstance(event, RunStarted):
@@ -141,9 +144,13 @@ class RunSummary:
             if event.latency:
                 self.latency = remember(self.latency, event)
             counts = self.parity_counts = dict(self.parity_counts)  # a snapshot may hold the last one
-            counts["cases"] = counts.get("cases", 0) + 1
-            counts["status_match"] = counts.get("status_match", 0) + event.status_match
-            counts["body_divergent"] = counts.get("body_divergent", 0) + (not event.body_match and not event.errors)
+            n = event.weight
+            added = (n, n * event.status_match, n * (not event.body_match and not event.errors))
+            before = self._weighted.get(event.case, (0, 0, 0))  # a mirror's count of requests alike, grown
+            if n != 1:
+                self._weighted[event.case] = added
+            for key, new, old in zip(("cases", "status_match", "body_divergent"), added, before):
+                counts[key] = counts.get(key, 0) + new - old
             if event.status_match and event.body_match and not event.errors and not any(event.classes.values()):
                 self.parity.pop(event.case, None)
                 return
@@ -152,7 +159,8 @@ class RunSummary:
                                        "fingerprints": event.fingerprints, "classes": share(event.classes),
                                        "errors": share(event.errors),
                                        "status_match": event.status_match, "body_match": event.body_match,
-                                       **({"endpoint": event.endpoint} if event.endpoint else {})}
+                                       **({"endpoint": event.endpoint} if event.endpoint else {}),
+                                       **({"weight": n} if n != 1 else {})}
         elif isinstance(event, RunFinished):
             self.finished, self.verdict, self.complete = True, event.verdict, event.complete
             self.duration = event.duration
@@ -175,7 +183,8 @@ class RunSummary:
                 continue
             kinds, classes, fingerprints = again
             body_match = not any(kinds.values())
-            counts["body_divergent"] = counts.get("body_divergent", 0) - (body_match and not kept["body_match"])
+            counts["body_divergent"] = counts.get("body_divergent", 0) - kept.get("weight", 1) * (
+                body_match and not kept["body_match"])
             if kept["status_match"] and body_match and not any(classes.values()):
                 del parity[case]
             else:

@@ -68,7 +68,7 @@ class Replayed:
 
 def replay(run_dir: Path, *, today: date | None = None) -> Replayed:
     """Replay a run's events into a fresh tracker and judge it (a run abandoned by its writer is
-    BLOCK, incomplete); InputError when the folder is not a run."""
+    BLOCK, incomplete; one still going, as it stands so far); InputError when the folder is not a run."""
     events_path = run_dir / "events.jsonl"
     if not events_path.is_file():
         raise InputError(f"{run_dir}: not a run directory (no events.jsonl)")
@@ -84,9 +84,9 @@ def replay(run_dir: Path, *, today: date | None = None) -> Replayed:
         raise InputError(str(exc)) from None
     if tracker.scrum.ledger_path:  # the findings ledger as it is now, like the gaps file
         tracker.scrum.ledger = load_ledger(Path(tracker.scrum.ledger_path))
-    verdict = tracker.current(final=True)
     writer = Writer.of_run(run_dir)
     live = finished is None and writer is not None and writer.running() is not False
+    verdict = tracker.current(final=not live)  # a run still going is judged so far: its phases are not over
     if finished is None and writer is not None and not live:
         verdict = replace(verdict, verdict=VerdictWord.BLOCK, reasons=(writer.abandoned, *verdict.reasons), complete=False)
     return Replayed(tracker, verdict, finished, live, gaps_file)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..core import InputError, md_cell
@@ -39,6 +39,9 @@ def verdict_json(tracker: VerdictTracker, verdict: Verdict, *, interrupted: bool
         phases["scrum"].update(scrum_json(tracker.scrum))
     if "parity" in phases:
         phases["parity"].update(parity_json(tracker.parity))
+        if tracker.mirror.plan is not None:
+            phases["parity"]["mirror"] = {"listen": tracker.mirror.plan.listen, "sink": tracker.mirror.plan.sink,
+                                          "max_dropped": str(tracker.mirror.limit), **asdict(tracker.mirror.counts)}
     comparison = tracker.comparison
     payload = {
         "schema_version": SCHEMA_VERSION,
@@ -87,7 +90,7 @@ def verdict_markdown(tracker: VerdictTracker, verdict: Verdict, *, interrupted: 
     if "scrum" in tracker.phases:
         lines += ["## Phase 2: per-component scrum", "", *tables_markdown(tracker.scrum)]
     if "parity" in tracker.phases:
-        lines += ["## Phase 3: cross-runtime parity", "", *parity_markdown(tracker.parity)]
+        lines += ["## Phase 3: cross-runtime parity", "", *_mirror_lines(tracker), *parity_markdown(tracker.parity)]
     gaps = _gap_lines(tracker, verdict)
     if gaps:
         lines += ["## Cutover-blocking gaps", "", "Known gaps that this verdict relies on: each must be closed "
@@ -162,6 +165,8 @@ def fitted_markdown(tracker: VerdictTracker, verdict: Verdict, *, limit: int, me
         headlines.append(f"- scrum: {tracker.scrum.headline()}")
     if "parity" in tracker.phases:
         headlines.append(f"- parity: {tracker.parity.headline()}")
+        if tracker.mirror.plan is not None:
+            headlines.append(f"- mirror: {tracker.mirror.line()}")
     blocks.append(_Block("headlines", [*headlines, ""]))
     if "parity" in tracker.phases and (classes := classes_markdown(tracker.parity)):
         blocks.append(_Block("divergence classes", ["### Divergence classes", "", *classes, ""], keep=4,
@@ -233,3 +238,13 @@ def _fit(head: list[str], blocks: list[_Block], limit: int, measure: Callable[[s
             out += block.lines[:block.keep] + taken + ([more] if len(taken) < len(rows) else [])
         return "\n".join(out + footer(blocks[i + 1:] if taken else blocks[i:])) + "\n"
     return "\n".join(out) + "\n"
+
+
+def _mirror_lines(tracker: VerdictTracker) -> list[str]:
+    """Where a mirror's cases came from: live requests, and how many were answered, copied, dropped."""
+    plan = tracker.mirror.plan
+    if plan is None:
+        return []
+    fed = "as a sink fed by another proxy" if plan.sink else "as a reverse proxy"
+    return [f"Live requests mirrored {fed} on `{plan.listen}` (sample {plan.sample * 100:g}%, max_dropped "
+            f"{tracker.mirror.limit}): {tracker.mirror.line()}.", ""]

@@ -195,7 +195,7 @@ def _parity(report: Report) -> None:
         entries = found.entries[:ENTRIES_SHOWN] if found else ()
         example = _example(report.run_dir, head, lines.get(g.cases[0]), g, why, budget, board.reference)
         budget -= _weight(example)
-        report.classes.append(ClassView(g, len(g.cases) / compared, entries, example))
+        report.classes.append(ClassView(g, g.weight / compared, entries, example))
 
 
 def _example(run_dir: Path, head: dict[str, Any], entry: dict[str, Any] | None, g: ClassGroup, why: str,

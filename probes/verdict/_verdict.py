@@ -23,6 +23,7 @@ from ..core.events import (
     PhaseStarted,
     RunStarted,
 )
+from ..mirror import MirrorBoard
 from ..parity import CaseRow, ParityBoard, examples
 from ..scrum import ScrumBoard
 from ..smokes import SmokeBoard
@@ -74,6 +75,7 @@ class VerdictTracker:
     smokes: SmokeBoard = field(default_factory=SmokeBoard)
     parity: ParityBoard = field(default_factory=ParityBoard)
     scrum: ScrumBoard = field(default_factory=ScrumBoard)
+    mirror: MirrorBoard = field(default_factory=MirrorBoard)  # a mirror's counts, when live requests were judged
     run: RunStarted | None = None
     gaps: list[KnownGap] = field(default_factory=list)
     today: date = field(default_factory=date.today)
@@ -87,6 +89,7 @@ class VerdictTracker:
         self.smokes.apply(t, event)
         self.parity.apply(t, event)
         self.scrum.apply(t, event)
+        self.mirror.apply(t, event)
         if isinstance(event, ComparedWithPrevious):
             self.comparison = event
         elif isinstance(event, InternalError):
@@ -112,6 +115,7 @@ class VerdictTracker:
         reasons += self._scrum_reasons()
         parity_reasons, covered, gap_ids = self._parity_reasons()
         reasons += parity_reasons
+        reasons += self.mirror.reasons()
         latency_reasons, latency_covered, latency_gaps = latency_verdict(self.parity.latency, self.gaps, self.today, examples)
         reasons += map(Reason, latency_reasons)
         covered += latency_covered
@@ -177,8 +181,8 @@ class VerdictTracker:
         reasons: list[Reason] = []
         covered: list[str] = []
         gap_ids: dict[str, None] = {}
-        errors: dict[str, list[str]] = {}
-        statuses: dict[str, list[str]] = {}
+        errors: dict[str, list[CaseRow]] = {}
+        statuses: dict[str, list[CaseRow]] = {}
         for target, (what, cause) in board.tally.misaimed():
             reasons.append(Reason.incomplete_because(f"parity target {target} misaimed: {what} — {cause}"))
         tally = board.tally
@@ -197,38 +201,40 @@ class VerdictTracker:
         for r in board.done():
             if r.errors:
                 detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
-                errors.setdefault(f"could not be compared ({detail})", []).append(r.case)
+                errors.setdefault(f"could not be compared ({detail})", []).append(r)
             elif not r.status_match:
                 codes = ", ".join(f"{t} {s}" for t, s in r.statuses.items())
                 extra = f"; {'; '.join(r.expect_failures)}" if r.expect_failures else ""
-                statuses.setdefault(f"status codes differ ({codes}{extra})", []).append(r.case)
-        for sentence, cases in (*errors.items(), *statuses.items()):
-            reasons.append(Reason(f"{_cases(cases)}: {sentence}"))
+                statuses.setdefault(f"status codes differ ({codes}{extra})", []).append(r)
+        for sentence, rows in (*errors.items(), *statuses.items()):
+            reasons.append(Reason(f"{_cases(rows)}: {sentence}"))
         for group in board.class_groups():
-            split: dict[tuple[str, str], list[str]] = {}
+            split: dict[tuple[str, str], list[CaseRow]] = {}
             for case in group.cases:
-                gap, expired = self.gap_for(board.results[case], group.target, group.kind)
+                row = board.results[case]
+                gap, expired = self.gap_for(row, group.target, group.kind)
                 key = ("covered", gap.id) if gap else ("expired", expired.id) if expired else ("open", "")
-                split.setdefault(key, []).append(case)
+                split.setdefault(key, []).append(row)
             label = f"{group.target} {group.kind} divergence"
             what = f"class {group.class_id}: {group.description}" if group.class_id else group.description
             about = f" — class {group.class_id}: {group.description}" if group.class_id else ""
-            for (state, gap_id), cases in split.items():
+            for (state, gap_id), rows in split.items():
                 gap = next((g for g in self.gaps if g.id == gap_id), None)
                 if state == "covered" and gap is not None:
                     gap_ids[gap.id] = None
-                    covered.append(f"{_cases(cases)}: {label} covered by known gap {gap.id} (owner {gap.owner}"
+                    covered.append(f"{_cases(rows)}: {label} covered by known gap {gap.id} (owner {gap.owner}"
                                    + (f", expires {gap.expires}" if gap.expires else "") + f"){about}")
                 elif state == "expired" and gap is not None:
-                    reasons.append(Reason(f"{_cases(cases)}: {label}; known gap {gap.id} expired on {gap.expires}{about}"))
+                    reasons.append(Reason(f"{_cases(rows)}: {label}; known gap {gap.id} expired on {gap.expires}{about}"))
                 else:
-                    reasons.append(Reason(f"{_cases(cases)}: {label} not covered by a known gap ({what})"))
+                    reasons.append(Reason(f"{_cases(rows)}: {label} not covered by a known gap ({what})"))
         return reasons, covered, tuple(gap_ids)
 
 
-def _cases(cases: list[str]) -> str:
+def _cases(rows: list[CaseRow]) -> str:
     """`parity case x`, or `parity: 15,000 cases (a, b, c and 14,997 more)`, the cases in
-    declared order."""
-    if len(cases) == 1:
-        return f"parity case {cases[0]}"
-    return f"parity: {len(cases):,} cases ({examples(cases)})"
+    declared order, each counted for the requests it stands for (a mirror's)."""
+    total = sum(r.weight for r in rows)
+    if total == 1:
+        return f"parity case {rows[0].case}"
+    return f"parity: {total:,} cases ({examples([r.case for r in rows], total=total)})"

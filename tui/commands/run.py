@@ -17,6 +17,7 @@ from .diff import show_case
 
 if TYPE_CHECKING:
     from probes import Config, Engine, RunOutcome, Shard
+    from probes.mirror import Mirror
 
 PHASE_CHOICES = ("smokes", "scrum", "parity")
 DEMO_CONFIG = "demo.toml"
@@ -146,9 +147,10 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
 
 def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), skip: Sequence[str] = (),
                 parity_only: Sequence[str] = (), shard: Shard | None = None, strict: bool = False,
-                force_oversize: bool = False, baseline: Path | None = None) -> Engine:
+                force_oversize: bool = False, baseline: Path | None = None, mirror: Mirror | None = None) -> Engine:
     """The run's engine, once the checks that refuse a run before it starts have passed: a
-    directory it could not write, a shard of a run without parity, a shard with --case."""
+    directory it could not write, a shard of a run without parity, a shard with --case. A
+    mirror's run is its parity phase alone, the cases its live requests."""
     from probes import Engine, select_phases
 
     unwritable = unwritable_dir(out or config.out_dir)
@@ -156,13 +158,13 @@ def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), s
         if out is None:
             raise ConfigError(str(config.path), [Problem("gauntlet.out_dir", unwritable)])
         raise InputError(f"--out: {unwritable}")
-    phases = select_phases(config, only, skip)
+    phases = ("parity", "verdict") if mirror is not None else select_phases(config, only, skip)
     if shard is not None and "parity" not in phases:
         raise GauntletError(f"--shard {shard} splits the parity cases, and this run has no parity phase")
     if shard is not None and parity_only:
         raise GauntletError("--shard and --case do not go together: --case probes the cases it names")
     return Engine(config, phases, out_dir=out, strict=strict, parity_only=parity_only,
-                  force_oversize=force_oversize, shard=shard, baseline=baseline)
+                  force_oversize=force_oversize, shard=shard, baseline=baseline, mirror=mirror)
 
 
 async def drive(engine: Engine) -> RunOutcome:
