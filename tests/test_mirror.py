@@ -237,3 +237,155 @@ def test_the_demo_twins_behind_the_mirror(twins, write_config):
             data = gzip.decompress(data) if path.suffix == ".gz" else data
             for secret in (b"sk-live-7f3a9c1d", b"c00k1e-never"):
                 assert secret not in data, (path, secret)
+
+
+def go_twin() -> tuple[subprocess.Popen[str], str]:
+    """The Go twin alone in its own process (to be killed): the process and its URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "twins", "--only", "go", "--go-port", "0"], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    found = re.search(r"go (http://\S+)", proc.stdout.readline())
+    assert found, "the Go twin did not say where it serves"
+    return proc, found.group(1)
+
+
+def test_a_candidate_killed_mid_run_costs_the_clients_nothing(servers, write_config):
+    """The clients' answers stay the reference's, byte for byte, before and after the
+    candidate dies; its copies then fail and are counted as such; a case a way of answering
+    has past its three examples is counted, not listed. SIGINT ends it: verdict written, BLOCK."""
+    from probes.parity._twins import twin_handler
+
+    reference = servers.serve_http(twin_handler("rust"))
+    candidate, candidate_url = go_twin()
+    config = mirror_config(write_config, reference, candidate_url)
+    happy = seed_requests()[0]
+    try:
+        with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+            expected = client.post(reference + happy["path"], json=happy["json"])
+            for phase in ("alive", "killed"):
+                for _ in range(8):
+                    through = client.post(mirror.url + happy["path"], json=happy["json"])
+                    assert (through.status_code, through.content) == (expected.status_code, expected.content), phase
+                    assert through.headers.multi_items() == expected.headers.multi_items()
+                wait_until(lambda: mirror.counts()["judged"] == (8 if phase == "alive" else 16), 20,
+                           f"the copies judged ({phase})")
+                if phase == "alive":
+                    candidate.kill()
+                    candidate.wait(10)
+            assert mirror.stop(signal.SIGINT) == 1, mirror.output()
+            run = mirror.run_dirs()[0]
+    finally:
+        candidate.kill()
+        candidate.wait(10)
+        assert candidate.stdout is not None
+        candidate.stdout.close()
+    verdict = json.loads((run / "verdict.json").read_text())
+    parity = verdict["phases"]["parity"]
+    assert parity["headline"] == "8/16 status codes match · 0/16 body shapes diverge · 8/16 could not be compared"
+    assert parity["mirror"]["received"] == parity["mirror"]["judged"] == 16 and parity["mirror"]["dropped"] == 0
+    listed = [c["case"] for c in parity["cases"]]
+    assert len(listed) == 8 and sum(c.startswith("alike-") for c in listed) == 2  # 3 + the rest, twice
+    assert any("go: cannot connect" in reason and "8 cases" in reason for reason in verdict["reasons"]), verdict
+    assert verdict["verdict"] == "BLOCK" and verdict["complete"]
+    assert mirror.proc.returncode is not None
+
+
+def test_a_candidate_that_hangs_fills_the_queue_and_the_drops_are_counted(servers, write_config):
+    """A candidate that never answers: one copy in hand, one queued, the rest dropped and
+    counted, every client answered at once; over max_dropped the mirror is incomplete, never
+    a pass. SIGHUP ends it with the verdict written."""
+    import asyncio
+    import time
+
+    from probes.parity._twins import twin_handler
+
+    async def hangs(method, path, headers, body):
+        await asyncio.sleep(30)
+        return 200, {}, b""
+
+    reference = servers.serve_http(twin_handler("rust"))
+    candidate = servers.serve_http(hangs)
+    config = mirror_config(write_config, reference, candidate, extra="queue = 1")
+    config.write_text(config.read_text().replace('timeout = "2s"', 'timeout = "1s"\nconcurrency = 1'))
+    happy = seed_requests()[0]
+    with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+        slowest = 0.0
+        for _ in range(10):
+            started = time.monotonic()
+            assert client.post(mirror.url + happy["path"], json=happy["json"]).status_code == 200
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 0.5  # the copies wait (or are dropped); the client never does
+        wait_until(lambda: mirror.counts()["dropped"] == 8, 20, "eight copies dropped")
+        assert mirror.stop(signal.SIGHUP) == 1, mirror.output()
+        run = mirror.run_dirs()[0]
+    verdict = json.loads((run / "verdict.json").read_text())
+    counts = verdict["phases"]["parity"]["mirror"]
+    assert counts["received"] == 10 and counts["dropped"] >= 8 and counts["copied"] + counts["dropped"] == 10
+    assert not verdict["complete"] and verdict["verdict"] == "BLOCK"
+    assert any(r.startswith("incomplete: mirror:") and "over max_dropped 1%" in r for r in verdict["reasons"])
+
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 64; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/client_body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    server {{
+        listen unix:{dir}/nginx.sock;
+        location / {{
+            mirror /_gauntlet;
+            proxy_pass {reference};
+        }}
+        location = /_gauntlet {{
+            internal;
+            proxy_pass {sink}$request_uri;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="Debian's nginx is not installed (.ci/run installs it)")
+def test_nginx_mirrors_to_the_sink(servers, write_config, tmp_path):
+    """Real nginx in front of the reference, its `mirror` directive copying each request to
+    `gauntlet mirror --sink`: the client gets nginx's answer (the reference's), the sink asks
+    the reference and the candidate itself and reads the seed's headline."""
+    from probes.parity._twins import twin_handler
+
+    reference = servers.serve_http(twin_handler("rust"))
+    candidate = servers.serve_http(twin_handler("go"))
+    config = mirror_config(write_config, reference, candidate)
+    with mirror_process(config, "--sink") as sink:
+        assert sink.output().startswith("sink listening on")
+        (tmp_path / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp_path, reference=reference, sink=sink.url))
+        nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+                                  "-e", str(tmp_path / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_until(lambda: (tmp_path / "nginx.sock").exists() or nginx.poll() is not None, 20, "nginx listening")
+            assert nginx.poll() is None, (tmp_path / "error.log").read_text()
+            transport = httpx.HTTPTransport(uds=str(tmp_path / "nginx.sock"))
+            with httpx.Client(transport=transport, base_url="http://nginx", timeout=10) as client:
+                for case in seed_requests():
+                    answer = client.post(case["path"], json=case["json"], headers={"Authorization": SECRET})
+                    direct = httpx.post(reference + case["path"], json=case["json"])
+                    assert (answer.status_code, answer.content) == (direct.status_code, direct.content)
+            wait_until(lambda: sink.counts()["judged"] == 6, 20, "the six copies nginx sent judged")
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+        assert sink.stop() == 0, sink.output()
+        run = sink.run_dirs()[0]
+    verdict = json.loads((run / "verdict.json").read_text())
+    assert verdict["phases"]["parity"]["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
+    assert verdict["phases"]["parity"]["mirror"]["sink"] is True
+    assert verdict["verdict"] == "SHIP_WITH_KNOWN_GAP"
+    assert "POST /v1/validate" in (tmp_path / "access.log").read_text()
