@@ -22,6 +22,7 @@ import pytest
 
 from probes.config import load_config
 from probes.core._errors import ConfigError
+from probes.mirror import cases_from_run
 
 from .conftest import wait_until
 
@@ -230,6 +231,17 @@ def test_the_demo_twins_behind_the_mirror(twins, write_config):
     assert "validator-wire-format" in "".join(verdict["reasons"])
     with pytest.raises(httpx.ConnectError):
         httpx.get(mirror.url + "/health", timeout=2)
+    # from traffic back to cases: every divergent request, replayable by a config; one per way by default
+    cases_file = run.parent.parent / "shadow.jsonl"
+    made = subprocess.run([sys.executable, "-m", "tui.cli", "cases", "from-run", str(run), "--divergent", "--out",
+                           str(cases_file)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0 and "6 recorded request(s) → 5 cases" in made.stdout, made.stdout + made.stderr
+    replay = load_config(write_config(f'[parity]\nreference = "rust"\ncases_file = "{cases_file}"\n'
+                                      f'[parity.targets]\nrust = "{twins["rust"]}"\ngo = "{twins["go"]}"\n',
+                                      name="replay.toml"), env={})
+    assert [c.json for c in replay.parity.iter_cases()] == [c["json"] for c in seed_requests()[1:]]
+    assert len(cases_from_run(run).cases) == 4  # the match, and one of each of the three classes
+    assert b"never-record-me" not in cases_file.read_bytes()
     # (e) the Authorization header and the cookie reach no file of the run, compressed or not
     for path in run.rglob("*"):
         if path.is_file():

@@ -2,6 +2,7 @@
 
 from ._board import MirrorBoard
 from ._config import DropLimit, MirrorConfig, Route, SAFE_METHODS, join_address, loopback, mirror_section, parse_listen
+from ._replay import RunCases, cases_from_run
 from ._run import Mirror
 
 __all__ = [
@@ -10,7 +11,9 @@ __all__ = [
     "MirrorBoard",
     "MirrorConfig",
     "Route",
+    "RunCases",
     "SAFE_METHODS",
+    "cases_from_run",
     "join_address",
     "loopback",
     "mirror_section",

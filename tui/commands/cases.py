@@ -1,4 +1,4 @@
-"""`gauntlet cases from-openapi SPEC` and `gauntlet cases from-har FILE`: parity cases.
+"""`gauntlet cases from-openapi SPEC`, `cases from-har FILE` and `cases from-run RUN_DIR`: parity cases.
 
 The cases file goes to `--out` (TOML or JSON Lines, as its extension says and a config will
 read it), or to stdout so it can be piped; what was made and what could not be goes to the
@@ -51,6 +51,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     har.add_argument("--host", action="append", default=[], metavar="HOST",
                      help="only requests to this host (or host:port; repeatable)")
     har.set_defaults(handler=from_har_command)
+    run = source.add_parser("from-run", help="the requests a (mirror) run recorded, secrets out, to replay in CI")
+    run.add_argument("run_dir", type=Path, help="the run directory")
+    _output_options(run)
+    run.add_argument("--divergent", action="store_true",
+                     help="every recorded request that diverged or could not be compared (default: one per way of "
+                          "answering: every divergence class, every endpoint that matched)")
+    run.set_defaults(handler=from_run_command)
 
 
 def _output_options(parser: argparse.ArgumentParser) -> None:
@@ -98,6 +105,23 @@ def from_har_command(args: argparse.Namespace) -> int:
         console.print(Text(neutralise(f"values replaced by REDACTED: {', '.join(result.redacted)}")))
     _cases_table(console, result.cases, args.verbose)
     _notes(console, result.notes, args.verbose)
+    return 0
+
+
+def from_run_command(args: argparse.Namespace) -> int:
+    from probes.cases import output_format
+    from probes.mirror import cases_from_run
+
+    from .common import run_dir
+
+    chosen = output_format(args.out, args.format)
+    result = cases_from_run(run_dir(args.run_dir), divergent=args.divergent)
+    console = _emit(result.jsonl() if chosen == "jsonl" else result.toml(), args.out)
+    console.print(Text(neutralise(f"{result.recorded} recorded request(s) → {len(result.cases)} cases"
+                                  + (" (every divergent one)" if args.divergent else " (one per way of answering)"))))
+    _case_lines(console, result.cases[:SHOWN_CASES] if not args.verbose else result.cases, "  ")
+    if len(result.cases) > SHOWN_CASES and not args.verbose:
+        console.print(Text(f"  … {len(result.cases) - SHOWN_CASES} more (--verbose lists every one)", style="cli.note"))
     return 0
 
 
