@@ -22,7 +22,7 @@ from .conftest import REPO
 from .test_history import run
 from .test_parity import json_answer
 
-COMMANDS = ("demo", "run", "smokes", "scrum", "parity", "merge", "watch", "serve", "diff", "verdict", "report", "gap", "finding", "noise", "history",
+COMMANDS = ("demo", "run", "smokes", "scrum", "parity", "merge", "mirror", "watch", "serve", "diff", "verdict", "report", "gap", "finding", "noise", "history",
             "compare", "tally", "bundle", "check", "stack", "twins", "init", "cases")
 
 

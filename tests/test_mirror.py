@@ -401,3 +401,70 @@ def test_nginx_mirrors_to_the_sink(servers, write_config, tmp_path):
     assert verdict["phases"]["parity"]["mirror"]["sink"] is True
     assert verdict["verdict"] == "SHIP_WITH_KNOWN_GAP"
     assert "POST /v1/validate" in (tmp_path / "access.log").read_text()
+
+
+def test_the_secondary_teaches_the_noise_of_live_traffic(servers, write_config):
+    """An id that differs on every answer differs between the reference and its second
+    instance too: noise, not a divergence, and the run ships (Diffy's way, on live requests)."""
+    import uuid
+
+    async def stamped(method, path, headers, body):
+        return 200, {"Content-Type": "application/json"}, json.dumps({"id": uuid.uuid4().hex, "ok": True}).encode()
+
+    reference, secondary, candidate = (servers.serve_http(stamped) for _ in range(3))
+    config = mirror_config(write_config, reference, candidate, extra=f'secondary = "{secondary}"')
+    with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+        for n in range(4):
+            assert client.get(f"{mirror.url}/v1/things/{n}").json()["ok"] is True
+        wait_until(lambda: mirror.counts()["judged"] == 4, 20, "the four copies judged")
+        assert mirror.stop() == 0, mirror.output()
+        run = mirror.run_dirs()[0]
+    verdict = json.loads((run / "verdict.json").read_text())
+    assert verdict["phases"]["parity"]["headline"] == "4/4 status codes match · 0/4 body shapes diverge"
+    assert verdict["verdict"] == "SHIP" and verdict["complete"]
+    noise = json.loads((run / "parity" / "noise.json").read_text())
+    assert "$.id" in json.dumps(noise) and "GET /v1/things/{n}" in json.dumps(noise)
+
+
+def test_the_record_rolls_over_into_a_new_run_directory(servers, write_config):
+    """`roll_every`: a run directory ends with its verdict and the next begins while the
+    proxy serves on; a run that saw no request is BLOCK (nothing was checked), never a pass."""
+    from probes.parity._twins import twin_handler
+
+    reference = servers.serve_http(twin_handler("rust"))
+    config = mirror_config(write_config, reference, servers.serve_http(twin_handler("go")), extra='roll_every = "1s"')
+    with mirror_process(config) as mirror:
+        wait_until(lambda: len(mirror.run_dirs()) >= 2 and (mirror.run_dirs()[0] / "verdict.json").exists(), 20,
+                   "a second run directory after the first one's verdict")
+        assert httpx.get(mirror.url + "/health", timeout=5).status_code == 200  # the proxy never stopped
+        assert mirror.stop() == 1, mirror.output()
+    runs = mirror.run_dirs()
+    assert all((r / "verdict.json").exists() for r in runs)
+    first = json.loads((runs[0] / "verdict.json").read_text())
+    assert first["verdict"] == "BLOCK" and any("nothing was checked" in r for r in first["reasons"])
+
+
+def test_requests_counted_alike_weigh_in_every_count():
+    """A case sent again with a grown weight (a mirror's requests answered alike) counts for
+    that many requests in the headline, its class, the verdict's sentence and the history,
+    and counts once however often it is sent."""
+    from probes.core.events import ClassEntry, DivergenceClassFound, ParityCaseFinished, ParityPlanned
+    from probes.verdict import RunSummary, VerdictTracker
+
+    tracker, summary = VerdictTracker(), RunSummary()
+    events = [ParityPlanned((), ("rust", "go"), "rust", 8),
+              DivergenceClassFound("cls:abc", "shape", (ClassEntry("shape", "$.Kind", "absent", "string"),), "`$.Kind` added")]
+    diverged = dict(reference="rust", statuses={"rust": 422, "go": 422}, kinds={"go": "shape"},
+                    classes={"go": "cls:abc"}, body_match=False)
+    events += [ParityCaseFinished(case=f"r{n}", index=n, **diverged) for n in (1, 2, 3)]
+    events += [ParityCaseFinished(case="alike-x", index=4, weight=w, **diverged) for w in (2, 5, 97)]
+    events += [ParityCaseFinished(case="r9", reference="rust", statuses={"rust": 200, "go": 200}, index=9)]
+    for event in events:
+        tracker.apply(0.0, event)
+        summary.apply(0.0, event)
+    board = tracker.parity
+    assert board.headline() == "101/101 status codes match · 100/101 body shapes diverge"
+    [group] = board.class_groups()
+    assert group.weight == 100 and group.named == "r1, r2, r3 and 97 more"
+    assert "parity: 100 cases (r1, r2, r3 and 97 more): go shape divergence not covered" in tracker.current().reasons[0]
+    assert summary.parity_totals() == (101, 101, 100)

@@ -105,7 +105,10 @@ class ParityPane(Vertical):
         update_static(self.query_one("#parity-status", Static), status, layout=False)
         tally = board.tally
         headline = tally.headline() if tally.cases else ("probing…" if board.targets else "no parity yet")
-        lines = -(-len(headline) // width)
+        mirror = self.index.model.tracker.mirror
+        if mirror.plan is not None:  # live requests: how many came, were copied, judged, dropped
+            headline = f"{headline}\nmirror on {mirror.plan.listen}: {mirror.line()}"
+        lines = sum(-(-len(part) // width) for part in headline.split("\n"))
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"),
                       layout=lines != self._headline_lines)
         self._headline_lines = lines
