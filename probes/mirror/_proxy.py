@@ -24,14 +24,16 @@ from dataclasses import dataclass
 
 import httpx
 
-from ..cases import HOP_BY_HOP, ParityCase, live_case
-from ..parity import MAX_BODY, Answer, KeepsNoCookie, describe_failure, passed_answer
+from ..cases import HOP_BY_HOP
+from ..core import neutralise
+from ..parity import MAX_BODY, describe_failure
 from ._config import MirrorConfig
 from ._server import ClientGone, Incoming, Reply
-from ._shadow import Copy, Counts
+from ._shadow import Copy, Counts, Heard
+from ._upstream import Upstream
 
 COPY_BODY_MAX = 1 << 20  # a request body larger than this goes to the reference alone
-# Never passed on: they are about one connection, or how its bytes are framed (httpx frames
+# Never passed on: they are about one connection, or how its bytes are framed (the upstream frames
 # what it sends itself), or the client's own exchange with the mirror.
 NOT_PASSED = HOP_BY_HOP | {"host", "content-length", "expect"}
 ACK = 204  # what a sink answers a copy with: nothing (the proxy that sent it discards it)
@@ -55,23 +57,12 @@ def _answer_passed_on(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, b
     return [(k, v) for k, v in headers if k.decode("latin-1").lower() not in dropped]
 
 
-def reference_client(timeout: float) -> httpx.AsyncClient:
-    """The client the clients' requests go through: no header of its own added (httpx adds
-    Accept, Accept-Encoding and User-Agent unless told), no cookie kept between clients, a
-    connect timeout only (the client waits for the reference as long as it would have)."""
-    client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=timeout), trust_env=False, cookies=KeepsNoCookie(),
-                               limits=httpx.Limits(max_connections=None, max_keepalive_connections=64))
-    for name in ("accept", "accept-encoding", "user-agent"):
-        del client.headers[name]
-    return client
-
-
 @dataclass
 class Proxy:
     config: MirrorConfig
     reference: str  # its name among [parity.targets]
     base: str  # its URL
-    client: httpx.AsyncClient
+    upstream: Upstream  # the clients' way to it: a connect timeout only (they wait as long as they would have)
     counts: Counts
     offer: Callable[[Copy], bool]  # into the shadow's queue; False: dropped
     sink: bool = False
@@ -100,14 +91,14 @@ class Proxy:
             copy.reference = asyncio.get_running_loop().create_future()
             if not self.offer(copy):
                 copy = None
-        answer: Answer | None = None  # stays None when the client left, or the handler was stopped
+        heard: Heard | None = None  # stays None when the client left, or the handler was stopped
         try:
-            answer = await self._forward(incoming, headers, body, whole, reply, copy)
+            heard = await self._forward(incoming, headers, body, whole, reply, copy is not None)
         except ClientGone:
             pass
         finally:
             if copy is not None and copy.reference is not None and not copy.reference.done():
-                copy.reference.set_result(answer)
+                copy.reference.set_result(heard)
 
     def _copy(self, incoming: Incoming, headers: list[tuple[str, str]], body: bytes) -> Copy | None:
         """The request's copy, when the config lets it through and the sample picks it."""
@@ -115,55 +106,44 @@ class Proxy:
         if not self.config.copied(incoming.method, path) or self.sample() >= self.config.sample:
             return None
         self._seq += 1
-        recorded = live_case(incoming.method, incoming.target, incoming.headers, body)
-        case = ParityCase(name=f"r{self._seq}-{recorded.name}", method=recorded.method, path=recorded.path,
-                          query=recorded.query, headers=recorded.headers, json=recorded.json, body=recorded.body,
-                          template=recorded.template)
-        return Copy(self._seq, incoming.method, incoming.target, headers, body, case)
+        return Copy(self._seq, incoming.method, incoming.target, headers, body)
 
     async def _forward(self, incoming: Incoming, headers: list[tuple[str, str]], body: bytes, whole: bool,
-                       reply: Reply, copy: Copy | None) -> Answer | None:
-        """Ask the reference and pass its answer on as it comes; the answer as the shadow
-        judges it (None when nobody will)."""
-        url = self.base + (copy.case.path if copy is not None else "")
+                       reply: Reply, copied: bool) -> Heard | None:
+        """Ask the reference and pass its answer on as it comes; the answer as it came, when
+        a copy is to be judged against it."""
         if whole:
             content: bytes | AsyncIterator[bytes] = body
         else:  # too large to copy: passed on as it comes, framed as the client framed it
             content = _chained(body, incoming.rest())
             headers = headers + [(k, v) for k, v in incoming.headers if k.lower() == "content-length"]
-        request = self.client.build_request(incoming.method, self.base + incoming.target, headers=headers,
-                                            content=content)
         started = time.perf_counter()
         try:
-            response = await self.client.send(request, stream=True)
+            answer = await self.upstream.request(incoming.method, incoming.target, headers, content)
         except (httpx.HTTPError, OSError) as exc:
             self.counts.reference_failed += 1
-            status = 504 if isinstance(exc, httpx.TimeoutException) else 502
-            said = describe_failure(exc, self.client.timeout.connect or 0)
-            await reply.whole(status, [(b"content-type", b"text/plain")], f"gauntlet mirror: {self.reference}: "
-                                                                          f"{said}\n".encode())
-            return Answer(self.reference, url, elapsed=time.perf_counter() - started, error=said)
+            said = neutralise(describe_failure(exc, self.upstream.connect_timeout))
+            await reply.whole(504 if isinstance(exc, httpx.TimeoutException) else 502,
+                              [(b"content-type", b"text/plain")], f"gauntlet mirror: {self.reference}: {said}\n".encode())
+            return Heard(None, [], b"", 0, time.perf_counter() - started, said)
         try:
-            await reply.head(response.status_code, _answer_passed_on(response.headers.raw),
-                             response.extensions.get("reason_phrase", b""))
+            await reply.head(answer.status, _answer_passed_on(answer.headers), answer.reason)
             kept: list[bytes] = []
             size = 0
-            async for chunk in response.aiter_raw():
+            async for chunk in answer.chunks():
                 await reply.send(chunk)
                 size += len(chunk)
-                if copy is not None and size <= MAX_BODY:
+                if copied and size <= MAX_BODY:
                     kept.append(chunk)
             await reply.end()
         except (httpx.HTTPError, OSError) as exc:  # the reference broke off: so does the client's answer
             self.counts.reference_failed += 1
-            return Answer(self.reference, url, response.status_code, elapsed=time.perf_counter() - started,
-                          error=describe_failure(exc, 0))
+            return Heard(answer.status, [], b"", 0, time.perf_counter() - started,
+                         neutralise(describe_failure(exc, 0)))
         finally:
-            await response.aclose()
-        if copy is None:
-            return None
-        return passed_answer(self.reference, url, response.status_code, list(response.headers.multi_items()),
-                             b"".join(kept), time.perf_counter() - started, size > MAX_BODY)
+            answer.close()
+        return Heard(answer.status, answer.text_headers(), b"".join(kept), size,
+                     time.perf_counter() - started) if copied else None
 
 
 async def _chained(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -25,9 +25,10 @@ from ..core import GauntletError
 from ..core.events import EventBus, MirrorPlanned, ParityCaseFinished, ParityPlanned
 from ..parity import CaseEmitter, CaseResult, NoisePool, ParityConfig, case_event, endpoint_of, settle_noise
 from ._config import MirrorConfig, join_address
-from ._proxy import Proxy, reference_client
+from ._proxy import Proxy
 from ._server import Server
 from ._shadow import SECONDARY, Copy, Counts, Shadow
+from ._upstream import Upstream
 
 TICK = 1.0  # seconds between the counts told (and the roll-over looked at)
 EXAMPLES = 3  # requests listed one by one per way of answering; the rest are counted
@@ -110,8 +111,10 @@ class Mirror:
         self.config, self.parity, self.sink = config, parity, sink
         self.counts = Counts()
         self.shadow = Shadow(parity, config.secondary, config.queue, self.counts, self._hold)
-        self.proxy = Proxy(config, parity.reference, parity.targets[parity.reference],
-                           reference_client(parity.timeout), self.counts, self.shadow.offer, sink)
+        base = parity.targets[parity.reference]
+        self.proxy = Proxy(config, parity.reference, base, Upstream(base, connect_timeout=parity.timeout,
+                                                                     read_timeout=None),
+                           self.counts, self.shadow.offer, sink)
         self.server = Server(self.proxy.handle)
         self.address = config.listen
         self._held: deque[tuple[Copy, CaseResult]] = deque()
@@ -202,4 +205,4 @@ class Mirror:
     async def close(self) -> None:
         await self.server.close(0)
         await self.shadow.close()
-        await self.proxy.client.aclose()
+        self.proxy.upstream.close()

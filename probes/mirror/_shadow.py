@@ -15,14 +15,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 
-from ..cases import REDACTED, ParityCase, redact_body, secret_header
+import httpx
+
+from ..cases import REDACTED, ParityCase, live_case, redact_body, secret_header
+from ..core import neutralise
 from ..core.events import MirrorCounted
-from ..parity import Answer, CaseResult, Connections, NoisePool, ParityConfig, judge, receive
+from ..parity import MAX_BODY, Answer, CaseResult, NoisePool, ParityConfig, describe_failure, judge, passed_answer
+from ._upstream import Upstream, drained
 
 SECONDARY = "secondary"  # the secondary's name among the targets the shadow sends to
+
+
+@dataclass(frozen=True)
+class Heard:
+    """The reference's answer as the proxy passed it on to its client, made an Answer (its
+    codings undone, its URL the recorded one) by a worker, off the client's path."""
+
+    status: int | None
+    headers: list[tuple[str, str]]
+    wire: bytes  # the body as sent, its first MAX_BODY bytes
+    size: int
+    elapsed: float
+    error: str | None = None
 
 
 @dataclass
@@ -34,10 +53,17 @@ class Copy:
     target: str  # the path and query as the client sent them
     headers: list[tuple[str, str]]  # as the reference got them, framing and hop-by-hop headers left out
     body: bytes
-    case: ParityCase  # the request as recorded: its secrets out
     # The client's answer from the reference; None: do not judge (the client left mid-answer).
     # Left unset in a sink, whose worker asks the reference itself.
-    reference: asyncio.Future[Answer | None] | None = None
+    reference: asyncio.Future[Heard | None] | None = None
+
+    @cached_property
+    def case(self) -> ParityCase:
+        """The request as recorded, its secrets out: made by the worker that takes the copy."""
+        recorded = live_case(self.method, self.target, self.headers, self.body)
+        return ParityCase(name=f"r{self.seq}-{recorded.name}", method=recorded.method, path=recorded.path,
+                          query=recorded.query, headers=recorded.headers, json=recorded.json, body=recorded.body,
+                          template=recorded.template)
 
 
 @dataclass
@@ -85,7 +111,6 @@ class Shadow:
     pool: NoisePool | None = None  # the current run's noise, learned from the secondary's answers
     _queue: asyncio.Queue[Copy] = field(init=False)
     _workers: list[asyncio.Task[None]] = field(init=False, default_factory=list)
-    _connections: Connections = field(init=False)
     _in_hand: int = 0  # copies a worker has taken and not yet judged
 
     def __post_init__(self) -> None:
@@ -96,8 +121,11 @@ class Shadow:
             assert self.parity.reference is not None
             targets[SECONDARY] = self.secondary
             headers[SECONDARY] = self.parity.headers_for(self.parity.reference)
-        self._sent_to = replace(self.parity, targets=targets, target_headers=headers)
-        self._connections = Connections(self._sent_to)
+        sent_to = replace(self.parity, targets=targets, target_headers=headers)
+        self._urls = targets
+        self._own = {t: list(sent_to.headers_for(t).items()) for t in targets}
+        self._upstreams = {t: Upstream(url, connect_timeout=self.parity.timeout, read_timeout=self.parity.timeout)
+                           for t, url in targets.items()}
 
     def start(self) -> None:
         self._workers = [asyncio.create_task(self._work()) for _ in range(self.parity.concurrency)]
@@ -128,10 +156,11 @@ class Shadow:
     async def _judge(self, copy: Copy) -> CaseResult | None:
         assert self.parity.reference is not None
         reference = self.parity.reference
-        others = [t for t in self._sent_to.targets if t != reference]
+        others = [t for t in self._urls if t != reference]
         sent = await asyncio.gather(*(self._send(t, copy) for t in others))
         answers = dict(zip(others, sent))
-        ref = await copy.reference if copy.reference is not None else await self._send(reference, copy)
+        ref = self._heard(copy, await copy.reference) if copy.reference is not None \
+            else await self._send(reference, copy)
         if ref is None:
             self.counts.skipped += 1  # the client left mid-answer: nothing to compare with
             return None
@@ -140,13 +169,31 @@ class Shadow:
         return judge(copy.case, self.parity, judged, [secret_free(s) for s in samples],
                      self.pool if samples else None)
 
+    def _heard(self, copy: Copy, heard: Heard | None) -> Answer | None:
+        assert self.parity.reference is not None
+        if heard is None:
+            return None
+        url = self._urls[self.parity.reference] + copy.case.path
+        if heard.error is not None or heard.status is None:
+            return Answer(self.parity.reference, url, heard.status, elapsed=heard.elapsed, error=heard.error)
+        return passed_answer(self.parity.reference, url, heard.status, heard.headers, heard.wire, heard.size,
+                             heard.elapsed)
+
     async def _send(self, target: str, copy: Copy) -> Answer:
-        base = self._sent_to.targets[target]
-        own = {k.lower() for k in self._sent_to.headers_for(target)}
-        headers = [(k, v) for k, v in copy.headers if k.lower() not in own]  # the target's own headers win
-        with self._connections.lent(target) as client:
-            request = client.build_request(copy.method, base + copy.target, headers=headers, content=copy.body)
-            return await receive(client, request, target, base + copy.case.path, self.parity.timeout)
+        """The copy as the client sent it, the target's own headers (its credentials) in place of the client's."""
+        own = self._own[target]
+        named = {k.lower() for k, _ in own}
+        headers = [(k, v) for k, v in copy.headers if k.lower() not in named] + own
+        url = self._urls[target] + copy.case.path
+        started = time.perf_counter()
+        try:
+            answer = await self._upstreams[target].request(copy.method, copy.target, headers, copy.body)
+            wire, size = await drained(answer, MAX_BODY)
+        except (httpx.HTTPError, OSError) as exc:
+            return Answer(target, url, elapsed=time.perf_counter() - started,
+                          error=neutralise(describe_failure(exc, self.parity.timeout)))
+        return passed_answer(target, url, answer.status, answer.text_headers(), wire, size,
+                             time.perf_counter() - started)
 
     async def drain(self, timeout: float) -> int:
         """Judge what is queued, for `timeout` seconds at most; how many copies were left unjudged."""
@@ -159,4 +206,5 @@ class Shadow:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
-        await self._connections.aclose()
+        for upstream in self._upstreams.values():
+            upstream.close()

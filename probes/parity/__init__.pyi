@@ -2,13 +2,13 @@
 
 from ._board import CaseRow, ClassGroup, INCONCLUSIVE, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
-from ._exchange import MAX_BODY, Answer, CaseResult, KeepsNoCookie, describe_failure, passed_answer, receive
 from ._config import ParityConfig, parity_section, scan_case_lines, valid_port
+from ._exchange import MAX_BODY, Answer, CaseResult, describe_failure, passed_answer
 from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, latency_classes, ms, p_text, remember, times, trend_lines, worst_ratio
 from ._latency_render import group_head, latency_cell, latency_markdown, latency_parts
 from ._noise import ENDPOINT_PATHS, NoisePool, Settler, endpoint_of
 from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
-from ._probe import AimCheck, CaseEmitter, Connections, case_event, check_aim, judge, run_head, run_parity, settle_noise
+from ._probe import AimCheck, CaseEmitter, case_event, check_aim, judge, run_head, run_parity, settle_noise
 from ._render import ParityTables, cases_markdown, classes_markdown, parity_json, parity_markdown, report_markdown
 from ._results import PACK, RESULTS, StoredDifference, entries, read_body, read_case, read_cases, read_head
 from ._shard import Shard, parse_shard
@@ -25,14 +25,12 @@ __all__ = [
     "CaseRow",
     "CaseView",
     "ClassGroup",
-    "Connections",
     "ENDPOINT_PATHS",
     "FIRST_FAILED",
     "GAP",
     "INCONCLUSIVE",
     "KINDS",
     "KIND_MARK",
-    "KeepsNoCookie",
     "LATENCY",
     "LATENCY_CLASS",
     "LatencyBoard",
@@ -90,7 +88,6 @@ __all__ = [
     "read_cases",
     "read_head",
     "read_noise",
-    "receive",
     "record_line",
     "remember",
     "report_markdown",

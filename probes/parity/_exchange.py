@@ -125,7 +125,7 @@ def describe_failure(exc: BaseException, timeout: float) -> str:
     return f"{type(exc).__name__}: {_said(exc, 'no detail given')}"
 
 
-class KeepsNoCookie(http.cookiejar.CookieJar):
+class _KeepsNoCookie(http.cookiejar.CookieJar):
     """A case's request is what its config says: a cookie an earlier answer set is never sent
     with it (the cases land in any order, over whichever connection is free)."""
 
@@ -137,26 +137,17 @@ def one_connection(timeout: float, headers: Mapping[str, str], tls: ssl.SSLConte
     """A client holding one kept-alive connection to a target. `tls` is shared by every client
     of a probe: loading one costs tens of milliseconds (`httpx.create_ssl_context(trust_env=False)`)."""
     return httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=1, max_keepalive_connections=1),
-                             verify=tls, trust_env=False, headers=headers, cookies=KeepsNoCookie())
+                             verify=tls, trust_env=False, headers=headers, cookies=_KeepsNoCookie())
 
 
 async def fetch(client: httpx.AsyncClient, case: ParityCase, target: str, base: str,
                 timeout: float) -> Answer:
     request = build_request(case, base)
-    return await receive(client, client.build_request(**request), target, request["url"], timeout)
-
-
-async def receive(client: httpx.AsyncClient, request: httpx.Request, target: str, url: str,
-                  timeout: float) -> Answer:
-    """Send one request and read its answer as the probe compares it (`url` is what the
-    record says was asked: the target and the path, the query apart). A request the probe
-    built and one the mirror passes on are read the same way."""
     started = time.perf_counter()
     # httpx offers (Accept-Encoding) exactly the content codings it can undo, and undoes them.
     undoable = {c.strip() for c in client.headers.get("accept-encoding", "").split(",")}
     try:
-        response = await client.send(request, stream=True)
-        try:
+        async with client.stream(**request) as response:
             chunks: list[bytes] = []
             size = 0
             error: str | None = None
@@ -166,36 +157,36 @@ async def receive(client: httpx.AsyncClient, request: httpx.Request, target: str
                     error = TOO_LARGE
                     break
                 chunks.append(chunk)
-        finally:
-            await response.aclose()
-        codings = (c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True))
-        return Answer(target, url, response.status_code, {k.lower(): v for k, v in response.headers.items()},
-                      b"".join(chunks), time.perf_counter() - started, error, response.num_bytes_downloaded,
-                      tuple(c for c in codings if c in undoable))
+            codings = (c.strip().lower() for c in response.headers.get_list("content-encoding", split_commas=True))
+            return Answer(target, request["url"], response.status_code,
+                          {k.lower(): v for k, v in response.headers.items()}, b"".join(chunks),
+                          time.perf_counter() - started, error, response.num_bytes_downloaded,
+                          tuple(c for c in codings if c in undoable))
     except (httpx.HTTPError, OSError) as exc:
-        return Answer(target, url, elapsed=time.perf_counter() - started,
+        return Answer(target, request["url"], elapsed=time.perf_counter() - started,
                       error=neutralise(describe_failure(exc, timeout)))
 
 
 TOO_LARGE = f"body larger than {MAX_BODY // (1024 * 1024)} MB: not compared"
 
 
-def passed_answer(target: str, url: str, status: int, headers: list[tuple[str, str]], wire: bytes,
-                  elapsed: float, cut: bool) -> Answer:
-    """An answer read off the wire by someone else (the mirror, passing it to its client
-    unchanged), made what `receive` would have made of it: its content codings undone by
-    httpx, as they are in a candidate's answer. `cut`: more than MAX_BODY came, only its
-    start was kept."""
+def passed_answer(target: str, url: str, status: int, headers: list[tuple[str, str]], wire: bytes, size: int,
+                  elapsed: float) -> Answer:
+    """An answer read off the wire by someone else (the mirror, passing the reference's on to
+    its client unchanged), made what `fetch` makes of one: its content codings undone by
+    httpx. `wire` is the body as sent, its first MAX_BODY bytes of `size`."""
     lowered = {k.lower(): v for k, v in headers}
-    if cut:
-        return Answer(target, url, status, lowered, b"", elapsed, TOO_LARGE, len(wire))
+    if size > len(wire):
+        return Answer(target, url, status, lowered, b"", elapsed, TOO_LARGE, size)
+    if "content-encoding" not in lowered:  # nothing to undo (most answers): no decoder to build
+        return Answer(target, url, status, lowered, wire, elapsed, None, size)
     try:
         body = httpx.Response(status, headers=headers, content=wire).content
     except httpx.DecodingError as exc:
-        return Answer(target, url, status, lowered, wire, elapsed, neutralise(describe_failure(exc, 0)), len(wire))
+        return Answer(target, url, status, lowered, wire, elapsed, neutralise(describe_failure(exc, 0)), size)
     named = (c.strip().lower() for c in httpx.Headers(headers).get_list("content-encoding", split_commas=True))
     codings = tuple(c for c in named if c != "identity") if body != wire else ()
-    return Answer(target, url, status, lowered, body, elapsed, None, len(wire), codings)
+    return Answer(target, url, status, lowered, body, elapsed, None, size, codings)
 
 
 class BodyError(Exception):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import signal
 from dataclasses import replace
 from pathlib import Path
@@ -88,6 +89,9 @@ async def serve(config: Config, args: argparse.Namespace) -> int:
                    f"{candidates}"), soft_wrap=True)
     if not loopback(config.mirror.host):
         out.print(Text(f"note: {address} is reachable from other machines", style="cli.note"))
+    # What is made so far lives as long as the process: the cyclic collector need not walk it
+    # on every full collection, each a pause in the clients' answers.
+    gc.freeze()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for sig in signals:
