@@ -468,3 +468,36 @@ def test_requests_counted_alike_weigh_in_every_count():
     assert group.weight == 100 and group.named == "r1, r2, r3 and 97 more"
     assert "parity: 100 cases (r1, r2, r3 and 97 more): go shape divergence not covered" in tracker.current().reasons[0]
     assert summary.parity_totals() == (101, 101, 100)
+
+
+def test_what_a_mirror_records_holds_no_credential():
+    """The request as recorded (a HAR entry's rules) and each answer as judged: credential
+    headers and secret-named fields out, the rest as it was."""
+    from probes.mirror._shadow import Copy, secret_free
+    from probes.parity import Answer
+
+    copy = Copy(7, "POST", "/v1/login?api_key=k-123456789&page=2",
+                [("Authorization", SECRET), ("Cookie", COOKIE), ("Content-Type", "application/json"),
+                 ("X-Trace", "t-1")], b'{"user": "ada", "password": "hunter2-never"}')
+    case = copy.case
+    assert case.name == "r7-post_v1_login" and dict(case.headers) == {"Content-Type": "application/json",
+                                                                       "X-Trace": "t-1"}
+    assert case.json == {"user": "ada", "password": "REDACTED"} and case.query == {"api_key": "REDACTED", "page": "2"}
+    answer = Answer("rust", "http://ref/v1/login", 200, {"content-type": "application/json", "set-cookie": COOKIE},
+                    b'{"ok": true, "session": {"token": "tok-never-record"}}')
+    clean = secret_free(answer)
+    assert clean.headers == {"content-type": "application/json", "set-cookie": "REDACTED"}
+    assert json.loads(clean.body) == {"ok": True, "session": {"token": "REDACTED"}}
+    plain = Answer("rust", "http://ref/", 200, {"content-type": "application/json"}, b'{"ok": true}')
+    assert secret_free(plain) is plain  # nothing to take out: the very same answer, nothing re-serialised
+
+
+def test_a_config_without_a_mirror_section_is_told_what_to_add(write_config, capsys):
+    from tui.cli import main
+
+    path = write_config('[parity]\nreference = "rust"\n[parity.targets]\nrust = "http://127.0.0.1:3100"\n')
+    assert main(["mirror", str(path)]) == 2
+    assert "no [mirror] section" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["mirror", str(path), "--listen", "nowhere"])
+    assert usage.value.code == 2 and "--listen: expected HOST:PORT" in capsys.readouterr().err
