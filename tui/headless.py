@@ -134,10 +134,11 @@ class HeadlessPrinter:
             if event.weight == 1:  # more weight: a mirror's count of requests alike, not one more case
                 self._case_landed(event)
         elif isinstance(event, MirrorPlanned):
-            fed = "copies from another proxy" if event.sink else "clients answered by the reference"
-            self.print(Text(f"mirror on {event.listen}: {fed}; {event.sample * 100:g}% of what may be copied goes to "
-                            f"{', '.join(event.candidates)}" + (" and the secondary" if event.secondary else ""),
-                            style="dim"))
+            self._mirror_told = time.monotonic()
+            fed = "fed copies by another proxy" if event.sink else "each client answered by the reference"
+            self.print(Text(f"mirror on {event.listen}, {fed}: {event.sample * 100:g}% of the requests that may be "
+                            f"copied go to {', '.join(event.candidates)}"
+                            + (" and the secondary" if event.secondary else ""), style="dim"))
         elif isinstance(event, MirrorCounted):
             if self._live is None and time.monotonic() - self._mirror_told >= MIRROR_EVERY:
                 self._mirror_told = time.monotonic()

@@ -21,7 +21,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..cases import safe_name
-from ..core import GauntletError
 from ..core.events import EventBus, MirrorPlanned, ParityCaseFinished, ParityPlanned
 from ..parity import CaseEmitter, CaseResult, NoisePool, ParityConfig, case_event, endpoint_of, settle_noise
 from ._config import MirrorConfig, join_address
@@ -31,6 +30,7 @@ from ._shadow import SECONDARY, Copy, Counts, Shadow
 from ._upstream import Upstream
 
 TICK = 1.0  # seconds between the counts told (and the roll-over looked at)
+ALIKE_TICKS = 5  # ticks between the counts of requests alike told again: a line each, a day of them a record
 EXAMPLES = 3  # requests listed one by one per way of answering; the rest are counted
 WAYS = 1000  # ways of answering told apart per run; past them, requests are told apart by all but the endpoint
 GRACE = 10.0  # seconds the requests in flight get to end once the mirror is told to stop
@@ -57,7 +57,7 @@ class Run:
         self.emitter = CaseEmitter(bus)
         self.listed: dict[tuple[object, ...], int] = {}
         self.alike: dict[tuple[object, ...], _Alike] = {}
-        self.failed: GauntletError | None = None
+        self.failed: Exception | None = None  # the record refused a write (or a fault of ours): the run ends
 
     def land(self, copy: Copy, result: CaseResult) -> None:
         """A judged copy: listed while its way of answering has fewer than EXAMPLES, else
@@ -70,7 +70,7 @@ class Run:
             self.listed[way] = self.listed.get(way, 0) + 1
             try:
                 self.record(result, event)
-            except GauntletError as exc:
+            except Exception as exc:  # noqa: BLE001 - raised in the phase at the next tick, where a run's faults go
                 self.failed = exc
                 return
             self.emitter.emit(result, event)
@@ -161,14 +161,16 @@ class Mirror:
         self.shadow.land = run.land
         while self._held:
             run.land(*self._held.popleft())
-        started, told = time.monotonic(), self.counts.event()
+        started, told, ticks = time.monotonic(), self.counts.event(), 0
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), TICK)
-                if run.failed is not None:
-                    raise run.failed
-                run.tell()
+                if (failed := run.failed or self.shadow.fault) is not None:
+                    raise failed
+                ticks += 1
+                if ticks % ALIKE_TICKS == 0:
+                    run.tell()
                 if self.counts.event() != told:
                     told = self.counts.event()
                     bus.emit(told)
@@ -184,8 +186,8 @@ class Mirror:
             bus.emit(self.counts.event())
             if pool is not None:
                 settle_noise(pool, bus)
-        if run.failed is not None:
-            raise run.failed
+        if (failed := run.failed or self.shadow.fault) is not None:
+            raise failed
 
     def _roll_due(self, started: float, run_dir: Path) -> bool:
         config = self.config

@@ -112,6 +112,7 @@ class Shadow:
     _queue: asyncio.Queue[Copy] = field(init=False)
     _workers: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _in_hand: int = 0  # copies a worker has taken and not yet judged
+    fault: Exception | None = None  # a fault of gauntlet's own in judging a copy: the run ends with it (exit 3)
 
     def __post_init__(self) -> None:
         self._queue = asyncio.Queue(self.size)
@@ -149,6 +150,8 @@ class Shadow:
                 if result is not None:
                     self.counts.judged += 1
                     self.land(copy, result)
+            except Exception as exc:  # noqa: BLE001 - a fault of ours: the run reports it, the worker goes on
+                self.fault = self.fault or exc
             finally:
                 self._in_hand -= 1
                 self._queue.task_done()
