@@ -53,23 +53,26 @@ class Incoming:
 
 
 class Reply:
-    """The answer to one request: `head`, then `send` each chunk, then `end`."""
+    """The answer to one request: `head`, then `send` each chunk, then `end`. The head goes
+    out with the first chunk of the body (or the end), in one write: a write is a system
+    call, and on a small answer the mirror's dearest step."""
 
     def __init__(self, link: _Link) -> None:
         self._link = link
-        self.started = False
+        self._head = b""
         self.ended = False
 
     async def head(self, status: int, headers: list[tuple[bytes, bytes]], reason: bytes = b"") -> None:
-        self.started = True
-        await self._link.write(h11.Response(status_code=status, headers=headers, reason=reason))
+        self._head = self._link.frame(h11.Response(status_code=status, headers=headers, reason=reason))
 
     async def send(self, data: bytes) -> None:
         if data:
-            await self._link.write(h11.Data(data=data))
+            await self._link.write(self._head + self._link.frame(h11.Data(data=data)))
+            self._head = b""
 
     async def end(self) -> None:
-        await self._link.write(h11.EndOfMessage())
+        await self._link.write(self._head + self._link.frame(h11.EndOfMessage()))
+        self._head = b""
         self.ended = True
 
     async def whole(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes = b"") -> None:
@@ -98,7 +101,7 @@ class _Link:
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value] # h11's sentinels are types
             if self.h11.they_are_waiting_for_100_continue:
-                await self.write(h11.InformationalResponse(status_code=100, headers=[]))
+                await self.write(self.frame(h11.InformationalResponse(status_code=100, headers=[])))
             try:
                 data = await self.reader.read(READ_BYTES)
             except ConnectionError as exc:
@@ -120,13 +123,20 @@ class _Link:
                 raise ClientGone("the client closed the connection mid-request")
         return None
 
-    async def write(self, event: h11.Event) -> None:
+    def frame(self, event: h11.Event) -> bytes:
+        """The bytes of an event, h11 keeping count of where the answer is."""
         try:
-            data = self.h11.send(event)
-            if data:
-                self.writer.write(data)
-                await self.writer.drain()
-        except (ConnectionError, h11.LocalProtocolError) as exc:
+            return self.h11.send(event) or b""
+        except h11.LocalProtocolError as exc:
+            raise ClientGone(str(exc)) from None
+
+    async def write(self, data: bytes) -> None:
+        if not data:
+            return
+        try:
+            self.writer.write(data)
+            await self.writer.drain()
+        except ConnectionError as exc:
             raise ClientGone(str(exc)) from None
 
     async def serve(self, handler: Handler) -> None:

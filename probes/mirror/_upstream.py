@@ -126,15 +126,17 @@ class Upstream:
         return _Connection(reader, writer), False
 
     async def _send(self, connection: _Connection, head: h11.Request, body: bytes | AsyncIterator[bytes]) -> None:
+        send = connection.h11.send
         try:
-            connection.writer.write(connection.h11.send(head))
-            if isinstance(body, bytes):
-                connection.writer.write(connection.h11.send(h11.Data(data=body)) if body else b"")
+            if isinstance(body, bytes):  # one write: each is a system call
+                connection.writer.write(b"".join(send(e) or b"" for e in (head, *([h11.Data(data=body)] if body else []),
+                                                                          h11.EndOfMessage())))
             else:
+                connection.writer.write(send(head) or b"")
                 async for chunk in body:
-                    connection.writer.write(connection.h11.send(h11.Data(data=chunk)))
+                    connection.writer.write(send(h11.Data(data=chunk)) or b"")
                     await connection.writer.drain()
-            connection.writer.write(connection.h11.send(h11.EndOfMessage()))
+                connection.writer.write(send(h11.EndOfMessage()) or b"")
             await connection.writer.drain()
         except ConnectionError:
             raise _Stale() from None
@@ -154,7 +156,8 @@ class Upstream:
                     raise httpx.RemoteProtocolError("the server closed the connection mid-answer")
                 return event  # type: ignore[return-value] # h11's sentinels are types
             try:
-                data = await asyncio.wait_for(connection.reader.read(READ_BYTES), self.read_timeout)
+                async with asyncio.timeout(self.read_timeout):
+                    data = await connection.reader.read(READ_BYTES)
             except TimeoutError:
                 raise httpx.ReadTimeout(f"no answer within {self.read_timeout:g}s") from None
             except ConnectionError as exc:
