@@ -14,11 +14,13 @@ like a credential, JSON fields named like one; the request's are out already (`l
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -99,6 +101,20 @@ def secret_free(answer: Answer) -> Answer:
 Land = Callable[[Copy, CaseResult], None]
 
 
+def _basic(url: str) -> list[tuple[str, str]]:
+    """The credentials a target's URL holds (`http://user:pw@host`), as the probe's client sends them."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return []
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+    return [("authorization", "Basic " + base64.b64encode(pair).decode())]
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 @dataclass
 class Shadow:
     """The queue and its workers; `land` gets each judged copy (it is swapped as runs roll over)."""
@@ -123,8 +139,8 @@ class Shadow:
             targets[SECONDARY] = self.secondary
             headers[SECONDARY] = self.parity.headers_for(self.parity.reference)
         sent_to = replace(self.parity, targets=targets, target_headers=headers)
-        self._urls = targets
-        self._own = {t: list(sent_to.headers_for(t).items()) for t in targets}
+        self._urls = {t: _without_userinfo(url) for t, url in targets.items()}
+        self._own = {t: [*sent_to.headers_for(t).items(), *_basic(url)] for t, url in targets.items()}
         self._upstreams = {t: Upstream(url, connect_timeout=self.parity.timeout, read_timeout=self.parity.timeout)
                            for t, url in targets.items()}
 
