@@ -82,8 +82,11 @@ def demo_ports_module():
 def test_the_demos_page_shows_its_verdict_and_the_schema_class_side_by_side(page, demo_run):
     open_report(page, demo_run / "report.html")
     assert page.inner_text("#verdict-badge") == "SHIP_WITH_KNOWN_GAP"
-    schema = page.locator("details.cls", has_text="`$.Schema` absent")
+    schema = page.locator("details.cls", has_text="$.Schema absent")
     assert schema.count() == 1
+    # The paths its description quotes are code, as in the verdict's Markdown, with no backtick shown.
+    assert schema.locator("summary code").all_inner_texts() == ["$.Field", "$.Kind", "$.Reason", "$.Schema"]
+    assert "`" not in page.inner_text("#reasons") + schema.locator("summary").inner_text()
     example = schema.locator("table.sbs")
     assert not example.is_visible()  # closed until asked for
     schema.locator("summary").click()
