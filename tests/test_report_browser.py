@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from .conftest import demo_copy, only_run
 from .fixtures.synthetic_run import write_run
@@ -20,13 +21,12 @@ from .test_report import SCRIPT, gauntlet, hostile_project
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAPTOP, PHONE = {"width": 1366, "height": 800}, {"width": 390, "height": 800}
 
-if not os.path.exists(CHROMIUM) and not os.environ.get("CI"):  # .ci/run installs it; elsewhere say what is missing
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra: pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (scripts/system-packages)")
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM)
         try:
