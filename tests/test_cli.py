@@ -95,7 +95,8 @@ def test_a_headless_command_loads_neither_textual_nor_the_engine(argv, write_con
     assert proc.returncode == 0, proc.stderr
     loaded = set(proc.stderr.splitlines()[-1].split())
     assert "tui.commands.run" in loaded  # every command registered, none of them loading what it runs
-    assert not {m for m in loaded if m.split(".")[0] in ("textual", "httpx")}
+    assert not {m for m in loaded if m.split(".")[0] in ("textual", "httpx", "yaml")}
+    assert "importlib.metadata" not in loaded  # the version's, read when asked
     assert not loaded & {"probes.engine", "probes.scrum._run", "probes.parity._probe", "probes.smokes._run"}
 
 

@@ -442,3 +442,13 @@ def test_noise_covers_a_path_and_its_subtree_only():
     assert not covered("$.stepsCount", noise) and not covered("$.name", noise) and not covered("$", noise)
     diffs = mark(diff_json({"steps": [1], "name": "a"}, {"steps": [1, 2], "name": "b"}), None, noise)
     assert [(d.where, d.noise) for d in diffs] == [("$.steps[1]", True), ("$.name", False)]
+
+
+def test_a_class_quotes_each_path_as_one_code_span_whatever_backticks_its_keys_hold():
+    """A key is the service's text: the description quotes it so that Markdown, and the page,
+    read one code span per path, never a fence its own backtick closed."""
+    from probes.parity._classes import classify
+
+    description = classify(diff_json({"ok": 1}, {"a`b": 1, "``": 2})).describe()
+    # A fence one backtick longer than the longest run inside: 3 around `$["``"]`, 2 around `$["a`b"]`.
+    assert description == "`$.ok` absent, ```$[\"``\"]``` ``$[\"a`b\"]`` added (shape)"

@@ -337,6 +337,7 @@ def test_a_candidate_that_hangs_fills_the_queue_and_the_drops_are_counted(server
     assert any(r.startswith("incomplete: mirror:") and "over max_dropped 1%" in r for r in verdict["reasons"])
 
 
+NGINX = "/usr/sbin/nginx"
 NGINX_CONF = """
 daemon off;
 master_process off;
@@ -366,12 +367,14 @@ http {{
 """
 
 
-@pytest.mark.skipif(not Path("/usr/sbin/nginx").exists(), reason="Debian's nginx is not installed (.ci/run installs it)")
 def test_nginx_mirrors_to_the_sink(servers, write_config, tmp_path):
     """Real nginx in front of the reference, its `mirror` directive copying each request to
     `gauntlet mirror --sink`: the client gets nginx's answer (the reference's), the sink asks
     the reference and the candidate itself and reads the seed's headline."""
     from probes.parity._twins import twin_handler
+
+    if not Path(NGINX).exists():
+        pytest.fail("Debian's nginx is not installed: `make test` installs it (scripts/system-packages)")
 
     reference = servers.serve_http(twin_handler("rust"))
     candidate = servers.serve_http(twin_handler("go"))
@@ -379,7 +382,7 @@ def test_nginx_mirrors_to_the_sink(servers, write_config, tmp_path):
     with mirror_process(config, "--sink") as sink:
         assert sink.output().startswith("sink listening on")
         (tmp_path / "nginx.conf").write_text(NGINX_CONF.format(dir=tmp_path, reference=reference, sink=sink.url))
-        nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
+        nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
                                   "-e", str(tmp_path / "error.log")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_until(lambda: (tmp_path / "nginx.sock").exists() or nginx.poll() is not None, 20, "nginx listening")

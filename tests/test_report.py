@@ -80,6 +80,37 @@ def test_a_run_writes_its_page_with_what_it_recorded_escaped(tmp_path):
     assert (run / "scrum" / "b" / "bundle.diff").read_text() == (tmp_path / "b.diff").read_text()
 
 
+def test_a_json_key_holding_markup_is_text_in_the_code_the_page_quotes_it_in(servers, write_config):
+    """A divergence's paths are quoted as code on the page; a key is the service's text, so what
+    it holds, backticks and markup, stays text inside that code."""
+    key = "<img src=x onerror=alert(1)>`"
+
+    def answer(runtime: str):
+        async def handle(method, path, headers, body):
+            payload = {key: 1} if runtime == "go" else {"ok": 1}
+            return 200, {"Content-Type": "application/json"}, json.dumps(payload).encode()
+        return handle
+
+    config = write_config(f"""
+        [parity]
+        reference = "rust"
+        [parity.targets]
+        rust = "{servers.serve_http(answer("rust"))}"
+        go = "{servers.serve_http(answer("go"))}"
+        [[parity.case]]
+        name = "c"
+        path = "/c"
+    """)
+    proc = gauntlet("parity", str(config), "--headless", cwd=config.parent)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    page = (only_run(config.parent / "out") / "report.html").read_text()
+    assert "<img" not in page and "onerror=alert(1)&gt;" in page
+    reasons = page[page.index('<ul id="reasons">'):].split("</ul>")[0]
+    # Each path quoted as code, the key's own backtick inside its code, no fence shown.
+    assert "<code>$.ok</code>" in reasons and "<code>$[&#34;&lt;img src=x onerror=alert(1)&gt;`&#34;]</code>" in reasons
+    assert reasons.count("`") == 1
+
+
 def test_gauntlet_report_writes_a_past_runs_page_and_markdown_that_fits(tmp_path):
     run = write_run(tmp_path / "run", 20_000, record=True)
     proc = gauntlet("report", str(run))

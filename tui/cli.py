@@ -13,7 +13,6 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,8 @@ class VersionAction(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="print gauntlet's version and exit", **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib import metadata  # a twentieth of a second every other command does not spend
+
         try:
             version = metadata.version("gauntlet")
         except metadata.PackageNotFoundError:

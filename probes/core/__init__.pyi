@@ -7,7 +7,7 @@ from ._reader import ENV_REF, TableReader, check_duplicates, check_name, expand_
 from ._redact import MIN_LENGTH, Secrets, shown_url, url_secrets
 from ._rundir import RunDir, Writer, write_all, write_atomic, writer_gone
 from ._states import FindingState, LatencyState, Reason, SmokeStatus, VerdictWord
-from ._textsafe import UNSAFE, decode_safe, md_cell, neutralise
+from ._textsafe import UNSAFE, decode_safe, md_cell, md_code, neutralise
 from ._values import schema_type
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "expand_env",
     "locked",
     "md_cell",
+    "md_code",
     "neutralise",
     "procs",
     "read_input",

@@ -37,3 +37,15 @@ def decode_safe(data: bytes) -> str:
 def md_cell(text: str) -> str:
     """Text made safe for one cell of a Markdown table (pipes, backticks, newlines)."""
     return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")
+
+
+_TICKS = re.compile("`+")
+
+
+def md_code(text: str) -> str:
+    """Text as one Markdown code span whatever backticks it holds (a JSON key is text from
+    outside): fenced by one backtick more than its longest run of them, and padded with a
+    space where it begins or ends with one, as CommonMark reads a code span."""
+    fence = "`" * (max(map(len, _TICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..core import md_code
 from ..core.events import ClassEntry, DivergenceClassFound
 from ._compare import DUPLICATE_KEY, SEVERITY, Difference, Repeat, json_type, render_path
 
@@ -69,7 +70,7 @@ class DivergenceClass:
             if phrase.startswith("status "):
                 parts.append(phrase)
                 continue
-            shown = " ".join(f"`{p}`" for p in paths[:limit]) + (f" +{len(paths) - limit}" if len(paths) > limit else "")
+            shown = " ".join(md_code(p) for p in paths[:limit]) + (f" +{len(paths) - limit}" if len(paths) > limit else "")
             parts.append(f"{shown} {phrase}")
         return ", ".join(parts) + f" ({self.kind})"
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..cases import CASE_KEYS, ParityCase, cases_from_file, from_openapi, read_case, read_case_lines
+from .. import cases as case_sources
+from ..cases import CASE_KEYS, ParityCase, cases_from_file, read_case, read_case_lines
 from ..core import InputError, Problem, TableReader, check_duplicates, expand_env, resolve_path, shown_url
 from ._compare import NUMBERS, Rules, Tolerance, parse_pattern, parse_tolerance
 from ._noise import split_ignore
@@ -124,7 +125,8 @@ def parity_section(top: TableReader, workdir: Path, env: Mapping[str, str]) -> P
     generated_cases = None
     if spec:
         try:
-            generated = from_openapi(resolve_path(workdir, spec))
+            # Looked up when a config names a spec: the YAML reader loads with it, not with every config.
+            generated = case_sources.from_openapi(resolve_path(workdir, spec))
         except InputError as exc:
             p.problem("cases_openapi", str(exc))
         else:

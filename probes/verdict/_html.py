@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..parity import KIND_MARK, ms, p_text, times
 from ..scrum import bundle_notes, tokens_line
@@ -27,6 +28,8 @@ from ._verdict import Verdict, VerdictTracker
 
 PAGE = "page"  # the template, stylesheet and script, beside this module
 REPORT_HTML = "report.html"
+# A code span as CommonMark reads one: a run of backticks, then text, then a run of as many.
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 
 
 @cache
@@ -35,6 +38,7 @@ def _page() -> tuple[jinja2.Template, Markup, Markup, str]:
     folder = resources.files(__package__).joinpath(PAGE)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=False, lstrip_blocks=False)
+    env.filters["code_spans"] = code_spans
     template = env.from_string(folder.joinpath("report.html.j2").read_text(encoding="utf-8"))
     css = folder.joinpath("report.css").read_text(encoding="utf-8")
     script = folder.joinpath("report.js").read_text(encoding="utf-8")
@@ -61,6 +65,20 @@ def render(report: Report) -> str:
         scrum_counts=(sum(c for c, _ in counted), sum(d for _, d in counted)),
         status_word=STATUS_WORD, kind_mark=KIND_MARK, cases_named=CASES_NAMED,
         bundle_notes=bundle_notes, tokens_line=tokens_line, ms=ms, times=times, p_text=p_text, pct=_pct)
+
+
+def code_spans(text: str) -> Markup:
+    """A verdict's sentence as the page shows it: the paths and keys it quotes in backticks (as
+    its Markdown does) as code, everything escaped first, quoted parts too (a JSON key is text
+    from outside)."""
+    return Markup(_CODE_SPAN.sub(_code, str(escape(text))))
+
+
+def _code(span: re.Match[str]) -> str:
+    inner = span.group(2)
+    if len(inner) > 2 and inner.startswith(" ") and inner.endswith(" "):
+        inner = inner[1:-1]  # the space that fenced a backtick at either end
+    return f"<code>{inner}</code>"
 
 
 def _pct(share: float) -> str:
