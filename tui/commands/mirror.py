@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import gc
 import signal
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,7 +67,18 @@ def mirror_command(args: argparse.Namespace) -> int:
                             "10% of GET, HEAD and OPTIONS requests copied); the targets are [parity]'s")
     if args.listen is not None:
         config = replace(config, mirror=replace(config.mirror, host=args.listen[0], port=args.listen[1]))
-    return asyncio.run(serve(config, args))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(serve(config, args))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop where it is installed (every platform but Windows): the clients' requests
+    cross it twice each; None, asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def serve(config: Config, args: argparse.Namespace) -> int:
