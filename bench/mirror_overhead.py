@@ -9,10 +9,11 @@ the reference (the baseline):
 - the same with the candidate down (refusing) and with a candidate ten times slower than
   the reference: the client's deltas again, the copies dropped counted;
 - the highest rate the mirror holds with its p99 at most twice the direct p99 at that rate
-  (rates doubled from --rate, a fifth of --seconds each; a rate the client cannot keep up
-  with straight to the reference either is said to be the client's limit, not the mirror's);
+  (rates up from --rate by half each step, a fifth of --seconds each; a rate the client cannot
+  keep up with straight to the reference either is said to be the client's limit, not the mirror's);
 - the mirror's RSS over --requests requests (default 1,000,000, sent 32 at a time as fast as
-  they go): at the end (target <= 250 MB) and its growth over the second half (flat: <= 5 %).
+  they go, so past what the candidate keeps up with copies are dropped and counted): at the
+  end (target <= 250 MB) and its growth over the second half (flat: <= 5 %).
 
 Every latency is timed from when the request was due (an open-loop client: a late send
 counts against the path that made it late). The twins answer after 2 ms (the candidate's
@@ -184,7 +185,7 @@ def through(process: MirrorProcess, direct: Load, rate: float, seconds: float,
 
 def highest_rate(work: Path, reference: str, candidate: str, rate: float, seconds: float,
                  expected: dict[int, tuple[int, bytes]]) -> None:
-    """Rates doubled from `rate` until the mirror's p99 passes twice the direct p99 at that rate."""
+    """Rates up by half from `rate` until the mirror's p99 passes twice the direct p99 at that rate."""
     held, step = 0.0, max(1.0, seconds / 5)
     while True:
         direct = asyncio.run(at_rate(reference, rate, step, expected))
@@ -199,7 +200,7 @@ def highest_rate(work: Path, reference: str, candidate: str, rate: float, second
                                                                  client_limit else ""))
         if ratio > 2 or load.errors or client_limit:
             break
-        held, rate = rate, rate * 2
+        held, rate = rate, rate * 1.5
     print(f"highest_rate_held={held:,.0f} req/s (p99 <= 2x direct{'; bounded by the client' if client_limit else ''})")
 
 
