@@ -154,6 +154,9 @@ def test_the_wheel_carries_the_demo_and_runs_it_outside_the_repo(tmp_path, demo_
         names = set(zf.namelist())
         zf.extractall(site)
     rewrite_ports(site / "probes" / "_sample_configs" / "demo.toml", demo_ports)
+    # Compiled as pip compiles what it installs (this machine may write no bytecode as it runs).
+    compiled = subprocess.run([sys.executable, "-m", "compileall", "-q", str(site)], capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     for needed in ("probes/_sample_configs/demo.toml", "probes/_sample_configs/demo/demo_smoke.py",
                    "probes/_sample_configs/demo/known_gaps.toml", "probes/_sample_configs/parity/validator_cases.toml",
                    "probes/scrum/prompt.md", "probes/verdict/page/report.html.j2", "tui/cli.py"):
