@@ -96,6 +96,7 @@ class Engine:
         self.force_oversize = force_oversize
         self.shard = shard
         self.mirror = mirror  # the parity phase judges a mirror's live requests rather than the config's cases
+        self.outcome: RunOutcome | None = None  # how the run ended, once it has (for a face that did not drive it)
         gaps = load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
         found = read_baseline(baseline, config.name) if baseline is not None else None  # before any file is made
         self.run_dir = RunDir(out_dir or config.out_dir, secrets=config.secrets)
@@ -223,7 +224,8 @@ class Engine:
         await asyncio.shield(self._history_settled())
         self._history_pool.shutdown(wait=False)
         self.run_dir.close()
-        return RunOutcome(self.run_dir.path, verdict, code, self._interrupted)
+        self.outcome = RunOutcome(self.run_dir.path, verdict, code, self._interrupted)
+        return self.outcome
 
     def _stop_unwritable(self, exc: RunDirUnwritable) -> None:
         """The run directory takes no more writes: say so once (the record skips it), and end

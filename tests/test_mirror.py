@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import re
 import signal
 import subprocess
@@ -155,9 +156,11 @@ class MirrorProcess:
     def __init__(self, config: Path, *args: str) -> None:
         self.log = config.parent / f"mirror-{len(list(config.parent.glob('mirror-*.log')))}.log"
         self.out_dir = config.parent / "out"
+        self.step_summary = self.log.with_suffix(".summary.md")  # as on GitHub Actions
         with open(self.log, "w") as fh:
             self.proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "mirror", str(config), "--headless", *args],
-                                         cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True)
+                                         cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True,
+                                         env={**os.environ, "GITHUB_STEP_SUMMARY": str(self.step_summary)})
         wait_until(lambda: "listening on http://" in self.output() or self.proc.poll() is not None, 30,
                    "the mirror says where it listens")
         found = re.search(r"listening on (http://\S+)", self.output())
@@ -229,6 +232,7 @@ def test_the_demo_twins_behind_the_mirror(twins, write_config):
     assert parity["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
     assert parity["mirror"]["judged"] == 6 and parity["mirror"]["dropped"] == 0
     assert "validator-wire-format" in "".join(verdict["reasons"])
+    assert "**SHIP_WITH_KNOWN_GAP**" in mirror.step_summary.read_text()  # a CI job's summary says it too
     with pytest.raises(httpx.ConnectError):
         httpx.get(mirror.url + "/health", timeout=2)
     # from traffic back to cases: every divergent request, replayable by a config; one per way by default

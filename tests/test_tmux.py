@@ -116,7 +116,8 @@ def run_demo(tmux: Tmux, tmp_path: Path, size: tuple[int, int], ports: dict[int,
     """The demo's config on the test's own ports, in the TUI, with stderr on the terminal."""
     demo_copy(tmp_path / "sample_configs", ports)
     exit_file = tmp_path / "exit"
-    command = f"sh -c {shlex.quote(f'{GAUNTLET} run sample_configs/demo.toml; echo $? > {exit_file}; sleep 600')}"
+    summary = tmp_path / "step_summary.md"  # as on GitHub Actions: the app's run adds its verdict too
+    command = f"sh -c {shlex.quote(f'GITHUB_STEP_SUMMARY={summary} {GAUNTLET} run sample_configs/demo.toml; echo $? > {exit_file}; sleep 600')}"
     tmux.start("demo", size, command, tmp_path)
     tmux.wait_for("demo", "✔parity")  # the last phase is done: the verdict on screen is the final one
     tmux.wait_for("demo", "SHIP_WITH_KNOWN_GAP")
@@ -143,6 +144,7 @@ def test_demo_at_80x24_switch_panes_and_quit(tmux, tmp_path, demo_ports):
     assert wait_for_file(exit_file) == "0"
     run_dir = only_run(tmp_path / "gauntlet-runs")
     assert_seed_figures(run_dir)
+    assert "**SHIP_WITH_KNOWN_GAP**" in (tmp_path / "step_summary.md").read_text()
 
 
 @pytest.mark.slow

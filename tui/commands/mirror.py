@@ -24,7 +24,7 @@ from rich.text import Text
 
 from probes import GauntletError, load_config
 
-from .common import baseline_option, stdout
+from .common import append_step_summary, baseline_option, stdout
 from .run import make_engine
 
 if TYPE_CHECKING:
@@ -118,6 +118,7 @@ async def serve(config: Config, args: argparse.Namespace) -> int:
                 outcome = await engine.run()
             finally:
                 printer.close()
+            append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
             code = max(code, outcome.exit_code)
             if mirror.stopping or not mirror.rolled:
                 break

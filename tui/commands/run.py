@@ -126,6 +126,8 @@ def run_engine(config: Config, args: argparse.Namespace, out: Path | None, *, on
 
         app = GauntletApp(LiveSource(engine), theme=args.theme, gaps=list(engine.tracker.gaps))
         code = app.run()
+        if engine.outcome is not None:
+            append_step_summary(engine.tracker, engine.outcome.verdict, interrupted=engine.outcome.interrupted)
         if engine.run_dir.failure is not None:  # the app showed it; its screen is gone, the record lacks it
             err(f"gauntlet: {engine.run_dir.failure}")
         if code is None:  # the app stopped without exit(): it failed; say so in the exit code
