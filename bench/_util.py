@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import resource
@@ -62,3 +63,18 @@ def twins(*args: str) -> Iterator[dict[str, str]]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def parity_project(work: Path, urls: dict[str, str], payloads: list[dict], cases: int, *, name: str,
+                   concurrency: int) -> Path:
+    """A config probing the twins' /v1/validate with `cases` POSTs cycling through `payloads`,
+    from a JSON Lines cases file beside it: the config's path."""
+    with open(work / "cases.jsonl", "w") as fh:
+        for i in range(cases):
+            fh.write(json.dumps({"name": f"c{i:06d}", "method": "POST", "path": "/v1/validate",
+                                 "json": payloads[i % len(payloads)]}) + "\n")
+    config = work / "gauntlet.toml"
+    config.write_text(f'[gauntlet]\nname = "{name}"\nout_dir = "out"\n[parity]\nreference = "rust"\n'
+                      f'concurrency = {concurrency}\ncases_file = "cases.jsonl"\n'
+                      f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n')
+    return config

@@ -14,7 +14,6 @@ that record, as `gauntlet verdict` would).
 
 from __future__ import annotations
 
-import json
 import resource
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _util import GAUNTLET, REPO, check, cleanup, scratch, twins  # noqa: E402
+from _util import GAUNTLET, REPO, check, cleanup, parity_project, scratch, twins  # noqa: E402
 
 from parity_probe import PAYLOADS  # noqa: E402
 
@@ -56,14 +55,7 @@ def merged(work: Path, urls: dict[str, str], cases: int) -> tuple[float, list[Pa
     """The shards of `cases` probed side by side into `work`, then merged: the merge's seconds
     of CPU and the shards' run directories."""
     work.mkdir()
-    with open(work / "cases.jsonl", "w") as fh:
-        for i in range(cases):
-            fh.write(json.dumps({"name": f"c{i:06d}", "method": "POST", "path": "/v1/validate",
-                                 "json": PAYLOADS[i % len(PAYLOADS)]}) + "\n")
-    config = work / "gauntlet.toml"
-    config.write_text(f'[gauntlet]\nname = "merge bench"\nout_dir = "out"\n[parity]\nreference = "rust"\n'
-                      f'concurrency = {CONCURRENCY}\ncases_file = "cases.jsonl"\n'
-                      f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n')
+    config = parity_project(work, urls, PAYLOADS, cases, name="merge bench", concurrency=CONCURRENCY)
     shards = [subprocess.Popen([*GAUNTLET, "parity", str(config), "--shard", f"{k}/{SHARDS}", "--headless",
                                 "--out", str(work / f"shard-{k}")], cwd=REPO, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)

@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import resource
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _util import GAUNTLET, REPO, check, cleanup, scratch, twins  # noqa: E402
+from _util import GAUNTLET, REPO, check, cleanup, parity_project, scratch, twins  # noqa: E402
 
 from parity_probe import PAYLOADS  # noqa: E402
 from watch_scale import replay  # noqa: E402
@@ -41,14 +40,7 @@ def main() -> None:
     work = scratch("scale")
     try:
         with twins("--rust-port", "0", "--go-port", "0", "--latency-ms", str(LATENCY_MS)) as urls:
-            with open(work / "cases.jsonl", "w") as fh:
-                for i in range(cases):
-                    fh.write(json.dumps({"name": f"c{i:06d}", "method": "POST", "path": "/v1/validate",
-                                         "json": PAYLOADS[i % len(PAYLOADS)]}) + "\n")
-            config = work / "gauntlet.toml"
-            config.write_text(f'[gauntlet]\nname = "scale"\nout_dir = "out"\n[parity]\nreference = "rust"\n'
-                              f'concurrency = {CONCURRENCY}\ncases_file = "cases.jsonl"\n'
-                              f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n')
+            config = parity_project(work, urls, PAYLOADS, cases, name="scale", concurrency=CONCURRENCY)
 
             start, cpu = time.perf_counter(), time.process_time()
             asyncio.run(bare_client(requests(cases, urls)))

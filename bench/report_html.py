@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -22,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _util import GAUNTLET, REPO, check, cleanup, scratch, twins  # noqa: E402
+from _util import GAUNTLET, REPO, check, cleanup, parity_project, scratch, twins  # noqa: E402
 
 from parity_probe import PAYLOADS  # noqa: E402
 
@@ -37,14 +36,7 @@ def main() -> None:
     work = scratch("report")
     try:
         with twins("--rust-port", "0", "--go-port", "0", "--latency-ms", str(LATENCY_MS)) as urls:
-            with open(work / "cases.jsonl", "w") as fh:
-                for i in range(cases):
-                    fh.write(json.dumps({"name": f"c{i:06d}", "method": "POST", "path": "/v1/validate",
-                                         "json": PAYLOADS[i % len(PAYLOADS)]}) + "\n")
-            config = work / "gauntlet.toml"
-            config.write_text(f'[gauntlet]\nname = "report bench"\nout_dir = "out"\n[parity]\nreference = "rust"\n'
-                              f'concurrency = {CONCURRENCY}\ncases_file = "cases.jsonl"\n'
-                              f'[parity.targets]\nrust = "{urls["rust"]}"\ngo = "{urls["go"]}"\n')
+            config = parity_project(work, urls, PAYLOADS, cases, name="report bench", concurrency=CONCURRENCY)
             start = time.perf_counter()
             proc = subprocess.run([*GAUNTLET, "parity", str(config), "--headless"], cwd=REPO, capture_output=True,
                                   text=True)
