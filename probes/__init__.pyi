@@ -3,14 +3,13 @@
 # a config and its problems
 from .config import Config, load_config, preflight, unwritable_dir
 from .parity import scan_case_lines
-from .core import ConfigError, GauntletError, InputError, Problem, read_input, write_atomic
+from .core import EXIT_INTERRUPTED, ConfigError, GauntletError, InputError, Problem, read_input, write_atomic
 # a run, and following one
 from .engine import Engine, RunOutcome, select_phases
 from .parity import Shard, parse_shard
 from .merge import Merged, merge_runs
 from .core.events import Event, EventBus
 from .core import Writer, writer_gone
-from .verdict import EXIT_INTERRUPTED
 # the scrum offline
 from .scrum import tally_files, load_ledger, record_dismissal, run_findings, run_tokens, split_diff
 # parity diffs and known gaps

@@ -21,7 +21,7 @@ from pathlib import Path
 import tomli_w
 
 from .config import PHASES, Config
-from .core import GauntletError, RunDir, RunDirUnwritable
+from .core import EXIT_INTERRUPTED, GauntletError, RunDir, RunDirUnwritable
 from .core.events import (
     ArtifactWritten,
     Event,
@@ -40,7 +40,6 @@ from .scrum import ScrumRun, findings_sarif, load_ledger, summary_markdown
 from .smokes import junit_xml, run_smokes, summary_text
 from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .verdict import (
-    EXIT_INTERRUPTED,
     REPORT_HTML,
     HistoryStore,
     HistoryUnavailable,

@@ -98,6 +98,8 @@ def test_a_headless_command_loads_neither_textual_nor_the_engine(argv, write_con
     assert not {m for m in loaded if m.split(".")[0] in ("textual", "httpx", "yaml")}
     assert "importlib.metadata" not in loaded  # the version's, read when asked
     assert not loaded & {"probes.engine", "probes.scrum._run", "probes.parity._probe", "probes.smokes._run"}
+    if argv[-1] == "--help":  # the exit codes are the core's: knowing them loads no verdict and no board
+        assert not {m for m in loaded if m.startswith("probes.verdict.")}
 
 
 def test_history_shows_an_unexpected_status_as_a_mismatch_even_when_the_targets_agree(

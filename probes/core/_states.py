@@ -75,3 +75,10 @@ class Reason:
 
     def __str__(self) -> str:
         return self.text
+
+
+# The exit codes of a run and of a run judged again (0: SHIP or SHIP_WITH_KNOWN_GAP). The
+# core's, so that every command knows them without loading the verdict and its boards.
+EXIT_BLOCK = 1
+EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
+EXIT_INTERRUPTED = 130

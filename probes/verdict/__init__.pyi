@@ -6,11 +6,9 @@ from ._history import HistoryStore, HistoryUnavailable, RunSummary, open_store, 
 from ._html import REPORT_HTML, report_html
 from ._judge import Judgement, judge_run, run_gaps, run_report
 from ._render import GITHUB_STEP_SUMMARY_BYTES, bare_verdict, fitted_markdown, verdict_json, verdict_markdown
-from ._verdict import EXIT_INTERNAL, EXIT_INTERRUPTED, Verdict, VerdictTracker
+from ._verdict import Verdict, VerdictTracker
 
 __all__ = [
-    "EXIT_INTERNAL",
-    "EXIT_INTERRUPTED",
     "GITHUB_STEP_SUMMARY_BYTES",
     "HistoryStore",
     "HistoryUnavailable",

@@ -14,13 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from ..core import InputError, VerdictWord, Writer, write_atomic
+from ..core import EXIT_INTERRUPTED, InputError, VerdictWord, Writer, write_atomic
 from ..core.events import RunFinished, read_events
 from ..scrum import findings_sarif, load_ledger, summary_markdown
 from ._gaps import KnownGap, gaps_path_of_run, load_gaps
 from ._html import REPORT_HTML, report_html
 from ._render import fitted_markdown, verdict_json, verdict_markdown
-from ._verdict import EXIT_INTERRUPTED, Verdict, VerdictTracker
+from ._verdict import Verdict, VerdictTracker
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
-from ..core import Reason, SmokeStatus, VerdictWord
+from ..core import EXIT_BLOCK, EXIT_INTERNAL, EXIT_INTERRUPTED, Reason, SmokeStatus, VerdictWord
 from ..core.events import (
     ComparedWithPrevious,
     Event,
@@ -30,10 +30,7 @@ from ..smokes import SmokeBoard
 from ._gaps import KnownGap
 from ._latency import latency_verdict
 
-EXIT_BLOCK = 1
 CANDIDATE_NOISE_PATHS = 5  # paths named per candidate in its candidate-noise reason
-EXIT_INTERNAL = 3  # a fault of gauntlet itself, so a script can tell a crash from a BLOCK
-EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from rich.text import Text
 from probes import InputError
 from probes.core import neutralise
 # The exit codes, for every command.
-from probes.verdict import EXIT_INTERNAL as EXIT_INTERNAL
-from probes.verdict import EXIT_INTERRUPTED as EXIT_INTERRUPTED
+from probes.core import EXIT_INTERNAL as EXIT_INTERNAL
+from probes.core import EXIT_INTERRUPTED as EXIT_INTERRUPTED
 from themes.palette import CONSOLE_THEME
 
 if TYPE_CHECKING:
