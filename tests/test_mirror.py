@@ -21,13 +21,14 @@ from typing import Any
 import httpx
 import pytest
 
+from probes import ConfigError
 from probes.config import load_config
-from probes.core._errors import ConfigError
 from probes.mirror import cases_from_run
 
-from .conftest import wait_until
+from .conftest import REPO, wait_until
 
-REPO = Path(__file__).resolve().parent.parent
+# Two targets the config tests name (nothing listens there: they are read, never asked).
+TARGETS = '[parity]\nreference = "rust"\n[parity.targets]\nrust = "http://127.0.0.1:3100"\ngo = "http://127.0.0.1:4110"\n'
 
 
 def problems_of(path: Path) -> list[str]:
@@ -39,14 +40,7 @@ def problems_of(path: Path) -> list[str]:
 # ---- (d) the config ---------------------------------------------------------------------------------
 
 def test_mirror_section_defaults_are_safe(write_config):
-    config = load_config(write_config("""
-        [parity]
-        reference = "rust"
-        [parity.targets]
-        rust = "http://127.0.0.1:3100"
-        go = "http://127.0.0.1:4110"
-        [mirror]
-    """), env={})
+    config = load_config(write_config(TARGETS + "[mirror]\n"), env={})
     mirror = config.mirror
     assert mirror is not None
     assert (mirror.host, mirror.port, mirror.listen) == ("127.0.0.1", 0, "127.0.0.1:0")  # loopback unless stated
@@ -57,12 +51,7 @@ def test_mirror_section_defaults_are_safe(write_config):
 
 
 def test_a_route_opts_a_method_in_or_a_path_out(write_config):
-    mirror = load_config(write_config("""
-        [parity]
-        reference = "rust"
-        [parity.targets]
-        rust = "http://127.0.0.1:3100"
-        go = "http://127.0.0.1:4110"
+    mirror = load_config(write_config(TARGETS + """
         [mirror]
         listen = "[::1]:8080"
         sample = "100%"
