@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import pkgutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from probes import tally_files
 from probes.verdict._history import RunSummary
 from tui.cli import build_parser, main
 
+from .cli import gauntlet
 from .conftest import REPO
 from .test_history import run
 from .test_parity import json_answer
@@ -27,15 +27,14 @@ COMMANDS = ("demo", "run", "smokes", "scrum", "parity", "merge", "mirror", "watc
 
 
 def test_the_help_lists_every_command_once():
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "--help"], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"})
+    proc = gauntlet("--help", env={"COLUMNS": "200"})
     assert proc.returncode == 0, proc.stderr
     listed = [line.split()[0] for line in proc.stdout.splitlines() if line.startswith("    ") and line.split()]
     assert listed == list(COMMANDS)
 
 
 def test_version_is_the_installed_packages():
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("--version")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"gauntlet {metadata.version('gauntlet')}\n", "")
 
 
@@ -189,12 +188,10 @@ def test_an_events_log_with_a_line_not_utf8_is_named_with_its_file_and_line(writ
     lines[2] = b'\xff\xfe{"t": 0}\n'
     events.write_bytes(b"".join(lines))
     named = f"{events}:3: not UTF-8 text (invalid start byte at byte 0)"
-    verdict = subprocess.run([sys.executable, "-m", "tui.cli", "verdict", str(outcome.run_dir)],
-                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    verdict = gauntlet("verdict", str(outcome.run_dir))
     assert verdict.returncode == 2, verdict.stderr
     assert named in verdict.stderr.replace("\n", "") and "Traceback" not in verdict.stderr
-    rebuilt = subprocess.run([sys.executable, "-m", "tui.cli", "history", str(outcome.run_dir.parent), "--rebuild"],
-                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    rebuilt = gauntlet("history", str(outcome.run_dir.parent), "--rebuild")
     assert f"{outcome.run_dir.name}: skipped ({named})" in rebuilt.stderr.replace("\n", ""), rebuilt.stderr
     source = FileSource(outcome.run_dir, follow=False)
     asyncio.run(source.run(lambda t, event: None))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,8 @@ import pytest
 from probes.cases._case import UNSET
 from probes.config import load_config, preflight
 from probes.core._errors import ConfigError
+
+from .cli import gauntlet
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "tests" / "fixtures" / "contract" / "lakehouse.toml"  # copy of shared/examples
@@ -206,8 +206,7 @@ def test_preflight_finds_missing_and_non_executable_scripts(write_config, script
 
 def test_check_command_exit_2_without_traceback(write_config):
     path = write_config('[smokes]\nparallel = "x"\n[[smoke]]\nname = "a"\nrun = "./nope.sh"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = gauntlet("check", str(path))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "smokes.parallel: expected an integer" in proc.stderr
@@ -216,8 +215,7 @@ def test_check_command_exit_2_without_traceback(write_config):
 def test_check_command_refuses_counts_and_durations_out_of_bounds(write_config):
     path = write_config('[parity]\nconcurrency = 99999999999999999\ntimeout = "99999999999999999999999h"\n'
                         '[smokes]\nparallel = 4\ntimeout = "24h"\n[[smoke]]\nname = "a"\nrun = "true"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = gauntlet("check", str(path))
     assert proc.returncode == 2, proc.stdout
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "parity.concurrency: must be between 1 and 10000, got 99999999999999999" in proc.stderr
@@ -227,16 +225,14 @@ def test_check_command_refuses_counts_and_durations_out_of_bounds(write_config):
 
 def test_check_command_reports_preflight(write_config):
     path = write_config('[[smoke]]\nname = "a"\nrun = "./nope.sh"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = gauntlet("check", str(path))
     assert proc.returncode == 2
     assert "smoke[0].run: no such file" in proc.stderr
 
 
 def test_check_command_ok(write_config):
     path = write_config('[[smoke]]\nname = "a"\nrun = "true"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)],
-                          capture_output=True, text=True, cwd=REPO)
+    proc = gauntlet("check", str(path))
     assert proc.returncode == 0, proc.stderr
     assert "1 smokes" in proc.stdout
 
@@ -282,8 +278,7 @@ def test_check_names_and_a_run_refuses_what_would_fail_it(write_config, tmp_path
     path = write_config(body)
     before = sorted(p.name for p in tmp_path.iterdir())
     for command in (["check", str(path)], ["run", str(path), "--headless"]):
-        proc = subprocess.run([sys.executable, "-m", "tui.cli", *command], capture_output=True, text=True,
-                              cwd=REPO, timeout=60)
+        proc = gauntlet(*command)
         assert proc.returncode == 2, (command, proc.stdout, proc.stderr)
         assert "Traceback" not in proc.stderr + proc.stdout and "internal error" not in proc.stderr
         assert any(where in line and what in line for line in proc.stderr.splitlines()), (command, proc.stderr)
@@ -294,9 +289,7 @@ def test_check_names_and_a_run_refuses_what_would_fail_it(write_config, tmp_path
 def test_a_run_refuses_an_out_option_no_directory_can_be_made_in(write_config, tmp_path):
     (tmp_path / "a_file").write_text("in the way\n")  # root writes through chmod: a file is in the way instead
     path = write_config('[[smoke]]\nname = "s"\nshell = "true"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(path), "--headless",
-                           "--out", str(tmp_path / "a_file" / "runs")], capture_output=True, text=True, cwd=REPO,
-                          timeout=60)
+    proc = gauntlet("run", str(path), "--headless", "--out", str(tmp_path / "a_file" / "runs"))
     assert proc.returncode == 2, proc.stderr
     assert f"--out: {tmp_path / 'a_file'} is a file, not a directory" in proc.stderr.replace("\n", "")
     assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()

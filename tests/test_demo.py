@@ -18,6 +18,7 @@ import pytest
 
 from probes.stack._stack import port_taken
 
+from .cli import gauntlet
 from .conftest import DEMO_PORTS, REPO, demo_copy, free_port, only_run, pid_alive, rewrite_ports
 
 
@@ -56,8 +57,7 @@ def assert_seed_figures(run_dir: Path) -> None:
 def test_the_demo_config_headless_reproduces_the_seed(tmp_path, demo_ports):
     config = demo_copy(tmp_path / "sample_configs", demo_ports)
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--headless",
-                           "--out", str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = gauntlet("run", str(config), "--headless", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     took = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     assert took < 30
@@ -80,8 +80,7 @@ def test_the_demo_names_the_service_whose_port_is_taken(tmp_path):
             holder.listen()
         except OSError:
             assert port_taken(port), f"cannot bind {port}, yet nothing listens there"
-        proc = subprocess.run([sys.executable, "-m", "tui.cli", "demo", "--headless"], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        proc = gauntlet("demo", "--headless", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert f"service validatord-rust: port {port} is already taken" in proc.stdout, proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -15,6 +15,7 @@ from probes.parity._results import read_case, stored_answer
 from probes.parity._sidebyside import GAP, load_case, locate, pretty
 from tui.screens.diff import DiffApp, DiffScreen, GapForm, SideBySide
 
+from .cli import gauntlet
 from .conftest import REPO
 from .test_parity import json_answer
 from .tui_helpers import demo_run_copy, settle, shown_text
@@ -222,8 +223,7 @@ def test_diff_command_headless_prints_side_by_side(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert '"Schema": {' in proc.stdout and '"Kind": "schema",' in proc.stdout
     assert max(len(line) for line in proc.stdout.splitlines()) <= 100
-    missing = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(run), "nope", "--headless"], cwd=REPO,
-                             capture_output=True, text=True)
+    missing = gauntlet("diff", str(run), "nope", "--headless")
     assert missing.returncode == 2 and "no parity case 'nope'" in missing.stderr
 
 

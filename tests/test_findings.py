@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import subprocess
 import sys
@@ -41,6 +40,7 @@ from probes.scrum._board import ScrumBoard
 from probes.scrum._render import lineage_table, summary_markdown
 from probes.scrum._tally import Location, parse_review, tally
 
+from .cli import gauntlet
 from .conftest import REPO, run_engine
 
 SCHEMA = Path(__file__).parent / "fixtures" / "sarif-2.1.0-rtm.5.json"  # from the npm package @microsoft/jest-sarif (MIT)
@@ -184,8 +184,7 @@ def test_two_waves_a_moved_finding_recurs_and_a_removed_one_is_resolved(tmp_path
     assert "scrum b: 0 new, 1 recurring, 1 resolved finding(s)" in (second.run_dir / "verdict.md").read_text()
     third, tallied, _ = wave(tmp_path, WAVE_2, *SECOND)
     assert (tallied.locations[0].state, tallied.locations[0].waves) == ("recurring", 3)
-    compared = subprocess.run([sys.executable, "-m", "tui.cli", "compare", str(first.run_dir), str(third.run_dir)],
-                              cwd=REPO, capture_output=True, text=True)
+    compared = gauntlet("compare", str(first.run_dir), str(third.run_dir))
     assert "scrum b: 0 new, 1 recurring, 1 resolved finding(s)" in compared.stdout, compared.stdout + compared.stderr
 
 
@@ -193,10 +192,8 @@ def test_a_dismissal_holds_in_the_next_wave_and_lapses_when_it_expires(tmp_path)
     scrum_project(tmp_path)
     first, tallied, _ = wave(tmp_path, WAVE_1, *FIRST)
     block = tallied.locations[0].id
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "finding", "dismiss", str(first.run_dir), block,
-                           "--reason", "answered: the bound is inclusive", "--owner", "validatord",
-                           "--expires", (date.today() + timedelta(days=1)).isoformat()],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("finding", "dismiss", str(first.run_dir), block, "--reason", "answered: the bound is inclusive",
+                    "--owner", "validatord", "--expires", (date.today() + timedelta(days=1)).isoformat())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"dismissed {block}" in proc.stdout and "SHIP" in proc.stdout
     rejudged = json.loads((first.run_dir / "verdict.json").read_text())
@@ -212,8 +209,7 @@ def test_a_dismissal_holds_in_the_next_wave_and_lapses_when_it_expires(tmp_path)
     after = judge_run(second.run_dir, today=date.today() + timedelta(days=2))
     assert after.verdict.verdict == "BLOCK"  # the entry expired: the finding is back
     assert any(r.startswith("convergent BLOCK in b at") for r in after.verdict.reasons)
-    again = subprocess.run([sys.executable, "-m", "tui.cli", "finding", "dismiss", str(second.run_dir), "fnd:000000000000",
-                            "--reason", "r", "--owner", "o"], cwd=REPO, capture_output=True, text=True)
+    again = gauntlet("finding", "dismiss", str(second.run_dir), "fnd:000000000000", "--reason", "r", "--owner", "o")
     assert again.returncode == 2 and "has no scrum finding 'fnd:000000000000'" in again.stderr
     assert "Traceback" not in again.stderr
 
@@ -244,8 +240,7 @@ def test_a_broken_ledger_is_named_with_its_key_path(tmp_path):
 
 
 def check(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", "check", str(config)], capture_output=True, text=True,
-                          cwd=REPO)
+    return gauntlet("check", str(config))
 
 
 def test_check_validates_the_ledger_with_its_file_and_key_paths_and_a_missing_one_is_none_dismissed(tmp_path):
@@ -331,8 +326,7 @@ def test_tokens_and_cost_per_bundle_lineage_and_run_against_the_previous_wave(tm
     assert (kept["tokens_in"], kept["tokens_out"], kept["estimated"]) == (opus.tokens_in, opus.tokens_out, True)
     assert kept["cost"] == opus.cost
     assert [f["id"] for f in summary_row.bundles["b"]["findings"]] == [loc.id for loc in tallied.locations]
-    shown = subprocess.run([sys.executable, "-m", "tui.cli", "history", str(tmp_path / "out")], cwd=REPO,
-                           capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    shown = gauntlet("history", str(tmp_path / "out"), env={"COLUMNS": "200"})
     spent = f"~{opus.tokens_in + kimi.tokens_in}/~{opus.tokens_out + kimi.tokens_out} ${opus.cost:.4f}"
     assert spent in shown.stdout, shown.stdout  # the first wave's row
 
@@ -514,9 +508,8 @@ def test_the_demo_run_twice_shows_its_findings_recurring_and_tokens_per_lineage_
     outputs, runs = [], []
     for _ in range(2):
         before = set((tmp_path / "runs").iterdir()) if (tmp_path / "runs").is_dir() else set()
-        proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--only", "scrum", "--headless",
-                               "--out", str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True,
-                              timeout=120)
+        proc = gauntlet("run", str(config), "--only", "scrum", "--headless", "--out", str(tmp_path / "runs"),
+                        cwd=tmp_path)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
         outputs.append(proc.stdout)
         (new,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir() and p not in before]

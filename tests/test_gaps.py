@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pytest
 from probes.core._errors import ConfigError
 from probes.verdict._gaps import load_gaps, record_gap
 
+from .cli import gauntlet
 from .conftest import REPO
 
 EXAMPLE = REPO / "tests" / "fixtures" / "contract" / "known_gaps.toml"  # copy of shared/examples
@@ -117,17 +116,15 @@ def test_gap_add_command_uses_the_runs_config(tmp_path, write_config):
     config = write_config('[verdict]\nknown_gaps = "docs/known_gaps.toml"\ntracker = "docs/decisions.md"\n')
     (tmp_path / "docs").mkdir()
     run = fake_run(tmp_path, [CASE], config)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), "playbook_missing_fingerprint",
-                           "--note", "wire format", "--owner", "validatord", "--expires", "2027-01-31"],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("gap", "add", str(run), "playbook_missing_fingerprint", "--note", "wire format", "--owner", "validatord",
+                    "--expires", "2027-01-31")
     assert proc.returncode == 0, proc.stderr
     gap = load_gaps(tmp_path / "docs" / "known_gaps.toml")[0]
     assert gap.id == "playbook_missing_fingerprint-shape" and gap.expires == date(2027, 1, 31)
     table = (tmp_path / "docs" / "decisions.md").read_text()
     assert "| playbook_missing_fingerprint-shape | playbook_missing_fingerprint | shape | validatord |" in table
     assert "_open_" in table
-    again = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), "playbook_missing_fingerprint",
-                            "--note", "x", "--owner", "y"], cwd=REPO, capture_output=True, text=True)
+    again = gauntlet("gap", "add", str(run), "playbook_missing_fingerprint", "--note", "x", "--owner", "y")
     assert again.returncode == 2 and "exists already" in again.stderr and "Traceback" not in again.stderr
 
 
@@ -159,9 +156,8 @@ def test_gap_add_checks_the_tracker_before_it_writes_the_gap(tmp_path, where):
     tracker = tmp_path / "a_file" / "decisions.md" if where == "under a file" else tmp_path / "decisions"
     if where == "a directory":
         tracker.mkdir()
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "gap", "add", str(run), CASE["case"], "--note", "n",
-                           "--owner", "o", "--gaps", str(gaps), "--tracker", str(tracker)],
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = gauntlet("gap", "add", str(run), CASE["case"], "--note", "n", "--owner", "o", "--gaps", str(gaps),
+                    "--tracker", str(tracker))
     assert proc.returncode == 2, proc.stderr
     assert f"{tracker}: cannot write it" in proc.stderr and "Traceback" not in proc.stderr
     assert gaps.read_bytes() == before

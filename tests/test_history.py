@@ -14,6 +14,7 @@ from probes.core.events import ComparedWithPrevious, DeltaLine, Notice
 from probes.verdict._history import open_store, rebuild
 from probes.parity._results import entries
 
+from .cli import gauntlet
 from .conftest import REPO, run_engine
 from .test_parity import json_answer
 
@@ -178,13 +179,11 @@ def test_history_and_compare_commands(servers, write_config, tmp_path):
     first, _ = run(path)
     go_body["value"] = GO_CHANGED
     second, _ = run(path)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "history", str(path), "--last", "5"], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = gauntlet("history", str(path), "--last", "5")
     assert proc.returncode == 0, proc.stderr
     assert first.run_dir.name in proc.stdout and second.run_dir.name in proc.stdout
     assert proc.stdout.count("BLOCK") == 2 and "1/1 · 1/1" in proc.stdout
-    cmp = subprocess.run([sys.executable, "-m", "tui.cli", "compare", str(first.run_dir), str(second.run_dir)],
-                         cwd=REPO, capture_output=True, text=True)
+    cmp = gauntlet("compare", str(first.run_dir), str(second.run_dir))
     assert "parity playbook_missing (go): divergence changed" in cmp.stdout
 
 

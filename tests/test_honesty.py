@@ -15,11 +15,10 @@ judge; each is held here against real processes and real loopback servers:
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import string
-import subprocess
-import sys
 
 import pytest
 from rich.console import Console
@@ -28,15 +27,14 @@ from probes.config import load_config
 from probes.core.events import BundleTallied, ParityCaseFinished, ParityPlanned, PhaseFinished, RunStarted, VerdictChanged
 from tui.headless import HeadlessPrinter
 
-from .conftest import REPO, free_port, only_run, run_engine
+from . import cli
+from .conftest import free_port, only_run, run_engine
 from .test_noise import PLAYBOOK_CASE, fixed
 from .test_scrum import openai
 from .test_tally import DIFF
 
 
-def gauntlet(*argv: str, cwd=REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", "PYTHONPATH": str(REPO)})
+gauntlet = functools.partial(cli.gauntlet, env={"COLUMNS": "200"})
 
 
 # ---- nothing was checked ----------------------------------------------------------------------

@@ -7,8 +7,6 @@ import json
 import random
 import re
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import replace
 
@@ -37,6 +35,7 @@ from probes.parity._results import entries, stored_answer
 from probes.parity._twins import parse_latency
 from probes.verdict._latency import latency_verdict
 
+from .cli import gauntlet
 from .conftest import REPO, free_ports, only_run, rewrite_ports, run_engine
 
 CASE = '\n[[parity.case]]\nname = "c"\nmethod = "POST"\npath = "/v1/validate"\njson = { a = 1 }\n'
@@ -349,8 +348,7 @@ def test_the_sample_config_finds_the_slower_twin_with_its_interval(tmp_path):
     config = tmp_path / "latency.toml"
     shutil.copy2(REPO / "sample_configs" / "latency.toml", config)
     rewrite_ports(config, dict(zip((3100, 4110), free_ports(2), strict=True)))
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--headless", "--out",
-                           str(tmp_path / "runs")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = gauntlet("run", str(config), "--headless", "--out", str(tmp_path / "runs"), cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr
     verdict = json.loads((only_run(tmp_path / "runs") / "verdict.json").read_text())
     assert verdict["verdict"] == "BLOCK"

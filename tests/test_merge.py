@@ -5,6 +5,7 @@ the merged verdict incomplete; a shard given twice, or a run of something else, 
 
 from __future__ import annotations
 
+import functools
 import asyncio
 import json
 import os
@@ -25,6 +26,7 @@ from probes.core.events import DivergenceClassFound, Notice, ParityCaseFinished,
 from probes.parity._results import PACK, entries, read_body
 from probes.core._rundir import Writer
 
+from . import cli
 from .conftest import REPO, only_run, wait_until
 
 EQUAL_CASES = 1_000  # four shards beside one unsharded run of them all (bench/merge_scale.py: 20,000)
@@ -104,9 +106,7 @@ def start(*argv: str, log: Path) -> subprocess.Popen[bytes]:
                                 stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "120"})
 
 
-def gauntlet(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], cwd=REPO, capture_output=True, text=True,
-                          timeout=DEADLINE, env={**os.environ, "COLUMNS": "120"})
+gauntlet = functools.partial(cli.gauntlet, env={"COLUMNS": "120"})
 
 
 def shard_runs(config: Path, tmp_path: Path, which: Iterable[int], *argv: str) -> dict[str, subprocess.Popen[bytes]]:

@@ -25,6 +25,7 @@ from probes import ConfigError
 from probes.config import load_config
 from probes.mirror import cases_from_run
 
+from .cli import gauntlet
 from .conftest import REPO, wait_until
 
 # Two targets the config tests name (nothing listens there: they are read, never asked).
@@ -102,8 +103,7 @@ def test_every_mirror_problem_is_named_by_its_key_path(write_config):
                      "mirror.route[0].path: a path starts with '/'", "mirror.route[0].mirror: is required"):
         assert any(p.startswith(expected) for p in problems), (expected, problems)
     # `gauntlet check` says the same, every problem with its key path, and exits 2
-    check = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(path)], cwd=REPO, capture_output=True,
-                           text=True, timeout=60)
+    check = gauntlet("check", str(path))
     assert check.returncode == 2
     assert "mirror.route[0].mirror: is required" in check.stderr and "mirror.queue" in check.stderr
     assert "Traceback" not in check.stderr
@@ -209,8 +209,7 @@ def test_the_demo_twins_behind_the_mirror(twins, write_config):
             assert through.content == direct.content
         wait_until(lambda: mirror.counts()["judged"] == 6, 20, "the six copies judged")
         run = mirror.run_dirs()[0]
-        live = subprocess.run([sys.executable, "-m", "tui.cli", "verdict", str(run)], cwd=REPO, capture_output=True,
-                              text=True, timeout=60)
+        live = gauntlet("verdict", str(run))
         assert live.returncode == 0, live.stdout + live.stderr
         assert "SHIP_WITH_KNOWN_GAP" in live.stdout and "still going" in live.stdout
         assert not (run / "verdict.json").exists()  # the mirror's own writer has the last word
@@ -226,8 +225,7 @@ def test_the_demo_twins_behind_the_mirror(twins, write_config):
         httpx.get(mirror.url + "/health", timeout=2)
     # from traffic back to cases: every divergent request, replayable by a config; one per way by default
     cases_file = run.parent.parent / "shadow.jsonl"
-    made = subprocess.run([sys.executable, "-m", "tui.cli", "cases", "from-run", str(run), "--divergent", "--out",
-                           str(cases_file)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    made = gauntlet("cases", "from-run", str(run), "--divergent", "--out", str(cases_file))
     assert made.returncode == 0 and "6 recorded request(s) → 5 cases" in made.stdout, made.stdout + made.stderr
     replay = load_config(write_config(f'[parity]\nreference = "rust"\ncases_file = "{cases_file}"\n'
                                       f'[parity.targets]\nrust = "{twins["rust"]}"\ngo = "{twins["go"]}"\n',

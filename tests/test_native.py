@@ -30,6 +30,7 @@ import tomli_w
 from probes.parity._compare import SEVERITY
 from probes.parity._results import read_case, stored_answer
 
+from .cli import gauntlet
 from .conftest import REPO, free_ports, only_run
 
 # The first test after a change of the sources pays for a cold build.
@@ -100,8 +101,7 @@ def localised(config: Path, build: Any, where: Path, **parity: Any) -> Path:
 def gauntlet_run(config: Path, *argv: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     """`gauntlet run CONFIG --headless` (or another command given in argv) and its run directory."""
     command = list(argv) or ["run"]
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *command, str(config), "--headless"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = gauntlet(*command, str(config), "--headless")
     assert (config.parent / "out").is_dir(), proc.stdout + proc.stderr
     return proc, only_run(config.parent / "out")
 
@@ -211,8 +211,7 @@ def test_framing_headers_are_never_compared(built, tmp_path):
     a config error, never a divergence."""
     config = localised(DRIFT_CONFIG, built, tmp_path,
                        compare_headers=["content-type", "transfer-encoding", "content-length"])
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "check", str(config)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    proc = gauntlet("check", str(config))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "parity.compare_headers[1]: transfer-encoding is how the answer travelled" in proc.stderr
     assert "parity.compare_headers[2]: content-length" in proc.stderr

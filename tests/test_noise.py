@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 import uuid
 
 from probes.config import load_config
@@ -15,7 +14,8 @@ from probes.parity._noise_report import read_noise
 from tui.parity_cells import noise_lines
 from probes.parity._sidebyside import load_case
 
-from .conftest import REPO, only_run, run_engine
+from .cli import gauntlet
+from .conftest import only_run, run_engine
 
 PLAYBOOK_CASE = '''
 [[parity.case]]
@@ -155,8 +155,7 @@ def test_pooled_noise_judges_the_early_cases_again_when_settled(servers, write_c
     verdict = json.loads((run_dir / "verdict.json").read_text())
     assert verdict["phases"]["parity"]["body_divergent"] == 0
     # `gauntlet verdict` replays the events to the same judgement.
-    replay = subprocess.run([sys.executable, "-m", "tui.cli", "verdict", str(run_dir)], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    replay = gauntlet("verdict", str(run_dir))
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "SHIP" in replay.stdout
 
@@ -191,8 +190,7 @@ def test_the_viewer_dims_noisy_rows_with_the_references_own_values(servers, writ
 def test_suggested_ignore_lines_give_the_same_verdict_without_sampling(servers, write_config, tmp_path):
     ref, cand = servers.serve_http(dynamic_mock()), servers.serve_http(fixed(FIXED))
     learned, _ = run(write_config, ref, cand, PLAYBOOK_CASE, "noise_samples = 3")
-    suggest = subprocess.run([sys.executable, "-m", "tui.cli", "noise", "suggest", str(only_run(tmp_path / "out"))],
-                             cwd=REPO, capture_output=True, text=True, timeout=60)
+    suggest = gauntlet("noise", "suggest", str(only_run(tmp_path / "out")))
     assert suggest.returncode == 0, suggest.stderr
     assert '"GET /v1/playbooks/{n} $.fingerprint",' in suggest.stdout
     for old in (tmp_path / "out").iterdir():
@@ -214,8 +212,7 @@ def test_noise_suggest_on_a_run_that_sampled_nothing_or_a_damaged_file_says_so(t
     (run_dir / "events.jsonl").write_text("")
 
     def suggest():
-        return subprocess.run([sys.executable, "-m", "tui.cli", "noise", "suggest", str(run_dir)], cwd=REPO,
-                              capture_output=True, text=True, timeout=60)
+        return gauntlet("noise", "suggest", str(run_dir))
 
     done = suggest()
     assert done.returncode == 2

@@ -4,12 +4,10 @@ noise table. Real loopback servers, real subprocesses, real run directories."""
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import random
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,15 +17,14 @@ from probes.verdict._history import HistoryStore, RunSummary
 from probes.parity._noise_report import read_noise
 from probes.verdict._verdict import VerdictTracker
 
-from .conftest import REPO, only_run
+from . import cli
+from .conftest import only_run
 from .test_noise import FIFTY, candidate_of_ids, dynamic_mock, run, ticking
 
 SHARDS = 4
 
 
-def gauntlet(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "160"})
+gauntlet = functools.partial(cli.gauntlet, env={"COLUMNS": "160"})
 
 
 def run_dir_of(seen: list) -> Path:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import socket
 import struct
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +15,7 @@ from probes.config import load_config
 from probes.core.events import ParityCaseFinished
 from probes.parity._results import entries, stored_answer
 
+from .cli import gauntlet
 from .conftest import REPO, free_port, only_run, run_engine
 
 
@@ -213,8 +211,7 @@ def test_a_gzip_body_is_stored_decoded_and_its_meta_says_so(servers, write_confi
     assert meta["wire_bytes"] == int(meta["headers"]["content-length"]) == len(wire) != len(stored)
     ref_meta, _ = stored_answer(outcome.run_dir, "c", "rust")
     assert ref_meta["decoded"] == [] and ref_meta["wire_bytes"] == ref_meta["body_bytes"] == len(plain)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "diff", str(outcome.run_dir), "c", "--headless"],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "100"})
+    proc = gauntlet("diff", str(outcome.run_dir), "c", "--headless", env={"COLUMNS": "100"})
     assert proc.returncode == 0, proc.stderr
     assert "$.a[2]  value  3 → 4" in proc.stdout
 
@@ -307,8 +304,7 @@ def test_response_text_never_reaches_the_terminal_raw(servers, write_config):
         rust = "{ref}"
         go = "{cand}"
     """ + ONE_CASE)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", "--case", "c"],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    proc = gauntlet("parity", str(config), "--headless", "--case", "c", env={"COLUMNS": "200"})
     assert "line 1" in proc.stdout and "header x-note" in proc.stdout, proc.stdout + proc.stderr
     assert "\x1b" not in proc.stdout + proc.stderr
     assert "screen ␛[2J cleared" in proc.stdout and "red ␛[31m here" in proc.stdout
@@ -335,8 +331,7 @@ def twins_parity(twins, tmp_path):
 
 def test_demo_parity_against_the_twins_reports_the_seed_headline(twins_parity, tmp_path):
     config = twins_parity
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless"],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("parity", str(config), "--headless")
     assert "6/6 status codes match · 5/6 body shapes diverge" in proc.stdout, proc.stdout + proc.stderr
     assert proc.returncode == 1  # no known gaps given: the divergences block
     run_dir = only_run(tmp_path / "out")
@@ -349,13 +344,11 @@ def test_demo_parity_against_the_twins_reports_the_seed_headline(twins_parity, t
 
 def test_parity_case_flag_probes_one_case_and_lists_its_differences(twins_parity):
     config = twins_parity
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless",
-                           "--case", "playbook_missing_fingerprint"], cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("parity", str(config), "--headless", "--case", "playbook_missing_fingerprint")
     assert "0/1 status codes match" not in proc.stdout
     assert "1/1 status codes match · 1/1 body shapes diverge" in proc.stdout
     assert "$.Schema" in proc.stdout and "$.Kind" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", "--case", "nope"],
-                         cwd=REPO, capture_output=True, text=True)
+    bad = gauntlet("parity", str(config), "--headless", "--case", "nope")
     assert bad.returncode == 2 and "no parity case 'nope'" in bad.stderr
 
 
@@ -372,8 +365,7 @@ def test_a_key_with_a_terminal_control_in_it_is_shown_as_text(servers, write_con
                           f'go = "{servers.serve_http(cand)}"\n' + ONE_CASE)
     shown = ""
     for extra in ([], ["--case", "c"]):
-        proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless", *extra],
-                              cwd=REPO, capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+        proc = gauntlet("parity", str(config), "--headless", *extra, env={"COLUMNS": "200"})
         assert proc.returncode == 1, proc.stderr
         shown += proc.stdout + proc.stderr
     report = "".join((run / "parity" / "report.md").read_text() for run in (config.parent / "out").iterdir()

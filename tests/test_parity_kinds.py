@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import subprocess
-import sys
 
 from probes.core.events import ParityCaseFinished, from_json
 from probes.verdict._gaps import record_gap
@@ -20,7 +17,7 @@ from probes.parity._results import entries
 from tui.app import GauntletApp
 from tui.sources import FileSource
 
-from .conftest import REPO
+from .cli import gauntlet
 from .test_parity import probe
 from .tui_helpers import DEMO_RUN, settle, shown_text
 
@@ -90,8 +87,7 @@ def test_the_headless_table_shows_both_kinds(servers, write_config):
         rust = "{ref}"
         go = "{cand}"
     """ + cases(*GOOD, *BAD))
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "parity", str(config), "--headless"],
-                          cwd=REPO, capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "80"})
+    proc = gauntlet("parity", str(config), "--headless", env={"COLUMNS": "80"})
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     assert re.search(r"bad_name\s+422\s+400\s+✗ status\s+✗ shape *\n", out), out

@@ -12,7 +12,6 @@ import asyncio
 import gzip
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from probes.core.events import EventBus, Notice, ParityCaseFinished, PhaseFinish
 from probes.parity._store import MATCH_SAMPLE, RecordFile, record_line
 from probes.parity._results import RESULTS, entries, read_case, stored_answer
 
+from . import cli
 from .conftest import REPO, only_run
 
 DIVERGENT_BODY = b'{"Kind": "schema", "Field": "f"}'
@@ -66,8 +66,7 @@ def scale_config(write_config, servers, cases: str, extra: str = "") -> Path:
 
 
 def gauntlet(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], cwd=REPO, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "COLUMNS": "120", **(env or {})})
+    return cli.gauntlet(*argv, env={"COLUMNS": "120", **(env or {})})
 
 
 def test_a_thousand_cases_leave_a_handful_of_files(servers, write_config, tmp_path):

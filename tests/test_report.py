@@ -4,22 +4,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-from .conftest import REPO, demo_copy, only_run
+from .cli import gauntlet
+from .conftest import demo_copy, only_run
 from .fixtures.synthetic_run import write_run
 
 SCRIPT = "<script>window.__ran = 1</script>"
-
-
-def gauntlet(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120, env={**os.environ, **(env or {})})
 
 
 def hostile_project(tmp_path: Path) -> Path:

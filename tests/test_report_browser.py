@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +14,8 @@ from playwright import sync_api
 
 from .conftest import demo_copy, only_run
 from .fixtures.synthetic_run import write_run
-from .test_report import SCRIPT, gauntlet, hostile_project
+from .cli import gauntlet
+from .test_report import SCRIPT, hostile_project
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 LAPTOP, PHONE = {"width": 1366, "height": 800}, {"width": 390, "height": 800}
@@ -62,8 +61,7 @@ def demo_run(tmp_path_factory, demo_ports_module) -> Path:
     """The demo's config run once for the module, on ports of its own."""
     work = tmp_path_factory.mktemp("demo")
     config = demo_copy(work / "cfg", demo_ports_module)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "run", str(config), "--headless", "--out",
-                           str(work / "runs")], cwd=work, capture_output=True, text=True, timeout=120)
+    proc = gauntlet("run", str(config), "--headless", "--out", str(work / "runs"), cwd=work)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
     return only_run(work / "runs")
 

@@ -11,6 +11,7 @@ import pytest
 from probes.config import load_config
 from probes.core.events import Notice, ReviewChunk, ReviewFinished
 
+from .cli import gauntlet
 from .conftest import GATEWAY_KEY as KEY
 from .conftest import REPO, run_engine
 from .test_tally import DIFF
@@ -278,8 +279,7 @@ def test_bundle_split(tmp_path):
     diff = tmp_path / "wave.diff"
     diff.write_text("".join(files))
     out = tmp_path / "bundles"
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "bundle", "split", str(diff), "--max-kb", "30",
-                           "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("bundle", "split", str(diff), "--max-kb", "30", "--out", str(out))
     assert proc.returncode == 1  # one file alone is over the limit, and it says which
     assert "docs/big.md alone is" in proc.stderr
     written = sorted(p.name for p in out.iterdir())
@@ -291,9 +291,8 @@ def test_bundle_split(tmp_path):
             assert (out / name).stat().st_size <= 30 * 1024
     assert "".join((out / n).read_text() for n in ["crates_1.diff", "crates_2.diff", "crates_3.diff", "go_1.diff",
                                                      "go_2.diff", "go_3.diff", "docs.diff"]) == diff.read_text()
-    grouped = subprocess.run([sys.executable, "-m", "tui.cli", "bundle", "split", str(diff), "--max-kb", "200",
-                              "--group", "rust=crates/*", "--out", str(tmp_path / "g")], cwd=REPO,
-                             capture_output=True, text=True)
+    grouped = gauntlet("bundle", "split", str(diff), "--max-kb", "200", "--group", "rust=crates/*",
+                       "--out", str(tmp_path / "g"))
     assert grouped.returncode == 0, grouped.stderr
     assert sorted(p.name for p in (tmp_path / "g").iterdir()) == ["rest.diff", "rust.diff"]
 

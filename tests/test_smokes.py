@@ -18,6 +18,7 @@ from probes.config import load_config
 from probes.engine import Engine, select_phases
 from probes.core.events import EventBus, SmokeFinished, SmokeOutput, SmokeStarted, read_events
 
+from .cli import gauntlet
 from .conftest import REPO, only_run, pid_alive
 
 
@@ -360,8 +361,7 @@ def test_headless_cli_sigterm_writes_incomplete_and_kills_children(write_config,
 @pytest.mark.parametrize("cmd", [["smokes"], ["run", "--only", "smokes"]])
 def test_headless_output_is_plain_when_not_a_tty(write_config, cmd):
     path = write_config('[[smoke]]\nname = "a"\nlayer = "L"\nrun = "true"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", *cmd, str(path), "--headless"],
-                          cwd=REPO, capture_output=True, text=True, env={**os.environ, "TERM": "xterm"})
+    proc = gauntlet(*cmd, str(path), "--headless", env={"TERM": "xterm"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "\x1b" not in proc.stdout
     assert "PASS" in proc.stdout and "1/1 PASS in" in proc.stdout
@@ -369,7 +369,6 @@ def test_headless_output_is_plain_when_not_a_tty(write_config, cmd):
 
 
 def test_the_shipped_smokes_only_example_passes(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "smokes", str(REPO / "sample_configs" / "smokes.toml"),
-                           "--headless", "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("smokes", str(REPO / "sample_configs" / "smokes.toml"), "--headless", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4/4 PASS in" in proc.stdout

@@ -13,6 +13,7 @@ import pytest
 from probes.config import load_config
 from probes.stack._stack import StackUpError, bring_up, check_services, stop_all, write_merged
 
+from .cli import gauntlet
 from .conftest import REPO, free_port, pid_alive
 
 EXISTING = """\
@@ -45,8 +46,7 @@ def test_merge_keeps_other_services_and_keys_and_writes_a_backup(write_config, t
     target = tmp_path / "persistent.toml"
     target.write_text(EXISTING)
     config = stack_config(write_config)
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "stack", "write", str(config.path)], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = gauntlet("stack", "write", str(config.path))
     assert proc.returncode == 0, proc.stderr
     merged = tomllib.loads(target.read_text())
     assert merged["note"] == "hand-written by ops"
@@ -198,7 +198,6 @@ def test_stack_up_command_exit_code_and_message(tmp_path):
     (tmp_path / "stack.toml").write_text(
         f'[services.quitter]\nrun = ["sh", "-c", "exit 3"]\nport = {port}\nhealth = "http://127.0.0.1:{port}/health"\n'
         f'cwd = "{tmp_path}"\n')
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "stack", "up", str(tmp_path / "stack.toml"), "--logs",
-                           str(tmp_path / "logs")], cwd=REPO, capture_output=True, text=True, timeout=60)
+    proc = gauntlet("stack", "up", str(tmp_path / "stack.toml"), "--logs", str(tmp_path / "logs"))
     assert proc.returncode == 1 and "service quitter exited with code 3" in proc.stderr
     assert "Traceback" not in proc.stderr

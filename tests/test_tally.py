@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
 
 from probes.scrum._tally import guess_lineage, parse_review, tally
 
-from .conftest import REPO
+from .cli import gauntlet
+
 
 DIFF = """\
 diff --git a/crates/validatord/src/lib.rs b/crates/validatord/src/lib.rs
@@ -181,8 +181,8 @@ def test_tally_command_on_saved_reviews(tmp_path):
     (reviews / "kimi.md").write_text(finding("crates/validatord/src/lib.rs:44"))
     (reviews / "opus2.md").write_text(finding("go/validatord/errors.go:3"))
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "tally", str(reviews), "--diff", str(tmp_path / "c1.diff"),
-                           "--lineage", "opus2=anthropic", "--out", str(out)], cwd=REPO, capture_output=True, text=True)
+    proc = gauntlet("tally", str(reviews), "--diff", str(tmp_path / "c1.diff"), "--lineage", "opus2=anthropic",
+                    "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "c1 (1KB) → 1 convergent / 2 distinct" in proc.stdout
     data = json.loads((out / "tally.json").read_text())

@@ -25,7 +25,8 @@ from probes.core._rundir import WRITER_FILE, RunDir
 from tui.app import GauntletApp
 from tui.sources import FileSource
 
-from .conftest import REPO, pid_alive, until, wait_until
+from .cli import gauntlet
+from .conftest import pid_alive, until, wait_until
 from .test_tmux import GAUNTLET, Tmux, wait_for_file
 from .tui_helpers import demo_run_copy, settle
 
@@ -135,8 +136,7 @@ async def test_watch_no_follow_says_abandoned_at_once(writer):
 
 
 def history(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "tui.cli", "history", *args], cwd=REPO, capture_output=True,
-                          text=True)
+    proc = gauntlet("history", *args)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
