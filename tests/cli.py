@@ -4,8 +4,7 @@ A command whose test reads what it printed, its exit code and its files runs in 
 own process (`gauntlet`): what the command does is the same, and the suite does not start
 Python and import the engine three hundred times (a third of a second of CPU each, on two
 cores shared by two workers). A test of what only a process shows — its signals, its
-children, what it imports to start, a traceback reaching its stderr — starts one
-(`gauntlet_process`, `gauntlet_popen`).
+children, what it imports to start, a traceback reaching its stderr — starts one.
 """
 
 from __future__ import annotations
@@ -78,7 +77,3 @@ def gauntlet_process(*argv: str | os.PathLike[str], cwd: Path = REPO, env: Mappi
     return subprocess.run([*COMMAND, *map(os.fspath, argv)], check=False, cwd=cwd, env={**os.environ, **(env or {})},
                           capture_output=True, text=True, timeout=timeout, **kw)
 
-
-def gauntlet_popen(*argv: str | os.PathLike[str], cwd: Path = REPO, **kw: Any) -> subprocess.Popen[str]:
-    """`gauntlet ARGV…` started as a process of its own, for a test to signal, watch or read."""
-    return subprocess.Popen([*COMMAND, *map(os.fspath, argv)], cwd=cwd, text=True, **kw)
