@@ -1,4 +1,9 @@
-"""Shared fixtures: real scripts on disk and configs written as real files."""
+"""Shared fixtures: real scripts on disk and configs written as real files (the configs
+several tests share live in tests/data/).
+
+tests/unit/ holds the tests of functions, records and files alone: no server, no child
+process, no app. tests/functional/ holds those that run against real loopback servers, real
+processes, the app (in a real tmux too), Chromium and nginx."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import os
 import re
 import shutil
 import socket
+import string
 import sys
 import textwrap
 import time
@@ -68,6 +74,24 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
             text = '[gauntlet]\nname = "test"\nout_dir = "out"\n' + text
         path.write_text(text)
         return path
+
+    return make
+
+
+PARITY_TOML = string.Template((REPO / "tests" / "data" / "parity.toml").read_text())
+
+
+@pytest.fixture
+def parity_config(write_config: Callable[[str], Path]) -> Callable[..., Path]:
+    """A gauntlet.toml in tmp_path probing `reference_url` against `candidate_url`
+    (tests/data/parity.toml): `parity` holds more keys of [parity], `after` the sections and
+    cases that follow the targets; `names` are the reference's and the candidate's."""
+
+    def make(reference_url: str, candidate_url: str, *, parity: str = "", after: str = "",
+             names: tuple[str, str] = ("rust", "go")) -> Path:
+        return write_config(PARITY_TOML.substitute(
+            reference=names[0], candidate=names[1], reference_url=reference_url, candidate_url=candidate_url,
+            parity=textwrap.dedent(parity).strip(), after=textwrap.dedent(after).strip()))
 
     return make
 
