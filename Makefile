@@ -5,12 +5,12 @@
 VENV ?= .venv
 PYTHON ?= python3
 
-# uv installs what pyproject.toml names (it fetches in parallel: ~5 s on a machine with no
-# cache, where pip takes ~45 s); pip only installs uv.
-$(VENV)/.installed: pyproject.toml
+# uv installs what pyproject.toml names at the versions constraints.txt pins (it fetches in
+# parallel: ~5 s on a machine with no cache, where pip takes ~45 s); pip only installs uv.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -e '.[test]'
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -c constraints.txt -e '.[test]'
 	touch $@
 
 .PHONY: demo test bench native
