@@ -441,6 +441,17 @@ def test_the_record_rolls_over_into_a_new_run_directory(servers, write_config):
     assert first["verdict"] == "BLOCK" and any("nothing was checked" in r for r in first["reasons"])
 
 
+def test_a_case_crosses_to_the_judging_process_as_it_was():
+    """A case without a `json` key is told from one whose body is null by one object; it
+    stays that object in the process a copy is judged in."""
+    import pickle
+
+    from probes.cases import UNSET, ParityCase
+
+    assert pickle.loads(pickle.dumps(ParityCase("a"))).json is UNSET
+    assert pickle.loads(pickle.dumps(ParityCase("b", json=None))).json is None
+
+
 def test_requests_counted_alike_weigh_in_every_count():
     """A case sent again with a grown weight (a mirror's requests answered alike) counts for
     that many requests in the headline, its class, the verdict's sentence and the history,
