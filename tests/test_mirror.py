@@ -510,6 +510,27 @@ def test_the_judging_process_never_outlives_the_mirror(servers, write_config, si
     wait_until(lambda: gone(child), 20, "the judging process ended")
 
 
+def test_a_mirror_s_requests_become_cases_in_the_order_they_came(tmp_path):
+    """Judged several at once, a mirror's requests are recorded as their judging ends; the
+    cases taken from the run follow the order they came (and a way of answering is stood
+    for by its first request), so the same traffic makes the same file."""
+    base = "http://ref"
+
+    def entry(seq: int, status: int) -> dict[str, Any]:
+        request = {"method": "POST", "url": f"{base}/v1/validate", "headers": {"content-type": "application/json"},
+                   "body": json.dumps({"qty": seq})}
+        return {"case": f"r{seq}-post_v1_validate", "statuses": {"rust": 200, "go": status},
+                "status_match": status == 200, "answers": {"rust": {"request": request}}}
+
+    (tmp_path / "parity").mkdir()
+    landed = [entry(3, 200), entry(1, 200), entry(4, 422), entry(2, 422)]
+    (tmp_path / "parity" / "results.jsonl").write_text("".join(
+        json.dumps(line) + "\n" for line in [{"reference": "rust", "targets": {"rust": base}}, *landed]))
+    divergent = cases_from_run(tmp_path, divergent=True)
+    assert [c.json for c in divergent.cases] == [{"qty": 2}, {"qty": 4}]
+    assert [c.json for c in cases_from_run(tmp_path).cases] == [{"qty": 1}, {"qty": 2}]  # one per way
+
+
 def test_a_case_crosses_to_the_judging_process_as_it_was():
     """A case without a `json` key is told from one whose body is null by one object; it
     stays that object in the process a copy is judged in."""
