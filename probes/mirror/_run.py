@@ -125,7 +125,11 @@ class Mirror:
     async def start(self) -> str:
         """Start the judging process and listen; the address listened on (its real port)."""
         await self.shadow.start()
-        host, port = await self.server.start(self.config.host, self.config.port)
+        try:
+            host, port = await self.server.start(self.config.host, self.config.port)
+        except OSError:
+            await self.shadow.close()
+            raise
         self.address = join_address(host, port)
         return self.address
 

@@ -30,8 +30,10 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from ..core import GauntletError
 from ..core.events import ParityCaseFinished
 from ..parity import CaseResult, NoisePool, ParityConfig, case_event
 from ._shadow import Copy, Counts, Shadow
@@ -39,6 +41,8 @@ from ._shadow import Copy, Counts, Shadow
 NICE = 10  # the child's niceness: the clients' process runs first when both want a core
 _SIZE = struct.Struct("!I")
 CLOSE_WAIT = 5.0  # seconds the child gets to end once its socket is closed, before it is killed
+READY_WAIT = 60.0  # seconds the child gets to import and say it is ready
+ROOT = Path(__file__).resolve().parents[2]  # where `probes` is: the child imports the same code
 
 Held = Callable[[CaseResult, ParityCaseFinished], None]
 
@@ -93,14 +97,27 @@ class ShadowProcess:
         self._pool: asyncio.Future[NoisePool | None] | None = None
 
     async def start(self) -> None:
+        """Start the process and wait until it is ready to take copies: its imports and its
+        first copies would otherwise share the cores with the first clients' answers."""
         ours, theirs = socket.socketpair()
-        with theirs:
-            self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", __name__, str(theirs.fileno()), pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        reader, writer = await asyncio.open_connection(sock=ours)
-        self._out = _Out(writer)
-        self._out.put((self.parity, self.secondary))
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+        try:
+            with theirs:
+                self._proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", __name__, str(theirs.fileno()), pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    env={**os.environ, "PYTHONPATH": path})
+            reader, writer = await asyncio.open_connection(sock=ours)
+            self._out = _Out(writer)
+            self._out.put((self.parity, self.secondary))
+            async with asyncio.timeout(READY_WAIT):
+                ready = await _read(reader)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            await self.close()
+            said = "it did not say it was ready" if isinstance(exc, TimeoutError) else \
+                "it ended before it was ready" if isinstance(exc, asyncio.IncompleteReadError) else str(exc)
+            raise GauntletError(f"mirror: cannot start the process that judges the copies: {said}") from None
+        assert ready == ("ready",), ready
         self._none_out.set()
         self._reading = asyncio.create_task(self._read(reader))
 
@@ -208,6 +225,7 @@ async def _serve(sock: socket.socket) -> None:
 
     shadow = Shadow(parity, secondary, land, fail, NoisePool() if secondary is not None else None)
     shadow.start()
+    out.put(("ready",))
     loop = asyncio.get_running_loop()
     try:
         while True:
