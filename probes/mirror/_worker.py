@@ -179,13 +179,17 @@ class ShadowProcess:
             self._pool.set_result(None)
 
     async def take_pool(self) -> NoisePool | None:
-        """The noise learned so far (None without a secondary, or once the process is gone);
+        """The noise learned so far (None without a secondary, once the process is gone, or
+        when it does not answer within CLOSE_WAIT: a run's end never waits on it longer);
         the process starts a new pool for the next run."""
         if self.secondary is None or self.lost or self._out is None:
             return None
         self._pool = asyncio.get_running_loop().create_future()
         self._out.put(("pool",))
-        return await self._pool
+        try:
+            return await asyncio.wait_for(self._pool, CLOSE_WAIT)
+        except TimeoutError:
+            return None
 
     async def drain(self, timeout: float) -> int:
         """Wait for the copies out to come back, `timeout` seconds at most; how many did not."""
