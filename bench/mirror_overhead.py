@@ -11,9 +11,10 @@ the reference (the baseline):
 - the highest rate the mirror holds with its p99 at most twice the direct p99 at that rate
   (rates up from --rate by half each step, a fifth of --seconds each; a rate the client cannot
   keep up with straight to the reference either is said to be the client's limit, not the mirror's);
-- the mirror's RSS over --requests requests (default 1,000,000, sent 32 at a time as fast as
-  they go, so past what the candidate keeps up with copies are dropped and counted): at the
-  end (target <= 250 MB) and its growth over the second half (flat: <= 5 %).
+- the mirror's RSS (its judging process's included) over --requests requests (default
+  1,000,000, sent 32 at a time as fast as they go, so past what the candidate keeps up with
+  copies are dropped and counted): at the end (target <= 250 MB) and its growth over the
+  second half (flat: <= 5 %).
 
 Every latency is timed from when the request was due (an open-loop client: a late send
 counts against the path that made it late). The twins answer after 2 ms (the candidate's
@@ -143,7 +144,9 @@ class MirrorProcess:
         self.ps = psutil.Process(self.proc.pid)
 
     def rss_mb(self) -> float:
-        return self.ps.memory_info().rss / (1 << 20)
+        """The mirror's and its judging process's, together."""
+        processes = [self.ps, *self.ps.children(recursive=True)]
+        return sum(p.memory_info().rss for p in processes) / (1 << 20)
 
     def stop(self) -> dict[str, int]:
         """SIGTERM, then its counts as its verdict.json says them (all of its runs added up)."""

@@ -532,7 +532,7 @@ class MirrorPlanned(Event):
 class MirrorCounted(Event):
     """The mirror's counts in this run so far (each event says them all): requests answered,
     copies made, dropped by the full queue and judged. A mirror that dropped more than its
-    `max_dropped` is incomplete."""
+    `max_dropped`, or whose judging process ended, is incomplete."""
 
     received: int  # requests answered from the reference (a sink: copies received)
     copied: int  # copies put on the queue for the candidates
@@ -540,6 +540,7 @@ class MirrorCounted(Event):
     judged: int  # copies whose answers were compared and recorded
     skipped: int = 0  # requests not copied: a method not opted in, sampled out, a body too large
     reference_failed: int = 0  # requests the reference did not answer (its failure went to the client)
+    judge_lost: bool = False  # the judging process ended: from then on every copy was dropped
 
 
 # ---- serialisation ------------------------------------------------------------------------

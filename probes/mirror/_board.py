@@ -2,6 +2,7 @@
 
 A mirror that dropped more copies than `max_dropped` judged a sample the traffic did not
 choose (the busiest moments are the ones it missed): the verdict is incomplete, never a pass.
+So is one whose judging process ended: what it judged after that is nothing.
 """
 
 from __future__ import annotations
@@ -35,16 +36,24 @@ class MirrorBoard:
         text = f"{c.received:,} requests · {c.copied:,} copied · {c.judged:,} judged · {c.dropped:,} dropped"
         if c.reference_failed:
             text += f" · {c.reference_failed:,} the reference did not answer"
+        if c.judge_lost:
+            text += " · judging stopped"
         return text
 
     def reasons(self) -> list[Reason]:
-        """Incomplete when more copies were dropped than `max_dropped` allows."""
+        """Incomplete when the judging process ended, or more copies were dropped than
+        `max_dropped` allows."""
         if self.plan is None:
             return []
         c, limit = self.counts, self.limit
         attempts = c.copied + c.dropped
+        reasons = []
+        if c.judge_lost:
+            reasons.append(Reason.incomplete_because(
+                "mirror: the judging process ended; the clients were still answered, but every copy from then on "
+                f"was dropped ({c.dropped:,} of {attempts:,} in this run)"))
         if not limit.exceeded(c.dropped, attempts):
-            return []
-        return [Reason.incomplete_because(
+            return reasons
+        return reasons + [Reason.incomplete_because(
             f"mirror: {c.dropped:,} of {attempts:,} copies dropped, over max_dropped {limit} (the candidates did "
             f"not keep up with the traffic: a queue of {self.plan.queue:,} was full, or the mirror stopped first)")]

@@ -3,9 +3,10 @@
 The status, the reason, the headers (but those about one connection: hop-by-hop and
 framing) and the body's bytes as the reference sent them (content codings kept), streamed
 a chunk at a time: the client cannot tell the mirror is there. A copy of a request the
-config lets through (`copied`) and the sample picks is queued for the shadow before the
-reference is asked, so the candidates get it at about the same time; the queue never makes
-the client wait. A reference that refuses, resets or times out reaches the client as it
+config lets through (`copied`) and the sample picks goes to the shadow's process in the same
+turn of the loop as the request goes to the reference, so the candidates get it at about the
+same time; handing it over is a write down a socket, never a wait, and the sending and
+judging happen in that other process, off the clients' loop and core. A reference that refuses, resets or times out reaches the client as it
 would have (502 when no connection could be made, 504 on a connect timeout, the connection
 cut when the answer breaks off) and is counted.
 
@@ -64,7 +65,7 @@ class Proxy:
     base: str  # its URL
     upstream: Upstream  # the clients' way to it: a connect timeout only (they wait as long as they would have)
     counts: Counts
-    offer: Callable[[Copy], bool]  # into the shadow's queue; False: dropped
+    offer: Callable[[Copy], bool]  # to the shadow's process; False: dropped
     sink: bool = False
     sample: Callable[[], float] = random.random
     _seq: int = 0

@@ -8,11 +8,16 @@ answering (its endpoint, each target's status, each candidate's divergence class
 — every class once, and every endpoint that matched once, so a replay keeps what matches
 matching too; `divergent` takes every recorded request that diverged or could not be
 compared. The file is the cases file `cases from-har` writes, read by any config.
+
+A mirror's requests are recorded as their judging ends, several at once, so not in the
+order they came: they are taken, and written, in the order they came (`r<n>-…`, the n-th
+request copied), so the same traffic makes the same file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 from ..cases import UNSET, GeneratedCase, cases_jsonl, cases_toml, path_template
 from ..core import InputError
 from ..parity import entries, read_head
+
+_REQUEST = re.compile(r"r(\d+)-")  # a mirror's name for its n-th request copied
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ def cases_from_run(run_dir: Path, *, divergent: bool = False) -> RunCases:
     reference = head.get("reference")
     base = str(head.get("targets", {}).get(reference, ""))
     recorded = 0
-    taken: dict[Any, GeneratedCase] = {}
+    taken: dict[Any, tuple[int | None, GeneratedCase]] = {}
     for entry in entries(run_dir):
         request = entry.get("answers", {}).get(reference, {}).get("request")
         if not isinstance(request, dict):
@@ -60,11 +67,23 @@ def cases_from_run(run_dir: Path, *, divergent: bool = False) -> RunCases:
         way = (entry.get("case") if divergent else
                (case.method, case.template or case.path, json.dumps(entry.get("statuses"), sort_keys=True),
                 json.dumps(entry.get("classes"), sort_keys=True), json.dumps(entry.get("errors"), sort_keys=True)))
-        taken.setdefault(way, case)
+        number = _request_number(case.name)
+        held = taken.get(way)
+        if held is None or (number is not None and held[0] is not None and number < held[0]):
+            taken[way] = (number, case)
     if not recorded:
         raise InputError(f"{run_dir}: its parity record holds no request (a probe keeps those of the cases whose "
                          "answers it kept; a mirror, those of the requests it listed)")
-    return RunCases(run_dir, recorded, tuple(taken.values()), divergent)
+    cases = list(taken.values())
+    if all(number is not None for number, _ in cases):
+        cases.sort(key=lambda held: held[0] or 0)
+    return RunCases(run_dir, recorded, tuple(case for _, case in cases), divergent)
+
+
+def _request_number(name: str) -> int | None:
+    """A mirror's request's place among those copied; None: a probe's case (kept in its order)."""
+    found = _REQUEST.match(name)
+    return int(found.group(1)) if found else None
 
 
 def _case(name: str, request: dict[str, Any], base: str) -> GeneratedCase:

@@ -22,12 +22,13 @@ from pathlib import Path
 
 from ..cases import safe_name
 from ..core.events import EventBus, MirrorPlanned, ParityCaseFinished, ParityPlanned
-from ..parity import CaseEmitter, CaseResult, NoisePool, ParityConfig, case_event, endpoint_of, settle_noise
+from ..parity import CaseEmitter, CaseResult, ParityConfig, endpoint_of, settle_noise
 from ._config import MirrorConfig, join_address
 from ._proxy import Proxy
 from ._server import Server
-from ._shadow import SECONDARY, Copy, Counts, Shadow
+from ._shadow import SECONDARY, Counts
 from ._upstream import Upstream
+from ._worker import ShadowProcess
 
 TICK = 1.0  # seconds between the counts told (and the roll-over looked at)
 ALIKE_TICKS = 5  # ticks between the counts of requests alike told again: a line each, a day of them a record
@@ -59,12 +60,12 @@ class Run:
         self.alike: dict[tuple[object, ...], _Alike] = {}
         self.failed: Exception | None = None  # the record refused a write (or a fault of ours): the run ends
 
-    def land(self, copy: Copy, result: CaseResult) -> None:
-        """A judged copy: listed while its way of answering has fewer than EXAMPLES, else
-        counted. A record that cannot be written stops the run (the next tick raises it)."""
+    def land(self, result: CaseResult, event: ParityCaseFinished) -> None:
+        """A judged copy (its event made where it was judged): listed while its way of
+        answering has fewer than EXAMPLES, else counted. A record that cannot be written
+        stops the run (the next tick raises it)."""
         if self.failed is not None:
             return
-        event = case_event(result, copy.seq)
         way = self._way(result, event)
         if self.listed.get(way, 0) < EXAMPLES:
             self.listed[way] = self.listed.get(way, 0) + 1
@@ -110,22 +111,26 @@ class Mirror:
         assert parity.reference is not None
         self.config, self.parity, self.sink = config, parity, sink
         self.counts = Counts()
-        self.shadow = Shadow(parity, config.secondary, config.queue, self.counts, self._hold)
+        self.shadow = ShadowProcess(parity, config.secondary, config.queue, self.counts, self._hold)
         base = parity.targets[parity.reference]
         self.proxy = Proxy(config, parity.reference, base, Upstream(base, connect_timeout=parity.timeout,
                                                                      read_timeout=None),
                            self.counts, self.shadow.offer, sink)
         self.server = Server(self.proxy.handle)
         self.address = config.listen
-        self._held: deque[tuple[Copy, CaseResult]] = deque()
+        self._held: deque[tuple[CaseResult, ParityCaseFinished]] = deque()
         self._stop = asyncio.Event()
         self.rolled = False  # the last run ended to roll over (a next one follows)
 
     async def start(self) -> str:
-        """Listen and start the shadow's workers; the address listened on (its real port)."""
-        host, port = await self.server.start(self.config.host, self.config.port)
+        """Start the judging process and listen; the address listened on (its real port)."""
+        await self.shadow.start()
+        try:
+            host, port = await self.server.start(self.config.host, self.config.port)
+        except OSError:
+            await self.shadow.close()
+            raise
         self.address = join_address(host, port)
-        self.shadow.start()
         return self.address
 
     def stop(self) -> None:
@@ -136,12 +141,12 @@ class Mirror:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def _hold(self, copy: Copy, result: CaseResult) -> None:
+    def _hold(self, result: CaseResult, event: ParityCaseFinished) -> None:
         """A copy judged between two runs: kept for the next one (as many as the queue holds)."""
         if len(self._held) >= self.config.queue:
             self.counts.dropped += 1
         else:
-            self._held.append((copy, result))
+            self._held.append((result, event))
 
     async def run(self, bus: EventBus, record: Record, run_dir: Path) -> None:
         """One run's parity phase: the requests judged until the mirror is stopped (what is in
@@ -155,8 +160,8 @@ class Mirror:
                                config.max_dropped.share, tuple(t for t in parity.targets if t != parity.reference),
                                SECONDARY if config.secondary else ""))
         run = Run(bus, record)
-        pool = self.shadow.pool = NoisePool() if config.secondary else None
         self.counts.reset()
+        self.counts.judge_lost = self.shadow.lost
         self.rolled = False
         self.shadow.land = run.land
         while self._held:
@@ -184,7 +189,7 @@ class Mirror:
             self.shadow.land = self._hold
             run.tell(final=True)
             bus.emit(self.counts.event())
-            if pool is not None:
+            if (pool := await self.shadow.take_pool()) is not None:
                 settle_noise(pool, bus)
         if (failed := run.failed or self.shadow.fault) is not None:
             raise failed

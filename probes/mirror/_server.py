@@ -200,6 +200,11 @@ class Server:
             await link.serve(self.handler)
         except ClientGone:
             pass
+        except asyncio.CancelledError:
+            # `close` cut it off. Ended quietly: on Python 3.11, asyncio asks a connection's task
+            # for its exception without looking whether it was cancelled, which raises, and the
+            # loop prints that traceback to the operator.
+            pass
         finally:
             self._links.pop(task, None)
             writer.close()

@@ -1,24 +1,24 @@
-"""The shadow side: copies of live requests sent to the candidates (and the secondary) off
-the client's path, and their answers judged as the parity probe judges a case.
+"""The shadow side: copies of live requests sent to the candidates (and the secondary) and
+their answers judged as the parity probe judges a case, in a process of its own
+(`_worker`), so none of it takes the clients' loop or core.
 
-A copy waits in a bounded queue for one of `concurrency` workers; when the queue is full
-it is dropped and counted, never waited for, so a candidate that is slow, down or answering
-garbage costs the clients nothing. A worker sends the copy to every candidate and the
-secondary at once, then takes the reference's answer (the one the client got, or in a sink
-its own request to the reference) and judges them with the probe's `judge`: rules, ignore
-paths, classes, and noise learned from the secondary's answers. Secrets are taken out of
-every answer before it is judged (so before any record or event holds it): headers named
-like a credential, JSON fields named like one; the request's are out already (`live_case`).
+A copy waits in a queue for one of `concurrency` workers (the queue is bounded on the
+proxy's side, which drops a copy when it is full). A worker sends the copy to every
+candidate and the secondary at once, then takes the reference's answer (the one the client
+got, or in a sink its own request to the reference) and judges them with the probe's
+`judge`: rules, ignore paths, classes, and noise learned from the secondary's answers.
+Secrets are taken out of every answer before it is judged (so before any record or event
+holds it): headers named like a credential, JSON fields named like one; the request's are
+out already (`live_case`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import cached_property
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -27,7 +27,16 @@ import httpx
 from ..cases import REDACTED, ParityCase, live_case, redact_body, secret_header
 from ..core import neutralise
 from ..core.events import MirrorCounted
-from ..parity import MAX_BODY, Answer, CaseResult, NoisePool, ParityConfig, describe_failure, judge, passed_answer
+from ..parity import (
+    MAX_BODY,
+    Answer,
+    CaseResult,
+    NoisePool,
+    ParityConfig,
+    describe_failure,
+    judge,
+    passed_answer,
+)
 from ._upstream import Upstream, drained
 
 SECONDARY = "secondary"  # the secondary's name among the targets the shadow sends to
@@ -56,7 +65,8 @@ class Copy:
     headers: list[tuple[str, str]]  # as the reference got them, framing and hop-by-hop headers left out
     body: bytes
     # The client's answer from the reference; None: do not judge (the client left mid-answer).
-    # Left unset in a sink, whose worker asks the reference itself.
+    # Left unset in a sink, whose worker asks the reference itself. Never sent between processes:
+    # the proxy's side sends what it holds once it is done, the judging side waits on its own.
     reference: asyncio.Future[Heard | None] | None = None
 
     @cached_property
@@ -78,13 +88,15 @@ class Counts:
     judged: int = 0
     skipped: int = 0
     reference_failed: int = 0
+    judge_lost: bool = False
 
     def event(self) -> MirrorCounted:
         return MirrorCounted(**{f.name: getattr(self, f.name) for f in fields(self)})
 
     def reset(self) -> None:
         for f in fields(self):
-            setattr(self, f.name, 0)
+            assert f.default is not MISSING
+            setattr(self, f.name, f.default)
 
 
 def secret_free(answer: Answer) -> Answer:
@@ -98,7 +110,8 @@ def secret_free(answer: Answer) -> Answer:
     return replace(answer, headers=headers, body=body)
 
 
-Land = Callable[[Copy, CaseResult], None]
+# A copy taken: its result, or None when it could not be judged (the client left mid-answer).
+Land = Callable[[Copy, CaseResult | None], None]
 
 
 def _basic(url: str) -> list[tuple[str, str]]:
@@ -117,21 +130,18 @@ def _without_userinfo(url: str) -> str:
 
 @dataclass
 class Shadow:
-    """The queue and its workers; `land` gets each judged copy (it is swapped as runs roll over)."""
+    """The queue and its workers; `land` gets each copy taken, `fail` a fault of gauntlet's
+    own in judging one (the run ends with it, exit 3)."""
 
     parity: ParityConfig
     secondary: str | None
-    size: int
-    counts: Counts
     land: Land
+    fail: Callable[[Exception], None]
     pool: NoisePool | None = None  # the current run's noise, learned from the secondary's answers
-    _queue: asyncio.Queue[Copy] = field(init=False)
+    _queue: asyncio.Queue[Copy] = field(init=False, default_factory=asyncio.Queue)
     _workers: list[asyncio.Task[None]] = field(init=False, default_factory=list)
-    _in_hand: int = 0  # copies a worker has taken and not yet judged
-    fault: Exception | None = None  # a fault of gauntlet's own in judging a copy: the run ends with it (exit 3)
 
     def __post_init__(self) -> None:
-        self._queue = asyncio.Queue(self.size)
         targets = dict(self.parity.targets)
         headers = dict(self.parity.target_headers)
         if self.secondary is not None:  # the reference's twin, sent what the reference is
@@ -147,30 +157,17 @@ class Shadow:
     def start(self) -> None:
         self._workers = [asyncio.create_task(self._work()) for _ in range(self.parity.concurrency)]
 
-    def offer(self, copy: Copy) -> bool:
-        """Queue a copy; False (and counted) when the queue is full: the copy is dropped."""
-        try:
-            self._queue.put_nowait(copy)
-        except asyncio.QueueFull:
-            self.counts.dropped += 1
-            return False
-        self.counts.copied += 1
-        return True
+    def take(self, copy: Copy) -> None:
+        """Queue a copy (the proxy's side keeps the count of those it sent within its bound)."""
+        self._queue.put_nowait(copy)
 
     async def _work(self) -> None:
         while True:
             copy = await self._queue.get()
-            self._in_hand += 1
             try:
-                result = await self._judge(copy)
-                if result is not None:
-                    self.counts.judged += 1
-                    self.land(copy, result)
+                self.land(copy, await self._judge(copy))
             except Exception as exc:  # noqa: BLE001 - a fault of ours: the run reports it, the worker goes on
-                self.fault = self.fault or exc
-            finally:
-                self._in_hand -= 1
-                self._queue.task_done()
+                self.fail(exc)
 
     async def _judge(self, copy: Copy) -> CaseResult | None:
         assert self.parity.reference is not None
@@ -181,8 +178,7 @@ class Shadow:
         ref = self._heard(copy, await copy.reference) if copy.reference is not None \
             else await self._send(reference, copy)
         if ref is None:
-            self.counts.skipped += 1  # the client left mid-answer: nothing to compare with
-            return None
+            return None  # the client left mid-answer: nothing to compare with
         samples = [answers.pop(SECONDARY)] if SECONDARY in answers else []
         judged = {reference: secret_free(ref), **{t: secret_free(a) for t, a in answers.items()}}
         return judge(copy.case, self.parity, judged, [secret_free(s) for s in samples],
@@ -213,12 +209,6 @@ class Shadow:
                           error=neutralise(describe_failure(exc, self.parity.timeout)))
         return passed_answer(target, url, answer.status, answer.text_headers(), wire, size,
                              time.perf_counter() - started)
-
-    async def drain(self, timeout: float) -> int:
-        """Judge what is queued, for `timeout` seconds at most; how many copies were left unjudged."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._queue.join(), timeout)
-        return self._queue.qsize() + self._in_hand
 
     async def close(self) -> None:
         for task in self._workers:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from probes import ConfigError
@@ -209,7 +210,8 @@ def test_the_demo_twins_behind_the_mirror(parity_config, twins, write_config):
         assert live.returncode == 0, live.stdout + live.stderr
         assert "SHIP_WITH_KNOWN_GAP" in live.stdout and "still going" in live.stdout
         assert not (run / "verdict.json").exists()  # the mirror's own writer has the last word
-        assert mirror.stop() == 0, mirror.output()
+        assert mirror.stop() == 0, mirror.output()  # the client's kept-alive connection still open
+    assert "Traceback" not in mirror.output()
     verdict = json.loads((run / "verdict.json").read_text())
     assert verdict["verdict"] == "SHIP_WITH_KNOWN_GAP" and verdict["complete"], verdict
     parity = verdict["phases"]["parity"]
@@ -432,6 +434,106 @@ def test_the_record_rolls_over_into_a_new_run_directory(servers, parity_config):
     assert all((r / "verdict.json").exists() for r in runs)
     first = json.loads((runs[0] / "verdict.json").read_text())
     assert first["verdict"] == "BLOCK" and any("nothing was checked" in r for r in first["reasons"])
+
+
+
+def judging_process(mirror: MirrorProcess) -> psutil.Process:
+    """The mirror's one child: the process that sends the copies and judges their answers."""
+    [child] = psutil.Process(mirror.proc.pid).children()
+    assert "probes.mirror._worker" in " ".join(child.cmdline())
+    return child
+
+
+def gone(process: psutil.Process) -> bool:
+    """Ended (a zombie no parent has reaped yet has ended too)."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def test_a_judging_process_that_dies_costs_the_clients_nothing_and_the_run_is_incomplete(servers, write_config):
+    """Killed mid-run, the judging process takes no client with it: every answer stays the
+    reference's, at once; the copies from then on are dropped and counted, and the run is
+    incomplete for it (never a pass, even under max_dropped), its verdict written on SIGTERM."""
+    import time
+
+    from probes.parity._twins import twin_handler
+
+    reference = servers.serve_http(twin_handler("rust"))
+    config = mirror_config(write_config, reference, servers.serve_http(twin_handler("go")),
+                           extra="max_dropped = 1000")
+    happy = seed_requests()[0]
+    with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+        expected = client.post(reference + happy["path"], json=happy["json"])
+        for phase in ("alive", "killed"):
+            slowest = 0.0
+            for _ in range(4):
+                started = time.monotonic()
+                through = client.post(mirror.url + happy["path"], json=happy["json"])
+                slowest = max(slowest, time.monotonic() - started)
+                assert (through.status_code, through.content) == (expected.status_code, expected.content), phase
+            assert slowest < 0.5, phase
+            if phase == "alive":
+                wait_until(lambda: mirror.counts()["judged"] == 4, 20, "the first four copies judged")
+                child = judging_process(mirror)
+                child.kill()
+                wait_until(lambda: mirror.counts().get("judge_lost", False), 20, "the mirror tells judging stopped")
+        wait_until(lambda: mirror.counts()["dropped"] == 4, 20, "the copies after it dropped")
+        assert mirror.stop() == 1, mirror.output()
+        run = mirror.run_dirs()[0]
+    assert "Traceback" not in mirror.output()
+    verdict = json.loads((run / "verdict.json").read_text())
+    counts = verdict["phases"]["parity"]["mirror"]
+    assert (counts["received"], counts["judged"], counts["copied"], counts["dropped"]) == (8, 4, 4, 4)
+    assert not verdict["complete"] and verdict["verdict"] == "BLOCK"
+    assert any(r.startswith("incomplete: mirror: the judging process ended") for r in verdict["reasons"]), verdict
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_the_judging_process_never_outlives_the_mirror(servers, write_config, sig):
+    """Stopped, the mirror ends its judging process itself; killed outright, the process
+    ends on its own once its socket to the mirror closes."""
+    from probes.parity._twins import twin_handler
+
+    reference = servers.serve_http(twin_handler("rust"))
+    config = mirror_config(write_config, reference, servers.serve_http(twin_handler("go")))
+    with mirror_process(config) as mirror:
+        child = judging_process(mirror)
+        mirror.stop(sig)
+    wait_until(lambda: gone(child), 20, "the judging process ended")
+
+
+def test_a_mirror_s_requests_become_cases_in_the_order_they_came(tmp_path):
+    """Judged several at once, a mirror's requests are recorded as their judging ends; the
+    cases taken from the run follow the order they came (and a way of answering is stood
+    for by its first request), so the same traffic makes the same file."""
+    base = "http://ref"
+
+    def entry(seq: int, status: int) -> dict[str, Any]:
+        request = {"method": "POST", "url": f"{base}/v1/validate", "headers": {"content-type": "application/json"},
+                   "body": json.dumps({"qty": seq})}
+        return {"case": f"r{seq}-post_v1_validate", "statuses": {"rust": 200, "go": status},
+                "status_match": status == 200, "answers": {"rust": {"request": request}}}
+
+    (tmp_path / "parity").mkdir()
+    landed = [entry(3, 200), entry(1, 200), entry(4, 422), entry(2, 422)]
+    (tmp_path / "parity" / "results.jsonl").write_text("".join(
+        json.dumps(line) + "\n" for line in [{"reference": "rust", "targets": {"rust": base}}, *landed]))
+    divergent = cases_from_run(tmp_path, divergent=True)
+    assert [c.json for c in divergent.cases] == [{"qty": 2}, {"qty": 4}]
+    assert [c.json for c in cases_from_run(tmp_path).cases] == [{"qty": 1}, {"qty": 2}]  # one per way
+
+
+def test_a_case_crosses_to_the_judging_process_as_it_was():
+    """A case without a `json` key is told from one whose body is null by one object; it
+    stays that object in the process a copy is judged in."""
+    import pickle
+
+    from probes.cases import UNSET, ParityCase
+
+    assert pickle.loads(pickle.dumps(ParityCase("a"))).json is UNSET
+    assert pickle.loads(pickle.dumps(ParityCase("b", json=None))).json is None
 
 
 def test_requests_counted_alike_weigh_in_every_count():
