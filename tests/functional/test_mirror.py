@@ -452,7 +452,7 @@ def gone(process: psutil.Process) -> bool:
         return True
 
 
-def test_a_judging_process_that_dies_costs_the_clients_nothing_and_the_run_is_incomplete(servers, write_config):
+def test_a_judging_process_that_dies_costs_the_clients_nothing_and_the_run_is_incomplete(servers, parity_config):
     """Killed mid-run, the judging process takes no client with it: every answer stays the
     reference's, at once; the copies from then on are dropped and counted, and the run is
     incomplete for it (never a pass, even under max_dropped), its verdict written on SIGTERM."""
@@ -461,7 +461,7 @@ def test_a_judging_process_that_dies_costs_the_clients_nothing_and_the_run_is_in
     from probes.parity._twins import twin_handler
 
     reference = servers.serve_http(twin_handler("rust"))
-    config = mirror_config(write_config, reference, servers.serve_http(twin_handler("go")),
+    config = mirror_config(parity_config, reference, servers.serve_http(twin_handler("go")),
                            extra="max_dropped = 1000")
     happy = seed_requests()[0]
     with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
@@ -491,13 +491,13 @@ def test_a_judging_process_that_dies_costs_the_clients_nothing_and_the_run_is_in
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
-def test_the_judging_process_never_outlives_the_mirror(servers, write_config, sig):
+def test_the_judging_process_never_outlives_the_mirror(servers, parity_config, sig):
     """Stopped, the mirror ends its judging process itself; killed outright, the process
     ends on its own once its socket to the mirror closes."""
     from probes.parity._twins import twin_handler
 
     reference = servers.serve_http(twin_handler("rust"))
-    config = mirror_config(write_config, reference, servers.serve_http(twin_handler("go")))
+    config = mirror_config(parity_config, reference, servers.serve_http(twin_handler("go")))
     with mirror_process(config) as mirror:
         child = judging_process(mirror)
         mirror.stop(sig)
