@@ -11,6 +11,7 @@ the page stays a few megabytes at 100,000 cases and paints at once, with no data
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 from functools import cache
@@ -35,15 +36,37 @@ _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 @cache
 def _page() -> tuple[jinja2.Template, Markup, Markup, str]:
     """The template, the stylesheet, the script and the script's CSP hash, read once."""
-    folder = resources.files(__package__).joinpath(PAGE)
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    env = jinja2.Environment(loader=jinja2.FunctionLoader(_page_file), bytecode_cache=_compiled_templates(),
+                             autoescape=True, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                              trim_blocks=False, lstrip_blocks=False)
     env.filters["code_spans"] = code_spans
-    template = env.from_string(folder.joinpath("report.html.j2").read_text(encoding="utf-8"))
-    css = folder.joinpath("report.css").read_text(encoding="utf-8")
-    script = folder.joinpath("report.js").read_text(encoding="utf-8")
+    template = env.get_template("report.html.j2")
+    css, script = _page_file("report.css"), _page_file("report.js")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     return template, Markup(css), Markup(script), f"sha256-{digest}"
+
+
+def _page_file(name: str) -> str:
+    return resources.files(__package__).joinpath(PAGE, name).read_text(encoding="utf-8")
+
+
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """The template compiled once a machine (a third of a second each time otherwise: every
+    run writes its page, and `gap add`, `finding dismiss` and `verdict` write it again), in
+    Jinja's own folder for this user under the temporary directory, keyed by the template's
+    checksum and Python's version. A cache that cannot be written costs the next page that
+    third of a second, never the page."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled_templates() -> jinja2.BytecodeCache | None:
+    try:
+        return _CompiledTemplates()
+    except (OSError, RuntimeError):  # no folder of this user's own under the temporary directory
+        return None
 
 
 def report_html(tracker: VerdictTracker, verdict: Verdict, run_dir: Path, *, interrupted: bool,

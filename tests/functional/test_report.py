@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import textwrap
 from pathlib import Path
 
-from ..cli import gauntlet
+from ..cli import gauntlet, gauntlet_process
 from ..conftest import demo_copy, only_run
 from ..fixtures.synthetic_run import write_run
 
@@ -126,6 +127,24 @@ def test_gauntlet_report_writes_a_past_runs_page_and_markdown_that_fits(tmp_path
     out = tmp_path / "comment.md"
     assert gauntlet("report", str(run), "--markdown", "--max-chars", "65536", "--out", str(out)).returncode == 0
     assert len(out.read_text()) <= 65536 and "**BLOCK**" in out.read_text()
+
+
+def test_the_page_is_the_same_from_a_compiled_template_kept_or_one_that_cannot_be_kept(tmp_path):
+    """The compiled template is kept in Jinja's folder of this user under TMPDIR: a second
+    process renders from it the same page; where that folder cannot be (a file holds its name)
+    the page is still written, the same."""
+    run = write_run(tmp_path / "run", 50)
+    kept, blocked = tmp_path / "kept", tmp_path / "blocked"
+    kept.mkdir()
+    blocked.mkdir()
+    (blocked / f"_jinja2-cache-{os.getuid()}").write_text("not a folder")
+    pages = []
+    for tmpdir in (kept, kept, blocked):
+        proc = gauntlet_process("report", run, env={"TMPDIR": str(tmpdir)})
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        pages.append((run / "report.html").read_bytes())
+    assert [p.name.endswith(".cache") for p in (kept / f"_jinja2-cache-{os.getuid()}").iterdir()] == [True]
+    assert pages[0] == pages[1] == pages[2]
 
 
 def test_report_refuses_what_it_cannot_do(tmp_path):
