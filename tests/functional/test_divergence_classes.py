@@ -13,7 +13,7 @@ from probes.core.events import DivergenceClassFound, ParityCaseFinished, read_ev
 from tests.conftest import only_run
 from tui.cli import main
 
-N = 300  # cases per payload shape
+N = 300  # cases per payload shape: hundreds alike
 
 
 def _pair(servers, go_moves: set[str] = frozenset()):
@@ -40,10 +40,10 @@ def _pair(servers, go_moves: set[str] = frozenset()):
     return servers.serve_http(rust), servers.serve_http(go)
 
 
-def _config(parity_config, tmp_path, rust: str, go: str):
+def _config(parity_config, tmp_path, rust: str, go: str, per_shape: int = N):
     lines = []
     for shape in ("playbook", "fingerprint", "fill"):
-        for i in range(N):
+        for i in range(per_shape):
             name = f"{shape}_{i:04d}"
             lines += ["[[case]]", f'name = "{name}"', 'method = "POST"', 'path = "/v1/validate"',
                       f'json = {{kind = "{shape}", name = "{name}"}}', ""]
@@ -98,8 +98,10 @@ def test_hundreds_of_cases_diverging_alike_are_one_class_one_reason_and_one_gap(
 
 @pytest.mark.slow
 def test_a_case_that_moves_to_another_class_is_a_regression_never_hidden(servers, parity_config, tmp_path):
+    """One case of three hundred moving to another class, in a run probed three times (a
+    hundred of each shape: hidden among the ninety-nine of its own that did not move)."""
     rust, go = _pair(servers)
-    config = _config(parity_config, tmp_path, rust, go)
+    config = _config(parity_config, tmp_path, rust, go, per_shape=100)
     main(["parity", str(config), "--headless"])
     first = only_run(tmp_path / "out")
     main(["gap", "add", str(first), "playbook_0000", "--id", "wire", "--note", "n", "--owner", "o"])
