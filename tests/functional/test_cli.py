@@ -99,6 +99,8 @@ def test_a_headless_command_loads_neither_textual_nor_the_engine(argv, write_con
     assert not loaded & {"probes.engine", "probes.scrum._run", "probes.parity._probe", "probes.smokes._run"}
     if argv[-1] == "--help":  # the exit codes are the core's: knowing them loads no verdict and no board
         assert not {m for m in loaded if m.startswith("probes.verdict.")}
+        # nor the config loader, which loads every phase's section: a command looks it up as it runs
+        assert "probes.config" not in loaded
 
 
 def test_history_shows_an_unexpected_status_as_a_mismatch_even_when_the_targets_agree(

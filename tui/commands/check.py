@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from probes import Config, ConfigError, Problem, load_config, preflight, scan_case_lines
-
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import ConfigError, Problem
 from probes.core import neutralise
 
 from .common import EXIT_USAGE, config_arg, stdout
+
+if TYPE_CHECKING:
+    from probes import Config
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,9 +29,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     path = Path(args.config)
-    config = load_config(path)
-    streamed, stream_problems = scan_case_lines(config.parity)  # a JSON Lines cases file, read through once
-    problems = preflight(config) + stream_problems + ledger_problems(config)
+    config = probes.load_config(path)
+    streamed, stream_problems = probes.scan_case_lines(config.parity)  # a JSON Lines cases file, read through once
+    problems = probes.preflight(config) + stream_problems + ledger_problems(config)
     if problems:
         raise ConfigError(str(path), problems)
     out = stdout()

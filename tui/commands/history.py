@@ -11,7 +11,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from probes import GauntletError, load_config
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import GauntletError
 from themes.palette import CONSOLE_THEME
 
 from .common import err, run_dir, stdout
@@ -34,9 +35,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def out_dir_of(where: Path | None) -> Path:
     if where is None:
         default = Path("gauntlet.toml")
-        return load_config(default).out_dir if default.is_file() else Path("gauntlet-runs")
+        return probes.load_config(default).out_dir if default.is_file() else Path("gauntlet-runs")
     if where.is_file():
-        return load_config(where).out_dir
+        return probes.load_config(where).out_dir
     if where.is_dir():
         return where
     raise GauntletError(f"{where}: neither a config file nor an out dir")

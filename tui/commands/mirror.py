@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from probes import GauntletError, load_config
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import GauntletError
 
 from .common import append_step_summary, baseline_option, stdout
 from .run import make_engine
@@ -61,7 +62,7 @@ def listen_spec(text: str) -> tuple[str, int]:
 
 
 def mirror_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = probes.load_config(args.config)
     if config.mirror is None:
         raise GauntletError(f"{args.config}: no [mirror] section (an empty one takes the defaults: loopback, "
                             "10% of GET, HEAD and OPTIONS requests copied); the targets are [parity]'s")

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes import ConfigError, GauntletError, InputError, Problem, load_config, unwritable_dir
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import ConfigError, GauntletError, InputError, Problem
 
 from .common import append_step_summary, config_arg, err, interactive, run_options
 from .diff import show_case
@@ -86,20 +87,21 @@ def sample_configs_dir() -> Path:
 
 
 def demo_command(args: argparse.Namespace) -> int:
-    return run_engine(load_config(sample_configs_dir() / DEMO_CONFIG), args, args.out or Path.cwd() / "gauntlet-runs")
+    config = probes.load_config(sample_configs_dir() / DEMO_CONFIG)
+    return run_engine(config, args, args.out or Path.cwd() / "gauntlet-runs")
 
 
 def run_command(args: argparse.Namespace) -> int:
-    return run_engine(load_config(args.config), args, args.out, only=args.only, skip=args.skip,
+    return run_engine(probes.load_config(args.config), args, args.out, only=args.only, skip=args.skip,
                       shard=args.shard)
 
 
 def phase_command(args: argparse.Namespace) -> int:
-    return run_engine(load_config(args.config), args, args.out, only=[args.phase])
+    return run_engine(probes.load_config(args.config), args, args.out, only=[args.phase])
 
 
 def parity_command(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = probes.load_config(args.config)
     known = {case.name for case in config.parity.cases}
     unknown = [c for c in args.case if c not in known]
     stream = config.parity.cases_stream
@@ -155,7 +157,7 @@ def make_engine(config: Config, out: Path | None, *, only: Sequence[str] = (), s
     mirror's run is its parity phase alone, the cases its live requests."""
     from probes import Engine, select_phases
 
-    unwritable = unwritable_dir(out or config.out_dir)
+    unwritable = probes.unwritable_dir(out or config.out_dir)
     if unwritable:  # refused before the run starts: it would fail making its directory
         if out is None:
             raise ConfigError(str(config.path), [Problem("gauntlet.out_dir", unwritable)])

@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from probes import InputError, load_config
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import InputError
 
 from .common import run_dir, theme_option
 from .run import make_engine
@@ -74,7 +75,7 @@ def serve_command(args: argparse.Namespace) -> int:
         raise InputError("--token: empty; give a secret, or leave --token out to have one generated")
     token = args.token or (None if is_loopback(args.host) else secrets.token_urlsafe(18))
     target: Path = args.target
-    config = None if target.is_dir() else load_config(target)
+    config = None if target.is_dir() else probes.load_config(target)
     if config is None:
         run_dir(target)  # a directory must be a run's
     with bind(args.host, args.port) as sock:

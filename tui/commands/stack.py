@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.text import Text
 
-from probes import GauntletError, InputError, load_config
+import probes  # its config loader loads every phase: looked up when a command runs
+from probes import GauntletError, InputError
 
 if TYPE_CHECKING:
     from probes.stack import RunningService
@@ -40,7 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def write_command(args: argparse.Namespace) -> int:
     from probes import stack_document, write_merged
 
-    config = load_config(args.config)
+    config = probes.load_config(args.config)
     target = args.output or config.stack.output
     if target is None:
         raise GauntletError(f"{args.config}: [stack] output is not set: pass --output FILE")
