@@ -20,6 +20,7 @@ from probes.config import load_config  # noqa: E402
 from probes.engine import Engine, select_phases  # noqa: E402
 from probes.core.events import EventBus, PhaseFinished, PhaseStarted, ReviewFinished, ReviewStarted  # noqa: E402
 from tests.fixtures.openai_server import FakeGateway  # noqa: E402
+from tests.unit.test_tally import DIFF  # noqa: E402 - the diff the tally's tests review
 
 BUNDLES, REVIEWERS, LATENCY = 4, 3, 1.0
 
@@ -32,10 +33,9 @@ def main() -> None:
     port = server.sockets[0].getsockname()[1]
     work = scratch("scrum")
     try:
-        diff = (REPO / "tests" / "test_tally.py").read_text().split('DIFF = """\\\n', 1)[1].split('"""', 1)[0]
         bundles = ""
         for i in range(BUNDLES):
-            (work / f"b{i}.diff").write_text(diff)
+            (work / f"b{i}.diff").write_text(DIFF)
             bundles += f'[[scrum.bundle]]\nname = "b{i}"\ndiff = "b{i}.diff"\n'
         reviewers = "".join(f'[[scrum.reviewer]]\nname = "r{j}"\nlineage = "l{j}"\nkind = "openai"\nmodel = "slow:{j}"\n'
                             for j in range(REVIEWERS))
