@@ -31,12 +31,19 @@ def url_secrets(url: str) -> list[str]:
     `http://***@host`), its password as sent, and the Basic credentials made of them. A URL
     with a user name only holds no secret."""
     parts = urlsplit(url)
-    if parts.password is None:
+    basic = basic_credentials(url)
+    if parts.password is None or basic is None:
         return []
-    userinfo = parts.netloc.rpartition("@")[0]
-    user, password = unquote(parts.username or ""), unquote(parts.password)
-    basic = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return [userinfo, password, parts.password, basic]
+    return [parts.netloc.rpartition("@")[0], unquote(parts.password), parts.password, basic]
+
+
+def basic_credentials(url: str) -> str | None:
+    """The Basic credentials a URL's userinfo stands for (`http://bob:pw@host`: base64 of
+    `bob:pw`), as an HTTP client sends them; None for a URL without a user."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return base64.b64encode(f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()).decode()
 
 
 def shown_url(url: str) -> str:

@@ -15,17 +15,16 @@ out already (`live_case`).
 from __future__ import annotations
 
 import asyncio
-import base64
 import time
 from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields, replace
 from functools import cached_property
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from ..cases import REDACTED, ParityCase, live_case, redact_body, secret_header
-from ..core import neutralise
+from ..core import basic_credentials, neutralise
 from ..core.events import MirrorCounted
 from ..parity import (
     MAX_BODY,
@@ -116,11 +115,8 @@ Land = Callable[[Copy, CaseResult | None], None]
 
 def _basic(url: str) -> list[tuple[str, str]]:
     """The credentials a target's URL holds (`http://user:pw@host`), as the probe's client sends them."""
-    parts = urlsplit(url)
-    if parts.username is None:
-        return []
-    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
-    return [("authorization", "Basic " + base64.b64encode(pair).decode())]
+    basic = basic_credentials(url)
+    return [] if basic is None else [("authorization", f"Basic {basic}")]
 
 
 def _without_userinfo(url: str) -> str:
