@@ -9,7 +9,6 @@ import os
 import signal
 import struct
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -30,11 +29,11 @@ from probes.verdict._gaps import load_gaps
 from probes.parity._exchange import MAX_BODY
 from probes.parity._results import entries
 
+from ..cli import COMMAND
 from ..conftest import REPO, only_run, pid_alive, run_engine, twins_process, wait_until
 from .test_findings import new_file_diff, review, scrum_project, wave
 from .test_watch import abandoned_reason, slow_config, smoke_pids, writer  # noqa: F401 - fixtures row 8 uses
 
-GAUNTLET = (sys.executable, "-m", "tui.cli")
 TOO_LARGE = f"body larger than {MAX_BODY // (1024 * 1024)} MB: not compared"
 MB = 1024 * 1024
 WIDE = {**os.environ, "COLUMNS": "1000"}  # the console wraps nothing a test reads
@@ -93,7 +92,7 @@ def probe_config(parity_config, reference: str, candidate: str, cases: str) -> P
 def blocked_parity(config: Path, what: str) -> tuple[Measured, Path]:
     """`gauntlet parity CONFIG --headless`, measured, which must block (exit 1) without a
     traceback: the measure and the run directory."""
-    run = measured([*GAUNTLET, "parity", str(config), "--headless"], 60)
+    run = measured([*COMMAND, "parity", str(config), "--headless"], 60)
     print(f"{what}: peak RSS {run.peak_rss / MB:.0f} MB, {run.seconds:.1f}s")
     assert run.code == 1, run.stdout + run.stderr
     assert "Traceback" not in run.stdout + run.stderr
@@ -246,7 +245,7 @@ def test_a_damaged_bodies_pack_is_named_exit_2_no_traceback(servers, parity_conf
         os.truncate(pack, size // 2)
     else:
         pack.write_bytes(b"#" * size)
-    proc = subprocess.run([*GAUNTLET, "diff", str(run_dir), "c", "--headless"], cwd=REPO, capture_output=True,
+    proc = subprocess.run([*COMMAND, "diff", str(run_dir), "c", "--headless"], cwd=REPO, capture_output=True,
                           text=True, timeout=60, env=WIDE)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
@@ -261,7 +260,7 @@ AT_ONCE = 20
 
 def at_once(commands: Sequence[Sequence[str]]) -> list[subprocess.CompletedProcess[str]]:
     """Start every command, then wait for them all: they run at the same time."""
-    procs = [subprocess.Popen([*GAUNTLET, *c], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs = [subprocess.Popen([*COMMAND, *c], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for c in commands]
     done = []
     for args, proc in zip(commands, procs, strict=True):
@@ -366,7 +365,7 @@ def test_a_100_mb_har_becomes_cases_in_bounded_memory_and_time(tmp_path):
             count += 1
         fh.write("]}}")
     cases_file = tmp_path / "cases.toml"
-    run = measured([*GAUNTLET, "cases", "from-har", str(har), "--out", str(cases_file)], 120)
+    run = measured([*COMMAND, "cases", "from-har", str(har), "--out", str(cases_file)], 120)
     print(f"{har.stat().st_size / MB:.0f} MB HAR of {count} entries: peak RSS {run.peak_rss / MB:.0f} MB, "
           f"{run.seconds:.1f}s")
     assert run.code == 0, run.stderr
@@ -382,7 +381,7 @@ def test_a_100_mb_har_becomes_cases_in_bounded_memory_and_time(tmp_path):
 def test_verdict_on_an_abandoned_run_blocks_incomplete_and_says_abandoned(writer):  # noqa: F811
     writer.kill()
     assert not (writer.run_dir / "verdict.json").exists()  # the writer died before it wrote one
-    proc = subprocess.run([*GAUNTLET, "verdict", str(writer.run_dir)], cwd=REPO, capture_output=True, text=True,
+    proc = subprocess.run([*COMMAND, "verdict", str(writer.run_dir)], cwd=REPO, capture_output=True, text=True,
                           timeout=60, env=WIDE)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     reason = abandoned_reason(writer.proc.pid)
@@ -429,7 +428,7 @@ def test_a_smoke_ignoring_sigterm_is_killed_after_the_grace_when_gauntlet_is_int
         run = ["./scripts/stubborn.sh", "{marker}", "{pidfile}"]
         timeout = "5m"
     """)
-    proc = subprocess.Popen([*GAUNTLET, "smokes", str(config), "--headless"], cwd=REPO, start_new_session=True,
+    proc = subprocess.Popen([*COMMAND, "smokes", str(config), "--headless"], cwd=REPO, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     group = None
     try:
