@@ -42,6 +42,7 @@ class ScriptedSource:
     """A live source whose events the test pushes, to watch the panes follow."""
 
     read_only = False
+    catching_up = False
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()

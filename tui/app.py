@@ -37,7 +37,7 @@ from .panes.verdict import VerdictPane
 from .screens.confirm import ConfirmScreen
 from .screens.diff import DiffScreen
 from .screens.help import HelpScreen
-from .sources import FileSource, LiveSource
+from .sources import FileSource, Source
 from .widgets import update_static
 from .widgets.run_header import RunHeader, header_text
 
@@ -49,6 +49,7 @@ class Pane(Protocol):
 
 
 REFRESH_EVERY = 0.1
+BACKLOG_REFRESH_EVERY = 0.5  # while a file's backlog is read: each redraw of the past is time taken from reading it
 WIDE_COLUMNS = 160
 
 
@@ -56,7 +57,7 @@ class GauntletApp(BaseApp):
     BINDINGS = APP_BINDINGS
     TITLE = "gauntlet"
 
-    def __init__(self, source: LiveSource | FileSource, *, theme: str | None = None,
+    def __init__(self, source: Source, *, theme: str | None = None,
                  gaps: Iterable[KnownGap] = (), clock: bool = True) -> None:
         super().__init__(theme=theme)
         self.source = source
@@ -68,6 +69,7 @@ class GauntletApp(BaseApp):
         self.source_finished = asyncio.Event()  # set once the source has no more events
         self._quitting = False
         self._rendered = -1
+        self._backlog_shown = 0.0  # when the panes last showed a backlog being read
         self._started = time.monotonic()
         self._clock = clock  # live runs show wall time; replays show the events' own time
         self._main: Screen[object] | None = None  # the panes' screen, set on mount
@@ -133,7 +135,13 @@ class GauntletApp(BaseApp):
         """Redraw from the model when it moved (and the clock, which always moves)."""
         if not self._header.is_attached:
             return  # shutting down
-        self.model.catch_up()
+        if self.source.catching_up:
+            # Reading what was written before: shown twice a second, and judged live once read.
+            if time.monotonic() < self._backlog_shown + BACKLOG_REFRESH_EVERY:
+                return
+            self._backlog_shown = time.monotonic()
+        else:
+            self.model.catch_up()
         update_static(self._header, header_text(self.model, self.elapsed(), self.source.read_only), layout=False)
         if self.model.version == self._rendered:
             return

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from probes import EXIT_INTERRUPTED, Engine, Writer, writer_gone
 from probes.core.events import Event, RunFinished, event_of_line
@@ -22,10 +23,22 @@ BREATHE = 0.002  # the turn: long enough for the app to handle what queued meanw
 READ_BYTES = 1 << 20  # read this much of the file at a time, however large it is
 
 
+class Source(Protocol):
+    """What the app asks of where its events come from."""
+
+    read_only: bool  # a run another process writes: the app can look, not act on it
+    catching_up: bool  # reading a backlog: what it has folded so far is already the past
+
+    async def run(self, deliver: Deliver) -> int: ...
+
+    def interrupt(self) -> None: ...
+
+
 class LiveSource:
     """Runs the gauntlet in-process; the app is one more subscriber of its bus."""
 
     read_only = False
+    catching_up = False  # events arrive as the engine makes them: never a backlog
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -53,6 +66,9 @@ class FileSource:
         self._offset, self._number, self._pending = 0, 0, b""
         self.problems: list[str] = []
         self.abandoned: str | None = None  # why the run will never finish, once its writer is gone
+        # Reading what was written before it last looked: what the app shows of the run as of
+        # a line in the middle of the file is out of date as soon as it is shown.
+        self.catching_up = False
 
     async def run(self, deliver: Deliver) -> int:
         gone: Writer | None = None
@@ -79,26 +95,30 @@ class FileSource:
     async def _read(self, deliver: Deliver) -> bool:
         """Deliver every complete line added since the last look; True at RunFinished."""
         slice_ends = time.perf_counter() + SLICE
-        with open(self.path, "rb") as fh:
-            fh.seek(self._offset)
-            while data := fh.read(READ_BYTES):
-                self._offset += len(data)
-                *lines, self._pending = (self._pending + data).split(b"\n")
-                for raw in lines:
-                    self._number += 1
-                    try:
-                        t, event = event_of_line(raw)
-                    except ValueError as exc:
-                        self.problems.append(f"{self.path}:{self._number}: {exc}")
-                        continue
-                    deliver(t, event)
-                    if isinstance(event, RunFinished):
-                        return True
-                    if time.perf_counter() > slice_ends:
-                        await asyncio.sleep(BREATHE)
-                        if self._stop.is_set():
-                            return False
-                        slice_ends = time.perf_counter() + SLICE
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                while data := fh.read(READ_BYTES):
+                    self._offset += len(data)
+                    *lines, self._pending = (self._pending + data).split(b"\n")
+                    for raw in lines:
+                        self._number += 1
+                        try:
+                            t, event = event_of_line(raw)
+                        except ValueError as exc:
+                            self.problems.append(f"{self.path}:{self._number}: {exc}")
+                            continue
+                        deliver(t, event)
+                        if isinstance(event, RunFinished):
+                            return True
+                        if time.perf_counter() > slice_ends:
+                            self.catching_up = True
+                            await asyncio.sleep(BREATHE)
+                            if self._stop.is_set():
+                                return False
+                            slice_ends = time.perf_counter() + SLICE
+        finally:
+            self.catching_up = False
         return False
 
     def interrupt(self) -> None:

@@ -155,7 +155,10 @@ class Tally:
                 # the first cases by name, not by landing: the verdict reads the same every run
                 self.unsteady[(target, path)] = (count + n, sorted({*named, r.case})[:EXAMPLES])
         for target, status in r.statuses.items():
-            self.aims.setdefault(target, Aim()).add(status, r.errors.get(target), r.expect_status, n)
+            aim = self.aims.get(target)  # not setdefault(target, Aim()): an Aim made and dropped per case
+            if aim is None:
+                aim = self.aims[target] = Aim()
+            aim.add(status, r.errors.get(target), r.expect_status, n)
         self.inconclusive += n * r.inconclusive
         self.status_match += n * r.status_match
         if r.errors:
@@ -245,7 +248,7 @@ class ParityBoard:
             before = self.results.get(event.case)
             if before is None:
                 self.cases.append(event.case)
-                bisect.insort(self._declared, event.case, key=self.order.key)
+                self._insert(self._declared, event.case)
             share = self._shared
             row = self.results[event.case] = CaseRow(
                 event.case, event.reference, share(event.statuses), share(event.errors), share(event.kinds),
@@ -263,6 +266,15 @@ class ParityBoard:
                 for target in event.kinds:
                     key = event.classes.get(target) or event.fingerprints.get(target) or ""
                     self._example((target, key), place, tuple(d for d in event.diffs if d.target == target))
+
+    def _insert(self, cases: list[str], case: str) -> None:
+        """Put a case in its declared place among `cases`: cases land mostly in that order, so
+        mostly an append, one place looked up rather than a bisection's twenty."""
+        key = self.order.key
+        if not cases or key(cases[-1]) <= key(case):
+            cases.append(case)
+        else:
+            bisect.insort(cases, case, key=key)
 
     def _example(self, key: tuple[str, str], place: int, diffs: tuple[DiffRow, ...]) -> None:
         """Keep a group's example differences of its first case in declared order, whichever landed first."""
@@ -303,7 +315,7 @@ class ParityBoard:
         self.tally.add(row, n)
         for target, key, kind in divergences(row):
             if not listed:
-                bisect.insort(self._groups.setdefault((target, key), []), row.case, key=self.order.key)
+                self._insert(self._groups.setdefault((target, key), []), row.case)
             self._group_kinds.setdefault((target, key), kind)
             self._group_weights[(target, key)] = self._group_weights.get((target, key), 0) + n
 

@@ -195,7 +195,7 @@ class VerdictTracker:
             more = f"; and {len(paths) - CANDIDATE_NOISE_PATHS} more paths" if len(paths) > CANDIDATE_NOISE_PATHS else ""
             reasons.append(Reason(f"parity: {target} disagrees with itself (candidate noise): its own answers differ "
                                   f"where the reference's do not, at {told}{more}"))
-        for r in board.done():
+        for r in board.done() if tally.errored or tally.status_match < tally.cases else ():
             if r.errors:
                 detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
                 errors.setdefault(f"could not be compared ({detail})", []).append(r)
@@ -205,12 +205,20 @@ class VerdictTracker:
                 statuses.setdefault(f"status codes differ ({codes}{extra})", []).append(r)
         for sentence, rows in (*errors.items(), *statuses.items()):
             reasons.append(Reason(f"{_cases(rows)}: {sentence}"))
+        by_name = any(g.case != "*" for g in self.gaps)
         for group in board.class_groups():
             split: dict[tuple[str, str], list[CaseRow]] = {}
+            # What covers a case is its fingerprint and class (its name too, when a gap names
+            # cases): asked once for each, not for each of 100,000 cases.
+            judged: dict[tuple[str, str | None, str | None], tuple[str, str]] = {}
             for case in group.cases:
                 row = board.results[case]
-                gap, expired = self.gap_for(row, group.target, group.kind)
-                key = ("covered", gap.id) if gap else ("expired", expired.id) if expired else ("open", "")
+                alike = (case if by_name else "", row.fingerprints.get(group.target), row.classes.get(group.target))
+                key = judged.get(alike)
+                if key is None:
+                    gap, expired = self.gap_for(row, group.target, group.kind)
+                    key = judged[alike] = ("covered", gap.id) if gap else ("expired", expired.id) if expired \
+                        else ("open", "")
                 split.setdefault(key, []).append(row)
             label = f"{group.target} {group.kind} divergence"
             what = f"class {group.class_id}: {group.description}" if group.class_id else group.description

@@ -252,6 +252,31 @@ async def test_a_20000_case_replay_shows_its_verdict_within_seconds_and_paints_o
     assert len({h.split("▶parity ")[1].split()[0] for h in midway}) > 1  # the count moved on screen
 
 
+async def test_a_backlog_is_judged_live_once_read_not_while_it_is_being_read(tmp_path, monkeypatch):
+    run = write_run(tmp_path / "run", 20000)
+    lines = (run / "events.jsonl").read_text().splitlines(keepends=True)
+    going = tmp_path / "going"  # the same run with its verdict and end yet to come
+    going.mkdir()
+    (going / "events.jsonl").write_text("".join(line for line in lines
+                                                if '"VerdictChanged"' not in line and '"RunFinished"' not in line))
+    source = FileSource(going, follow=False)
+    reading: list[bool] = []  # at each live judging, whether the backlog was still being read
+    current = VerdictTracker.current
+    monkeypatch.setattr(VerdictTracker, "current",
+                        lambda self, **kw: reading.append(source.catching_up) or current(self, **kw))
+    seen_catching_up = []
+    app = GauntletApp(source, clock=False)
+    apply = app.model.apply
+    app.model.apply = lambda t, event: seen_catching_up.append(source.catching_up) or apply(t, event)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.source_finished.wait(), 60)
+        await pilot.pause()
+        assert any(seen_catching_up), "20,000 cases were read in one slice: no backlog to judge around"
+        assert reading and not any(reading), f"judged {reading.count(True)} time(s) while the backlog was read"
+        assert app.model.verdict is not None and app.model.verdict.verdict == "BLOCK"
+        assert "BLOCK" in str(app.query_one("#header")._shown_key)
+
+
 async def test_the_list_draws_each_kind_in_the_themes_colour():
     app = GauntletApp(FileSource(DEMO_RUN, follow=False), theme=THEME_A, clock=False)
     async with app.run_test(size=(100, 30)) as pilot:
