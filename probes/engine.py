@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tomli_w
 
@@ -34,11 +35,15 @@ from .core.events import (
     RunStarted,
     VerdictChanged,
 )
-from .mirror import Mirror
-from .parity import NOISE_FILE, RESULTS, ResultWriter, Shard, noise_json, report_markdown, run_head, run_parity
-from .scrum import ScrumRun, findings_sarif, load_ledger, summary_markdown
+# The runners that speak HTTP (the probe, the reviewers, the stack's health checks) are
+# looked up on their phase's package when that phase runs: a run of smokes alone does not
+# load the HTTP client (a tenth of a second of its start).
+from . import parity as parity_phase
+from . import scrum as scrum_phase
+from . import stack as stack_phase
+from .parity import NOISE_FILE, RESULTS, Shard, noise_json, report_markdown
+from .scrum import findings_sarif, load_ledger, summary_markdown
 from .smokes import junit_xml, run_smokes, summary_text
-from .stack import RunningService, bring_up, stack_document, stop_all, write_merged
 from .verdict import (
     REPORT_HTML,
     HistoryStore,
@@ -55,6 +60,11 @@ from .verdict import (
     verdict_json,
     verdict_markdown,
 )
+
+if TYPE_CHECKING:
+    from .mirror import Mirror  # the CLI's `mirror` builds it: a run without one never loads the proxy
+    from .parity import ResultWriter
+    from .stack import RunningService
 
 CRASH_FILE = "crash.txt"
 
@@ -305,14 +315,14 @@ class Engine:
         def ready(name: str, took: float) -> None:
             self.bus.emit(Notice("stack", "info", f"{name} is healthy ({took:.1f}s)"))
 
-        document = stack_document(self.config.stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
-        self._services = await bring_up(document, self.run_dir.path / "stack-logs", ready,
+        document = stack_phase.stack_document(self.config.stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
+        self._services = await stack_phase.bring_up(document, self.run_dir.path / "stack-logs", ready,
                                         secrets=self.config.secrets)
         return f"{len(self._services)} services up"
 
     async def _stack_down(self) -> None:
         if self._services:
-            await stop_all(self._services)
+            await stack_phase.stop_all(self._services)
             self.bus.emit(Notice("stack", "info", f"stopped {len(self._services)} services"))
             self._services = []
 
@@ -321,11 +331,11 @@ class Engine:
         stack = self.config.stack
         if not stack.services:
             return
-        document = stack_document(stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
+        document = stack_phase.stack_document(stack, self.config.workdir, f"gauntlet run {self.run_dir.run_id}")
         self._write("stack.toml", tomli_w.dumps(document), "persistent-stack TOML")
         if stack.output is not None:
             try:
-                write_merged(stack.output, document)
+                stack_phase.write_merged(stack.output, document)
                 self.bus.emit(ArtifactWritten(str(stack.output), "persistent stack (merged)"))
             except (GauntletError, OSError) as exc:
                 self.bus.emit(Notice("verdict", "error", f"could not merge into {stack.output}: {exc}"))
@@ -346,7 +356,7 @@ class Engine:
     async def _scrum(self) -> str:
         await self._history_settled()  # the previous wave, which the findings are matched against
         previous = self._previous_wave
-        scrum = ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
+        scrum = scrum_phase.ScrumRun(self.config.scrum, self.config.workdir, self.bus, self.run_dir.path / "scrum",
                          self.force_oversize, write=lambda rel, text: self._write(f"scrum/{rel}", text, None),
                          run_id=self.run_dir.run_id, previous_run_id=previous.run_id if previous else "",
                          previous=previous.bundles if previous else {}, secrets=self.config.secrets)
@@ -373,13 +383,13 @@ class Engine:
         # The cases asked for by name are about to be looked at; a mirror's listed requests
         # are its examples (the rest are counted, never kept).
         keep_bodies = "all" if self.parity_only or self.mirror is not None else parity.keep_bodies
-        writer = ResultWriter(self.run_dir.path / "parity", run_head(parity, keep_bodies), keep_bodies,
+        writer = parity_phase.ResultWriter(self.run_dir.path / "parity", parity_phase.run_head(parity, keep_bodies), keep_bodies,
                               self.config.secrets)
         try:
             if self.mirror is not None:
                 await self.mirror.run(self.bus, writer.add, self.run_dir.path)
             else:
-                await run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
+                await parity_phase.run_parity(parity, self.bus, writer.add, self.parity_only, self.shard)
         except RunDirUnwritable as exc:  # named before the reports below fail on the same disk
             self._stop_unwritable(exc)
             raise

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._redact import Secrets
 from ._rundir import write_all
@@ -49,6 +49,10 @@ class Child:
     proc: asyncio.subprocess.Process
     drained: asyncio.Future[None]
     mark: str  # in STEP_ENV of every process it starts
+    # No later than it started (ticks after boot, as /proc counts): only what started since
+    # can carry its mark, and the environment of every older process (most of the machine's)
+    # is not read.
+    started: int = 0
 
     @property
     def pid(self) -> int:
@@ -78,6 +82,7 @@ async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
     full_env[STEP_ENV] = f"{full_env.get(STEP_ENV, '')} {mark}".lstrip()
     read_fd, write_fd = _pipe()
     err_read, err_write = _pipe() if stderr is not None else (read_fd, write_fd)
+    started = _ticks_now()  # before: the child may be gone and reaped by the time it is looked up
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv, cwd=str(cwd), env=full_env, stdin=stdin, stdout=write_fd, stderr=err_write,
@@ -95,7 +100,7 @@ async def spawn(argv: Sequence[str], output: Output, *, cwd: Path,
     drained = _read_until_eof(read_fd, output)
     if stderr is not None:
         drained = _both(drained, _read_until_eof(err_read, stderr))
-    return Child(proc, drained, mark)
+    return Child(proc, drained, mark, started)
 
 
 def _both(first: asyncio.Future[None], second: asyncio.Future[None]) -> asyncio.Future[None]:
@@ -200,14 +205,29 @@ def signal_group(pgid: int, sig: int) -> bool:
         return False
 
 
-def _stat(pid: int | str) -> tuple[str, int, int, int] | None:
-    """A process's state, parent, process group and session from /proc; None once it is gone."""
+def _ticks_now() -> int:
+    """Now, in the ticks after boot /proc counts a process's start in, never ahead of it: on the
+    monotonic clock, which some kernels count starts by and never runs ahead of the boot clock
+    the others count by; a tick less for the rounding."""
+    return int(time.clock_gettime(time.CLOCK_MONOTONIC) * os.sysconf("SC_CLK_TCK")) - 1
+
+
+class Stat(NamedTuple):
+    state: str
+    parent: int
+    group: int
+    session: int
+    start: int  # clock ticks after boot: a process started before the step cannot carry its mark
+
+
+def _stat(pid: int | str) -> Stat | None:
+    """A process's state, parent, process group, session and start from /proc; None once it is gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as fh:
             fields = fh.read().rsplit(b")", 1)[1].split()  # the name before ")" may hold spaces
     except OSError:
         return None
-    return fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3])
+    return Stat(fields[0].decode(), int(fields[1]), int(fields[2]), int(fields[3]), int(fields[19]))
 
 
 def _carries(pid: str, mark: bytes) -> bool:
@@ -250,17 +270,17 @@ class _Marked:
             stat = _stat(name)
             if stat is None:
                 continue
-            if stat[0] in ("Z", "X"):
-                if stat[1] == me and stat[3] == self.child.pid:
+            if stat.state in ("Z", "X"):
+                if stat.parent == me and stat.session == self.child.pid:
                     self.pids.add(int(name))
-            elif _carries(name, mark):
+            elif stat.start >= self.child.started and _carries(name, mark):
                 fresh.append(int(name))
         self.pids.update(fresh)
         return fresh
 
     def strays(self) -> list[int]:
         """Those that left the child's process group."""
-        return [pid for pid in self.look() if (stat := _stat(pid)) is not None and stat[2] != self.child.pid]
+        return [pid for pid in self.look() if (stat := _stat(pid)) is not None and stat.group != self.child.pid]
 
     def living(self) -> bool:
         """Whether one still runs; a zombie of ours is reaped here, by its own pid (a wait for
@@ -271,7 +291,7 @@ class _Marked:
             stat = _stat(pid)
             if stat is None:
                 continue
-            state, parent, _, _ = stat
+            state, parent = stat.state, stat.parent
             if state not in ("Z", "X") or parent in self.pids:
                 left.add(pid)  # running, or a zombie whose parent, of the step too, is about to go
             elif parent == me and pid != self.child.pid:
@@ -282,9 +302,11 @@ class _Marked:
         self.pids = left
         return bool(left)
 
-    def kill(self) -> None:
+    def kill(self, *, look: bool = True) -> None:
+        """SIGKILL to the group, and to the marked that left it unless told none is `look`ing."""
         signal_group(self.child.pid, signal.SIGKILL)
-        _signal_each(self.look(), signal.SIGKILL)
+        if look:
+            _signal_each(self.look(), signal.SIGKILL)
 
 
 async def stop_group(child: Child, grace: float) -> None:
@@ -307,15 +329,18 @@ async def stop_group(child: Child, grace: float) -> None:
     try:
         both: list[asyncio.Future[Any]] = [exited, child.drained]
         await asyncio.wait(both, timeout=grace)
-        while step.living() and loop.time() < deadline:
+        while (living := step.living()) and loop.time() < deadline:
             await asyncio.sleep(POLL)
     except asyncio.CancelledError:
         step.kill()
         raise
-    step.kill()
+    # Nothing marked living (the common end) leaves nothing marked to fork anew: the two looks
+    # over every process that killing would take (a smoke's cost, 50 times a chain) are spared.
+    # The group is killed all the same: one that dropped the mark (env -i) may still be in it.
+    step.kill(look=living)
     await exited
     deadline = loop.time() + REAP_WITHIN
-    while step.living() and loop.time() < deadline:
+    while living and (living := step.living()) and loop.time() < deadline:
         step.kill()  # what was forked while the others were killed
         await asyncio.sleep(POLL)
 

@@ -103,6 +103,17 @@ def test_a_headless_command_loads_neither_textual_nor_the_engine(argv, write_con
         assert "probes.config" not in loaded
 
 
+def test_a_run_of_smokes_alone_loads_no_http_client(write_config, tmp_path):
+    config = write_config(f'[gauntlet]\nout_dir = "{tmp_path / "out"}"\n[[smoke]]\nname = "a"\nrun = "true"\n')
+    proc = subprocess.run([sys.executable, "-c", LOADED, "smokes", str(config), "--headless"], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(proc.stderr.splitlines()[-1].split())
+    assert "probes.engine" in loaded and "probes.smokes._run" in loaded  # it did run
+    assert not {m for m in loaded if m.split(".")[0] in ("textual", "httpx")}
+    assert not loaded & {"probes.scrum._run", "probes.parity._probe", "probes.stack._stack", "probes.mirror._run"}
+
+
 def test_history_shows_an_unexpected_status_as_a_mismatch_even_when_the_targets_agree(
         servers, parity_config, tmp_path, capsys):
     both = json_answer({"ok": True}, 200)

@@ -45,7 +45,7 @@ def test_a_crash_inside_a_phase_is_an_incomplete_verdict_and_exit_3(servers, wri
     async def broken(*args, **kwargs):
         raise ValueError("a fault planted inside the parity phase")
 
-    monkeypatch.setattr("probes.engine.run_parity", broken)
+    monkeypatch.setattr("probes.parity.run_parity", broken)
     code = main(["run", str(config), "--headless"])
     captured = capsys.readouterr()
     assert code == 3
