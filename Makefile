@@ -7,10 +7,13 @@ PYTHON ?= python3
 
 # uv installs what pyproject.toml names at the versions constraints.txt pins (it fetches in
 # parallel: ~5 s on a machine with no cache, where pip takes ~45 s); pip only installs uv.
+# It compiles what it installs, once: on a machine that writes no bytecode of its own
+# (PYTHONDONTWRITEBYTECODE), every process would otherwise compile Textual, rich and httpx
+# again (a tenth of the test suite's CPU).
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -c constraints.txt -e '.[test]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(VENV)/bin/python -c constraints.txt -e '.[test]'
 	touch $@
 
 .PHONY: demo test bench native
