@@ -446,6 +446,11 @@ class ParityCaseFinished(Event):
         """Every candidate has its entry in each SPARSE map, however the event was made: a
         line leaves off a map of candidates to None (most cases match), and the event read
         back must be the one emitted."""
+        if self.weight < 1:
+            raise ValueError(f"weight {self.weight}: a case stands for one request or more")
+        for name in ("statuses", *self.SPARSE):  # a damaged line's null or list, named rather than failing below
+            if not isinstance(getattr(self, name), dict):
+                raise TypeError(f"{name}: expected an object of targets, got {getattr(self, name)!r:.40}")
         candidates = self.statuses.keys() - {self.reference}  # checked as a set: 100,000 events are read back
         blank: dict[str, None] | None = None
         for name in self.SPARSE:

@@ -195,7 +195,10 @@ class VerdictTracker:
             more = f"; and {len(paths) - CANDIDATE_NOISE_PATHS} more paths" if len(paths) > CANDIDATE_NOISE_PATHS else ""
             reasons.append(Reason(f"parity: {target} disagrees with itself (candidate noise): its own answers differ "
                                   f"where the reference's do not, at {told}{more}"))
-        for r in board.done() if tally.errored or tally.status_match < tally.cases else ():
+        # Only a run with errors or status mismatches has them to list: the tally says so
+        # without going over 100,000 cases at each live judging.
+        listing = board.done() if tally.errored or tally.status_match < tally.cases else []
+        for r in listing:
             if r.errors:
                 detail = "; ".join(f"{t}: {e}" for t, e in r.errors.items())
                 errors.setdefault(f"could not be compared ({detail})", []).append(r)
