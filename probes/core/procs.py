@@ -206,10 +206,11 @@ def signal_group(pgid: int, sig: int) -> bool:
 
 
 def _ticks_now() -> int:
-    """Now, in the ticks after boot /proc counts a process's start in, never ahead of it: on the
-    monotonic clock, which some kernels count starts by and never runs ahead of the boot clock
-    the others count by; a tick less for the rounding."""
-    return int(time.clock_gettime(time.CLOCK_MONOTONIC) * os.sysconf("SC_CLK_TCK")) - 1
+    """Now, in the ticks after boot /proc counts a process's start in, never ahead of it: the
+    earlier of the boot clock (which /proc counts starts by) and the monotonic clock (which a
+    time namespace may set apart from it), a tick less for the rounding."""
+    now = min(time.clock_gettime(time.CLOCK_BOOTTIME), time.clock_gettime(time.CLOCK_MONOTONIC))
+    return int(now * os.sysconf("SC_CLK_TCK")) - 1
 
 
 class Stat(NamedTuple):
@@ -302,11 +303,9 @@ class _Marked:
         self.pids = left
         return bool(left)
 
-    def kill(self, *, look: bool = True) -> None:
-        """SIGKILL to the group, and to the marked that left it unless told none is `look`ing."""
+    def kill(self) -> None:
         signal_group(self.child.pid, signal.SIGKILL)
-        if look:
-            _signal_each(self.look(), signal.SIGKILL)
+        _signal_each(self.look(), signal.SIGKILL)
 
 
 async def stop_group(child: Child, grace: float) -> None:
@@ -329,18 +328,15 @@ async def stop_group(child: Child, grace: float) -> None:
     try:
         both: list[asyncio.Future[Any]] = [exited, child.drained]
         await asyncio.wait(both, timeout=grace)
-        while (living := step.living()) and loop.time() < deadline:
+        while step.living() and loop.time() < deadline:
             await asyncio.sleep(POLL)
     except asyncio.CancelledError:
         step.kill()
         raise
-    # Nothing marked living (the common end) leaves nothing marked to fork anew: the two looks
-    # over every process that killing would take (a smoke's cost, 50 times a chain) are spared.
-    # The group is killed all the same: one that dropped the mark (env -i) may still be in it.
-    step.kill(look=living)
+    step.kill()
     await exited
     deadline = loop.time() + REAP_WITHIN
-    while living and (living := step.living()) and loop.time() < deadline:
+    while step.living() and loop.time() < deadline:
         step.kill()  # what was forked while the others were killed
         await asyncio.sleep(POLL)
 
