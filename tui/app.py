@@ -43,7 +43,10 @@ from .widgets.run_header import RunHeader, header_text
 
 
 class Pane(Protocol):
-    """What the app asks of each of its four panes: redraw from the run model."""
+    """What the app asks of each of its four panes: redraw from the run model, when on screen."""
+
+    @property
+    def display(self) -> bool: ...
 
     def refresh_from(self, model: RunModel) -> None: ...
 
@@ -68,7 +71,7 @@ class GauntletApp(BaseApp):
         self._source_done = False
         self.source_finished = asyncio.Event()  # set once the source has no more events
         self._quitting = False
-        self._rendered = -1
+        self._shown: dict[int, int] = {}  # each pane (by its place) -> the model's version it last showed
         self._backlog_shown = 0.0  # when the panes last showed a backlog being read
         self._started = time.monotonic()
         self._clock = clock  # live runs show wall time; replays show the events' own time
@@ -114,6 +117,7 @@ class GauntletApp(BaseApp):
             self.panes_screen.set_class(wide, "-wide")
             for pane in PANES:
                 self.panes_screen.query_one(f"#{pane}").display = wide or pane == self.active_pane
+            self._refresh_panes()
 
     @property
     def wide(self) -> bool:
@@ -143,11 +147,16 @@ class GauntletApp(BaseApp):
         else:
             self.model.catch_up()
         update_static(self._header, header_text(self.model, self.elapsed(), self.source.read_only), layout=False)
-        if self.model.version == self._rendered:
-            return
-        self._rendered = self.model.version
-        for pane in self._panes:
-            pane.refresh_from(self.model)
+        self._refresh_panes()
+
+    def _refresh_panes(self) -> None:
+        """Each pane on screen, when the model moved since it last showed it. A pane out of
+        sight catches up when it is shown: folding 100,000 cases into a list nobody is looking
+        at would hold back the verdict everyone is."""
+        for place, pane in enumerate(self._panes):
+            if pane.display and self._shown.get(place) != self.model.version:
+                self._shown[place] = self.model.version
+                pane.refresh_from(self.model)
 
     def elapsed(self) -> float:
         if self.model.finished is not None:
@@ -165,6 +174,7 @@ class GauntletApp(BaseApp):
         for pane in PANES:
             self.panes_screen.query_one(f"#{pane}").display = self.wide or pane == name
         self.panes_screen.query_one(Tabs).active = f"tab-{name}"
+        self._refresh_panes()
         target = self.panes_screen.query_one(f"#{name}")
         focusable = target.query("DataTable, RowList")
         (focusable.first() if focusable else target).focus()

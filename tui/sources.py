@@ -18,7 +18,7 @@ from probes.core.events import Event, RunFinished, event_of_line
 
 Deliver = Callable[[float, Event], None]
 FOLLOW_EVERY = 0.1  # seconds between looks at a followed events.jsonl
-SLICE = 0.02  # seconds of reading before the loop gets its turn (keys, the next frame)
+SLICE = 0.04  # seconds of reading before the loop gets its turn (keys, the next frame): a key waits at most that
 BREATHE = 0.002  # the turn: long enough for the app to handle what queued meanwhile
 READ_BYTES = 1 << 20  # read this much of the file at a time, however large it is
 
@@ -66,8 +66,8 @@ class FileSource:
         self._offset, self._number, self._pending = 0, 0, b""
         self.problems: list[str] = []
         self.abandoned: str | None = None  # why the run will never finish, once its writer is gone
-        # Reading what was written before it last looked: what the app shows of the run as of
-        # a line in the middle of the file is out of date as soon as it is shown.
+        # Reading lines that were in the file before it began this read: what the app shows of
+        # the run as of one of them is out of date as soon as it is shown.
         self.catching_up = False
 
     async def run(self, deliver: Deliver) -> int:
@@ -97,12 +97,15 @@ class FileSource:
         slice_ends = time.perf_counter() + SLICE
         try:
             with open(self.path, "rb") as fh:
+                # What was there when it looked: lines the writer adds meanwhile are news, not backlog.
+                backlog = os.fstat(fh.fileno()).st_size - self._offset + len(self._pending)
                 fh.seek(self._offset)
                 while data := fh.read(READ_BYTES):
                     self._offset += len(data)
                     *lines, self._pending = (self._pending + data).split(b"\n")
                     for raw in lines:
                         self._number += 1
+                        backlog -= len(raw) + 1
                         try:
                             t, event = event_of_line(raw)
                         except ValueError as exc:
@@ -112,7 +115,7 @@ class FileSource:
                         if isinstance(event, RunFinished):
                             return True
                         if time.perf_counter() > slice_ends:
-                            self.catching_up = True
+                            self.catching_up = backlog > 0
                             await asyncio.sleep(BREATHE)
                             if self._stop.is_set():
                                 return False

@@ -94,6 +94,20 @@ def test_cases_streamed_from_a_file_are_told_one_by_one_only_at_first():
 # ---- the parity pane -------------------------------------------------------------------------
 
 
+async def test_a_pane_out_of_sight_folds_the_cases_when_it_is_shown_not_before(run_5000):
+    app = GauntletApp(FileSource(run_5000, follow=False), clock=False)
+    async with app.run_test(size=(80, 24)) as pilot:  # narrow: one pane at a time, the smokes first
+        await asyncio.wait_for(app.source_finished.wait(), 30)
+        await pilot.pause()
+        pane = app.query_one(ParityPane)
+        assert app.model.verdict is not None and "BLOCK" in str(app.query_one("#header")._shown_key)
+        assert len(pane.index) == 0, "the hidden parity list folded the cases nobody was looking at"
+        await pilot.press("3")
+        await pilot.pause()
+        assert len(pane.index.facts) == 5000  # every case folded, at once, when shown
+        assert "/5000 status codes match" in shown_text(app.query_one("#parity-headline")).replace(",", "")
+
+
 async def test_the_pane_groups_5000_cases_by_class_and_scrolls_to_the_end(run_5000):
     app = GauntletApp(FileSource(run_5000, follow=False), clock=False)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -275,6 +289,32 @@ async def test_a_backlog_is_judged_live_once_read_not_while_it_is_being_read(tmp
         assert reading and not any(reading), f"judged {reading.count(True)} time(s) while the backlog was read"
         assert app.model.verdict is not None and app.model.verdict.verdict == "BLOCK"
         assert "BLOCK" in str(app.query_one("#header")._shown_key)
+
+
+async def test_lines_written_while_a_backlog_is_read_are_news_not_backlog(tmp_path):
+    """A writer that keeps the reader busy (a flood) must not keep the app from judging live:
+    only what was in the file when the read began is backlog."""
+    run = write_run(tmp_path / "run", 20000)
+    lines = (run / "events.jsonl").read_bytes().splitlines(keepends=True)
+    ending = [line for line in lines if b'"RunFinished"' in line]
+    backlog = [line for line in lines if line not in ending]
+    news = [line for line in backlog if b'"ParityCaseFinished"' in line] + ending
+    going = tmp_path / "going"
+    going.mkdir()
+    (going / "events.jsonl").write_bytes(b"".join(backlog))
+    source = FileSource(going, follow=False)
+    flags: list[bool] = []  # at each event delivered, whether the source said it was catching up
+    with open(going / "events.jsonl", "ab") as writer:
+        def deliver(t, event):
+            flags.append(source.catching_up)
+            if len(flags) <= len(news):  # the writer adds a line for each one read: it keeps pace
+                writer.write(news[len(flags) - 1])
+                writer.flush()
+
+        assert await source.run(deliver) == 0
+    assert len(flags) == len(backlog) + len(news)
+    assert any(flags[:len(backlog)]), "the backlog was read in one slice: nothing to tell apart"
+    assert not any(flags[len(backlog) + len(news) // 2:]), "lines written during the read were taken for backlog"
 
 
 async def test_the_list_draws_each_kind_in_the_themes_colour():
