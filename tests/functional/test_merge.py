@@ -29,7 +29,7 @@ from probes.core._rundir import Writer
 from .. import cli
 from ..conftest import REPO, only_run, wait_until
 
-EQUAL_CASES = 1_000  # four shards beside one unsharded run of them all (bench/merge_scale.py: 20,000)
+EQUAL_CASES = 500  # four shards beside one unsharded run of them all: ten of each way of diverging (bench/merge_scale.py: 20,000)
 SHARDS = 4
 DIVERGING = ("shape", "type", "value", "status", "text")  # one case in ten diverges, one of these ways
 VALUE = ({"items": [1, 2]}, {"items": [1, 3]})
