@@ -469,6 +469,9 @@ class LatencyPlanned(Event):
     warmup: int
     max_ratio: float
     blocking: bool = True  # `[verdict] latency = "block"`; False: "report", shown and never blocking
+    # A mirror's: each way of answering timed on its own live requests (up to `repeats` a target,
+    # sampled across the run, past its first `warmup`), never asked again.
+    live: bool = False
 
 
 @dataclass(frozen=True)

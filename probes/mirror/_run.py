@@ -7,6 +7,15 @@ target's status, errors and divergence classes) keeps its first EXAMPLES request
 and recorded one by one with their answers, and counts the rest under one name
 (`alike-…`, a case that stands for that many requests, sent again as the count grows).
 Matching requests are counted like the rest, never kept past their examples.
+
+With `[parity.latency]`, a way of answering is timed on its own requests, as they came: each
+candidate's answer to the copy against the reference's timed beside it, in the same process at
+the same moment (its second instance's, or in a sink the reference's own to the judging
+process), never the proxy's time of the client's answer: the judging process is niced, and on a
+busy machine its times stretch with its wait for a core where the proxy's do not. A way keeps up
+to `repeats` timings a target however long it runs, and the judging process (niced, off the
+clients' loop: the statistics are arithmetic) judges them when a way's requests double and at
+the run's end; the figures ride on the way's count of requests alike.
 """
 
 from __future__ import annotations
@@ -14,19 +23,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import random
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from ..cases import safe_name
-from ..core.events import EventBus, MirrorPlanned, ParityCaseFinished, ParityPlanned
-from ..parity import CaseEmitter, CaseResult, ParityConfig, endpoint_of, settle_noise
+from ..core import GauntletError
+from ..core.events import EventBus, LatencyPlanned, LatencyRow, MirrorPlanned, ParityCaseFinished, ParityPlanned
+from ..parity import (
+    MIN_SAMPLES,
+    SLOWER,
+    CaseEmitter,
+    CaseResult,
+    LatencyConfig,
+    ParityConfig,
+    endpoint_of,
+    latency_class_event,
+    settle_noise,
+)
 from ._config import MirrorConfig, join_address
 from ._proxy import Proxy
 from ._server import Server
-from ._shadow import SECONDARY, Counts
+from ._shadow import SECONDARY, Counts, Times
 from ._upstream import Upstream
 from ._worker import ShadowProcess
 
@@ -36,8 +58,49 @@ EXAMPLES = 3  # requests listed one by one per way of answering; the rest are co
 WAYS = 1000  # ways of answering told apart per run; past them, requests are told apart by all but the endpoint
 GRACE = 10.0  # seconds the requests in flight get to end once the mirror is told to stop
 MB = 1 << 20
+LATENCY_WAIT = 30.0  # seconds a run's end waits for the judging process to judge its ways' timings
 
 Record = Callable[[CaseResult, ParityCaseFinished], None]
+Held = tuple[CaseResult, ParityCaseFinished, Times | None]
+Rows = tuple[LatencyRow, ...]
+# A way's timings (its name, each target's milliseconds) to be judged: its rows, or None when
+# the judging process could not (it ended).
+JudgeTimings = Callable[[str, dict[str, list[float]]], "asyncio.Future[Rows | None]"]
+
+
+@dataclass
+class _Timings:
+    """A way of answering's requests timed: past its first `warmup`, up to `size` a target,
+    each request as likely as any other to be among them (a reservoir sample), so a run of
+    days is timed across its days in the same room as a run of minutes."""
+
+    size: int
+    warmup: int
+    rng: random.Random
+    seen: int = 0
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    judged: int = 0  # `seen` when last sent to be judged
+
+    def add(self, times: Mapping[str, float]) -> None:
+        self.seen += 1
+        n = self.seen - self.warmup
+        if n <= 0:
+            return
+        if n <= self.size:
+            for target, ms in times.items():
+                self.samples.setdefault(target, []).append(ms)
+            return
+        slot = self.rng.randrange(n)
+        if slot < self.size:
+            for target, ms in times.items():
+                self.samples[target][slot] = ms
+
+    def due(self, final: bool) -> bool:
+        """To be judged: at the end whatever came since, before it once enough are timed for a
+        figure and again each time the requests seen have doubled (a handful of times a run)."""
+        if final:
+            return self.seen != self.judged
+        return self.seen - self.warmup >= MIN_SAMPLES and self.seen >= 2 * self.judged
 
 
 @dataclass
@@ -48,25 +111,35 @@ class _Alike:
     event: ParityCaseFinished  # the first one counted, which the count is told with
     weight: int = 0
     told: int = 0  # the weight last sent
+    rows: Rows = ()  # its latency as last judged
+    fresh: bool = False  # rows judged since it was last sent
 
 
 class Run:
     """One run directory's share of the requests: listed, counted and recorded as they land."""
 
-    def __init__(self, bus: EventBus, record: Record) -> None:
+    def __init__(self, bus: EventBus, record: Record, latency: LatencyConfig | None = None,
+                 judge_timings: JudgeTimings | None = None) -> None:
         self.bus, self.record = bus, record
         self.emitter = CaseEmitter(bus)
         self.listed: dict[tuple[object, ...], int] = {}
         self.alike: dict[tuple[object, ...], _Alike] = {}
         self.failed: Exception | None = None  # the record refused a write (or a fault of ours): the run ends
+        self.latency, self.judge_timings = latency, judge_timings
+        self.timings: dict[tuple[object, ...], _Timings] = {}
+        self.judging: set[asyncio.Future[Rows | None]] = set()
+        self.announced = False  # the latency class, once a candidate was slower
+        self.ended = False  # told for the last time: latency judged later is too late
 
-    def land(self, result: CaseResult, event: ParityCaseFinished) -> None:
+    def land(self, result: CaseResult, event: ParityCaseFinished, times: Times | None = None) -> None:
         """A judged copy (its event made where it was judged): listed while its way of
         answering has fewer than EXAMPLES, else counted. A record that cannot be written
         stops the run (the next tick raises it)."""
         if self.failed is not None:
             return
         way = self._way(result, event)
+        if self.latency is not None and times is not None:
+            self._time(way, times)
         if self.listed.get(way, 0) < EXAMPLES:
             self.listed[way] = self.listed.get(way, 0) + 1
             try:
@@ -94,13 +167,53 @@ class Run:
             return way
         return ("*", *way[1:])
 
+    def _time(self, way: tuple[object, ...], times: Times) -> None:
+        timings = self.timings.get(way)
+        if timings is None:
+            assert self.latency is not None
+            timings = self.timings[way] = _Timings(self.latency.repeats, self.latency.warmup, random.Random(repr(way)))
+        timings.add(times)
+
     def tell(self, *, final: bool = False) -> None:
-        """Send the counts that grew: at 2 or more while the run goes on (a count sent once at
-        1 is never sent again, which is what the history reads it by), every one at the end."""
+        """Send the counts that grew, and the latency judged since: at 2 or more while the run
+        goes on (a count sent once at 1 is never sent again, which is what the history reads
+        it by), every one at the end. Ways whose timings are due go to be judged."""
+        if not final:
+            self._judge_timings(final=False)
         for alike in self.alike.values():
-            if alike.weight != alike.told and (final or alike.weight > 1):
-                alike.told = alike.weight
-                self.bus.emit(replace(alike.event, case=alike.name, weight=alike.weight, diffs=(), more_diffs=0))
+            if (alike.weight != alike.told or alike.fresh) and (final or alike.weight > 1):
+                alike.told, alike.fresh = alike.weight, False
+                self.bus.emit(replace(alike.event, case=alike.name, weight=alike.weight, diffs=(), more_diffs=0,
+                                      latency=alike.rows))
+        self.ended = final
+
+    async def settle_latency(self) -> None:
+        """At the run's end: the ways timed since they were last judged, judged now
+        (LATENCY_WAIT seconds at most; a way not judged by then keeps its last figures)."""
+        self._judge_timings(final=True)
+        if self.judging:
+            await asyncio.wait(self.judging, timeout=LATENCY_WAIT)
+
+    def _judge_timings(self, *, final: bool) -> None:
+        if self.judge_timings is None:
+            return
+        for way, alike in self.alike.items():
+            timings = self.timings.get(way)
+            if timings is not None and timings.due(final):
+                timings.judged = timings.seen
+                future = self.judge_timings(alike.name, timings.samples)
+                self.judging.add(future)
+                future.add_done_callback(partial(self._judged, alike))
+
+    def _judged(self, alike: _Alike, future: asyncio.Future[Rows | None]) -> None:
+        self.judging.discard(future)
+        rows = None if future.cancelled() else future.result()
+        if not rows or self.ended:
+            return
+        alike.rows, alike.fresh = rows, True
+        if not self.announced and any(r.state == SLOWER for r in rows):
+            self.announced = True
+            self.bus.emit(latency_class_event())
 
 
 class Mirror:
@@ -109,6 +222,10 @@ class Mirror:
 
     def __init__(self, config: MirrorConfig, parity: ParityConfig, *, sink: bool = False) -> None:
         assert parity.reference is not None
+        if parity.latency is not None and config.secondary is None and not sink:
+            raise GauntletError(
+                "[parity.latency] in a mirror needs the reference's answers timed beside the candidates': give "
+                "[mirror] secondary (a second instance of the reference), or feed the mirror as a --sink")
         self.config, self.parity, self.sink = config, parity, sink
         self.counts = Counts()
         self.shadow = ShadowProcess(parity, config.secondary, config.queue, self.counts, self._hold)
@@ -118,7 +235,7 @@ class Mirror:
                            self.counts, self.shadow.offer, sink)
         self.server = Server(self.proxy.handle)
         self.address = config.listen
-        self._held: deque[tuple[CaseResult, ParityCaseFinished]] = deque()
+        self._held: deque[Held] = deque()
         self._stop = asyncio.Event()
         self.rolled = False  # the last run ended to roll over (a next one follows)
 
@@ -141,12 +258,12 @@ class Mirror:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def _hold(self, result: CaseResult, event: ParityCaseFinished) -> None:
+    def _hold(self, result: CaseResult, event: ParityCaseFinished, times: Times | None) -> None:
         """A copy judged between two runs: kept for the next one (as many as the queue holds)."""
         if len(self._held) >= self.config.queue:
             self.counts.dropped += 1
         else:
-            self._held.append((result, event))
+            self._held.append((result, event, times))
 
     async def run(self, bus: EventBus, record: Record, run_dir: Path) -> None:
         """One run's parity phase: the requests judged until the mirror is stopped (what is in
@@ -159,7 +276,10 @@ class Mirror:
         bus.emit(MirrorPlanned(self.address, self.sink, config.sample, config.queue, config.max_dropped.count,
                                config.max_dropped.share, tuple(t for t in parity.targets if t != parity.reference),
                                SECONDARY if config.secondary else ""))
-        run = Run(bus, record)
+        if parity.latency is not None:
+            latency = parity.latency
+            bus.emit(LatencyPlanned(latency.repeats, latency.warmup, latency.max_ratio, latency.blocking, live=True))
+        run = Run(bus, record, parity.latency, self.shadow.judge_timings)
         self.counts.reset()
         self.counts.judge_lost = self.shadow.lost
         self.rolled = False
@@ -187,6 +307,7 @@ class Mirror:
                     break
         finally:
             self.shadow.land = self._hold
+            await run.settle_latency()
             run.tell(final=True)
             bus.emit(self.counts.event())
             if (pool := await self.shadow.take_pool()) is not None:

@@ -109,8 +109,19 @@ def secret_free(answer: Answer) -> Answer:
     return replace(answer, headers=headers, body=body)
 
 
-# A copy taken: its result, or None when it could not be judged (the client left mid-answer).
-Land = Callable[[Copy, CaseResult | None], None]
+# Each target's time to its whole answer to one copy (milliseconds), the reference's as timed
+# beside the candidates': by its second instance, or (in a sink) by asking it.
+Times = dict[str, float]
+# A copy taken: its result, or None when it could not be judged (the client left mid-answer),
+# and its times when every side answered and the reference's was timed beside the candidates'.
+Land = Callable[[Copy, CaseResult | None, Times | None], None]
+
+
+def _times(reference: str, beside: Answer | None, answers: dict[str, Answer]) -> Times | None:
+    """Each side's time, the reference's from `beside`; None when one failed or none was timed beside."""
+    if beside is None or any(a.error is not None or a.status is None for a in (beside, *answers.values())):
+        return None
+    return {reference: beside.elapsed * 1000, **{t: a.elapsed * 1000 for t, a in answers.items()}}
 
 
 def _basic(url: str) -> list[tuple[str, str]]:
@@ -161,11 +172,12 @@ class Shadow:
         while True:
             copy = await self._queue.get()
             try:
-                self.land(copy, await self._judge(copy))
+                judged = await self._judge(copy)
+                self.land(copy, *(judged or (None, None)))
             except Exception as exc:  # noqa: BLE001 - a fault of ours: the run reports it, the worker goes on
                 self.fail(exc)
 
-    async def _judge(self, copy: Copy) -> CaseResult | None:
+    async def _judge(self, copy: Copy) -> tuple[CaseResult, Times | None] | None:
         assert self.parity.reference is not None
         reference = self.parity.reference
         others = [t for t in self._urls if t != reference]
@@ -177,8 +189,12 @@ class Shadow:
             return None  # the client left mid-answer: nothing to compare with
         samples = [answers.pop(SECONDARY)] if SECONDARY in answers else []
         judged = {reference: secret_free(ref), **{t: secret_free(a) for t, a in answers.items()}}
-        return judge(copy.case, self.parity, judged, [secret_free(s) for s in samples],
-                     self.pool if samples else None)
+        result = judge(copy.case, self.parity, judged, [secret_free(s) for s in samples],
+                       self.pool if samples else None)
+        # The reference's answer to the client was timed by the proxy's process, the others
+        # here, niced: side by side only its second instance's (or, in a sink, our own ask).
+        beside = samples[0] if samples else ref if copy.reference is None else None
+        return result, _times(reference, beside, answers)
 
     def _heard(self, copy: Copy, heard: Heard | None) -> Answer | None:
         assert self.parity.reference is not None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import pickle
 import signal
@@ -34,9 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core import GauntletError
-from ..core.events import ParityCaseFinished
-from ..parity import CaseResult, NoisePool, ParityConfig, case_event
-from ._shadow import Copy, Counts, Shadow
+from ..core.events import LatencyRow, ParityCaseFinished
+from ..parity import CaseResult, NoisePool, ParityConfig, case_event, case_rows
+from ._shadow import Copy, Counts, Shadow, Times
 
 NICE = 10  # the child's niceness: the clients' process runs first when both want a core
 _SIZE = struct.Struct("!I")
@@ -44,7 +45,7 @@ CLOSE_WAIT = 5.0  # seconds the child gets to end once its socket is closed, bef
 READY_WAIT = 60.0  # seconds the child gets to import and say it is ready
 ROOT = Path(__file__).resolve().parents[2]  # where `probes` is: the child imports the same code
 
-Held = Callable[[CaseResult, ParityCaseFinished], None]
+Held = Callable[[CaseResult, ParityCaseFinished, Times | None], None]
 
 
 class JudgeFault(Exception):
@@ -95,6 +96,8 @@ class ShadowProcess:
         self._out_now = 0  # copies sent and not yet back
         self._none_out = asyncio.Event()
         self._pool: asyncio.Future[NoisePool | None] | None = None
+        self._judging: dict[int, asyncio.Future[tuple[LatencyRow, ...] | None]] = {}
+        self._keys = itertools.count()
 
     async def start(self) -> None:
         """Start the process and wait until it is ready to take copies: its imports and its
@@ -135,6 +138,19 @@ class ShadowProcess:
             copy.reference.add_done_callback(lambda heard: self._heard(copy.seq, heard))
         return True
 
+    def judge_timings(self, name: str, samples: dict[str, list[float]]) -> asyncio.Future[tuple[LatencyRow, ...] | None]:
+        """A way's timings judged over there (the statistics are arithmetic: a bootstrap of
+        thousands of rounds, never on the clients' loop): its latency rows, or None once the
+        process is gone."""
+        future: asyncio.Future[tuple[LatencyRow, ...] | None] = asyncio.get_running_loop().create_future()
+        if self.lost or self._out is None:
+            future.set_result(None)
+            return future
+        key = next(self._keys)
+        self._judging[key] = future
+        self._out.put(("time", key, name, samples))
+        return future
+
     def _heard(self, seq: int, heard: asyncio.Future[Any]) -> None:
         if self._out is not None and not self.lost:
             self._out.put(("heard", seq, None if heard.cancelled() else heard.result()))
@@ -150,10 +166,14 @@ class ShadowProcess:
                 if message[0] == "fault":
                     self.fault = self.fault or JudgeFault(message[1])
                     continue
+                if message[0] == "timed":
+                    if (future := self._judging.pop(message[1], None)) is not None and not future.done():
+                        future.set_result(message[2])
+                    continue
                 self._back()
                 if message[0] == "judged":
                     self.counts.judged += 1
-                    self.land(message[1], message[2])
+                    self.land(message[1], message[2], message[3])
                 else:  # "skipped": the client left mid-answer, nothing to compare with
                     self.counts.skipped += 1
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -177,6 +197,10 @@ class ShadowProcess:
         self._none_out.set()
         if self._pool is not None and not self._pool.done():
             self._pool.set_result(None)
+        for future in self._judging.values():
+            if not future.done():
+                future.set_result(None)
+        self._judging.clear()
 
     async def take_pool(self) -> NoisePool | None:
         """The noise learned so far (None without a secondary, once the process is gone, or
@@ -221,16 +245,27 @@ async def _serve(sock: socket.socket) -> None:
     out = _Out(writer)
     waiting: dict[int, asyncio.Future[Any]] = {}
 
-    def land(copy: Copy, result: CaseResult | None) -> None:
-        out.put(("skipped",) if result is None else ("judged", result, case_event(result, copy.seq)))
+    def land(copy: Copy, result: CaseResult | None, times: Times | None) -> None:
+        out.put(("skipped",) if result is None else ("judged", result, case_event(result, copy.seq),
+                                                     times if parity.latency is not None else None))
 
     def fail(exc: Exception) -> None:
         out.put(("fault", "".join(traceback.format_exception(exc)).rstrip()))
+
+    async def judge_timings(key: int, name: str, samples: dict[str, list[float]]) -> None:
+        assert parity.latency is not None and parity.reference is not None
+        rows = None
+        try:  # on a thread: the copies in flight are still sent and timed meanwhile
+            rows = await asyncio.to_thread(case_rows, name, parity.reference, samples, {}, parity.latency.max_ratio)
+        except Exception as exc:  # noqa: BLE001 - a fault of ours: the run reports it
+            fail(exc)
+        out.put(("timed", key, rows))
 
     shadow = Shadow(parity, secondary, land, fail, NoisePool() if secondary is not None else None)
     shadow.start()
     out.put(("ready",))
     loop = asyncio.get_running_loop()
+    judging: set[asyncio.Task[None]] = set()
     try:
         while True:
             try:
@@ -248,7 +283,13 @@ async def _serve(sock: socket.socket) -> None:
             elif message[0] == "pool":
                 out.put(("pool", shadow.pool))
                 shadow.pool = NoisePool()
+            elif message[0] == "time":
+                task = asyncio.create_task(judge_timings(*message[1:]))
+                judging.add(task)
+                task.add_done_callback(judging.discard)
     finally:
+        for task in judging:
+            task.cancel()
         await shadow.close()
 
 

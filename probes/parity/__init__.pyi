@@ -2,9 +2,9 @@
 
 from ._board import CaseRow, ClassGroup, INCONCLUSIVE, ParityBoard, Shared, body_kind, body_kinds, divergences, examples, head_kinds, status_kind
 from ._compare import KINDS
-from ._config import ParityConfig, parity_section, scan_case_lines, valid_port
+from ._config import LatencyConfig, ParityConfig, parity_section, scan_case_lines, valid_port
 from ._exchange import MAX_BODY, Answer, CaseResult, describe_failure, passed_answer
-from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, LatencyBoard, NO_DATA, OK, SLOWER, held, latency_classes, ms, p_text, remember, times, trend_lines, worst_ratio
+from ._latency import FIRST_FAILED, LATENCY, LATENCY_CLASS, MIN_SAMPLES, LatencyBoard, NO_DATA, OK, SLOWER, case_rows, held, latency_class_event, latency_classes, ms, p_text, remember, times, trend_lines, worst_ratio
 from ._latency_render import group_head, latency_cell, latency_markdown, latency_parts
 from ._noise import ENDPOINT_PATHS, NoisePool, Settler, endpoint_of
 from ._noise_report import NOISE_FILE, noise_json, noise_markdown, noise_notices, read_noise, suggest_ignore
@@ -34,7 +34,9 @@ __all__ = [
     "LATENCY",
     "LATENCY_CLASS",
     "LatencyBoard",
+    "LatencyConfig",
     "MAX_BODY",
+    "MIN_SAMPLES",
     "NOISE_FILE",
     "NO_DATA",
     "NoisePool",
@@ -54,6 +56,7 @@ __all__ = [
     "body_kind",
     "body_kinds",
     "case_event",
+    "case_rows",
     "case_view",
     "cases_markdown",
     "check_aim",
@@ -68,6 +71,7 @@ __all__ = [
     "held",
     "judge",
     "latency_cell",
+    "latency_class_event",
     "latency_classes",
     "latency_markdown",
     "latency_parts",

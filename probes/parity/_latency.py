@@ -55,7 +55,7 @@ _ENTRY = ClassEntry(LATENCY, "p50", "reference", "slower")
 LATENCY_CLASS = class_id((_ENTRY,))
 
 
-def class_event() -> DivergenceClassFound:
+def latency_class_event() -> DivergenceClassFound:
     """The latency divergence class: a candidate's median slower than the reference's beyond
     `max_ratio`. One class, so one known gap (limited to some cases by its `cases` glob) may
     cover it like any other divergence."""
@@ -224,6 +224,15 @@ class LatencyBoard:
         self.ratios[dropped] = ratio
         del self.rows[dropped]
 
+    def timing(self) -> str:
+        """How the rows were timed, in words: `30 timed requests a target after 3 not counted`."""
+        assert self.plan is not None
+        plan = self.plan
+        if plan.live:
+            return (f"up to {plan.repeats} live requests a target per way of answering, sampled across the run, "
+                    f"after its first {plan.warmup}; the reference timed beside the candidates")
+        return f"{plan.repeats} timed requests a target after {plan.warmup} not counted"
+
     def timed(self) -> int:
         return len(self.rows) + len(self.ratios)
 
@@ -291,12 +300,15 @@ def remember(kept: dict[str, Any], event: ParityCaseFinished) -> dict[str, Any]:
     target the count and the sum of log p50 over every case (a geometric mean, whatever the
     number of cases), and every timed case's p50 a target (a float each: cases are timed one
     at a time, `repeats` requests a target, so even a long run times thousands, not millions).
+    A case timed again (a mirror's count of requests alike, as it grows) replaces its figure.
     A writer on another thread reads a copy (`held`)."""
     for row in event.latency:
         if not row.p50:
             continue
         targets, p50s = kept.setdefault("targets", {}), kept.setdefault("p50", {})
         count, logs = targets.get(row.target, (0, 0.0))
+        if (before := p50s.get(row.target, {}).get(event.case)) is not None:  # a mirror's, timed again
+            count, logs = count - 1, logs - math.log(before)
         targets[row.target] = [count + 1, logs + math.log(row.p50)]
         p50s.setdefault(row.target, {})[event.case] = row.p50
     return kept

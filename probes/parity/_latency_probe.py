@@ -26,7 +26,7 @@ from ..core import LatencyState
 from ..core.events import EventBus, LatencyPlanned, LatencyRow, ParityCaseFinished
 from ._config import ParityConfig
 from ._exchange import CaseResult, build_request, describe_failure, one_connection
-from ._latency import FIRST_FAILED, NO_DATA, SLOWER, case_rows, class_event
+from ._latency import FIRST_FAILED, NO_DATA, SLOWER, case_rows, latency_class_event
 
 
 class CaseTimer:
@@ -55,7 +55,7 @@ class CaseTimer:
             rows = await self._measure(result, gate)
         if not self.announced and any(r.state == SLOWER for r in rows):
             self.announced = True
-            self.bus.emit(class_event())
+            self.bus.emit(latency_class_event())
         return replace(event, latency=rows)
 
     async def _measure(self, result: CaseResult, gate: asyncio.Semaphore) -> tuple[LatencyRow, ...]:

@@ -51,7 +51,7 @@ def latency_markdown(board: LatencyBoard) -> list[str]:
     if board.plan is None:
         return []
     plan = board.plan
-    lines = [f"### Latency ({plan.repeats} timed requests a target after {plan.warmup} not counted, "
+    lines = [f"### Latency ({board.timing()}, "
              f"slower above {plan.max_ratio:g}× with 95 % confidence; "
              f"{'blocks' if plan.blocking else 'reported, never blocking'})", "",
              "| Case | Candidate | ref p50 | ref p95 | p50 | p95 | Ratio | 95 % CI | Mann–Whitney | State | Timings |",

@@ -13,15 +13,18 @@ from ._gaps import KnownGap
 
 
 def latency_verdict(board: LatencyBoard, gaps: Sequence[KnownGap], today: date,
-                    examples: Callable[[list[str]], str]) -> tuple[list[str], list[str], list[str]]:
+                    examples: Callable[[list[str]], str], compared: int) -> tuple[list[str], list[str], list[str]]:
     """(reasons that block, what known gaps cover, the ids of those gaps). Blocking: a slower
     candidate no live gap covers, and no data where the first answers were fine, one reason
     a candidate however many cases (`examples` names a few of them). `report` mode blocks on
     nothing (the figures are in the reports). No data is the targets failing timed requests,
     as a case that could not be compared is: the phase ran to its end, so the verdict stays
-    complete."""
+    complete. Cases compared and none timed (a mirror's ways of answering that never grew past
+    their examples) is no data too: latency was asked for and nothing answered it."""
     if board.plan is None or not board.plan.blocking:
         return [], [], []
+    if compared and not board.timed():
+        return [f"latency: no data: {compared:,} cases compared, none timed"], [], []
     reasons: list[str] = []
     covered: list[str] = []
     ids: list[str] = []

@@ -113,7 +113,8 @@ class VerdictTracker:
         parity_reasons, covered, gap_ids = self._parity_reasons()
         reasons += parity_reasons
         reasons += self.mirror.reasons()
-        latency_reasons, latency_covered, latency_gaps = latency_verdict(self.parity.latency, self.gaps, self.today, examples)
+        latency_reasons, latency_covered, latency_gaps = latency_verdict(self.parity.latency, self.gaps, self.today, examples,
+                                                                       self.parity_compared())
         reasons += map(Reason, latency_reasons)
         covered += latency_covered
         gap_ids = tuple(dict.fromkeys((*gap_ids, *latency_gaps)))

@@ -590,7 +590,7 @@ def test_no_data_at_scale_is_one_reason_a_candidate():
             LatencyRow("rust", 30, 10.0),
             LatencyRow("go", 30 - i % 29, state=NO_DATA, why=f"{i % 29 + 1} of 30 timed requests failed"),
             LatencyRow("java", 30, 10.0, state=OK))))
-    reasons, covered, ids = latency_verdict(board, [], date(2026, 5, 2), examples)
+    reasons, covered, ids = latency_verdict(board, [], date(2026, 5, 2), examples, compared=5000)
     assert reasons == ["latency: no data for go on 5,000 cases (c0, c1, c2 and 4,997 more) — "
                        "the timing could not be measured; c0: 1 of 30 timed requests failed"], reasons
     assert board.groups("c0") == [("go", NO_DATA)]  # the pane lists it under go's latency group
@@ -643,7 +643,7 @@ def test_the_board_keeps_rows_only_of_the_cases_it_shows_and_a_ratio_of_the_rest
     assert latency_cell(board, other) == (f"{ratios[other]:.2f}×", OK)
     assert latency_cell(board, other, sparks=False) == latency_cell(board, other)
     assert re.fullmatch(r"\d\.\d\d× [▁-█]{8}│[▁-█]{8}", latency_cell(board, kept_one)[0])
-    reasons, _, _ = latency_verdict(board, [], date(2026, 5, 2), examples)
+    reasons, _, _ = latency_verdict(board, [], date(2026, 5, 2), examples, compared=5000)
     assert [r.split(" p50 ")[0].split(" on ")[0] for r in reasons] == ["latency: go", "latency: no data for go"]
     assert "the slowest of 5 cases" in reasons[0] and "on 5 cases" in reasons[1], reasons
     assert board.groups("case-7") == [("go", LATENCY_CLASS)] and board.groups(other) == []

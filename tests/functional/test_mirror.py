@@ -418,6 +418,68 @@ def test_the_secondary_teaches_the_noise_of_live_traffic(servers, parity_config)
     assert "$.id" in json.dumps(noise) and "GET /v1/things/{n}" in json.dumps(noise)
 
 
+def test_live_requests_time_each_candidate_against_the_reference(servers, write_config):
+    """With [parity.latency], a way of answering is timed on its own live requests (past its
+    warm-up, up to `repeats` a target sampled across the run), against the reference's second
+    instance asked at the same moment by the same process: a candidate fifteen times
+    slower than the reference blocks, named with its ratio and interval; one as fast does
+    not; a way with too few requests for a figure is no data, never a pass."""
+    from probes.parity._twins import twin_handler
+
+    reference, secondary, same, slow = (servers.serve_http(twin_handler("rust", delay))
+                                        for delay in (0.002, 0.002, 0.002, 0.030))
+    text = f"""
+        [gauntlet]
+        name = "mirror latency"
+        out_dir = "out"
+        [parity]
+        reference = "rust"
+        timeout = "2s"
+        [parity.targets]
+        rust = "{reference}"
+        same = "{same}"
+        slow = "{slow}"
+        [parity.latency]
+        repeats = 20
+        [mirror]
+        sample = 1
+        [[mirror.route]]
+        method = "POST"
+        path = "/v1/validate"
+        mirror = true
+        """
+    # The reference's answers to the clients are timed by the proxy's process, the candidates'
+    # by the niced judging process: never compared. Without a second instance it refuses.
+    refused = gauntlet("mirror", str(write_config(text)), "--headless")
+    assert refused.returncode == 2 and "needs the reference's answers timed beside" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    config = write_config(text.replace("sample = 1", f'sample = 1\n        secondary = "{secondary}"'))
+    happy = seed_requests()[0]
+    with mirror_process(config) as mirror, httpx.Client(timeout=10) as client:
+        for _ in range(40):
+            assert client.post(mirror.url + happy["path"], json=happy["json"]).status_code == 200
+        for _ in range(6):
+            assert client.get(mirror.url + "/health").status_code == 200
+        wait_until(lambda: mirror.counts()["judged"] == 46, 20, "the 46 copies judged")
+        assert mirror.stop() == 1, mirror.output()
+        run = mirror.run_dirs()[0]
+    assert "Traceback" not in mirror.output()
+    verdict = json.loads((run / "verdict.json").read_text())
+    reasons = "\n".join(verdict["reasons"])
+    slower = re.search(r"latency: slow p50 (\d+\.\d\d)× rust on (alike-\S*validate-\w+), 95 % CI "
+                       r"(\d+\.\d\d)–\d+\.\d\d×, n = 20", reasons)
+    assert slower, reasons
+    assert float(slower.group(3)) > 1.25 and float(slower.group(1)) > 2  # 15× when the machine is quiet
+    assert "latency: same p50" not in reasons  # as fast as the reference: timed, and fine
+    # /health: six requests, three of them its warm-up: too few to tell, for either candidate
+    for candidate in ("same", "slow"):
+        assert re.search(rf"latency: no data for {candidate} on case alike-get_health-\w+: too few samples: n = 3",
+                         reasons), reasons
+    assert verdict["verdict"] == "BLOCK" and verdict["complete"]
+    report = (run / "verdict.md").read_text()
+    assert "up to 20 live requests a target per way of answering" in report and slower.group(2) in report
+
+
 def test_the_record_rolls_over_into_a_new_run_directory(servers, parity_config):
     """`roll_every`: a run directory ends with its verdict and the next begins while the
     proxy serves on; a run that saw no request is BLOCK (nothing was checked), never a pass."""
@@ -560,6 +622,34 @@ def test_requests_counted_alike_weigh_in_every_count():
     assert group.weight == 100 and group.named == "r1, r2, r3 and 97 more"
     assert "parity: 100 cases (r1, r2, r3 and 97 more): go shape divergence not covered" in tracker.current().reasons[0]
     assert summary.parity_totals() == (101, 101, 100)
+
+
+def test_latency_asked_and_never_timed_is_no_data_and_a_way_timed_again_counts_once():
+    """A mirror whose ways of answering never grew past their examples timed nothing: with
+    `[parity.latency]` asked, that is no data, never a pass. A way timed again as it grows
+    replaces its figures: once in the verdict, once in the history's typical p50."""
+    import math
+
+    from probes.core import LatencyState
+    from probes.core.events import LatencyPlanned, LatencyRow, ParityCaseFinished, ParityPlanned
+    from probes.verdict import RunSummary, VerdictTracker
+
+    tracker, summary = VerdictTracker(), RunSummary()
+    matched = dict(reference="rust", statuses={"rust": 200, "go": 200})
+    events = [ParityPlanned((), ("rust", "go"), "rust", 8), LatencyPlanned(20, 3, 1.25, live=True),
+              *(ParityCaseFinished(case=f"r{n}", index=n, **matched) for n in (1, 2))]
+    for event in events:
+        tracker.apply(0.0, event)
+        summary.apply(0.0, event)
+    assert "latency: no data: 2 cases compared, none timed" in tracker.current().reasons
+    for weight, p50 in ((5, 8.0), (9, 2.0)):
+        rows = (LatencyRow("rust", 20, 2.0), LatencyRow("go", 20, p50, ratio=p50 / 2.0, low=0.9, high=1.1,
+                                                         p_value=0.5, state=LatencyState.OK))
+        event = ParityCaseFinished(case="alike-x", index=3, weight=weight, latency=rows, **matched)
+        tracker.apply(0.0, event)
+        summary.apply(0.0, event)
+    assert not [r for r in tracker.current().reasons if r.startswith("latency")]
+    assert summary.latency["targets"]["go"] == [1, math.log(2.0)] and summary.latency["p50"]["go"] == {"alike-x": 2.0}
 
 
 def test_what_a_mirror_records_holds_no_credential():
