@@ -43,6 +43,7 @@ class ScriptedSource:
 
     read_only = False
     catching_up = False
+    stop_question = "Phases are still running. Stop them?"
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[tuple[float, Event] | None] = asyncio.Queue()

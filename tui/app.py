@@ -61,12 +61,12 @@ class GauntletApp(BaseApp):
     TITLE = "gauntlet"
 
     def __init__(self, source: Source, *, theme: str | None = None,
-                 gaps: Iterable[KnownGap] = (), clock: bool = True) -> None:
+                 gaps: Iterable[KnownGap] = (), clock: bool = True, pane: str = "smokes") -> None:
         super().__init__(theme=theme)
         self.source = source
         self.model = RunModel()
         self.model.tracker.gaps = list(gaps)
-        self.active_pane = "smokes"
+        self.active_pane = pane  # the pane shown first (a mirror has parity alone)
         self.exit_code = 0
         self._source_done = False
         self.source_finished = asyncio.Event()  # set once the source has no more events
@@ -97,7 +97,7 @@ class GauntletApp(BaseApp):
         self._panes: list[Pane] = [self.query_one(SmokesPane), self.query_one(ScrumPane), self.query_one(ParityPane),
                                     self.query_one(VerdictPane)]
         self._layout(self.size.width)
-        self.action_show_pane("smokes")
+        self.action_show_pane(self.active_pane)
         self.set_interval(REFRESH_EVERY, self.refresh_view)
         self.run_worker(self._drive(), name="source", exit_on_error=True)
 
@@ -201,8 +201,7 @@ class GauntletApp(BaseApp):
             if yes:
                 self._quit()
 
-        self.push_screen(ConfirmScreen("Phases are still running. Stop them, write the verdict "
-                                       "(marked incomplete) and quit?", self.keys), answered)
+        self.push_screen(ConfirmScreen(self.source.stop_question, self.keys), answered)
 
     def action_interrupt(self) -> None:
         """Ctrl-C, SIGINT, SIGTERM, SIGHUP, the terminal gone: stop the children, write the

@@ -6,6 +6,9 @@ event bumps `version`; the app redraws at its own pace when the version moved, s
 flood of events never turns into a flood of repaints. The live verdict is the same: a
 result only marks it stale, and it is judged again at most once per redraw, paced by what
 judging costs (at 100,000 cases, a fifth of a second), never once per event.
+
+One model may show one run after another (a mirror's record rolls over into a new run
+directory): a second RunStarted begins it again, the known gaps kept.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
 from probes.core.events import (
@@ -100,6 +103,8 @@ class RunModel:
         if isinstance(event, (ParityPlanned, NoiseSettled)):
             # a new plan, or the cases judged again by the settled noise: what was folded is stale
             self.parity_generation += 1
+        if isinstance(event, RunStarted) and self.tracker.run is not None:
+            self._begin_again()
         self.tracker.apply(t, event)
         if isinstance(event, SmokeOutput):
             tail = self.tails.setdefault(event.name, deque(maxlen=TAIL_LINES))
@@ -126,6 +131,15 @@ class RunModel:
             self.parity_planned = len(event.cases)
         if isinstance(event, LIVE_RESULTS) and self.phase_state("verdict") == "pending":
             self.verdict_stale = True  # from the verdict phase on, the engine's word stands
+
+    def _begin_again(self) -> None:
+        """Everything of the run before forgotten but the known gaps; the counters that tell
+        a face its folds are stale move on, never back to a value one of them has seen."""
+        fresh = RunModel()
+        fresh.tracker.gaps = self.tracker.gaps
+        fresh.version, fresh.parity_generation = self.version, self.parity_generation + 1
+        for f in fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
 
     def catch_up(self) -> None:
         """Once per redraw: judge the live verdict again if results landed since, unless the

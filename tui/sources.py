@@ -1,5 +1,6 @@
-"""Where the app's events come from: an engine running in the app's loop, or a run
-directory's events.jsonl followed while another process writes it (or replayed).
+"""Where the app's events come from: an engine running in the app's loop, a mirror's runs one
+after another in it, or a run directory's events.jsonl followed while another process writes
+it (or replayed).
 
 A file is folded a slice at a time, giving the loop back between slices: a replay of
 100,000 cases takes seconds to read, and the screen paints and answers keys meanwhile."""
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,7 @@ class Source(Protocol):
 
     read_only: bool  # a run another process writes: the app can look, not act on it
     catching_up: bool  # reading a backlog: what it has folded so far is already the past
+    stop_question: str  # what quitting while it runs asks first
 
     async def run(self, deliver: Deliver) -> int: ...
 
@@ -39,6 +41,7 @@ class LiveSource:
 
     read_only = False
     catching_up = False  # events arrive as the engine makes them: never a backlog
+    stop_question = "Phases are still running. Stop them, write the verdict (marked incomplete) and quit?"
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -52,11 +55,31 @@ class LiveSource:
         self.engine.interrupt()
 
 
+class MirrorSource:
+    """A mirror in the app's loop: `runs` delivers each of its runs' events (its record rolls
+    over: the model begins again at each RunStarted) until `stop`, and returns the exit code."""
+
+    read_only = False
+    catching_up = False
+    stop_question = ("Stop the mirror? No new request is taken, those in flight finish, the copies queued "
+                     "are judged and the run's verdict is written.")
+
+    def __init__(self, runs: Callable[[Deliver], Awaitable[int]], stop: Callable[[], None]) -> None:
+        self._runs, self._stop = runs, stop
+
+    async def run(self, deliver: Deliver) -> int:
+        return await self._runs(deliver)
+
+    def interrupt(self) -> None:
+        self._stop()
+
+
 class FileSource:
     """Reads a run's events.jsonl: replays what is there and, while the run is not finished,
     follows the file as the other process appends to it, until its writer is gone."""
 
     read_only = True
+    stop_question = ""  # never asked: a run another process writes is left to it
 
     def __init__(self, run_dir: Path, follow: bool = True) -> None:
         self.run_dir = run_dir

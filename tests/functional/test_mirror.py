@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -238,6 +239,60 @@ def test_the_demo_twins_behind_the_mirror(parity_config, twins, write_config):
             data = gzip.decompress(data) if path.suffix == ".gz" else data
             for secret in (b"sk-live-7f3a9c1d", b"c00k1e-never"):
                 assert secret not in data, (path, secret)
+
+
+def test_the_mirror_in_the_app_on_a_real_terminal(twins, parity_config, tmp_path):
+    """On a terminal the mirror opens the app on its parity pane: the six seed requests land
+    there as they come, with the run's headline and the mirror's counts; q asks first, then
+    the mirror stops, the run's verdict is written and printed once the app is gone."""
+    from .test_tmux import GAUNTLET, Tmux
+
+    config = mirror_config(parity_config, twins["rust"], twins["go"])
+    out = tmp_path / "out"
+    terminal = Tmux(f"gauntlet-mirror-{os.getpid()}-{tmp_path.name}", "tmux-256color")
+    try:
+        command = f"{GAUNTLET} mirror {config} --out {out}; echo EXIT $?; sleep 600"
+        terminal.start("m", (200, 50), f"sh -c {shlex.quote(command)}", tmp_path)
+        screen = terminal.wait_for("m", "0 judged · 0 dropped")
+        found = re.search(r"mirror on (127\.0\.0\.1:\d+)", screen)
+        assert found, screen
+        with httpx.Client(timeout=10) as client:
+            for case in seed_requests():
+                assert client.post(f"http://{found.group(1)}{case['path']}", json=case["json"]).status_code == \
+                    case["expect_status"]
+        screen = terminal.wait_for("m", "6 requests · 6 copied · 6 judged · 0 dropped")
+        assert "6/6 status codes match · 5/6 body shapes diverge" in screen and "SHIP_WITH_KNOWN_GAP so far" in screen
+        assert "r6-post_v1_validate" in screen and "(known gap)" in screen
+        terminal("send-keys", "-t", "m", "q")
+        terminal.wait_for("m", "Stop the mirror?")
+        terminal("send-keys", "-t", "m", "y")
+        screen = terminal.wait_for("m", "EXIT 0")
+    finally:
+        terminal.kill()
+    (run,) = [p for p in out.iterdir() if p.is_dir()]
+    assert f"{run}: SHIP_WITH_KNOWN_GAP" in screen
+    verdict = json.loads((run / "verdict.json").read_text())
+    assert verdict["phases"]["parity"]["headline"] == "6/6 status codes match · 5/6 body shapes diverge"
+
+
+def test_a_second_run_in_one_model_begins_it_again_with_the_gaps_kept():
+    """A mirror's record rolls over: the app's model forgets the run before at the next
+    RunStarted, but for the known gaps, and tells the panes their folds are stale."""
+    from probes.core.events import ParityCaseFinished, ParityPlanned, RunStarted
+    from probes.verdict import load_gaps
+    from tui.model import RunModel
+
+    model = RunModel()
+    model.tracker.gaps = gaps = load_gaps(DEMO_GAPS)
+    for run in ("one", "two"):
+        before = (model.version, model.parity_generation)
+        model.apply(0.0, RunStarted(run, "m", "g.toml", f"out/{run}", ("parity", "verdict"), "2026-12-06T21:00:00Z"))
+        assert model.run is not None and model.run.run_id == run
+        assert not model.tracker.parity.results and model.tracker.gaps is gaps
+        assert model.version > before[0] and (run == "one" or model.parity_generation > before[1])
+        model.apply(1.0, ParityPlanned((), ("rust", "go"), "rust", 8))
+        model.apply(1.0, ParityCaseFinished(f"r1-{run}", "rust", {"rust": 200, "go": 200}, index=1))
+        assert list(model.tracker.parity.results) == [f"r1-{run}"]
 
 
 def go_twin() -> tuple[subprocess.Popen[str], str]:

@@ -272,25 +272,43 @@ def app_pids():
             os.kill(pid, signal.SIGKILL)
 
 
-@pytest.mark.parametrize("face", ["watch", "diff", "run"])
+@pytest.fixture
+def mirror_config(servers, parity_config) -> Path:
+    """A mirror in front of two of the test's own servers (asked nothing: no request comes)."""
+    from probes.parity._twins import twin_handler
+
+    return parity_config(servers.serve_http(twin_handler("rust")), servers.serve_http(twin_handler("go")),
+                         after="[mirror]")
+
+
+@pytest.mark.parametrize("face", ["watch", "diff", "run", "mirror"])
 def test_every_face_ends_on_signals_and_closed_windows(face, faces_tmux, request, tmp_path, smoke_pids, app_pids):
+    """Ended by a signal, or by its window closing: every face is gone within ENDS_WITHIN,
+    and so is what it started (a run's smoke, a mirror's judging process). A signal ends it
+    in order: the terminal restored and its exit code told (130, interrupted; a mirror is
+    judged on what it saw: no request, nothing checked, BLOCK)."""
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
     if face == "watch":
         argv, ready = [GAUNTLET, "watch", str(request.getfixturevalue("flood_run"))], "flood"
     elif face == "diff":
         argv = [GAUNTLET, "diff", str(demo_run_copy(tmp_path, keep_paths=True)), "playbook_missing_fingerprint"]
         ready = "differences"
-    else:
+    elif face == "run":
         argv, ready = [GAUNTLET, "run", str(request.getfixturevalue("slow_config"))], "▶smokes"
+    else:
+        argv, ready = [GAUNTLET, "mirror", str(request.getfixturevalue("mirror_config"))], "0 judged · 0 dropped"
     pids = app_pids
     for name in ENDINGS:
-        extra = ["--out", str(tmp_path / f"out-{name}")] if face == "run" else []
+        extra = ["--out", str(tmp_path / f"out-{name}")] if face in ("run", "mirror") else []
         pids[name] = launch(faces_tmux, tmp_path, name, argv + extra,
                             {**env, "SMOKE_PIDFILE": str(smoke_pids / name)})
     for name in ENDINGS:
         faces_tmux.wait_for(f"faces:{name}", ready)
         if face == "run":
             wait_until((smoke_pids / name).exists, 30, f"the smoke of {name} started")
+    children = {name: psutil.Process(pid).children(recursive=True) for name, pid in pids.items()}
+    if face == "mirror":  # each mirror's judging process, which must end with it
+        assert all(len(found) == 1 for found in children.values()), children
     for name in ENDINGS:
         end(faces_tmux, name, pids[name])
     deadline = time.monotonic() + ENDS_WITHIN
@@ -298,9 +316,15 @@ def test_every_face_ends_on_signals_and_closed_windows(face, faces_tmux, request
         time.sleep(0.05)
     left = [name for name, pid in pids.items() if pid_alive(pid)]
     assert not left, f"{face} still running {ENDS_WITHIN}s after {', '.join(left)}"
+    wait_until(lambda: not any(pid_alive(c.pid) for found in children.values() for c in found), 5,
+               f"what each {face} started ended with it")
     for name in ENDINGS:
         if name.startswith("SIG"):  # ended in order (terminal restored), not killed by the signal: interrupted
-            assert wait_for_file(tmp_path / f"exit-{name}", 5) == "130", name
+            assert wait_for_file(tmp_path / f"exit-{name}", 5) == ("1" if face == "mirror" else "130"), name
+        if face == "mirror":  # the run's verdict written as it stood: no request came, nothing was checked
+            (run_dir,) = [p for p in (tmp_path / f"out-{name}").iterdir() if p.is_dir()]
+            verdict = json.loads((run_dir / "verdict.json").read_text())
+            assert verdict["verdict"] == "BLOCK" and "nothing was checked" in " ".join(verdict["reasons"]), name
         if face == "run":  # the run stopped its smoke and wrote its verdict, marked incomplete
             assert not pid_alive(int((smoke_pids / name).read_text())), name
             (run_dir,) = [p for p in (tmp_path / f"out-{name}").iterdir() if p.is_dir()]

@@ -2,8 +2,9 @@
 with `--sink`, the target of nginx's or Envoy's mirroring) that judges every candidate's
 answer to the same live requests, one run directory after another until it is stopped.
 
-It prints where it listens first (port 0 is a free port: the line names the real one), then
-each run's progress as `run` does. SIGINT, SIGTERM and SIGHUP end it: the requests in flight
+It prints where it listens first (port 0 is a free port: the line names the real one), then,
+on a terminal, opens the app on each run's parity pane (elsewhere, or with --headless, prints
+each run's progress as `run --headless` does). SIGINT, SIGTERM and SIGHUP end it: the requests in flight
 finish, the copies queued are judged, the run's verdict is written, and it exits as a run
 would (0 or 1; 3 on a fault of its own). Stopping is how a mirror ends, so a mirror stopped
 is judged on what it saw, not marked interrupted.
@@ -25,11 +26,14 @@ from rich.text import Text
 import probes  # its config loader loads every phase: looked up when a command runs
 from probes import GauntletError
 
-from .common import append_step_summary, baseline_option, stdout
+from .common import append_step_summary, baseline_option, interactive, stdout, theme_option
 from .run import make_engine
 
 if TYPE_CHECKING:
-    from probes import Config
+    from probes import Config, Engine, RunOutcome
+    from probes.mirror import Mirror
+
+    from ..sources import Deliver
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,11 +47,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         help="take copies that nginx (`mirror`) or Envoy (`request_mirror_policies`) send, answer "
                              "each at once (their answer is discarded) and ask the reference and candidates itself")
     mirror.add_argument("--headless", action="store_true",
-                        help="plain progress (the mirror always prints it; `gauntlet watch RUN_DIR` opens a run "
-                             "in the app)")
+                        help="plain progress rather than the app (always so when not on a terminal)")
     mirror.add_argument("--out", type=Path, help="write the run directories under this folder")
     mirror.add_argument("--strict", action="store_true", help="known gaps fail the run (exit 1)")
     baseline_option(mirror)
+    theme_option(mirror)
     mirror.set_defaults(handler=mirror_command)
 
 
@@ -62,14 +66,26 @@ def listen_spec(text: str) -> tuple[str, int]:
 
 
 def mirror_command(args: argparse.Namespace) -> int:
+    from probes.mirror import Mirror
+
     config = probes.load_config(args.config)
-    if config.mirror is None:
+    section = config.mirror
+    if section is None:
         raise GauntletError(f"{args.config}: no [mirror] section (an empty one takes the defaults: loopback, "
                             "10% of GET, HEAD and OPTIONS requests copied); the targets are [parity]'s")
     if args.listen is not None:
-        config = replace(config, mirror=replace(config.mirror, host=args.listen[0], port=args.listen[1]))
+        section = replace(section, host=args.listen[0], port=args.listen[1])
+        config = replace(config, mirror=section)
+    mirror = Mirror(section, config.parity, sink=args.sink)
+    first = next_engine(config, args, mirror)  # what would refuse a run refuses it before the mirror listens
+    if interactive(args):
+        return asyncio.run(face(config, args, mirror, first))
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(serve(config, args))
+        return runner.run(serve(config, args, mirror, first))
+
+
+def next_engine(config: Config, args: argparse.Namespace, mirror: Mirror) -> Engine:
+    return make_engine(config, args.out, strict=args.strict, baseline=args.baseline, mirror=mirror)
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -82,21 +98,18 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-async def serve(config: Config, args: argparse.Namespace) -> int:
-    """Listen, then one run after another (each its own directory and verdict) until stopped;
-    the worst exit code of them."""
-    from probes.mirror import Mirror, loopback
-
-    from ..headless import HeadlessPrinter
+async def start(config: Config, mirror: Mirror) -> None:
+    """The mirror listening (its judging process ready), and where said on stdout: port 0 is
+    a free port, and the line names the real one."""
+    from probes.mirror import loopback
 
     assert config.mirror is not None and config.parity.reference is not None
-    mirror = Mirror(config.mirror, config.parity, sink=args.sink)
     try:
         address = await mirror.start()
     except OSError as exc:
         raise GauntletError(f"cannot listen on {config.mirror.listen}: {exc.strerror or exc}") from None
     out = stdout()
-    role = "sink" if args.sink else "mirror"
+    role = "sink" if mirror.sink else "mirror"
     candidates = ", ".join(t for t in config.parity.targets if t != config.parity.reference)
     out.print(Text(f"{role} listening on http://{address} · reference {config.parity.reference} · candidates "
                    f"{candidates}"), soft_wrap=True)
@@ -105,26 +118,79 @@ async def serve(config: Config, args: argparse.Namespace) -> int:
     # What is made so far lives as long as the process: the cyclic collector need not walk it
     # on every full collection, each a pause in the clients' answers.
     gc.freeze()
+
+
+async def runs(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine,
+               follow: Callable[[Engine], None], ended: Callable[[RunOutcome], None] = lambda _: None) -> int:
+    """One run after another (each its own directory and verdict, each engine given to
+    `follow` before it runs and its outcome to `ended`) until the mirror is stopped; the
+    worst exit code of them. The mirror is closed at the end, whatever ended it."""
+    code, engine = 0, first
+    try:
+        while True:
+            follow(engine)
+            outcome = await engine.run()
+            append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
+            ended(outcome)
+            code = max(code, outcome.exit_code)
+            if mirror.stopping or not mirror.rolled:
+                return code
+            engine = next_engine(config, args, mirror)
+    finally:
+        await mirror.close()
+
+
+async def serve(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine) -> int:
+    """Headless: each run's progress printed as `run --headless` prints it; SIGINT, SIGTERM
+    and SIGHUP stop the mirror."""
+    from ..headless import HeadlessPrinter
+
+    await start(config, mirror)
+    printers: list[HeadlessPrinter] = []
+
+    def follow(engine: Engine) -> None:
+        for printer in printers:
+            printer.close()
+        printers[:] = [HeadlessPrinter()]
+        engine.bus.subscribe(printers[0].apply)
+
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for sig in signals:
         loop.add_signal_handler(sig, mirror.stop)
-    code = 0
     try:
-        while True:
-            engine = make_engine(config, args.out, strict=args.strict, baseline=args.baseline, mirror=mirror)
-            printer = HeadlessPrinter()
-            engine.bus.subscribe(printer.apply)
-            try:
-                outcome = await engine.run()
-            finally:
-                printer.close()
-            append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
-            code = max(code, outcome.exit_code)
-            if mirror.stopping or not mirror.rolled:
-                break
+        return await runs(config, args, mirror, first, follow)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
+        for printer in printers:
+            printer.close()
+
+
+async def face(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine) -> int:
+    """On a terminal: the app follows each run on its parity pane, a new run shown from its
+    start when the record rolls over; the app's own ending (Ctrl-C, q, SIGTERM, SIGHUP, the
+    terminal gone) stops the mirror, which writes the run's verdict before the app ends. Each
+    run's verdict is printed once the app is gone."""
+    from ..app import GauntletApp
+    from ..sources import MirrorSource
+
+    await start(config, mirror)
+    outcomes: list[RunOutcome] = []
+
+    async def every_run(deliver: Deliver) -> int:
+        def follow(engine: Engine) -> None:
+            engine.bus.subscribe(deliver)
+
+        return await runs(config, args, mirror, first, follow, outcomes.append)
+
+    app = GauntletApp(MirrorSource(every_run, mirror.stop), theme=args.theme, gaps=first.tracker.gaps, pane="parity")
+    code = await app.run_async()
+    if not app.source_finished.is_set():  # the app failed before its source ended: the mirror still ends
+        mirror.stop()
         await mirror.close()
-    return code
+    out = stdout()
+    for outcome in outcomes:
+        out.print(Text.assemble(f"{outcome.run_dir}: ", (outcome.verdict.verdict, f"verdict.{outcome.verdict.verdict}")),
+                  soft_wrap=True)
+    return (app.return_code or 1) if code is None else code
