@@ -14,6 +14,7 @@ of /users/<id> are one case.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -57,7 +58,10 @@ _ID_SEGMENTS = (
 TOKEN = "{token}"  # a path segment that is a credential, as likely as an identifier
 
 
+@functools.lru_cache(maxsize=1024)
 def secret_header(name: str) -> bool:
+    """Remembered: a mirror asks it of every header of every answer, and a service's header
+    names are a handful."""
     lowered = name.lower()
     return lowered in SECRET_HEADERS or bool(SECRET_NAME.search(lowered))
 

@@ -41,14 +41,13 @@ from ..parity import (
     CaseResult,
     LatencyConfig,
     ParityConfig,
-    endpoint_of,
     latency_class_event,
     settle_noise,
 )
 from ._config import MirrorConfig, join_address
 from ._proxy import Proxy
 from ._server import Server
-from ._shadow import SECONDARY, Counts, Times
+from ._shadow import SECONDARY, Counts, Landed, Times
 from ._upstream import Upstream
 from ._worker import ShadowProcess
 
@@ -61,7 +60,6 @@ MB = 1 << 20
 LATENCY_WAIT = 30.0  # seconds a run's end waits for the judging process to judge its ways' timings
 
 Record = Callable[[CaseResult, ParityCaseFinished], None]
-Held = tuple[CaseResult, ParityCaseFinished, Times | None]
 Rows = tuple[LatencyRow, ...]
 # A way's timings (its name, each target's milliseconds) to be judged: its rows, or None when
 # the judging process could not (it ended).
@@ -131,17 +129,19 @@ class Run:
         self.announced = False  # the latency class, once a candidate was slower
         self.ended = False  # told for the last time: latency judged later is too late
 
-    def land(self, result: CaseResult, event: ParityCaseFinished, times: Times | None = None) -> None:
+    def land(self, landed: Landed) -> None:
         """A judged copy (its event made where it was judged): listed while its way of
         answering has fewer than EXAMPLES, else counted. A record that cannot be written
         stops the run (the next tick raises it)."""
         if self.failed is not None:
             return
-        way = self._way(result, event)
-        if self.latency is not None and times is not None:
-            self._time(way, times)
+        event = landed.event
+        way = self._way(landed.endpoint, event)
+        if self.latency is not None and landed.times is not None:
+            self._time(way, landed.times)
         if self.listed.get(way, 0) < EXAMPLES:
             self.listed[way] = self.listed.get(way, 0) + 1
+            result = landed.result
             try:
                 self.record(result, event)
             except Exception as exc:  # noqa: BLE001 - raised in the phase at the next tick, where a run's faults go
@@ -154,12 +154,12 @@ class Run:
             digest = hashlib.sha256(repr(way).encode()).hexdigest()[:8]
             alike = self.alike[way] = _Alike(f"alike-{safe_name(str(way[0]).lower())}-{digest}", event)
         alike.weight += 1
-        self.emitter.announce(result, event)  # a class first met here (past WAYS) is defined like any other
+        if self.emitter.news(event):  # a class first met here (past WAYS) is defined like any other
+            self.emitter.announce(landed.result, event)
 
-    def _way(self, result: CaseResult, event: ParityCaseFinished) -> tuple[object, ...]:
+    def _way(self, endpoint: str, event: ParityCaseFinished) -> tuple[object, ...]:
         """What two requests answered alike share: the endpoint (until WAYS are told apart),
         each target's status and error, each candidate's kinds and classes."""
-        endpoint = endpoint_of(result.case)
         way = (endpoint, *(tuple(sorted(m.items())) for m in (event.statuses, event.errors, event.kinds,
                                                                event.status_kinds, event.classes, event.unsteady)),
                event.status_match, event.body_match, event.inconclusive)
@@ -235,7 +235,7 @@ class Mirror:
                            self.counts, self.shadow.offer, sink)
         self.server = Server(self.proxy.handle)
         self.address = config.listen
-        self._held: deque[Held] = deque()
+        self._held: deque[Landed] = deque()
         self._stop = asyncio.Event()
         self.rolled = False  # the last run ended to roll over (a next one follows)
 
@@ -258,12 +258,12 @@ class Mirror:
     def stopping(self) -> bool:
         return self._stop.is_set()
 
-    def _hold(self, result: CaseResult, event: ParityCaseFinished, times: Times | None) -> None:
+    def _hold(self, landed: Landed) -> None:
         """A copy judged between two runs: kept for the next one (as many as the queue holds)."""
         if len(self._held) >= self.config.queue:
             self.counts.dropped += 1
         else:
-            self._held.append((result, event, times))
+            self._held.append(landed)
 
     async def run(self, bus: EventBus, record: Record, run_dir: Path) -> None:
         """One run's parity phase: the requests judged until the mirror is stopped (what is in
@@ -285,7 +285,7 @@ class Mirror:
         self.rolled = False
         self.shadow.land = run.land
         while self._held:
-            run.land(*self._held.popleft())
+            run.land(self._held.popleft())
         started, told, ticks = time.monotonic(), self.counts.event(), 0
         try:
             while True:

@@ -53,6 +53,10 @@ class CaseEmitter:
         self.bus = bus
         self.seen: set[str] = set()
 
+    def news(self, event: ParityCaseFinished) -> bool:
+        """Whether the case names a class not yet defined (what `announce` would emit)."""
+        return any(class_id is not None and class_id not in self.seen for class_id in event.classes.values())
+
     def announce(self, result: CaseResult, event: ParityCaseFinished) -> bool:
         """Emit the definition of each class the case names for the first time; whether one was new."""
         new = False
