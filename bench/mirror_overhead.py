@@ -236,14 +236,14 @@ def highest_rate(work: Path, reference: str, candidate: str, rate: float, second
     """From `rate`, up by half while the mirror holds (p99 at most twice direct); down by half
     from it until one holds when it does not (MIN_RATE at the lowest)."""
     step = max(2.0, seconds / 5)
-    held = 0.0
-    if holds(work, reference, candidate, rate, step, expected):
+    held, first = 0.0, holds(work, reference, candidate, rate, step, expected)
+    bound = "; bounded by the client" if first is None else ""
+    if first:
         held = rate
         while (up := holds(work, reference, candidate, held * 1.5, step, expected)) is True:
             held *= 1.5
-        bound = " (bounded by the client)" if up is None else ""
+        bound = "; bounded by the client" if up is None else ""
     else:
-        bound = ""
         lower = rate / 2
         while lower >= MIN_RATE and not holds(work, reference, candidate, lower, step, expected):
             lower /= 2

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 from probes import EXIT_INTERRUPTED, Engine, Writer, writer_gone
+from probes.core import EXIT_INTERNAL
 from probes.core.events import Event, RunFinished, event_of_line
 
 Deliver = Callable[[float, Event], None]
@@ -56,19 +57,26 @@ class LiveSource:
 
 
 class MirrorSource:
-    """A mirror in the app's loop: `runs` delivers each of its runs' events (its record rolls
-    over: the model begins again at each RunStarted) until `stop`, and returns the exit code."""
+    """A mirror in the app's loop: `start` makes the task of its runs, which delivers each
+    run's events (its record rolls over: the model begins again at each RunStarted) until
+    `stop`. The task is not the app's: an app that fails leaves the runs to end in order, and
+    what ended them, if not a stop, is for whoever started them to tell once the app is gone."""
 
     read_only = False
     catching_up = False
     stop_question = ("Stop the mirror? No new request is taken, those in flight finish, the copies queued "
                      "are judged and the run's verdict is written.")
 
-    def __init__(self, runs: Callable[[Deliver], Awaitable[int]], stop: Callable[[], None]) -> None:
-        self._runs, self._stop = runs, stop
+    def __init__(self, start: Callable[[Deliver], asyncio.Task[int]], stop: Callable[[], None]) -> None:
+        self._start, self._stop = start, stop
+        self.task: asyncio.Task[int] | None = None
 
     async def run(self, deliver: Deliver) -> int:
-        return await self._runs(deliver)
+        self.task = self._start(deliver)
+        try:
+            return await asyncio.shield(self.task)
+        except Exception:  # noqa: BLE001 - told by whoever started the runs, never as the app's traceback
+            return EXIT_INTERNAL
 
     def interrupt(self) -> None:
         self._stop()

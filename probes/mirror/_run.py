@@ -14,8 +14,9 @@ the same moment (its second instance's, or in a sink the reference's own to the 
 process), never the proxy's time of the client's answer: the judging process is niced, and on a
 busy machine its times stretch with its wait for a core where the proxy's do not. A way keeps up
 to `repeats` timings a target however long it runs, and the judging process (niced, off the
-clients' loop: the statistics are arithmetic) judges them when a way's requests double and at
-the run's end; the figures ride on the way's count of requests alike.
+clients' loop: the statistics are arithmetic) judges them once ten are timed, again when its
+requests double, and at the run's end; the figures ride on the way's count of requests alike.
+A way with fewer than ten timed requests is too rare to judge: the run says how many were.
 """
 
 from __future__ import annotations
@@ -33,9 +34,18 @@ from pathlib import Path
 
 from ..cases import safe_name
 from ..core import GauntletError
-from ..core.events import EventBus, LatencyPlanned, LatencyRow, MirrorPlanned, ParityCaseFinished, ParityPlanned
+from ..core.events import (
+    EventBus,
+    LatencyPlanned,
+    LatencyRow,
+    MirrorPlanned,
+    Notice,
+    ParityCaseFinished,
+    ParityPlanned,
+)
 from ..parity import (
     MIN_SAMPLES,
+    NO_DATA,
     SLOWER,
     CaseEmitter,
     CaseResult,
@@ -57,7 +67,8 @@ EXAMPLES = 3  # requests listed one by one per way of answering; the rest are co
 WAYS = 1000  # ways of answering told apart per run; past them, requests are told apart by all but the endpoint
 GRACE = 10.0  # seconds the requests in flight get to end once the mirror is told to stop
 MB = 1 << 20
-LATENCY_WAIT = 30.0  # seconds a run's end waits for the judging process to judge its ways' timings
+LATENCY_WAIT = 5.0  # seconds a run's end waits for the judging process to judge its ways' timings
+NOT_JUDGED = "its timings were not judged before the run ended"
 
 Record = Callable[[CaseResult, ParityCaseFinished], None]
 Rows = tuple[LatencyRow, ...]
@@ -74,10 +85,11 @@ class _Timings:
 
     size: int
     warmup: int
-    rng: random.Random
+    rng: random.Random  # the run's: which requests a full reservoir keeps
     seen: int = 0
     samples: dict[str, list[float]] = field(default_factory=dict)
     judged: int = 0  # `seen` when last sent to be judged
+    landed: int = 0  # `seen` when the rows last landed were sent: older rows landing later are stale
 
     def add(self, times: Mapping[str, float]) -> None:
         self.seen += 1
@@ -93,12 +105,17 @@ class _Timings:
             for target, ms in times.items():
                 self.samples[target][slot] = ms
 
+    @property
+    def timed(self) -> int:
+        return max(0, self.seen - self.warmup)
+
     def due(self, final: bool) -> bool:
-        """To be judged: at the end whatever came since, before it once enough are timed for a
-        figure and again each time the requests seen have doubled (a handful of times a run)."""
-        if final:
-            return self.seen != self.judged
-        return self.seen - self.warmup >= MIN_SAMPLES and self.seen >= 2 * self.judged
+        """To be judged once enough are timed for a figure: again each time the requests seen
+        have doubled (a handful of times a run), and at the end whatever came since. A way
+        with fewer is too rare to time: it is told, not judged."""
+        if self.timed < MIN_SAMPLES:
+            return False
+        return self.seen != self.judged if final else self.seen >= 2 * self.judged
 
 
 @dataclass
@@ -125,6 +142,7 @@ class Run:
         self.failed: Exception | None = None  # the record refused a write (or a fault of ours): the run ends
         self.latency, self.judge_timings = latency, judge_timings
         self.timings: dict[tuple[object, ...], _Timings] = {}
+        self.rng = random.Random(0)
         self.judging: set[asyncio.Future[Rows | None]] = set()
         self.announced = False  # the latency class, once a candidate was slower
         self.ended = False  # told for the last time: latency judged later is too late
@@ -171,7 +189,7 @@ class Run:
         timings = self.timings.get(way)
         if timings is None:
             assert self.latency is not None
-            timings = self.timings[way] = _Timings(self.latency.repeats, self.latency.warmup, random.Random(repr(way)))
+            timings = self.timings[way] = _Timings(self.latency.repeats, self.latency.warmup, self.rng)
         timings.add(times)
 
     def tell(self, *, final: bool = False) -> None:
@@ -189,10 +207,20 @@ class Run:
 
     async def settle_latency(self) -> None:
         """At the run's end: the ways timed since they were last judged, judged now
-        (LATENCY_WAIT seconds at most; a way not judged by then keeps its last figures)."""
+        (LATENCY_WAIT seconds at most: a way not judged by then keeps its last figures, and one
+        never judged is no data); how many ways were too rare to time, told as a notice."""
         self._judge_timings(final=True)
         if self.judging:
             await asyncio.wait(self.judging, timeout=LATENCY_WAIT)
+        for way, alike in self.alike.items():
+            timings = self.timings.get(way)
+            if not alike.rows and timings is not None and timings.judged:
+                alike.rows, alike.fresh = _not_judged(timings), True
+        rare = [t for t in self.timings.values() if 0 < t.seen and t.timed < MIN_SAMPLES]
+        if rare:
+            self.bus.emit(Notice("parity", "info", (
+                f"latency: {len(rare):,} of the ways of answering ({sum(t.seen for t in rare):,} requests) had fewer "
+                f"than {MIN_SAMPLES} timed requests each, past the first {rare[0].warmup}: too rare to judge")))
 
     def _judge_timings(self, *, final: bool) -> None:
         if self.judge_timings is None:
@@ -203,17 +231,25 @@ class Run:
                 timings.judged = timings.seen
                 future = self.judge_timings(alike.name, timings.samples)
                 self.judging.add(future)
-                future.add_done_callback(partial(self._judged, alike))
+                future.add_done_callback(partial(self._judged, alike, timings, timings.seen))
 
-    def _judged(self, alike: _Alike, future: asyncio.Future[Rows | None]) -> None:
+    def _judged(self, alike: _Alike, timings: _Timings, seen: int, future: asyncio.Future[Rows | None]) -> None:
         self.judging.discard(future)
         rows = None if future.cancelled() else future.result()
-        if not rows or self.ended:
+        if not rows or self.ended or seen < timings.landed:
             return
+        timings.landed = seen
         alike.rows, alike.fresh = rows, True
         if not self.announced and any(r.state == SLOWER for r in rows):
             self.announced = True
             self.bus.emit(latency_class_event())
+
+
+def _not_judged(timings: _Timings) -> Rows:
+    """A way's rows when its timings were never judged: no data for each candidate, never a pass."""
+    targets = list(timings.samples)
+    return tuple(LatencyRow(t, len(timings.samples[t]), state=NO_DATA, why=NOT_JUDGED) if i else
+                 LatencyRow(t, len(timings.samples[t])) for i, t in enumerate(targets))
 
 
 class Mirror:
@@ -280,7 +316,6 @@ class Mirror:
             latency = parity.latency
             bus.emit(LatencyPlanned(latency.repeats, latency.warmup, latency.max_ratio, latency.blocking, live=True))
         run = Run(bus, record, parity.latency, self.shadow.judge_timings)
-        self.counts.reset()
         self.counts.judge_lost = self.shadow.lost
         self.rolled = False
         self.shadow.land = run.land
@@ -307,9 +342,11 @@ class Mirror:
                     break
         finally:
             self.shadow.land = self._hold
+            counted = self.counts.event()  # what comes from now on is the next run's
+            self.counts.reset()
             await run.settle_latency()
             run.tell(final=True)
-            bus.emit(self.counts.event())
+            bus.emit(counted)
             if (pool := await self.shadow.take_pool()) is not None:
                 settle_noise(pool, bus)
         if (failed := run.failed or self.shadow.fault) is not None:

@@ -114,6 +114,8 @@ def secret_free(answer: Answer) -> Answer:
 # Each target's time to its whole answer to one copy (milliseconds), the reference's as timed
 # beside the candidates': by its second instance, or (in a sink) by asking it.
 Times = dict[str, float]
+
+
 @dataclass(frozen=True)
 class Landed:
     """A copy judged, as the judging process sends it back. What every copy is counted by (its
@@ -142,11 +144,14 @@ class Landed:
 Land = Callable[[Copy, CaseResult | None, Times | None], None]
 
 
-def _times(reference: str, beside: Answer | None, answers: dict[str, Answer]) -> Times | None:
-    """Each side's time, the reference's from `beside`; None when one failed or none was timed beside."""
-    if beside is None or any(a.error is not None or a.status is None for a in (beside, *answers.values())):
+def _times(reference: Answer, beside: Answer | None, answers: dict[str, Answer]) -> Times | None:
+    """Each side's time, the reference's from `beside`; None when one failed, none was timed
+    beside, or `beside` answered otherwise than the reference (a 503 from a busy second
+    instance is quick, and would make every candidate look slow)."""
+    if beside is None or beside.status != reference.status or any(
+            a.error is not None or a.status is None for a in (beside, *answers.values())):
         return None
-    return {reference: beside.elapsed * 1000, **{t: a.elapsed * 1000 for t, a in answers.items()}}
+    return {reference.target: beside.elapsed * 1000, **{t: a.elapsed * 1000 for t, a in answers.items()}}
 
 
 def _basic(url: str) -> list[tuple[str, str]]:
@@ -205,11 +210,10 @@ class Shadow:
     async def _judge(self, copy: Copy) -> tuple[CaseResult, Times | None] | None:
         assert self.parity.reference is not None
         reference = self.parity.reference
-        others = [t for t in self._urls if t != reference]
-        sent = await asyncio.gather(*(self._send(t, copy) for t in others))
-        answers = dict(zip(others, sent))
-        ref = self._heard(copy, await copy.reference) if copy.reference is not None \
-            else await self._send(reference, copy)
+        # A sink asks the reference itself, at the same moment as the others.
+        asked = [t for t in self._urls if t != reference or copy.reference is None]
+        answers = dict(zip(asked, await asyncio.gather(*(self._send(t, copy) for t in asked))))
+        ref = self._heard(copy, await copy.reference) if copy.reference is not None else answers.pop(reference)
         if ref is None:
             return None  # the client left mid-answer: nothing to compare with
         samples = [answers.pop(SECONDARY)] if SECONDARY in answers else []
@@ -219,7 +223,7 @@ class Shadow:
         # The reference's answer to the client was timed by the proxy's process, the others
         # here, niced: side by side only its second instance's (or, in a sink, our own ask).
         beside = samples[0] if samples else ref if copy.reference is None else None
-        return result, _times(reference, beside, answers)
+        return result, _times(ref, beside, answers)
 
     def _heard(self, copy: Copy, heard: Heard | None) -> Answer | None:
         assert self.parity.reference is not None

@@ -210,9 +210,19 @@ class LatencyBoard:
             self.plan = event
         elif isinstance(event, ParityCaseFinished) and event.latency:
             self.reference = event.reference
+            if event.case in self.rows or event.case in self.ratios:
+                self._forget(event.case)
             self.rows[event.case] = event.latency
             if not any(r.state in (SLOWER, NO_DATA) for r in self.candidates(event.case)):
                 self._list(event.case)
+
+    def _forget(self, case: str) -> None:
+        """A case timed again (a mirror's requests alike, judged again as they grow): what the
+        board kept of it before goes, wherever it was kept."""
+        self.ratios.pop(case, None)
+        if self.rows.pop(case, None) is not None and any(entry[2] == case for entry in self._listed):
+            self._listed = [entry for entry in self._listed if entry[2] != case]
+            heapq.heapify(self._listed)
 
     def _list(self, case: str) -> None:
         """Keep an ok case's rows while it is among the LISTED highest ratios, else its ratio."""

@@ -680,3 +680,38 @@ def test_history_keeps_every_timed_case_so_compare_names_any_that_got_slower(tmp
     live.apply(0, ParityCaseFinished("b", "rust", {}, {}, {}, {}, True, True, latency=(LatencyRow("rust", 12, 6.0),)))
     assert copy.latency["p50"] == {"rust": {"a": 5.0}} and copy.latency["targets"]["rust"][0] == 1
     assert live.latency["p50"] == {"rust": {"a": 5.0, "b": 6.0}}
+
+
+def test_a_case_timed_again_replaces_its_rows_wherever_the_board_kept_them():
+    """A mirror sends its count of requests alike again as it grows, with its latency judged
+    again: the board holds each case once, in one place. A case once ok and now slower is
+    named by the verdict however many ok cases come after; one kept as a ratio alone and
+    timed again is counted once."""
+    from datetime import date
+
+    from probes.parity._board import examples
+    from probes.parity._latency import LISTED, LatencyBoard
+
+    def rows(ratio: float, state=OK) -> tuple[LatencyRow, ...]:
+        return (LatencyRow("rust", 30, 10.0),
+                LatencyRow("go", 30, 10.0 * ratio, ratio=ratio, low=ratio - 0.1, high=ratio + 0.1, p_value=0.01,
+                           state=state, class_id=LATENCY_CLASS if state == SLOWER else None))
+
+    def timed(case: str, ratio: float, state=OK) -> ParityCaseFinished:
+        return ParityCaseFinished(case, "rust", {"rust": 200, "go": 200}, latency=rows(ratio, state))
+
+    board = LatencyBoard()
+    board.apply(0, LatencyPlanned(30, 3, 1.25, live=True))
+    for turn in range(3 * LISTED):  # two ways sent again and again, both ok
+        board.apply(0, timed("alike-a", 1.0))
+        board.apply(0, timed(f"alike-{turn % 2 + 1}", 1.1))
+    assert board.timed() == 3 and sorted(board.rows) == ["alike-1", "alike-2", "alike-a"]
+    board.apply(0, timed("alike-a", 1.9, SLOWER))
+    for n in range(2 * LISTED):  # then many more ok ways, filling what the report lists
+        board.apply(0, timed(f"other-{n}", 1.05))
+    assert [case for case, _ in board.of_state(SLOWER)] == ["alike-a"]
+    assert board.timed() == 3 + 2 * LISTED
+    board.apply(0, timed("other-0", 1.2))  # a case kept as its ratio alone, timed again
+    assert board.timed() == 3 + 2 * LISTED and board.ratios.get("other-0") is None
+    reasons, _, _ = latency_verdict(board, [], date(2026, 12, 6), examples, compared=3 + 2 * LISTED)
+    assert len(reasons) == 1 and reasons[0].startswith("latency: go p50 1.90× rust on alike-a"), reasons

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,15 +78,10 @@ def mirror_command(args: argparse.Namespace) -> int:
         section = replace(section, host=args.listen[0], port=args.listen[1])
         config = replace(config, mirror=section)
     mirror = Mirror(section, config.parity, sink=args.sink)
-    first = next_engine(config, args, mirror)  # what would refuse a run refuses it before the mirror listens
     if interactive(args):
-        return asyncio.run(face(config, args, mirror, first))
+        return asyncio.run(face(config, args, mirror))
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        return runner.run(serve(config, args, mirror, first))
-
-
-def next_engine(config: Config, args: argparse.Namespace, mirror: Mirror) -> Engine:
-    return make_engine(config, args.out, strict=args.strict, baseline=args.baseline, mirror=mirror)
+        return runner.run(serve(config, args, mirror))
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -120,14 +116,15 @@ async def start(config: Config, mirror: Mirror) -> None:
     gc.freeze()
 
 
-async def runs(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine,
-               follow: Callable[[Engine], None], ended: Callable[[RunOutcome], None] = lambda _: None) -> int:
+async def runs(config: Config, args: argparse.Namespace, mirror: Mirror, follow: Callable[[Engine], None],
+               ended: Callable[[RunOutcome], None] = lambda _: None) -> int:
     """One run after another (each its own directory and verdict, each engine given to
     `follow` before it runs and its outcome to `ended`) until the mirror is stopped; the
     worst exit code of them. The mirror is closed at the end, whatever ended it."""
-    code, engine = 0, first
+    code = 0
     try:
         while True:
+            engine = make_engine(config, args.out, strict=args.strict, baseline=args.baseline, mirror=mirror)
             follow(engine)
             outcome = await engine.run()
             append_step_summary(engine.tracker, outcome.verdict, interrupted=outcome.interrupted)
@@ -135,17 +132,28 @@ async def runs(config: Config, args: argparse.Namespace, mirror: Mirror, first: 
             code = max(code, outcome.exit_code)
             if mirror.stopping or not mirror.rolled:
                 return code
-            engine = next_engine(config, args, mirror)
     finally:
         await mirror.close()
 
 
-async def serve(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine) -> int:
-    """Headless: each run's progress printed as `run --headless` prints it; SIGINT, SIGTERM
-    and SIGHUP stop the mirror."""
+@contextlib.contextmanager
+def stopped_by_signals(mirror: Mirror) -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP stop the mirror (in order: the run's verdict is written)."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for sig in signals:
+        loop.add_signal_handler(sig, mirror.stop)
+    try:
+        yield
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(config: Config, args: argparse.Namespace, mirror: Mirror) -> int:
+    """Headless: each run's progress printed as `run --headless` prints it."""
     from ..headless import HeadlessPrinter
 
-    await start(config, mirror)
     printers: list[HeadlessPrinter] = []
 
     def follow(engine: Engine) -> None:
@@ -154,43 +162,52 @@ async def serve(config: Config, args: argparse.Namespace, mirror: Mirror, first:
         printers[:] = [HeadlessPrinter()]
         engine.bus.subscribe(printers[0].apply)
 
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    for sig in signals:
-        loop.add_signal_handler(sig, mirror.stop)
-    try:
-        return await runs(config, args, mirror, first, follow)
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-        for printer in printers:
-            printer.close()
+    with stopped_by_signals(mirror):
+        await start(config, mirror)
+        try:
+            return await runs(config, args, mirror, follow)
+        finally:
+            for printer in printers:
+                printer.close()
 
 
-async def face(config: Config, args: argparse.Namespace, mirror: Mirror, first: Engine) -> int:
+async def face(config: Config, args: argparse.Namespace, mirror: Mirror) -> int:
     """On a terminal: the app follows each run on its parity pane, a new run shown from its
     start when the record rolls over; the app's own ending (Ctrl-C, q, SIGTERM, SIGHUP, the
-    terminal gone) stops the mirror, which writes the run's verdict before the app ends. Each
-    run's verdict is printed once the app is gone."""
+    terminal gone) stops the mirror, which writes the run's verdict. The runs are a task of
+    their own, not the app's: an app that fails still leaves them to end in order. Each run's
+    verdict is printed once the app is gone, and a fault that ended them is raised then."""
     from ..app import GauntletApp
     from ..sources import MirrorSource
 
-    await start(config, mirror)
+    gaps = probes.load_gaps(config.verdict.known_gaps) if config.verdict.known_gaps else []
     outcomes: list[RunOutcome] = []
 
-    async def every_run(deliver: Deliver) -> int:
+    def every_run(deliver: Deliver) -> asyncio.Task[int]:
         def follow(engine: Engine) -> None:
             engine.bus.subscribe(deliver)
 
-        return await runs(config, args, mirror, first, follow, outcomes.append)
+        task = asyncio.create_task(runs(config, args, mirror, follow, outcomes.append))
+        task.add_done_callback(lambda done: app.exit() if not done.cancelled() and done.exception() else None)
+        return task
 
-    app = GauntletApp(MirrorSource(every_run, mirror.stop), theme=args.theme, gaps=first.tracker.gaps, pane="parity")
-    code = await app.run_async()
-    if not app.source_finished.is_set():  # the app failed before its source ended: the mirror still ends
-        mirror.stop()
-        await mirror.close()
-    out = stdout()
-    for outcome in outcomes:
-        out.print(Text.assemble(f"{outcome.run_dir}: ", (outcome.verdict.verdict, f"verdict.{outcome.verdict.verdict}")),
-                  soft_wrap=True)
+    with stopped_by_signals(mirror):  # until the app takes the signals, and again once it has given them back
+        await start(config, mirror)
+        source = MirrorSource(every_run, mirror.stop)
+        app = GauntletApp(source, theme=args.theme, gaps=gaps, pane="parity")
+        try:
+            code = await app.run_async()
+        finally:
+            with stopped_by_signals(mirror):
+                mirror.stop()
+                task = source.task
+                if task is None:  # the app ended before it asked for the runs
+                    await mirror.close()
+                else:
+                    code = await task  # raises what ended them (a config that broke at a roll-over)
+    with contextlib.suppress(OSError):  # the terminal may be gone: the verdicts are in their files
+        out = stdout()
+        for outcome in outcomes:
+            word = outcome.verdict.verdict
+            out.print(Text.assemble(f"{outcome.run_dir}: ", (word, f"verdict.{word}")), soft_wrap=True)
     return (app.return_code or 1) if code is None else code

@@ -112,9 +112,10 @@ class ParityPane(Vertical):
         update_static(self.query_one("#parity-headline", Static), Text(headline, style="bold"),
                       layout=lines != self._headline_lines)
         self._headline_lines = lines
-        if board.noise is not None and board.noise is not self._noise:
+        if board.noise is not self._noise:  # learned, or gone (a mirror's next run)
             self._noise = board.noise
-            noise, lines_of_noise = self.query_one("#parity-noise", Static), noise_lines(board.noise)
+            noise = self.query_one("#parity-noise", Static)
+            lines_of_noise = noise_lines(board.noise) if board.noise is not None else Text()
             update_static(noise, lines_of_noise, layout=True)
             noise.set_class(bool(lines_of_noise), "-learned")
 
