@@ -39,7 +39,7 @@ from ..core.events import LatencyRow
 from ..parity import CaseResult, NoisePool, ParityConfig, case_event, case_rows
 from ._shadow import Copy, Counts, Landed, Shadow, Times
 
-NICE = 19  # the child's niceness: the clients' process runs first when both want a core
+NICE = 10  # the child's niceness: the clients' process runs first when both want a core
 _SIZE = struct.Struct("!I")
 CLOSE_WAIT = 5.0  # seconds the child gets to end once its socket is closed, before it is killed
 READY_WAIT = 60.0  # seconds the child gets to import and say it is ready

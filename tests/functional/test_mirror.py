@@ -504,20 +504,20 @@ def test_the_secondary_teaches_the_noise_of_live_traffic(servers, parity_config)
 def test_live_requests_time_each_candidate_against_the_reference(servers, write_config):
     """With [parity.latency], a way of answering is timed on its own live requests (past its
     warm-up, up to `repeats` a target sampled across the run), against the reference's second
-    instance asked at the same moment by the same process: a candidate fifteen times
+    instance asked at the same moment by the same process: a candidate a hundred times
     slower than the reference blocks, named with its ratio and interval; one as fast does
     not; a way with too few requests for a figure is no data, never a pass."""
     from probes.parity._twins import twin_handler
 
     reference, secondary, same, slow = (servers.serve_http(twin_handler("rust", delay))
-                                        for delay in (0.002, 0.002, 0.002, 0.030))
+                                        for delay in (0.002, 0.002, 0.002, 0.200))
     text = f"""
         [gauntlet]
         name = "mirror latency"
         out_dir = "out"
         [parity]
         reference = "rust"
-        timeout = "2s"
+        timeout = "20s"
         [parity.targets]
         rust = "{reference}"
         same = "{same}"
@@ -552,7 +552,8 @@ def test_live_requests_time_each_candidate_against_the_reference(servers, write_
     slower = re.search(r"latency: slow p50 (\d+\.\d\d)× rust on (alike-\S*validate-\w+), 95 % CI "
                        r"(\d+\.\d\d)–\d+\.\d\d×, n = 20", reasons)
     assert slower, reasons
-    assert float(slower.group(3)) > 1.25 and float(slower.group(1)) > 2  # 15× when the machine is quiet
+    # 100× on a quiet machine; a busy one adds its waits for a core to both sides alike
+    assert float(slower.group(3)) > 1.25 and float(slower.group(1)) > 2
     assert "latency: same" not in reasons  # as fast as the reference: timed, and fine
     assert verdict["verdict"] == "BLOCK" and verdict["complete"]
     report = (run / "verdict.md").read_text()
