@@ -88,7 +88,7 @@ class Load:
 async def at_rate(url: str, rate: float, seconds: float, expected: dict[int, tuple[int, bytes]]) -> Load:
     """`rate` requests a second for `seconds`, each answer checked against the reference's own.
 
-    The client is the mirror's own kept-alive HTTP/1.1 connections (h11): an httpx client
+    The client is the mirror's own kept-alive HTTP/1.1 connections (httptools): an httpx client
     costs about a millisecond of CPU a request, which on two cores would be taken from the
     mirror and the twins and measured as theirs."""
     load = Load()

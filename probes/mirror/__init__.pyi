@@ -4,6 +4,7 @@ from ._board import MirrorBoard
 from ._config import DropLimit, MirrorConfig, Route, SAFE_METHODS, join_address, loopback, mirror_section, parse_listen
 from ._replay import RunCases, cases_from_run
 from ._run import Mirror
+from ._worker import loop_factory
 
 __all__ = [
     "DropLimit",
@@ -15,6 +16,7 @@ __all__ = [
     "SAFE_METHODS",
     "cases_from_run",
     "join_address",
+    "loop_factory",
     "loopback",
     "mirror_section",
     "parse_listen",

@@ -1,28 +1,47 @@
-"""The mirror's side facing its clients: HTTP/1.1 on asyncio streams, framed by h11.
+"""The mirror's side facing its clients: HTTP/1.1 on asyncio streams (`_wire`).
 
-h11 is the framing httpx's own connections use (installed with it): it parses each request
-and frames each answer, keep-alive, chunked bodies both ways, `Expect: 100-continue` and
-HEAD included, so the mirror only decides what to do with a request, never how the bytes
-go. A request reaches the handler with a `Reply` to answer it with: the head first, then
-the body a chunk at a time as it arrives from the reference, which is how a client gets
-its answer as soon as it would without the mirror.
+Each request is parsed as its bytes come (pipelined ones queue in order, each body kept
+with its own request) and reaches the handler with a `Reply` to answer it with: the head
+first, then the body a chunk at a time as it arrives from the reference, which is how a
+client gets its answer as soon as it would without the mirror. The framing of an answer is
+the client's: its length when it has one, chunked to an HTTP/1.1 client, ended by the close
+to an HTTP/1.0 one; none to HEAD. A client waiting on `Expect: 100-continue` is told to go
+on when its body is first asked for.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
 
-import h11
+import httptools
+
+from . import _wire
 
 READ_BYTES = 64 * 1024
 HEAD_BYTES = 64 * 1024  # a request head larger than this is refused (431)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class ClientGone(Exception):
     """The client closed its connection, or broke the protocol, before its answer ended."""
+
+
+class _Request:
+    """One request as the parser reads it: its head, then its body's chunks as they come."""
+
+    __slots__ = ("method", "target", "headers", "version", "keep_alive", "expects", "head", "chunks", "complete")
+
+    def __init__(self) -> None:
+        self.method = self.target = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.version = "1.1"
+        self.keep_alive = self.expects = self.head = self.complete = False
+        self.chunks: deque[bytes] = deque()
 
 
 @dataclass
@@ -52,26 +71,54 @@ class Incoming:
             yield chunk
 
 
+class _Framing(Enum):
+    NONE = "none"  # no body: to HEAD, or a status that has none
+    LENGTH = "length"  # as its Content-Length says
+    CHUNKED = "chunked"
+    CLOSE = "close"  # the body ends when the connection does (an HTTP/1.0 client)
+
+
 class Reply:
     """The answer to one request: `head`, then `send` each chunk, then `end`. The head goes
     out with the first chunk of the body (or the end), in one write: a write is a system
     call, and on a small answer the mirror's dearest step."""
 
-    def __init__(self, link: _Link) -> None:
-        self._link = link
+    def __init__(self, link: _Link, request: _Request) -> None:
+        self._link, self._request = link, request
         self._head = b""
+        self._framing = _Framing.NONE
         self.ended = False
 
+    @property
+    def closes(self) -> bool:
+        """The connection ends with this answer: the client asked for it, or the body says its end so."""
+        return not self._request.keep_alive or self._framing is _Framing.CLOSE
+
     async def head(self, status: int, headers: list[tuple[bytes, bytes]], reason: bytes = b"") -> None:
-        self._head = self._link.frame(h11.Response(status_code=status, headers=headers, reason=reason))
+        if _wire.no_body(self._request.method, status):
+            self._framing = _Framing.NONE
+        elif any(k.lower() == b"content-length" for k, _ in headers):
+            self._framing = _Framing.LENGTH
+        elif self._request.version == "1.1":
+            self._framing = _Framing.CHUNKED
+            headers = [*headers, (b"transfer-encoding", b"chunked")]
+        else:
+            self._framing = _Framing.CLOSE
+        if self.closes:
+            headers = [*headers, (b"connection", b"close")]
+        try:
+            self._head = _wire.head(b"HTTP/1.1 %d %s" % (status, reason), headers)
+        except ValueError as exc:
+            raise ClientGone(str(exc)) from None
+        self._link.answering = True
 
     async def send(self, data: bytes) -> None:
-        if data:
-            await self._link.write(self._head + self._link.frame(h11.Data(data=data)))
+        if data and self._framing is not _Framing.NONE:
+            await self._link.write(self._head + (_wire.chunk(data) if self._framing is _Framing.CHUNKED else data))
             self._head = b""
 
     async def end(self) -> None:
-        await self._link.write(self._head + self._link.frame(h11.EndOfMessage()))
+        await self._link.write(self._head + (_wire.LAST_CHUNK if self._framing is _Framing.CHUNKED else b""))
         self._head = b""
         self.ended = True
 
@@ -85,50 +132,103 @@ class Reply:
 Handler = Callable[[Incoming, Reply], Awaitable[None]]
 
 
+class _Refused(Exception):
+    """Bytes that are not an HTTP/1.1 request: the status to say so with, and why."""
+
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+
+
 class _Link:
-    """One client connection: h11's state machine over the stream's bytes."""
+    """One client connection: its bytes parsed into requests, and their answers written."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=HEAD_BYTES)
-        self._body_done = True
+        self.parser = httptools.HttpRequestParser(self)
+        self._parsing: _Request | None = None  # the request whose bytes are coming
+        self._ready: deque[_Request] = deque()  # requests whose heads are whole, not yet answered
+        self._request: _Request | None = None  # the one being answered
+        self._head_bytes = 0  # bytes read while a head was incomplete
+        self._ended = False  # nothing more can be read: closed, switched protocols, or not HTTP
+        self._refusal: _Refused | None = None  # why the bytes that came are not HTTP/1.1
+        self.answering = False  # the current request's answer has begun
         self.busy = False  # a request is being answered (idle: waiting for the next one)
         self.closing = False  # the server is closing: no request after the one in flight
 
-    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
-        while True:
-            event = self.h11.next_event()
-            if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value] # h11's sentinels are types
-            if self.h11.they_are_waiting_for_100_continue:
-                await self.write(self.frame(h11.InformationalResponse(status_code=100, headers=[])))
-            try:
-                data = await self.reader.read(READ_BYTES)
-            except ConnectionError as exc:
-                raise ClientGone(str(exc)) from None
-            self.h11.receive_data(data)  # b"": the client closed its side
+    # ---- the parser's callbacks
+    def on_message_begin(self) -> None:
+        self._parsing = _Request()
+
+    def on_url(self, url: bytes) -> None:
+        assert self._parsing is not None
+        self._parsing.target += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        assert self._parsing is not None
+        self._parsing.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        request = self._parsing
+        assert request is not None
+        request.method = self.parser.get_method()
+        request.version = self.parser.get_http_version()
+        request.keep_alive = self.parser.should_keep_alive()
+        request.expects = request.version == "1.1" and any(
+            k.lower() == b"expect" and v.lower() == b"100-continue" for k, v in request.headers)
+        request.head = True
+        self._head_bytes = 0
+        self._ready.append(request)
+
+    def on_body(self, body: bytes) -> None:
+        assert self._parsing is not None
+        self._parsing.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        assert self._parsing is not None
+        self._parsing.complete = True
+        self._parsing = None
+
+    # ----
+    async def _read(self) -> bool:
+        """Read and parse once more; False once nothing more will come (and `_refusal` says
+        why, when what came was not HTTP/1.1: the requests whole before it are answered first)."""
+        if self._ended:
+            return False
+        try:
+            data = await self.reader.read(READ_BYTES)
+        except ConnectionError as exc:
+            raise ClientGone(str(exc)) from None
+        if not data:
+            self._ended = True
+            return False
+        try:
+            self.parser.feed_data(data)
+        except _wire.Upgrade:
+            self._ended = True  # a protocol switch the mirror does not follow: the request before it is answered
+        except _wire.ParseError as exc:
+            self._ended = True
+            self._refusal = _Refused(400, f"the request is not HTTP/1.1: {exc}")
+        if self._parsing is not None and not self._parsing.head:
+            self._head_bytes += len(data)
+            if self._head_bytes > HEAD_BYTES:
+                self._ended = True
+                self._refusal = _Refused(431, f"the request's head is over {HEAD_BYTES // 1024} KiB")
+        return True
 
     async def body_chunk(self) -> bytes | None:
         """The next chunk of the current request's body; None once it has all come."""
-        while not self._body_done:
-            try:
-                event = await self.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise ClientGone(f"the request broke HTTP/1.1: {exc}") from None
-            if isinstance(event, h11.Data):
-                return bytes(event.data)
-            if isinstance(event, h11.EndOfMessage):
-                self._body_done = True
-            elif isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
-                raise ClientGone("the client closed the connection mid-request")
-        return None
-
-    def frame(self, event: h11.Event) -> bytes:
-        """The bytes of an event, h11 keeping count of where the answer is."""
-        try:
-            return self.h11.send(event) or b""
-        except h11.LocalProtocolError as exc:
-            raise ClientGone(str(exc)) from None
+        request = self._request
+        assert request is not None
+        while not request.chunks:
+            if request.complete:
+                return None
+            if request.expects and not self.answering:
+                request.expects = False
+                await self.write(CONTINUE)
+            if not await self._read() and not request.chunks and not request.complete:
+                raise ClientGone(str(self._refusal or "the client closed the connection mid-request"))
+        return request.chunks.popleft()
 
     async def write(self, data: bytes) -> None:
         if not data:
@@ -142,18 +242,16 @@ class _Link:
     async def serve(self, handler: Handler) -> None:
         """Each request in turn to the handler, until the client or the protocol ends the connection."""
         while True:
-            try:
-                event = await self.next_event()
-            except h11.RemoteProtocolError as exc:
-                await self._refuse(exc)
-                return
-            if not isinstance(event, h11.Request):
-                return  # closed, or paused on a protocol switch the mirror does not follow
-            self._body_done = False
-            incoming = Incoming(event.method.decode("ascii", "replace"), event.target.decode("latin-1"),
-                                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in event.headers.raw_items()],
-                                self)
-            reply = Reply(self)
+            while not self._ready:
+                if not await self._read():
+                    if self._refusal is not None:
+                        await self._refuse(self._refusal)
+                    return  # closed, or a protocol switch the mirror does not follow
+            request = self._request = self._ready.popleft()
+            self.answering = False
+            incoming = Incoming(request.method.decode("ascii", "replace"), request.target.decode("latin-1"),
+                                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers], self)
+            reply = Reply(self, request)
             self.busy = True
             try:
                 await handler(incoming, reply)
@@ -163,16 +261,15 @@ class _Link:
                 return  # the answer broke off: so does the connection, as the reference's did
             while await self.body_chunk() is not None:  # a body the handler left unread
                 pass
-            if self.closing or self.h11.our_state is not h11.DONE or self.h11.their_state is not h11.DONE:
+            if self.closing or reply.closes:
                 return
-            self.h11.start_next_cycle()
 
-    async def _refuse(self, exc: h11.RemoteProtocolError) -> None:
-        """A request that is not HTTP/1.1 gets the status h11 names for it, when it still can."""
-        if self.h11.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+    async def _refuse(self, exc: _Refused) -> None:
+        """Bytes that are not an HTTP/1.1 request get the status that says so, when no answer has begun."""
+        if not self.answering:
             with contextlib.suppress(ClientGone):
-                reply = Reply(self)
-                await reply.whole(exc.error_status_hint, [(b"content-type", b"text/plain")],
+                reply = Reply(self, _Request())
+                await reply.whole(exc.status, [(b"content-type", b"text/plain")],
                                   f"gauntlet mirror: {exc}\n".encode())
 
 

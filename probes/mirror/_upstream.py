@@ -1,4 +1,4 @@
-"""The mirror's side facing the targets: kept-alive HTTP/1.1 connections, framed by h11.
+"""The mirror's side facing the targets: kept-alive HTTP/1.1 connections (`_wire`).
 
 Every request a client sends crosses this twice (to the reference, and as a copy to each
 candidate), so what it costs is what the mirror costs: a request borrows an idle connection
@@ -17,17 +17,75 @@ from collections import deque
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-import h11
+import httptools
 import httpx
+
+from . import _wire
 
 READ_BYTES = 64 * 1024
 IDLE_KEPT = 64  # idle connections kept per target; one more is closed once its answer is read
 
 
+class _Parsed:
+    """One answer as the parser reads it (its callbacks): the head, then the body's chunks as
+    they come. An informational answer (100 Continue, 103 Early Hints) is passed over: the
+    answer follows it."""
+
+    def __init__(self, method: str) -> None:
+        self.head_only = method == "HEAD"
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head = False  # its head is whole
+        self.chunks: deque[bytes] = deque()
+        self.complete = False
+        self.keep_alive = False
+        self.until_close = False  # its body ends with the connection
+        self.beyond = False  # bytes came past its end: the connection cannot carry another answer
+        self.seen = False  # a byte of it came
+
+    def on_message_begin(self) -> None:
+        self.beyond = self.beyond or self.complete
+
+    def on_status(self, reason: bytes) -> None:
+        self.reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        if self.complete:
+            return
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            self.reason, self.headers = b"", []
+            return
+        self.status, self.head = status, True
+        self.keep_alive = self.parser.should_keep_alive()
+        self.until_close = not _wire.no_body("HEAD" if self.head_only else "", status) and \
+            not _wire.framed(self.headers)
+        self.complete = self.head_only  # an answer to HEAD has no body, whatever its length says
+
+    def on_body(self, body: bytes) -> None:
+        if self.complete:
+            self.beyond = True
+        else:
+            self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        if self.head:
+            self.complete = True
+
+
 class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.answer = _Parsed("GET")
+
+    def reusable(self) -> bool:
+        answer = self.answer
+        return answer.complete and answer.keep_alive and not answer.until_close and not answer.beyond
 
     def close(self) -> None:
         self.writer.close()
@@ -36,11 +94,12 @@ class _Connection:
 class Answer:
     """An answer as it arrives: its head, then its body's bytes as sent (codings kept)."""
 
-    def __init__(self, upstream: Upstream, connection: _Connection, head: h11.Response) -> None:
+    def __init__(self, upstream: Upstream, connection: _Connection) -> None:
         self._upstream, self._connection = upstream, connection
-        self.status = head.status_code
-        self.reason = bytes(head.reason)
-        self.headers = [(bytes(k), bytes(v)) for k, v in head.headers.raw_items()]
+        parsed = connection.answer
+        self.status = parsed.status
+        self.reason = parsed.reason
+        self.headers = parsed.headers
         self._done = False
 
     def text_headers(self) -> list[tuple[str, str]]:
@@ -49,14 +108,15 @@ class Answer:
     async def chunks(self) -> AsyncIterator[bytes]:
         """The body, a chunk at a time as the target sends it; the connection goes back to
         the idle ones once it has all come."""
+        parsed = self._connection.answer
         while True:
-            event = await self._upstream.next_event(self._connection, started=True)
-            if isinstance(event, h11.Data):
-                yield bytes(event.data)
-            elif isinstance(event, h11.EndOfMessage):
+            while parsed.chunks:
+                yield parsed.chunks.popleft()
+            if parsed.complete:
                 self._done = True
                 self._upstream.give_back(self._connection)
                 return
+            await self._upstream.read(self._connection, started=True)
 
     def close(self) -> None:
         """Done with it: a connection whose answer was not read whole cannot carry another."""
@@ -88,13 +148,19 @@ class Upstream:
             body or method not in ("GET", "HEAD", "OPTIONS", "DELETE")) else []
         if not isinstance(body, bytes) and not any(k.lower() == "content-length" for k, _ in headers):
             framing = [("transfer-encoding", "chunked")]
-        head = h11.Request(method=method, target=(self.base + target).encode("latin-1"),
-                           headers=[("host", self.authority), *headers, *framing])
+        try:
+            head = _wire.head(f"{method} {self.base}{target} HTTP/1.1".encode("latin-1"),
+                              _wire.encoded([("host", self.authority), *headers, *framing]))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise httpx.LocalProtocolError(f"the request cannot be sent: {exc}") from None
+        chunked = bool(framing) and framing[0][0] == "transfer-encoding"
         for attempt in (1, 2):
             connection, reused = await self._borrow()
+            connection.answer = _Parsed(method)
             try:
-                await self._send(connection, head, body)
-                event = await self.next_event(connection, started=not reused)
+                await self._send(connection, head, body, chunked)
+                while not connection.answer.head:
+                    await self.read(connection, started=not reused)
             except _Stale:
                 connection.close()
                 if attempt == 2 or not isinstance(body, bytes):
@@ -103,8 +169,7 @@ class Upstream:
             except BaseException:
                 connection.close()
                 raise
-            assert isinstance(event, h11.Response)
-            return Answer(self, connection, event)
+            return Answer(self, connection)
         raise AssertionError("unreachable")
 
     async def _borrow(self) -> tuple[_Connection, bool]:
@@ -125,54 +190,54 @@ class Upstream:
             raise httpx.ConnectError(exc.strerror or str(exc)) from None
         return _Connection(reader, writer), False
 
-    async def _send(self, connection: _Connection, head: h11.Request, body: bytes | AsyncIterator[bytes]) -> None:
-        send = connection.h11.send
+    @staticmethod
+    async def _send(connection: _Connection, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool) -> None:
         try:
             if isinstance(body, bytes):  # one write: each is a system call
-                connection.writer.write(b"".join(send(e) or b"" for e in (head, *([h11.Data(data=body)] if body else []),
-                                                                          h11.EndOfMessage())))
+                connection.writer.write(head + body)
             else:
-                connection.writer.write(send(head) or b"")
-                async for chunk in body:
-                    connection.writer.write(send(h11.Data(data=chunk)) or b"")
-                    await connection.writer.drain()
-                connection.writer.write(send(h11.EndOfMessage()) or b"")
+                connection.writer.write(head)
+                async for data in body:
+                    if data:
+                        connection.writer.write(_wire.chunk(data) if chunked else data)
+                        await connection.writer.drain()
+                if chunked:
+                    connection.writer.write(_wire.LAST_CHUNK)
             await connection.writer.drain()
         except ConnectionError:
             raise _Stale() from None
 
-    async def next_event(self, connection: _Connection, *, started: bool) -> h11.Event:
-        """The next event of the answer; `started`: a connection that closes now has broken
-        an answer off (otherwise it may only have been stale)."""
-        while True:
-            try:
-                event = connection.h11.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise httpx.RemoteProtocolError(str(exc)) from None
-            if event is not h11.NEED_DATA:
-                if isinstance(event, h11.InformationalResponse):
-                    continue  # 100 Continue and kin: the answer follows
-                if isinstance(event, h11.ConnectionClosed):
-                    raise httpx.RemoteProtocolError("the server closed the connection mid-answer")
-                return event  # type: ignore[return-value] # h11's sentinels are types
-            try:
-                async with asyncio.timeout(self.read_timeout):
-                    data = await connection.reader.read(READ_BYTES)
-            except TimeoutError:
-                raise httpx.ReadTimeout(f"no answer within {self.read_timeout:g}s") from None
-            except ConnectionError as exc:
-                if not started:
-                    raise _Stale() from None
-                raise httpx.ReadError(str(exc) or "the connection was reset") from None
-            if not data and not started and connection.h11.their_state is h11.SEND_RESPONSE:
+    async def read(self, connection: _Connection, *, started: bool) -> None:
+        """Read once more of the answer and parse it; `started`: a connection that closes now
+        has broken an answer off (otherwise it may only have been stale)."""
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                data = await connection.reader.read(READ_BYTES)
+        except TimeoutError:
+            raise httpx.ReadTimeout(f"no answer within {self.read_timeout:g}s") from None
+        except ConnectionError as exc:
+            if not started:
+                raise _Stale() from None
+            raise httpx.ReadError(str(exc) or "the connection was reset") from None
+        answer = connection.answer
+        started = started or answer.seen
+        answer.seen = answer.seen or bool(data)
+        if not data:
+            if not started:
                 raise _Stale()
-            started = started or bool(data)
-            connection.h11.receive_data(data)
+            if answer.head and answer.until_close:
+                answer.complete = True
+                return
+            raise httpx.RemoteProtocolError("the server closed the connection mid-answer")
+        try:
+            answer.parser.feed_data(data)
+        except _wire.Upgrade:
+            raise httpx.RemoteProtocolError("the server switched protocols, which was not asked for") from None
+        except _wire.ParseError as exc:
+            raise httpx.RemoteProtocolError(f"the answer is not HTTP/1.1: {exc}") from None
 
     def give_back(self, connection: _Connection) -> None:
-        if (connection.h11.our_state is h11.DONE and connection.h11.their_state is h11.DONE
-                and len(self._idle) < IDLE_KEPT):
-            connection.h11.start_next_cycle()
+        if connection.reusable() and len(self._idle) < IDLE_KEPT:
             self._idle.append(connection)
         else:
             connection.close()

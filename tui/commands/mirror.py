@@ -67,7 +67,7 @@ def listen_spec(text: str) -> tuple[str, int]:
 
 
 def mirror_command(args: argparse.Namespace) -> int:
-    from probes.mirror import Mirror
+    from probes.mirror import Mirror, loop_factory
 
     config = probes.load_config(args.config)
     section = config.mirror
@@ -80,18 +80,8 @@ def mirror_command(args: argparse.Namespace) -> int:
     mirror = Mirror(section, config.parity, sink=args.sink)
     if interactive(args):
         return asyncio.run(face(config, args, mirror))
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         return runner.run(serve(config, args, mirror))
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's loop where it is installed (every platform but Windows): the clients' requests
-    cross it twice each; None, asyncio's own."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 async def start(config: Config, mirror: Mirror) -> None:
