@@ -71,7 +71,9 @@ def path_template(path: str) -> str:
     return "/".join(_slot(segment) or segment for segment in path.split("/"))
 
 
+@functools.lru_cache(maxsize=4096)
 def _slot(segment: str) -> str | None:
+    """Remembered: a mirror asks it twice of every segment of every request's path."""
     return next((slot for rx, slot in _ID_SEGMENTS if rx.match(segment)), None)
 
 

@@ -34,13 +34,14 @@ class ClientGone(Exception):
 class _Request:
     """One request as the parser reads it: its head, then its body's chunks as they come."""
 
-    __slots__ = ("method", "target", "headers", "version", "keep_alive", "expects", "head", "chunks", "complete")
+    __slots__ = ("method", "target", "headers", "version", "keep_alive", "expects", "switches", "head", "chunks",
+                 "complete")
 
     def __init__(self) -> None:
         self.method = self.target = b""
         self.headers: list[tuple[bytes, bytes]] = []
         self.version = "1.1"
-        self.keep_alive = self.expects = self.head = self.complete = False
+        self.keep_alive = self.expects = self.switches = self.head = self.complete = False
         self.chunks: deque[bytes] = deque()
 
 
@@ -106,6 +107,8 @@ class Reply:
             self._framing = _Framing.CLOSE
         if self.closes:
             headers = [*headers, (b"connection", b"close")]
+        elif self._request.version == "1.0":  # kept only when said: an HTTP/1.0 client assumes the close
+            headers = [*headers, (b"connection", b"keep-alive")]
         try:
             self._head = _wire.head(b"HTTP/1.1 %d %s" % (status, reason), headers)
         except ValueError as exc:
@@ -149,7 +152,8 @@ class _Link:
         self._parsing: _Request | None = None  # the request whose bytes are coming
         self._ready: deque[_Request] = deque()  # requests whose heads are whole, not yet answered
         self._request: _Request | None = None  # the one being answered
-        self._head_bytes = 0  # bytes read while a head was incomplete
+        self._head_bytes = 0  # bytes read while a head was incomplete, from the read after it began
+        self._began = False  # a request began in the bytes being parsed
         self._ended = False  # nothing more can be read: closed, switched protocols, or not HTTP
         self._refusal: _Refused | None = None  # why the bytes that came are not HTTP/1.1
         self.answering = False  # the current request's answer has begun
@@ -159,6 +163,7 @@ class _Link:
     # ---- the parser's callbacks
     def on_message_begin(self) -> None:
         self._parsing = _Request()
+        self._began = True
 
     def on_url(self, url: bytes) -> None:
         assert self._parsing is not None
@@ -166,14 +171,16 @@ class _Link:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self._parsing is not None
-        self._parsing.headers.append((name, value))
+        if not self._parsing.head:  # after it: a chunked body's trailer, never a header
+            self._parsing.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         request = self._parsing
         assert request is not None
         request.method = self.parser.get_method()
         request.version = self.parser.get_http_version()
-        request.keep_alive = self.parser.should_keep_alive()
+        request.switches = self.parser.should_upgrade()
+        request.keep_alive = self.parser.should_keep_alive() and not request.switches
         request.expects = request.version == "1.1" and any(
             k.lower() == b"expect" and v.lower() == b"100-continue" for k, v in request.headers)
         request.head = True
@@ -202,6 +209,7 @@ class _Link:
         if not data:
             self._ended = True
             return False
+        self._began = False
         try:
             self.parser.feed_data(data)
         except _wire.Upgrade:
@@ -210,7 +218,9 @@ class _Link:
             self._ended = True
             self._refusal = _Refused(400, f"the request is not HTTP/1.1: {exc}")
         if self._parsing is not None and not self._parsing.head:
-            self._head_bytes += len(data)
+            # A read in which the head began may hold the end of the request before it: from the
+            # next on, every byte is the head's (so a head of up to twice the bound or so passes).
+            self._head_bytes += 0 if self._began else len(data)
             if self._head_bytes > HEAD_BYTES:
                 self._ended = True
                 self._refusal = _Refused(431, f"the request's head is over {HEAD_BYTES // 1024} KiB")
@@ -248,7 +258,11 @@ class _Link:
                         await self._refuse(self._refusal)
                     return  # closed, or a protocol switch the mirror does not follow
             request = self._request = self._ready.popleft()
-            self.answering = False
+            if request.switches and _wire.framed(request.headers) and not _empty(request.headers):
+                # llhttp leaves the body of a request that switches protocols unread: passed on,
+                # it would reach the reference without it.
+                await self._refuse(_Refused(400, "a request that switches protocols with a body is not passed on"))
+                return
             incoming = Incoming(request.method.decode("ascii", "replace"), request.target.decode("latin-1"),
                                 [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers], self)
             reply = Reply(self, request)
@@ -263,6 +277,7 @@ class _Link:
                 pass
             if self.closing or reply.closes:
                 return
+            self.answering = False
 
     async def _refuse(self, exc: _Refused) -> None:
         """Bytes that are not an HTTP/1.1 request get the status that says so, when no answer has begun."""
@@ -271,6 +286,11 @@ class _Link:
                 reply = Reply(self, _Request())
                 await reply.whole(exc.status, [(b"content-type", b"text/plain")],
                                   f"gauntlet mirror: {exc}\n".encode())
+
+
+def _empty(headers: list[tuple[bytes, bytes]]) -> bool:
+    """A body framed as none: `Content-Length: 0`."""
+    return any(k.lower() == b"content-length" and v.strip() == b"0" for k, v in headers)
 
 
 class Server:

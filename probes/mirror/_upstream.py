@@ -23,6 +23,7 @@ import httpx
 from . import _wire
 
 READ_BYTES = 64 * 1024
+HEAD_BYTES = 64 * 1024  # an answer's head larger than this is a fault of the target's
 IDLE_KEPT = 64  # idle connections kept per target; one more is closed once its answer is read
 
 
@@ -43,16 +44,18 @@ class _Parsed:
         self.keep_alive = False
         self.until_close = False  # its body ends with the connection
         self.beyond = False  # bytes came past its end: the connection cannot carry another answer
-        self.seen = False  # a byte of it came
+        self.seen = 0  # the bytes of it that came while its head was not whole
 
     def on_message_begin(self) -> None:
         self.beyond = self.beyond or self.complete
 
     def on_status(self, reason: bytes) -> None:
-        self.reason += reason
+        if not self.head:  # after it: bytes past the answer's end, never its reason
+            self.reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.head:  # after it: a chunked body's trailer, or bytes past the end
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         if self.complete:
@@ -210,6 +213,8 @@ class Upstream:
     async def read(self, connection: _Connection, *, started: bool) -> None:
         """Read once more of the answer and parse it; `started`: a connection that closes now
         has broken an answer off (otherwise it may only have been stale)."""
+        answer = connection.answer
+        started = started or bool(answer.seen) or answer.head
         try:
             async with asyncio.timeout(self.read_timeout):
                 data = await connection.reader.read(READ_BYTES)
@@ -219,9 +224,10 @@ class Upstream:
             if not started:
                 raise _Stale() from None
             raise httpx.ReadError(str(exc) or "the connection was reset") from None
-        answer = connection.answer
-        started = started or answer.seen
-        answer.seen = answer.seen or bool(data)
+        if not answer.head:
+            answer.seen += len(data)
+            if answer.seen > HEAD_BYTES:
+                raise httpx.RemoteProtocolError(f"the answer's head is over {HEAD_BYTES // 1024} KiB")
         if not data:
             if not started:
                 raise _Stale()
@@ -231,10 +237,13 @@ class Upstream:
             raise httpx.RemoteProtocolError("the server closed the connection mid-answer")
         try:
             answer.parser.feed_data(data)
-        except _wire.Upgrade:
-            raise httpx.RemoteProtocolError("the server switched protocols, which was not asked for") from None
-        except _wire.ParseError as exc:
-            raise httpx.RemoteProtocolError(f"the answer is not HTTP/1.1: {exc}") from None
+        except (_wire.Upgrade, _wire.ParseError) as exc:
+            if answer.complete:  # past the answer's end: it stands, the connection is not trusted again
+                answer.beyond = True
+            elif isinstance(exc, _wire.Upgrade):
+                raise httpx.RemoteProtocolError("the server switched protocols, which was not asked for") from None
+            else:
+                raise httpx.RemoteProtocolError(f"the answer is not HTTP/1.1: {exc}") from None
 
     def give_back(self, connection: _Connection) -> None:
         if connection.reusable() and len(self._idle) < IDLE_KEPT:

@@ -16,6 +16,7 @@ comparison without rules, or away from the paths they name, costs what it did.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import marshal
@@ -80,10 +81,13 @@ class Difference:
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def render_path(path: Sequence[PathKey], *, wildcard: bool = False) -> str:
+@functools.lru_cache(maxsize=4096)
+def render_path(path: tuple[PathKey, ...], *, wildcard: bool = False) -> str:
     """`$.Schema.field`, `$.errors[0]`, `$["odd key"]`; status and headers by name.
 
     With `wildcard`, every index is `[*]`: the form ignore rules and fingerprints match.
+    Remembered: one difference's path is rendered by its row, its class, its fingerprint and
+    the noise check, and a service's answers diverge on a handful of paths.
     """
     if path and path[0] == "@status":
         return "status"

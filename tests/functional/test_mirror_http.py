@@ -11,7 +11,9 @@ raw socket that reads the wire.
 from __future__ import annotations
 
 import socket
+import struct
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -31,6 +33,7 @@ class RawReference:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.connections = 0
+        self.asked: Counter[str] = Counter()  # requests received, by target
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -51,6 +54,7 @@ class RawReference:
                 method, target, _ = line.decode("latin-1").split(" ")
                 headers = read_headers(reader)
                 body = read_body(reader, headers)
+                self.asked[target] += 1
                 if not self._answer(conn, method, target, len(body)):
                     return
 
@@ -65,6 +69,18 @@ class RawReference:
             return False
         elif target == "/empty":
             conn.sendall(b"HTTP/1.1 204 No Content\r\nx-empty: yes\r\n\r\n")
+        elif target == "/trailers":  # a trailer is not a header: never passed on as one
+            conn.sendall(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nx-sum: 1\r\n\r\n")
+        elif target == "/beyond":  # bytes past the answer's end: not another answer's head
+            conn.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nset-cookie: a=b\r\n\r\n")
+            return False
+        elif target == "/junk-after-204":
+            conn.sendall(b"HTTP/1.1 204 No Content\r\n\r\n0\r\n\r\n")
+            return False
+        elif target == "/cut":  # the status line, then a reset
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return False
         elif target == "/early":
             conn.sendall(b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>\r\n\r\n"
                          b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
@@ -167,6 +183,64 @@ def test_one_kept_alive_connection_carries_every_kind_of_answer(proxied):
     assert reference.connections - before == 2
 
 
+def test_what_follows_an_answer_s_end_never_becomes_part_of_it(proxied):
+    """A chunked answer's trailer, bytes past a length, junk after a 204: the client gets the
+    answer as its head and length said it, and its connection goes on."""
+    _, address = proxied
+    with connect(address) as sock, sock.makefile("rb") as reader:
+        sock.sendall(request("GET", "/trailers"))
+        _, status, headers, body = read_answer(reader)
+        assert (status, body, "x-sum" in headers) == (200, b"ok", False)
+        sock.sendall(request("GET", "/beyond"))
+        _, status, headers, body = read_answer(reader)
+        assert (status, body, "set-cookie" in headers) == (200, b"ok", False)
+        sock.sendall(request("GET", "/junk-after-204"))
+        assert read_answer(reader)[1] == 204
+        sock.sendall(request("GET", "/next"))
+        assert read_answer(reader)[3] == b"GET /next 0"
+
+
+def test_an_answer_cut_off_on_a_kept_alive_connection_is_never_asked_again(proxied):
+    """A reset once the status line came is the reference's failure, not a stale connection:
+    the request (a POST, with its side effects) reached it once, and the client is told."""
+    reference, address = proxied
+    with connect(address) as sock, sock.makefile("rb") as reader:
+        sock.sendall(request("GET", "/warm"))  # the mirror's connection to the reference, kept alive
+        assert read_answer(reader)[1] == 200
+        sock.sendall(request("POST", "/cut", b"once"))
+        _, status, _, body = read_answer(reader)
+        assert status == 502 and body.startswith(b"gauntlet mirror: rust: ")
+    assert reference.asked["/cut"] == 1
+
+
+def test_an_http_1_0_client_that_asks_to_keep_alive_is_told_it_is_kept(proxied):
+    _, address = proxied
+    with connect(address) as sock, sock.makefile("rb") as reader:
+        for target in ("/one", "/two"):
+            sock.sendall(request("GET", target, version="1.0", extra="connection: keep-alive\r\n"))
+            _, status, headers, body = read_answer(reader)
+            assert (status, headers.get("connection"), body) == (200, "keep-alive", f"GET {target} 0".encode())
+
+
+def test_a_protocol_switch_is_answered_then_the_connection_ends_and_one_with_a_body_is_refused(proxied):
+    """The mirror follows no protocol switch: the request is answered as a plain one, saying
+    the connection closes; one whose body the switch would hide is refused, never passed on
+    without it."""
+    reference, address = proxied
+    switch = "connection: upgrade\r\nupgrade: h2c\r\n"
+    with connect(address) as sock, sock.makefile("rb") as reader:
+        sock.sendall(request("GET", "/switch", extra=switch))
+        _, status, headers, body = read_answer(reader)
+        assert (status, headers.get("connection"), body) == (200, "close", b"GET /switch 0")
+        assert ended(reader)
+    with connect(address) as sock, sock.makefile("rb") as reader:
+        sock.sendall(request("POST", "/switch-body", b"hello", extra=switch))
+        _, status, _, body = read_answer(reader)
+        assert status == 400 and b"protocol" in body
+        assert ended(reader)
+    assert reference.asked["/switch-body"] == 0
+
+
 def test_an_http_1_0_client_gets_its_answer_ended_by_the_close(proxied):
     _, address = proxied
     for target, expected in (("/thing", b"GET /thing 0"), ("/close", b"until the end"),
@@ -217,10 +291,15 @@ def test_a_body_too_large_to_copy_is_streamed_to_the_reference_whole(proxied):
     (b"GET / HTTP/1.1\r\nhost: mirror\r\nx-huge: " + b"h" * 200_000 + b"\r\n\r\n", 431),
     (b"GET / HTTP/1.1\r\nhost: mirror\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n", 400),
 ], ids=["not-http", "head-too-large", "two-lengths"])
-def test_bytes_that_are_not_http_are_refused_with_a_status_and_the_connection_ends(proxied, sent, status):
+@pytest.mark.parametrize("after", [False, True], ids=["first", "after-a-request"])
+def test_bytes_that_are_not_http_are_refused_with_a_status_and_the_connection_ends(proxied, sent, status, after):
     _, address = proxied
     with connect(address) as sock, sock.makefile("rb") as reader:
+        if after:  # in one write with a request before them: that one is answered first
+            sent = request("GET", "/first") + sent
         sock.sendall(sent)
+        if after:
+            assert read_answer(reader)[1::2] == (200, b"GET /first 0")
         _, answered, _, body = read_answer(reader)
         assert answered == status
         assert body.startswith(b"gauntlet mirror: ")
