@@ -204,7 +204,7 @@ class _Link:
             return False
         try:
             data = await self.reader.read(READ_BYTES)
-        except ConnectionError as exc:
+        except OSError as exc:  # a reset, a broken pipe, a kernel's timeout: the client is gone
             raise ClientGone(str(exc)) from None
         if not data:
             self._ended = True
@@ -246,7 +246,7 @@ class _Link:
         try:
             self.writer.write(data)
             await self.writer.drain()
-        except ConnectionError as exc:
+        except OSError as exc:
             raise ClientGone(str(exc)) from None
 
     async def serve(self, handler: Handler) -> None:
@@ -325,7 +325,7 @@ class Server:
         finally:
             self._links.pop(task, None)
             writer.close()
-            with contextlib.suppress(ConnectionError):
+            with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
     async def close(self, grace: float) -> None:

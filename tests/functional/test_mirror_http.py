@@ -10,6 +10,8 @@ raw socket that reads the wire.
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import socket
 import struct
 import threading
@@ -18,6 +20,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 import pytest
+
+from probes.mirror._server import ClientGone, _Link
 
 from ..conftest import PARITY_TOML
 from .test_mirror import mirror_process
@@ -312,3 +316,20 @@ def ended(reader: BinaryIO) -> bool:
         return reader.read() == b""
     except ConnectionResetError:
         return True
+
+
+def test_a_client_connection_the_kernel_timed_out_is_the_client_gone():
+    """ETIMEDOUT is what a client that vanished without a word leaves, once the kernel's
+    retries give up (minutes: a stand-in reader raises it here). It is the client gone, like a
+    reset, and never escapes as a traceback on the operator's terminal."""
+
+    class TimedOut:
+        async def read(self, size: int) -> bytes:
+            raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")
+
+    async def never(incoming, reply) -> None:
+        raise AssertionError("no request came")
+
+    link = _Link(TimedOut(), None)  # type: ignore[arg-type] # only read from
+    with pytest.raises(ClientGone, match="timed out"):
+        asyncio.run(link.serve(never))
