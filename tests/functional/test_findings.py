@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -673,6 +674,42 @@ async def test_reviewer_text_in_the_tally_is_shown_as_written_never_as_markup():
         assert where in shown and what in shown
         await pilot.press("d")  # the scripted run names no ledger: said with its brackets, not as markup
         await until(lambda: toast_drawn(app, "names no [scrum] findings_ignore file"), pilot, 10, "the missing ledger")
+        source.close()
+
+
+async def test_the_tally_s_columns_fit_their_text_when_drawn_before_the_table_measured_them():
+    """A DataTable measures its columns when it is next idle, and keeps the lines it drew
+    before that: on a loaded machine the tally was drawn between its rows' arrival and that
+    measure, and its columns stayed at their titles' widths (`src/[id]` for
+    `src/[id]/page.tsx:3`) until the tally next changed. Drawn at that moment on purpose here."""
+    from textual.widgets import DataTable
+
+    from tui.app import GauntletApp
+    from tui.panes.scrum import ScrumPane
+
+    from ..conftest import until
+    from ..tui_helpers import ScriptedSource, settle, shown_text
+
+    where = "src/[id]/deeper/page.tsx:3"
+    loc = LocationRow(where, "src/[id]/deeper/page.tsx", 3, 3, ("anthropic",), ("opus",), False, "WARN",
+                      "a long enough summary of what the reviewer saw", id="fnd:0000000000ab", ids=("fnd:0000000000ab",))
+    source = ScriptedSource()
+    app = GauntletApp(source, clock=False)
+    async with app.run_test(size=(400, 40)) as pilot:
+        source.start("scrum")
+        source.push(0, ScrumPlanned((PlannedBundle("c1", 4.0, 5.0, "ok"),), (PlannedReviewer("opus", "anthropic", "replay"),)))
+        source.push(1, BundleTallied("c1", 4.0, 0, 1, "c1: …", (), (), (loc,), (), 0))
+        await pilot.press("2")
+        await settle(app, pilot)
+        await until(lambda: app.model.tracker.scrum.bundles["c1"].tally is not None, pilot, 10, "the tally")
+        board = app.model.tracker.scrum
+        table = app.query_one("#tally-table", DataTable)
+        bundle = board.bundles["c1"]
+        assert bundle.tally is not None
+        longer = replace(loc, where=where + "0" * 40, what=loc.what + " and more")  # wider than anything measured
+        app.query_one(ScrumPane)._fill_tally(board, replace(bundle, tally=replace(bundle.tally, locations=(longer,))))
+        shown_text(table)  # the new row drawn before the table is next idle
+        await until(lambda: longer.where in shown_text(table), pilot, 10, "the whole location")
         source.close()
 
 

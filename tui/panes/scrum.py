@@ -8,6 +8,8 @@ run's model."""
 
 from __future__ import annotations
 
+import functools
+
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -211,12 +213,16 @@ class ScrumPane(Vertical):
     def _fill_tally(self, board: ScrumBoard, bundle: BundleState | None) -> None:
         table = self.query_one("#tally-table", DataTable)
         table.clear()
+        # Rows of their own height: a DataTable measures its columns once idle, and only for
+        # such rows forgets the lines it drew before (a busy app draws first: the columns then
+        # stayed at their titles' widths until the tally next changed).
+        add_row = functools.partial(table.add_row, height=None)
         rows: list[str] = []
         if bundle is not None and bundle.tally is not None:
             for loc in bundle.tally.locations:
                 gone = board.dismissal(loc)
                 if gone is not None:
-                    table.add_row(*(Themed(text, "tally.dismissed") for text in (
+                    add_row(*(Themed(text, "tally.dismissed") for text in (
                         loc.where, " + ".join(loc.lineages), loc.severity, seen(loc),
                         f"dismissed: {gone.reason} ({gone.owner}" + (f", until {gone.expires}" if gone.expires
                                                                       else "") + f") — {loc.what}")))
@@ -226,21 +232,21 @@ class ScrumPane(Vertical):
                 lineages = Text(" + ".join(loc.lineages), style="tally.convergent" if loc.convergent else "")
                 if loc.convergent:
                     lineages.append(" convergent")
-                table.add_row(Themed(loc.where), Themed(lineages), Themed(severity),  # the reviewer's words, never markup
+                add_row(Themed(loc.where), Themed(lineages), Themed(severity),  # the reviewer's words, never markup
                               Themed(seen(loc), f"tally.{loc.state}" if loc.state else ""), Themed(loc.what))
                 rows.append(loc.id)
             for r in bundle.tally.resolved:
-                table.add_row(*(Themed(text, "tally.dismissed") for text in (
+                add_row(*(Themed(text, "tally.dismissed") for text in (
                     r.where, " + ".join(r.lineages), r.severity, "resolved", f"gone since the previous wave — {r.what}")))
             for u in bundle.tally.unanchored:
-                table.add_row(Text(u.where, style="dim strike"), Text(u.lineage, style="dim"),
+                add_row(Text(u.where, style="dim strike"), Text(u.lineage, style="dim"),
                               Text(u.severity, style="dim"), "", Text(f"unanchored: {u.why}", style="dim"))
             for row in bundle.tally.reviewers:
                 if row.retracted_blocks:
-                    table.add_row(Themed(row.reviewer, "tally.retracted"), row.lineage,
+                    add_row(Themed(row.reviewer, "tally.retracted"), row.lineage,
                                   Themed("BLOCK (retracted)", "tally.retracted"), "", "retracted in the same response")
                 if row.thin:
-                    table.add_row(Themed(row.reviewer, "review.thin"), row.lineage, Themed("thin", "review.thin"), "",
+                    add_row(Themed(row.reviewer, "review.thin"), row.lineage, Themed("thin", "review.thin"), "",
                                   f"{row.tokens_out} tokens out: too little to have read the bundle")
         self._row_findings = rows + [""] * (table.row_count - len(rows))
 
