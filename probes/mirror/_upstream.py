@@ -25,6 +25,10 @@ from . import _wire
 READ_BYTES = 64 * 1024
 HEAD_BYTES = 64 * 1024  # an answer's head larger than this is a fault of the target's
 IDLE_KEPT = 64  # idle connections kept per target; one more is closed once its answer is read
+# Sent again after a reset on a kept-alive connection: a reset can land in the same turn of the
+# loop as the first bytes of an answer, and the stream then gives the reset, never the bytes, so
+# the request may have been taken. Only a method that can be taken twice is sent again then.
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
 class _Parsed:
@@ -34,6 +38,7 @@ class _Parsed:
 
     def __init__(self, method: str) -> None:
         self.head_only = method == "HEAD"
+        self.idempotent = method in IDEMPOTENT
         self.parser = httptools.HttpResponseParser(self)
         self.status = 0
         self.reason = b""
@@ -146,7 +151,7 @@ class Upstream:
         """Send a request (`target`: its path and query) and read the answer's head. A body
         of bytes is framed by its length; a stream by the Content-Length given, else chunked.
         A kept-alive connection the target closed meanwhile is replaced, once, when no byte
-        of an answer came back on it."""
+        of an answer came back on it (after a reset, only for a method that can be taken twice)."""
         framing = [("content-length", str(len(body)))] if isinstance(body, bytes) and (
             body or method not in ("GET", "HEAD", "OPTIONS", "DELETE")) else []
         if not isinstance(body, bytes) and not any(k.lower() == "content-length" for k, _ in headers):
@@ -221,7 +226,7 @@ class Upstream:
         except TimeoutError:
             raise httpx.ReadTimeout(f"no answer within {self.read_timeout:g}s") from None
         except ConnectionError as exc:
-            if not started:
+            if not started and answer.idempotent:
                 raise _Stale() from None
             raise httpx.ReadError(str(exc) or "the connection was reset") from None
         if not answer.head:

@@ -183,8 +183,9 @@ def test_one_kept_alive_connection_carries_every_kind_of_answer(proxied):
         assert (status, headers.get("transfer-encoding"), body) == (200, "chunked", b"until the end")
         sock.sendall(request("POST", "/after", b"12345"))
         assert read_answer(reader)[1::2] == (200, b"POST /after 5")
-    # HEAD .. /close on one connection to the reference; /close ended it, /after took a new one
-    assert reference.connections - before == 2
+    # HEAD .. /close on one connection to the reference (a kept one, or a new one); /close ended
+    # it, /after took a new one: two at most for six requests, one a request would be six
+    assert reference.connections - before <= 2
 
 
 def test_what_follows_an_answer_s_end_never_becomes_part_of_it(proxied):
@@ -206,7 +207,9 @@ def test_what_follows_an_answer_s_end_never_becomes_part_of_it(proxied):
 
 def test_an_answer_cut_off_on_a_kept_alive_connection_is_never_asked_again(proxied):
     """A reset once the status line came is the reference's failure, not a stale connection:
-    the request (a POST, with its side effects) reached it once, and the client is told."""
+    the request (a POST, with its side effects) reached it once, and the client is told. (The
+    reset may land in the same turn of the mirror's loop as the status line, which is then never
+    read: a POST is never sent again after a reset, whatever was read before it.)"""
     reference, address = proxied
     with connect(address) as sock, sock.makefile("rb") as reader:
         sock.sendall(request("GET", "/warm"))  # the mirror's connection to the reference, kept alive
