@@ -40,7 +40,7 @@ from probes.core import VerdictWord
 from probes.verdict import VerdictTracker
 
 if TYPE_CHECKING:
-    from probes import Judgement
+    from probes import Judgement, KnownGap
 
 LIVE_RESULTS = (SmokeFinished, BundleTallied, ParityCaseFinished)  # results that can turn the verdict
 TAIL_LINES = 400  # per smoke, for the output pane
@@ -83,6 +83,9 @@ class RunModel:
     parity_planned: int = 0  # cases announced up front (0: streamed, known only as they land)
     parity_generation: int = 0  # moves when landed cases are replaced, not only added to
     verdict_stale: bool = False  # results landed since the live verdict was judged
+    # The known gaps of the run to come, as its engine loaded them (a mirror's next run, once its
+    # gaps file changed): taken at its RunStarted; the run before keeps its own until then.
+    next_gaps: list[KnownGap] | None = None
     _verdict_pace: Pacer = field(default_factory=Pacer)
     elapsed: float = 0.0
     version: int = 0
@@ -133,10 +136,11 @@ class RunModel:
             self.verdict_stale = True  # from the verdict phase on, the engine's word stands
 
     def _begin_again(self) -> None:
-        """Everything of the run before forgotten but the known gaps; the counters that tell
-        a face its folds are stale move on, never back to a value one of them has seen."""
+        """Everything of the run before forgotten but the known gaps (or the next run's own,
+        when they were given); the counters that tell a face its folds are stale move on,
+        never back to a value one of them has seen."""
         fresh = RunModel()
-        fresh.tracker.gaps = self.tracker.gaps
+        fresh.tracker.gaps = self.tracker.gaps if self.next_gaps is None else self.next_gaps
         fresh.version, fresh.parity_generation = self.version, self.parity_generation + 1
         for f in fields(self):
             setattr(self, f.name, getattr(fresh, f.name))

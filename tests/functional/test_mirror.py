@@ -303,9 +303,11 @@ def test_a_gaps_file_broken_between_two_runs_ends_the_app_with_its_message(serve
     assert str(gaps) in screen and "Traceback" not in screen, screen
 
 
-def test_a_second_run_in_one_model_begins_it_again_with_the_gaps_kept():
+def test_a_second_run_in_one_model_begins_it_again_with_its_own_gaps():
     """A mirror's record rolls over: the app's model forgets the run before at the next
-    RunStarted, but for the known gaps, and tells the panes their folds are stale."""
+    RunStarted and tells the panes their folds are stale. The known gaps are kept, unless the
+    next run's engine loaded others (the gaps file changed meanwhile): those are its gaps from
+    its RunStarted on, and the run before keeps its own until then."""
     from probes.core.events import ParityCaseFinished, ParityPlanned, RunStarted
     from probes.verdict import load_gaps
     from tui.model import RunModel
@@ -321,6 +323,11 @@ def test_a_second_run_in_one_model_begins_it_again_with_the_gaps_kept():
         model.apply(1.0, ParityPlanned((), ("rust", "go"), "rust", 8))
         model.apply(1.0, ParityCaseFinished(f"r1-{run}", "rust", {"rust": 200, "go": 200}, index=1))
         assert list(model.tracker.parity.results) == [f"r1-{run}"]
+    model.next_gaps = []  # the third run's engine found the gaps file emptied
+    model.apply(2.0, ParityCaseFinished("r2-two", "rust", {"rust": 200, "go": 200}, index=2))
+    assert model.tracker.gaps is gaps  # the second run's last results: judged with its own gaps
+    model.apply(3.0, RunStarted("three", "m", "g.toml", "out/three", ("parity", "verdict"), "2026-12-06T21:00:02Z"))
+    assert model.tracker.gaps == [] and model.next_gaps is None
 
 
 def go_twin() -> tuple[subprocess.Popen[str], str]:
