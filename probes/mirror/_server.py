@@ -16,7 +16,7 @@ import contextlib
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import httptools
 
@@ -72,7 +72,7 @@ class Incoming:
             yield chunk
 
 
-class _Framing(Enum):
+class _Framing(StrEnum):
     NONE = "none"  # no body: to HEAD, or a status that has none
     LENGTH = "length"  # as its Content-Length says
     CHUNKED = "chunked"
@@ -96,7 +96,7 @@ class Reply:
         return not self._request.keep_alive or self._framing is _Framing.CLOSE
 
     async def head(self, status: int, headers: list[tuple[bytes, bytes]], reason: bytes = b"") -> None:
-        if _wire.no_body(self._request.method, status):
+        if _wire.no_body(self._request.method == b"HEAD", status):
             self._framing = _Framing.NONE
         elif any(k.lower() == b"content-length" for k, _ in headers):
             self._framing = _Framing.LENGTH

@@ -71,8 +71,7 @@ class _Parsed:
             return
         self.status, self.head = status, True
         self.keep_alive = self.parser.should_keep_alive()
-        self.until_close = not _wire.no_body("HEAD" if self.head_only else "", status) and \
-            not _wire.framed(self.headers)
+        self.until_close = not _wire.no_body(self.head_only, status) and not _wire.framed(self.headers)
         self.complete = self.head_only  # an answer to HEAD has no body, whatever its length says
 
     def on_body(self, body: bytes) -> None:
@@ -87,9 +86,9 @@ class _Parsed:
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answer: _Parsed) -> None:
         self.reader, self.writer = reader, writer
-        self.answer = _Parsed("GET")
+        self.answer = answer  # the one to the request it carries now
 
     def reusable(self) -> bool:
         answer = self.answer
@@ -163,8 +162,7 @@ class Upstream:
             raise httpx.LocalProtocolError(f"the request cannot be sent: {exc}") from None
         chunked = bool(framing) and framing[0][0] == "transfer-encoding"
         for attempt in (1, 2):
-            connection, reused = await self._borrow()
-            connection.answer = _Parsed(method)
+            connection, reused = await self._borrow(_Parsed(method))
             try:
                 await self._send(connection, head, body, chunked)
                 while not connection.answer.head:
@@ -180,10 +178,12 @@ class Upstream:
             return Answer(self, connection)
         raise AssertionError("unreachable")
 
-    async def _borrow(self) -> tuple[_Connection, bool]:
+    async def _borrow(self, answer: _Parsed) -> tuple[_Connection, bool]:
+        """An idle connection (True) or a new one (False), set to read `answer`."""
         while self._idle:
             connection = self._idle.pop()
             if not connection.reader.at_eof():
+                connection.answer = answer
                 return connection, True
             connection.close()
         try:
@@ -196,7 +196,7 @@ class Upstream:
                                        f"{self.connect_timeout:g}s") from None
         except OSError as exc:
             raise httpx.ConnectError(exc.strerror or str(exc)) from None
-        return _Connection(reader, writer), False
+        return _Connection(reader, writer, answer), False
 
     @staticmethod
     async def _send(connection: _Connection, head: bytes, body: bytes | AsyncIterator[bytes], chunked: bool) -> None:

@@ -42,9 +42,9 @@ def chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def no_body(method: bytes | str, status: int) -> bool:
+def no_body(to_head: bool, status: int) -> bool:
     """Whether an answer has no body whatever its headers say: to HEAD, informational, 204, 304."""
-    return method in (b"HEAD", "HEAD") or status < 200 or status in (204, 304)
+    return to_head or status < 200 or status in (204, 304)
 
 
 def framed(headers: Iterable[tuple[bytes, bytes]]) -> bool:
